@@ -1,0 +1,51 @@
+# Nezuko — every target installs what it needs first.
+PYTHON ?= python3.13
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install lock test test-unit test-integration lint format clean
+
+install: $(STAMP)
+
+# The venv is built from requirements.lock (every package, exact versions), then the project itself
+# is installed in editable mode without resolving anything again.
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check pip==26.3
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+# Re-resolve the direct pins of pyproject.toml into requirements.lock (needs the package index).
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet pip==26.3
+	.lock-venv/bin/pip install --quiet -e '.[dev]' setuptools==84.2.1
+	.lock-venv/bin/pip freeze --exclude-editable --all | grep -v '^pip==' > requirements.lock
+	rm -rf .lock-venv
+
+test: $(STAMP)
+	$(BIN)/pytest --cov --cov-report=term-missing:skip-covered tests/unit tests/integration
+	@echo 'Branch coverage of the core (src/domain + src/application), gate 95 %:'
+	$(BIN)/coverage report --include='src/domain/*,src/application/*' --skip-covered --fail-under=95
+
+test-unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+test-integration: $(STAMP)
+	$(BIN)/pytest tests/integration
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pyright
+	$(BIN)/lint-imports
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage htmlcov
