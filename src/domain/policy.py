@@ -1,0 +1,215 @@
+"""A group's protection: required channels, the enabled flag and the settings admins can change."""
+
+import enum
+import re
+from collections.abc import Iterable
+from datetime import timedelta
+
+import attrs
+
+from domain.durations import format_duration, parse_duration
+from domain.errors import (
+    ChannelNotLinked,
+    InvalidChannelReference,
+    InvalidSetting,
+    TooManyChannels,
+    UnknownSetting,
+)
+from domain.ids import ChannelId, GroupId
+
+MAX_CHANNELS = 10
+"""How many channels one group may require."""
+
+
+class FailurePolicy(enum.StrEnum):
+    """What to do when Telegram cannot say whether a member joined a channel (rule 8)."""
+
+    OPEN = "open"
+    """Let the message through and tell the admins once."""
+    CLOSED = "closed"
+    """Treat the member as not subscribed."""
+
+
+WARNING_TTL_RANGE = (timedelta(seconds=10), timedelta(days=1))
+KICK_AFTER_RANGE = (timedelta(minutes=1), timedelta(days=30))
+
+
+@attrs.frozen
+class GroupSettings:
+    """The knobs a group admin can turn with `/settings key value`."""
+
+    failure_policy: FailurePolicy = FailurePolicy.OPEN
+    warning_ttl: timedelta = timedelta(minutes=2)
+    """How long a warning stays in the group before the bot deletes it."""
+    kick_after: timedelta | None = None
+    """Remove a member the bot muted who has not verified after this long; `None`: never."""
+
+    KEYS = ("failure_policy", "warning_ttl", "kick_after")
+
+    def changed(self, key: str, value: str) -> "GroupSettings":
+        """These settings with `key` set from the admin's text `value`.
+
+        Raises:
+            UnknownSetting: `key` is not one of `KEYS`.
+            InvalidSetting: `value` is not allowed for `key`.
+        """
+        normalized = key.strip().lower().replace("-", "_")
+        match normalized:
+            case "failure_policy":
+                try:
+                    policy = FailurePolicy(value.strip().lower())
+                except ValueError:
+                    raise InvalidSetting(key, value, "use open or closed") from None
+                return attrs.evolve(self, failure_policy=policy)
+            case "warning_ttl":
+                return attrs.evolve(self, warning_ttl=_bounded(key, value, WARNING_TTL_RANGE))
+            case "kick_after":
+                if value.strip().lower() in ("off", "never", "0"):
+                    return attrs.evolve(self, kick_after=None)
+                return attrs.evolve(self, kick_after=_bounded(key, value, KICK_AFTER_RANGE))
+            case _:
+                raise UnknownSetting(key)
+
+    def shown(self) -> dict[str, str]:
+        """Every setting as text, in `KEYS` order."""
+        return {
+            "failure_policy": self.failure_policy.value,
+            "warning_ttl": format_duration(self.warning_ttl),
+            "kick_after": "off" if self.kick_after is None else format_duration(self.kick_after),
+        }
+
+
+def _bounded(key: str, value: str, bounds: tuple[timedelta, timedelta]) -> timedelta:
+    duration = parse_duration(value)
+    if duration is None:
+        raise InvalidSetting(key, value, "use a duration such as 90s, 5m, 2h or 1d")
+    low, high = bounds
+    if not low <= duration <= high:
+        reason = f"must be between {format_duration(low)} and {format_duration(high)}"
+        raise InvalidSetting(key, value, reason)
+    return duration
+
+
+@attrs.frozen
+class RequiredChannel:
+    """A channel a group requires, with the display data this group shows for it."""
+
+    channel_id: ChannelId
+    title: str
+    username: str | None = None
+    invite_link: str | None = None
+    """A link the bot created for this group and channel; used when there is no public username."""
+
+    @property
+    def join_url(self) -> str | None:
+        """Where a member goes to join: the public username, else the group's invite link."""
+        if self.username:
+            return f"https://t.me/{self.username}"
+        return self.invite_link
+
+
+@attrs.frozen
+class GroupPolicy:
+    """Everything that decides whether and how a group is protected (rule 1)."""
+
+    group_id: GroupId
+    title: str = ""
+    enabled: bool = False
+    channels: tuple[RequiredChannel, ...] = ()
+    settings: GroupSettings = GroupSettings()
+
+    @property
+    def is_protected(self) -> bool:
+        """Rule 1: enabled, with at least one required channel."""
+        return self.enabled and bool(self.channels)
+
+    @property
+    def channel_ids(self) -> tuple[ChannelId, ...]:
+        """The required channels' ids, in linking order."""
+        return tuple(channel.channel_id for channel in self.channels)
+
+    def channel(self, channel_id: ChannelId) -> RequiredChannel | None:
+        """The required channel with this id, if linked."""
+        return next((c for c in self.channels if c.channel_id == channel_id), None)
+
+    def linked(self, channels: Iterable[RequiredChannel]) -> "GroupPolicy":
+        """Link these channels (refreshing display data of ones already linked) and enable.
+
+        Idempotent: linking what is already linked changes nothing but the display data. An
+        invite link already stored for a channel is kept when the new data carries none.
+
+        Raises:
+            TooManyChannels: the group would require more than `MAX_CHANNELS` channels.
+        """
+        merged = {channel.channel_id: channel for channel in self.channels}
+        for fresh in channels:
+            merged[fresh.channel_id] = _with_kept_link(fresh, merged.get(fresh.channel_id))
+        if len(merged) > MAX_CHANNELS:
+            raise TooManyChannels(MAX_CHANNELS)
+        return attrs.evolve(self, channels=tuple(merged.values()), enabled=True)
+
+    def unlinked(self, channel_id: ChannelId) -> "GroupPolicy":
+        """Stop requiring one channel.
+
+        Raises:
+            ChannelNotLinked: the channel is not required here.
+        """
+        if self.channel(channel_id) is None:
+            raise ChannelNotLinked(channel_id)
+        remaining = tuple(c for c in self.channels if c.channel_id != channel_id)
+        return attrs.evolve(self, channels=remaining)
+
+    def disabled(self) -> "GroupPolicy":
+        """Protection switched off; the channels stay linked so enabling again is one command."""
+        return attrs.evolve(self, enabled=False)
+
+    def with_settings(self, settings: GroupSettings) -> "GroupPolicy":
+        """The same policy with other settings."""
+        return attrs.evolve(self, settings=settings)
+
+
+def _with_kept_link(fresh: RequiredChannel, previous: RequiredChannel | None) -> RequiredChannel:
+    if previous is None or fresh.invite_link is not None:
+        return fresh
+    return attrs.evolve(fresh, invite_link=previous.invite_link)
+
+
+_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+_LINK = re.compile(r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/(?P<rest>.+)$", re.IGNORECASE)
+
+
+@attrs.frozen
+class ChannelRef:
+    """A channel as an admin named it: by public username or by numeric id."""
+
+    username: str | None = None
+    channel_id: ChannelId | None = None
+
+    def __str__(self) -> str:
+        return f"@{self.username}" if self.username else str(self.channel_id)
+
+
+def parse_channel_ref(text: str) -> ChannelRef:
+    """Read `@name`, `name`, `t.me/name`, `https://t.me/name` or a `-100…` id.
+
+    Raises:
+        InvalidChannelReference: the text names no channel the Bot API could look up.
+    """
+    raw = text.strip()
+    if re.fullmatch(r"-100\d{5,}", raw):
+        return ChannelRef(channel_id=ChannelId(int(raw)))
+    if re.fullmatch(r"-?\d+", raw):
+        raise InvalidChannelReference(text, "channel ids start with -100")
+    link = _LINK.match(raw)
+    if link is not None:
+        raw = link.group("rest").split("?")[0].rstrip("/")
+        if raw.startswith(("+", "joinchat/")):
+            raise InvalidChannelReference(
+                text, "invite links cannot be looked up; use the @username or the -100… id"
+            )
+        if "/" in raw:  # t.me/name/123 points at a post of the channel
+            raw = raw.split("/")[0]
+    name = raw.removeprefix("@")
+    if not _USERNAME.fullmatch(name):
+        raise InvalidChannelReference(text, "not a channel username")
+    return ChannelRef(username=name)
