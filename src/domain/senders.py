@@ -70,3 +70,12 @@ def is_foreign_chat_post(sender: Sender) -> bool:
     Call after `exemption_of` returned `None`: the group itself and its own channels are exempt.
     """
     return sender.sender_chat_id is not None
+
+
+@attrs.frozen
+class Person:
+    """A user as the bot names them in a warning."""
+
+    user_id: UserId
+    name: str
+    is_bot: bool = False

@@ -1,0 +1,77 @@
+"""Failures of use cases, including the adapter failures the ports promise to raise.
+
+Adapters translate their drivers' exceptions into these at the boundary (`raise … from e`), so a
+use case never sees a Telegram or database exception. Texts shown to people live in the adapters.
+"""
+
+import attrs
+
+from domain.ids import UserId
+
+
+class ApplicationError(Exception):
+    """Base of every use-case failure."""
+
+
+class MessengerError(ApplicationError):
+    """Telegram did not do what was asked."""
+
+
+@attrs.define(eq=False)
+class MessengerUnavailable(MessengerError):
+    """Telegram could not be reached or answered with a transient error (network, 5xx, 429)."""
+
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"Telegram unavailable: {self.detail}"
+
+
+@attrs.define(eq=False)
+class BotLacksRights(MessengerError):
+    """Telegram refused because the bot is not an admin of the chat or lacks a right."""
+
+    chat_id: int
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"the bot lacks rights in chat {self.chat_id}: {self.detail}"
+
+
+@attrs.define(eq=False)
+class ChatNotFound(MessengerError):
+    """No chat answers to this reference, or the bot cannot see it."""
+
+    reference: str
+
+    def __str__(self) -> str:
+        return f"chat not found: {self.reference}"
+
+
+@attrs.define(eq=False)
+class TargetIsAdmin(MessengerError):
+    """Telegram refused to restrict a chat administrator."""
+
+    chat_id: int
+    user_id: UserId
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} is an administrator of chat {self.chat_id}"
+
+
+@attrs.define(eq=False)
+class NotPermitted(ApplicationError):
+    """The caller may not run this command: not the creator, nor an admin who can restrict."""
+
+    user_id: UserId
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} may not configure this group"
+
+
+class StorageError(ApplicationError):
+    """The database failed; nothing of the transaction was kept."""
+
+
+class StorageConflict(StorageError):
+    """A concurrent change won; running the command again is safe."""

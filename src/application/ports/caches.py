@@ -1,0 +1,76 @@
+"""In-process caches that keep the hot path free of Telegram calls and database round trips.
+
+DESIGN §5: a message from an already-subscribed member costs no Telegram call and no database
+round trip in steady state. The database and Telegram stay the sources of truth; these caches are
+invalidated by the events that change what they hold.
+"""
+
+from abc import abstractmethod
+from typing import Protocol
+
+import attrs
+
+from domain.ids import ChannelId, GroupId, UserId
+from domain.membership import Membership
+from domain.policy import GroupPolicy
+
+
+class MembershipCache(Protocol):
+    """Recent answers from Telegram: a user's membership in a channel, a group's admins."""
+
+    @abstractmethod
+    async def membership(self, channel_id: ChannelId, user_id: UserId) -> Membership | None:
+        """The cached membership, or `None` if unknown or expired."""
+
+    @abstractmethod
+    async def store_membership(
+        self, channel_id: ChannelId, user_id: UserId, membership: Membership
+    ) -> None:
+        """Remember a membership Telegram reported (or a chat_member event announced)."""
+
+    @abstractmethod
+    async def forget_membership(self, channel_id: ChannelId, user_id: UserId) -> None:
+        """Drop one cached membership. Idempotent."""
+
+    @abstractmethod
+    async def admins(self, group_id: GroupId) -> frozenset[UserId] | None:
+        """The cached administrators of a group, or `None` if unknown or expired."""
+
+    @abstractmethod
+    async def store_admins(self, group_id: GroupId, admins: frozenset[UserId]) -> None:
+        """Remember a group's administrators."""
+
+    @abstractmethod
+    async def forget_admins(self, group_id: GroupId) -> None:
+        """Drop a group's cached administrators (someone was promoted or demoted). Idempotent."""
+
+
+@attrs.frozen
+class GroupSnapshot:
+    """What enforcement needs to know about a group, read in one transaction."""
+
+    group_id: GroupId
+    policy: GroupPolicy | None
+    """`None` when the group was never set up."""
+    exempt: frozenset[UserId] = frozenset()
+
+    @property
+    def is_protected(self) -> bool:
+        """Rule 1."""
+        return self.policy is not None and self.policy.is_protected
+
+
+class GroupCache(Protocol):
+    """Group policies and exemption lists, so enforcement does not read them per message."""
+
+    @abstractmethod
+    async def get(self, group_id: GroupId) -> GroupSnapshot | None:
+        """The cached snapshot, or `None` if not cached."""
+
+    @abstractmethod
+    async def put(self, snapshot: GroupSnapshot) -> None:
+        """Cache a snapshot read from the database."""
+
+    @abstractmethod
+    async def forget(self, group_id: GroupId) -> None:
+        """Drop a group's snapshot after its policy or exemptions changed. Idempotent."""

@@ -1,0 +1,112 @@
+"""Repositories: the tenant-owned state of each group. Used only inside a `Transaction`.
+
+Every method works within the transaction's tenant: rows of other groups are invisible (the
+PostgreSQL adapter enforces this with row-level security, the memory adapter by filtering). None of
+them commits; the use case does, through the transaction.
+"""
+
+import uuid
+from abc import abstractmethod
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from domain.audit import AuditEvent
+from domain.ids import GroupId, UserId
+from domain.policy import GroupPolicy
+from domain.restriction import Restriction
+from domain.schedule import ActionKind, ScheduledAction
+
+
+class GroupRepository(Protocol):
+    """Group policies: required channels with their display data, enabled flag, settings."""
+
+    @abstractmethod
+    async def get(self, group_id: GroupId) -> GroupPolicy | None:
+        """The group's policy, or `None` if the group was never set up."""
+
+    @abstractmethod
+    async def save(self, policy: GroupPolicy) -> None:
+        """Insert or replace the policy, its channels (in order) and settings."""
+
+
+class RestrictionRepository(Protocol):
+    """Member states: who the bot restricted in the group, and why."""
+
+    @abstractmethod
+    async def get(self, group_id: GroupId, user_id: UserId) -> Restriction | None:
+        """The bot's restriction of this member, if the bot applied one."""
+
+    @abstractmethod
+    async def save(self, restriction: Restriction) -> None:
+        """Insert or replace the restriction of `restriction.user_id`."""
+
+    @abstractmethod
+    async def delete(self, group_id: GroupId, user_id: UserId) -> bool:
+        """Forget the restriction; return whether there was one."""
+
+    @abstractmethod
+    async def all(self, group_id: GroupId) -> tuple[Restriction, ...]:
+        """Every restriction the bot holds in the group, oldest first."""
+
+
+class ExemptionRepository(Protocol):
+    """Users a group's admins exempted from enforcement."""
+
+    @abstractmethod
+    async def all(self, group_id: GroupId) -> frozenset[UserId]:
+        """Every exempt user of the group."""
+
+    @abstractmethod
+    async def add(self, group_id: GroupId, user_id: UserId) -> bool:
+        """Exempt the user; return False if they already were."""
+
+    @abstractmethod
+    async def remove(self, group_id: GroupId, user_id: UserId) -> bool:
+        """Stop exempting the user; return False if they were not exempt."""
+
+
+class AuditLog(Protocol):
+    """The group's audit trail. Append-only."""
+
+    @abstractmethod
+    async def record(self, event: AuditEvent) -> None:
+        """Append one event."""
+
+    @abstractmethod
+    async def recent(self, group_id: GroupId, limit: int) -> tuple[AuditEvent, ...]:
+        """The latest `limit` events, newest first."""
+
+
+class ScheduledActionRepository(Protocol):
+    """Deferred work: warning deletions, kicks, bulk lifting of restrictions."""
+
+    @abstractmethod
+    async def add(self, action: ScheduledAction) -> None:
+        """Schedule an action."""
+
+    @abstractmethod
+    async def claim_due(
+        self, group_id: GroupId, now: datetime, lease: timedelta, limit: int
+    ) -> tuple[ScheduledAction, ...]:
+        """Take up to `limit` actions due at `now`, earliest first, for one worker.
+
+        Claimed actions are pushed back to `now + lease`, so a worker that dies leaves them to be
+        claimed again once the lease runs out; a concurrent claimer skips them (never runs one
+        action twice). The caller completes or reschedules each one.
+        """
+
+    @abstractmethod
+    async def complete(self, group_id: GroupId, action_id: uuid.UUID) -> None:
+        """Remove a finished (or abandoned) action. Idempotent."""
+
+    @abstractmethod
+    async def reschedule(self, action: ScheduledAction) -> None:
+        """Store the action's new due time and attempt count."""
+
+    @abstractmethod
+    async def cancel(self, group_id: GroupId, kind: ActionKind, user_id: UserId) -> int:
+        """Remove pending actions of a kind for one member; return how many there were."""
+
+    @abstractmethod
+    async def pending(self, group_id: GroupId) -> tuple[ScheduledAction, ...]:
+        """Every pending action of the group, earliest first."""
