@@ -1,0 +1,86 @@
+"""In-process caches, bounded in size and time (cachetools), on the injected clock.
+
+These are the production caches too: DESIGN §5 keeps hot-path data in process and invalidates it
+through the events that change it.
+"""
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import attrs
+from cachetools import TTLCache
+
+from application.ports.caches import GroupCache, GroupSnapshot, MembershipCache
+from application.ports.clock import Clock
+from domain.ids import ChannelId, GroupId, UserId
+from domain.membership import Membership
+
+
+def _timer(clock: Clock) -> Callable[[], float]:
+    return lambda: clock.now().timestamp()
+
+
+@attrs.define
+class InMemoryMembershipCache(MembershipCache):
+    """Memberships and admin sets with time-to-live; members are kept longer than non-members."""
+
+    clock: Clock
+    member_ttl: timedelta = timedelta(minutes=30)
+    non_member_ttl: timedelta = timedelta(minutes=1)
+    admins_ttl: timedelta = timedelta(minutes=10)
+    max_entries: int = 200_000
+    _members: TTLCache[tuple[ChannelId, UserId], Membership] = attrs.field(init=False)
+    _non_members: TTLCache[tuple[ChannelId, UserId], Membership] = attrs.field(init=False)
+    _admins: TTLCache[GroupId, frozenset[UserId]] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        timer, size = _timer(self.clock), self.max_entries
+        self._members = TTLCache(size, self.member_ttl.total_seconds(), timer)
+        self._non_members = TTLCache(size // 4, self.non_member_ttl.total_seconds(), timer)
+        self._admins = TTLCache(size // 10, self.admins_ttl.total_seconds(), timer)
+
+    async def membership(self, channel_id: ChannelId, user_id: UserId) -> Membership | None:
+        key = (channel_id, user_id)
+        return self._members.get(key) or self._non_members.get(key)
+
+    async def store_membership(
+        self, channel_id: ChannelId, user_id: UserId, membership: Membership
+    ) -> None:
+        await self.forget_membership(channel_id, user_id)
+        target = self._members if membership.is_present else self._non_members
+        target[(channel_id, user_id)] = membership
+
+    async def forget_membership(self, channel_id: ChannelId, user_id: UserId) -> None:
+        self._members.pop((channel_id, user_id), None)
+        self._non_members.pop((channel_id, user_id), None)
+
+    async def admins(self, group_id: GroupId) -> frozenset[UserId] | None:
+        return self._admins.get(group_id)
+
+    async def store_admins(self, group_id: GroupId, admins: frozenset[UserId]) -> None:
+        self._admins[group_id] = admins
+
+    async def forget_admins(self, group_id: GroupId) -> None:
+        self._admins.pop(group_id, None)
+
+
+@attrs.define
+class InMemoryGroupCache(GroupCache):
+    """Group snapshots; the time-to-live only bounds staleness should an invalidation be missed."""
+
+    clock: Clock
+    ttl: timedelta = timedelta(minutes=5)
+    max_entries: int = 100_000
+    _snapshots: TTLCache[GroupId, GroupSnapshot] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._snapshots = TTLCache(self.max_entries, self.ttl.total_seconds(), _timer(self.clock))
+
+    async def get(self, group_id: GroupId) -> GroupSnapshot | None:
+        return self._snapshots.get(group_id)
+
+    async def put(self, snapshot: GroupSnapshot) -> None:
+        self._snapshots[snapshot.group_id] = snapshot
+
+    async def forget(self, group_id: GroupId) -> None:
+        self._snapshots.pop(group_id, None)

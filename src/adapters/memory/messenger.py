@@ -1,0 +1,162 @@
+"""A Telegram stand-in: answers from tables a test fills, and records what it was asked.
+
+Inputs: `memberships`, `chat_rights`, `chats`, `group_admins`, `failures`. Outputs: `warnings`,
+`deleted`, `kicked`, `notices`, `invite_links`, `calls`; restricting and lifting change
+`memberships` in the group as Telegram would, so `is_restricted()` tells the current state.
+"""
+
+from collections.abc import Callable
+
+import attrs
+
+from application.errors import ChatNotFound, MessengerError, TargetIsAdmin
+from application.ports.messenger import (
+    AdminNotice,
+    ChatInfo,
+    ChatRights,
+    Messenger,
+    MuteWarning,
+)
+from domain.ids import ChannelId, GroupId, MessageId, UserId
+from domain.membership import Membership, MemberStatus
+from domain.policy import ChannelRef
+
+type Failure = Callable[[], MessengerError]
+
+
+@attrs.define
+class InMemoryMessenger(Messenger):
+    """The memory twin of the Telegram messenger."""
+
+    own_id: UserId = attrs.field(default=UserId(1))
+    memberships: dict[tuple[int, UserId], Membership] = attrs.Factory(
+        dict[tuple[int, UserId], Membership]
+    )
+    """Standing of users in channels and groups; absent means `left`."""
+    chat_rights: dict[tuple[int, UserId], ChatRights] = attrs.Factory(
+        dict[tuple[int, UserId], ChatRights]
+    )
+    """Admin rights; absent means derived from `memberships` with no rights."""
+    chats: dict[str, ChatInfo] = attrs.Factory(dict[str, ChatInfo])
+    """Chats by `@username` and by id (as text)."""
+    failures: dict[tuple[str, int], Failure] = attrs.Factory(dict[tuple[str, int], Failure])
+    """`(method, chat_id)` → a factory of the error that call raises."""
+
+    warnings: list[tuple[MessageId, MuteWarning]] = attrs.Factory(
+        list[tuple[MessageId, MuteWarning]]
+    )
+    deleted: list[tuple[int, MessageId]] = attrs.Factory(list[tuple[int, MessageId]])
+    kicked: list[tuple[GroupId, UserId]] = attrs.Factory(list[tuple[GroupId, UserId]])
+    notices: list[AdminNotice] = attrs.Factory(list[AdminNotice])
+    invite_links: list[tuple[ChannelId, str]] = attrs.Factory(list[tuple[ChannelId, str]])
+    calls: list[tuple[str, int, int | None]] = attrs.Factory(list[tuple[str, int, int | None]])
+    """Every call as `(method, chat_id, user_id or message_id)`, in order."""
+    _next_message_id: int = 1000
+
+    # --- test helpers -----------------------------------------------------------------------
+
+    def set_status(
+        self, chat_id: int, user_id: UserId, status: MemberStatus, *, is_member: bool = False
+    ) -> None:
+        """Put a user in a chat with a status."""
+        self.memberships[(chat_id, user_id)] = Membership(status, is_member=is_member)
+
+    def is_restricted(self, group_id: GroupId, user_id: UserId) -> bool:
+        """Whether the member currently has no send rights in the group."""
+        found = self.memberships.get((group_id, user_id))
+        return found is not None and found.status is MemberStatus.RESTRICTED
+
+    def fail(self, method: str, chat_id: int, error: Failure) -> None:
+        """Make every call of `method` about `chat_id` raise `error()` until `heal`."""
+        self.failures[(method, chat_id)] = error
+
+    def heal(self, method: str, chat_id: int) -> None:
+        """Stop failing `method` for `chat_id`."""
+        self.failures.pop((method, chat_id), None)
+
+    def calls_of(self, method: str) -> list[tuple[str, int, int | None]]:
+        """The recorded calls of one method."""
+        return [call for call in self.calls if call[0] == method]
+
+    # --- the port ---------------------------------------------------------------------------
+
+    def _call(self, method: str, chat_id: int, detail: int | None = None) -> None:
+        self.calls.append((method, chat_id, detail))
+        failure = self.failures.get((method, chat_id))
+        if failure is not None:
+            raise failure()
+
+    def _new_message_id(self) -> MessageId:
+        self._next_message_id += 1
+        return MessageId(self._next_message_id)
+
+    @property
+    def bot_id(self) -> UserId:
+        return self.own_id
+
+    async def membership(self, chat_id: int, user_id: UserId) -> Membership:
+        self._call("membership", chat_id, user_id)
+        return self.memberships.get((chat_id, user_id), Membership(MemberStatus.LEFT))
+
+    async def rights(self, chat_id: int, user_id: UserId) -> ChatRights:
+        self._call("rights", chat_id, user_id)
+        explicit = self.chat_rights.get((chat_id, user_id))
+        if explicit is not None:
+            return explicit
+        standing = self.memberships.get((chat_id, user_id), Membership(MemberStatus.LEFT))
+        return ChatRights(standing.status)
+
+    async def admins(self, group_id: GroupId) -> frozenset[UserId]:
+        self._call("admins", group_id)
+        from_rights = {u for (c, u), r in self.chat_rights.items() if c == group_id and r.is_admin}
+        from_status = {u for (c, u), m in self.memberships.items() if c == group_id and m.is_admin}
+        return frozenset(from_rights | from_status)
+
+    async def chat(self, ref: ChannelRef) -> ChatInfo:
+        key = f"@{ref.username}".lower() if ref.username else str(ref.channel_id)
+        self.calls.append(("chat", ref.channel_id or 0, None))
+        found = self.chats.get(key)
+        if found is None:
+            raise ChatNotFound(str(ref))
+        return found
+
+    async def create_invite_link(self, channel_id: ChannelId, name: str) -> str:
+        self._call("create_invite_link", channel_id)
+        link = f"https://t.me/+{abs(channel_id)}-{len(self.invite_links) + 1}"
+        self.invite_links.append((channel_id, link))
+        return link
+
+    async def restrict(self, group_id: GroupId, user_id: UserId) -> None:
+        self._call("restrict", group_id, user_id)
+        current = self.memberships.get((group_id, user_id), Membership(MemberStatus.LEFT))
+        if current.is_admin:
+            raise TargetIsAdmin(group_id, user_id)
+        self.memberships[(group_id, user_id)] = Membership(
+            MemberStatus.RESTRICTED, is_member=current.is_present
+        )
+
+    async def unrestrict(self, group_id: GroupId, user_id: UserId) -> None:
+        self._call("unrestrict", group_id, user_id)
+        current = self.memberships.get((group_id, user_id))
+        if current is not None and current.status is MemberStatus.RESTRICTED:
+            status = MemberStatus.MEMBER if current.is_member else MemberStatus.LEFT
+            self.memberships[(group_id, user_id)] = Membership(status)
+
+    async def kick(self, group_id: GroupId, user_id: UserId) -> None:
+        self._call("kick", group_id, user_id)
+        self.kicked.append((group_id, user_id))
+        self.memberships[(group_id, user_id)] = Membership(MemberStatus.LEFT)
+
+    async def delete_message(self, chat_id: int, message_id: MessageId) -> None:
+        self._call("delete_message", chat_id, message_id)
+        self.deleted.append((chat_id, message_id))
+
+    async def send_warning(self, warning: MuteWarning) -> MessageId:
+        self._call("send_warning", warning.group_id, warning.member.user_id)
+        message_id = self._new_message_id()
+        self.warnings.append((message_id, warning))
+        return message_id
+
+    async def notify_admins(self, notice: AdminNotice) -> None:
+        self._call("notify_admins", notice.group_id)
+        self.notices.append(notice)

@@ -1,0 +1,258 @@
+"""Dict-backed unit of work and repositories with the same tenant isolation as row-level security.
+
+Each transaction works on a copy of the committed state and replaces it on commit, so leaving a
+block without committing loses its writes, as a database rollback would. Rows of other tenants are
+invisible to reads, and writing one raises `StorageError`, as PostgreSQL's policies do.
+"""
+
+import uuid
+from collections.abc import AsyncGenerator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime, timedelta
+
+import attrs
+
+from application.errors import StorageError
+from application.ports.repositories import (
+    AuditLog,
+    ExemptionRepository,
+    GroupRepository,
+    RestrictionRepository,
+    ScheduledActionRepository,
+)
+from application.ports.unit_of_work import TenantDirectory, Transaction, UnitOfWork
+from domain.audit import AuditEvent
+from domain.ids import ChannelId, GroupId, UserId
+from domain.policy import GroupPolicy
+from domain.restriction import Restriction
+from domain.schedule import ActionKind, ScheduledAction
+
+
+@attrs.define
+class _State:
+    """Everything the database would hold, keyed as the tables are."""
+
+    policies: dict[GroupId, GroupPolicy] = attrs.Factory(dict[GroupId, GroupPolicy])
+    restrictions: dict[tuple[GroupId, UserId], Restriction] = attrs.Factory(
+        dict[tuple[GroupId, UserId], Restriction]
+    )
+    exemptions: dict[tuple[GroupId, UserId], None] = attrs.Factory(
+        dict[tuple[GroupId, UserId], None]
+    )
+    audit: list[AuditEvent] = attrs.Factory(list[AuditEvent])
+    actions: dict[uuid.UUID, ScheduledAction] = attrs.Factory(dict[uuid.UUID, ScheduledAction])
+
+    def copy(self) -> "_State":
+        # Values are frozen; copying the containers is a full snapshot.
+        return _State(
+            dict(self.policies),
+            dict(self.restrictions),
+            dict(self.exemptions),
+            list(self.audit),
+            dict(self.actions),
+        )
+
+
+@attrs.define
+class _Scope:
+    """A transaction's view: its tenant and its working copy."""
+
+    tenant: GroupId
+    state: _State
+
+    def visible(self, group_id: GroupId) -> bool:
+        return group_id == self.tenant
+
+    def writable(self, group_id: GroupId) -> None:
+        if group_id != self.tenant:
+            msg = f"row of tenant {group_id} written in the scope of tenant {self.tenant}"
+            raise StorageError(msg)
+
+
+@attrs.define
+class InMemoryGroupRepository(GroupRepository):
+    """Group policies in a dict."""
+
+    _scope: _Scope
+
+    async def get(self, group_id: GroupId) -> GroupPolicy | None:
+        return self._scope.state.policies.get(group_id) if self._scope.visible(group_id) else None
+
+    async def save(self, policy: GroupPolicy) -> None:
+        self._scope.writable(policy.group_id)
+        self._scope.state.policies[policy.group_id] = policy
+
+
+@attrs.define
+class InMemoryRestrictionRepository(RestrictionRepository):
+    """Restrictions the bot applied, in a dict."""
+
+    _scope: _Scope
+
+    async def get(self, group_id: GroupId, user_id: UserId) -> Restriction | None:
+        if not self._scope.visible(group_id):
+            return None
+        return self._scope.state.restrictions.get((group_id, user_id))
+
+    async def save(self, restriction: Restriction) -> None:
+        self._scope.writable(restriction.group_id)
+        self._scope.state.restrictions[(restriction.group_id, restriction.user_id)] = restriction
+
+    async def delete(self, group_id: GroupId, user_id: UserId) -> bool:
+        if not self._scope.visible(group_id):
+            return False
+        return self._scope.state.restrictions.pop((group_id, user_id), None) is not None
+
+    async def all(self, group_id: GroupId) -> tuple[Restriction, ...]:
+        if not self._scope.visible(group_id):
+            return ()
+        found = (r for r in self._scope.state.restrictions.values() if r.group_id == group_id)
+        return tuple(sorted(found, key=lambda r: (r.since, r.user_id)))
+
+
+@attrs.define
+class InMemoryExemptionRepository(ExemptionRepository):
+    """Exempt users in a dict."""
+
+    _scope: _Scope
+
+    async def all(self, group_id: GroupId) -> frozenset[UserId]:
+        if not self._scope.visible(group_id):
+            return frozenset()
+        return frozenset(u for (g, u) in self._scope.state.exemptions if g == group_id)
+
+    async def add(self, group_id: GroupId, user_id: UserId) -> bool:
+        self._scope.writable(group_id)
+        if (group_id, user_id) in self._scope.state.exemptions:
+            return False
+        self._scope.state.exemptions[(group_id, user_id)] = None
+        return True
+
+    async def remove(self, group_id: GroupId, user_id: UserId) -> bool:
+        if not self._scope.visible(group_id):
+            return False
+        return (group_id, user_id) in self._scope.state.exemptions and (
+            self._scope.state.exemptions.pop((group_id, user_id)) is None
+        )
+
+
+@attrs.define
+class InMemoryAuditLog(AuditLog):
+    """The audit trail in a list."""
+
+    _scope: _Scope
+
+    async def record(self, event: AuditEvent) -> None:
+        self._scope.writable(event.group_id)
+        self._scope.state.audit.append(event)
+
+    async def recent(self, group_id: GroupId, limit: int) -> tuple[AuditEvent, ...]:
+        if not self._scope.visible(group_id):
+            return ()
+        mine = [e for e in self._scope.state.audit if e.group_id == group_id]
+        return tuple(reversed(mine[-limit:])) if limit > 0 else ()
+
+
+@attrs.define
+class InMemoryScheduledActionRepository(ScheduledActionRepository):
+    """Scheduled actions in a dict."""
+
+    _scope: _Scope
+
+    def _mine(self, group_id: GroupId) -> list[ScheduledAction]:
+        if not self._scope.visible(group_id):
+            return []
+        found = (a for a in self._scope.state.actions.values() if a.group_id == group_id)
+        return sorted(found, key=lambda a: (a.due_at, str(a.action_id)))
+
+    async def add(self, action: ScheduledAction) -> None:
+        self._scope.writable(action.group_id)
+        self._scope.state.actions[action.action_id] = action
+
+    async def claim_due(
+        self, group_id: GroupId, now: datetime, lease: timedelta, limit: int
+    ) -> tuple[ScheduledAction, ...]:
+        due = [a for a in self._mine(group_id) if a.due_at <= now][:limit]
+        for action in due:
+            self._scope.state.actions[action.action_id] = attrs.evolve(action, due_at=now + lease)
+        return tuple(due)
+
+    async def complete(self, group_id: GroupId, action_id: uuid.UUID) -> None:
+        action = self._scope.state.actions.get(action_id)
+        if action is not None and action.group_id == group_id and self._scope.visible(group_id):
+            del self._scope.state.actions[action_id]
+
+    async def reschedule(self, action: ScheduledAction) -> None:
+        self._scope.writable(action.group_id)
+        if action.action_id in self._scope.state.actions:
+            self._scope.state.actions[action.action_id] = action
+
+    async def cancel(self, group_id: GroupId, kind: ActionKind, user_id: UserId) -> int:
+        doomed = [a for a in self._mine(group_id) if a.kind is kind and a.user_id == user_id]
+        for action in doomed:
+            del self._scope.state.actions[action.action_id]
+        return len(doomed)
+
+    async def pending(self, group_id: GroupId) -> tuple[ScheduledAction, ...]:
+        return tuple(self._mine(group_id))
+
+
+@attrs.define
+class InMemoryTransaction(Transaction):
+    """One transaction over a working copy of the unit of work's state."""
+
+    _owner: "InMemoryUnitOfWork"
+    _scope: _Scope
+    groups: GroupRepository = attrs.field(init=False)
+    restrictions: RestrictionRepository = attrs.field(init=False)
+    exemptions: ExemptionRepository = attrs.field(init=False)
+    audit: AuditLog = attrs.field(init=False)
+    actions: ScheduledActionRepository = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.groups = InMemoryGroupRepository(self._scope)
+        self.restrictions = InMemoryRestrictionRepository(self._scope)
+        self.exemptions = InMemoryExemptionRepository(self._scope)
+        self.audit = InMemoryAuditLog(self._scope)
+        self.actions = InMemoryScheduledActionRepository(self._scope)
+
+    async def commit(self) -> None:
+        self._owner.state = self._scope.state
+        self._owner.commits += 1
+        self._scope.state = self._scope.state.copy()
+
+
+@attrs.define
+class InMemoryUnitOfWork(UnitOfWork):
+    """The memory twin of the PostgreSQL unit of work; `commits` counts successful commits."""
+
+    state: _State = attrs.Factory(_State)
+    commits: int = 0
+
+    @asynccontextmanager
+    async def _transaction(self, tenant: GroupId) -> AsyncGenerator[Transaction]:
+        yield InMemoryTransaction(self, _Scope(tenant, self.state.copy()))
+
+    def begin(self, tenant: GroupId) -> AbstractAsyncContextManager[Transaction]:
+        return self._transaction(tenant)
+
+
+@attrs.define
+class InMemoryTenantDirectory(TenantDirectory):
+    """Answers the cross-tenant questions from the unit of work's committed state."""
+
+    uow: InMemoryUnitOfWork
+
+    async def groups_requiring(self, channel_id: ChannelId) -> tuple[GroupId, ...]:
+        return tuple(
+            sorted(
+                group_id
+                for group_id, policy in self.uow.state.policies.items()
+                if policy.is_protected and channel_id in policy.channel_ids
+            )
+        )
+
+    async def groups_with_due_actions(self, now: datetime) -> tuple[GroupId, ...]:
+        return tuple(
+            sorted({a.group_id for a in self.uow.state.actions.values() if a.due_at <= now})
+        )
