@@ -1,0 +1,299 @@
+"""Contract of the unit of work, its repositories and the tenant directory.
+
+Subclasses provide two async fixtures: `uow` (a `UnitOfWork` on empty or unrelated data) and
+`directory` (the `TenantDirectory` over the same store). Tests use fresh ids, so a store shared
+between tests is fine.
+"""
+
+from datetime import timedelta
+
+import pytest
+
+from application.errors import StorageError
+from application.ports.unit_of_work import TenantDirectory, UnitOfWork
+from domain.audit import AuditKind
+from domain.policy import FailurePolicy, GroupSettings
+from domain.schedule import ActionKind
+from tests.factories import (
+    T0,
+    make_action,
+    make_channel,
+    make_event,
+    make_policy,
+    make_restriction,
+    new_channel,
+    new_group,
+    new_user,
+)
+
+
+class UnitOfWorkContract:
+    """Behaviour every unit of work and its repositories share."""
+
+    # --- transactions ---------------------------------------------------------------------------
+
+    async def test_committed_writes_are_visible_to_the_next_transaction(
+        self, uow: UnitOfWork
+    ) -> None:
+        group = new_group()
+        policy = make_policy(group, make_channel())
+        async with uow.begin(group) as tx:
+            await tx.groups.save(policy)
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.groups.get(group) == policy
+
+    async def test_leaving_without_commit_rolls_back(self, uow: UnitOfWork) -> None:
+        group = new_group()
+        async with uow.begin(group) as tx:
+            await tx.groups.save(make_policy(group, make_channel()))
+            await tx.exemptions.add(group, new_user())
+        async with uow.begin(group) as tx:
+            assert await tx.groups.get(group) is None
+            assert await tx.exemptions.all(group) == frozenset()
+
+    async def test_an_error_inside_the_block_rolls_back_and_propagates(
+        self, uow: UnitOfWork
+    ) -> None:
+        group = new_group()
+        with pytest.raises(RuntimeError, match="boom"):
+            async with uow.begin(group) as tx:
+                await tx.groups.save(make_policy(group, make_channel()))
+                raise RuntimeError("boom")
+        async with uow.begin(group) as tx:
+            assert await tx.groups.get(group) is None
+
+    # --- tenant isolation -----------------------------------------------------------------------
+
+    async def test_a_tenant_sees_none_of_another_tenants_rows(self, uow: UnitOfWork) -> None:
+        mine, theirs, user = new_group(), new_group(), new_user()
+        async with uow.begin(theirs) as tx:
+            await tx.groups.save(make_policy(theirs, make_channel()))
+            await tx.restrictions.save(make_restriction(theirs, user, new_channel()))
+            await tx.exemptions.add(theirs, user)
+            await tx.audit.record(make_event(theirs, AuditKind.MUTED))
+            await tx.actions.add(make_action(theirs))
+            await tx.commit()
+        async with uow.begin(mine) as tx:
+            assert await tx.groups.get(theirs) is None
+            assert await tx.restrictions.get(theirs, user) is None
+            assert await tx.restrictions.all(theirs) == ()
+            assert await tx.exemptions.all(theirs) == frozenset()
+            assert await tx.audit.recent(theirs, 10) == ()
+            assert await tx.actions.pending(theirs) == ()
+            assert await tx.actions.claim_due(theirs, T0, timedelta(minutes=1), 10) == ()
+            assert await tx.restrictions.delete(theirs, user) is False
+            assert await tx.exemptions.remove(theirs, user) is False
+            assert await tx.actions.cancel(theirs, ActionKind.DELETE_MESSAGE, user) == 0
+            await tx.commit()
+        async with uow.begin(theirs) as tx:
+            assert await tx.restrictions.get(theirs, user) is not None
+            assert await tx.exemptions.all(theirs) == frozenset({user})
+            assert len(await tx.actions.pending(theirs)) == 1
+
+    async def test_writing_another_tenants_row_fails(self, uow: UnitOfWork) -> None:
+        mine, theirs = new_group(), new_group()
+        with pytest.raises(StorageError):
+            async with uow.begin(mine) as tx:
+                await tx.groups.save(make_policy(theirs, make_channel()))
+                await tx.commit()
+        async with uow.begin(theirs) as tx:
+            assert await tx.groups.get(theirs) is None
+
+    # --- groups ---------------------------------------------------------------------------------
+
+    async def test_policy_round_trips_with_channels_in_order_and_settings(
+        self, uow: UnitOfWork
+    ) -> None:
+        group = new_group()
+        settings = GroupSettings(
+            failure_policy=FailurePolicy.CLOSED,
+            warning_ttl=timedelta(seconds=45),
+            kick_after=timedelta(hours=2),
+        )
+        first = make_channel(title="B <&> title", username=None, invite_link="https://t.me/+x")
+        second = make_channel(title="A", username="a_channel")
+        policy = make_policy(group, first, second, settings=settings)
+        async with uow.begin(group) as tx:
+            await tx.groups.save(policy)
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            loaded = await tx.groups.get(group)
+        assert loaded == policy
+        assert loaded is not None
+        assert loaded.channel_ids == (first.channel_id, second.channel_id)
+
+    async def test_saving_again_replaces_channels_and_flags(self, uow: UnitOfWork) -> None:
+        group = new_group()
+        kept, dropped = make_channel(), make_channel()
+        async with uow.begin(group) as tx:
+            await tx.groups.save(make_policy(group, kept, dropped))
+            await tx.commit()
+        updated = make_policy(group, kept, enabled=False)
+        async with uow.begin(group) as tx:
+            await tx.groups.save(updated)
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.groups.get(group) == updated
+
+    async def test_two_groups_keep_their_own_display_data_for_one_channel(
+        self, uow: UnitOfWork
+    ) -> None:
+        channel = new_channel()
+        first, second = new_group(), new_group()
+        for group, link in ((first, "https://t.me/+first"), (second, "https://t.me/+second")):
+            async with uow.begin(group) as tx:
+                linked = make_channel(channel, username=None, invite_link=link)
+                await tx.groups.save(make_policy(group, linked))
+                await tx.commit()
+        async with uow.begin(first) as tx:
+            policy = await tx.groups.get(first)
+        assert policy is not None
+        assert policy.channels[0].invite_link == "https://t.me/+first"
+
+    # --- restrictions ---------------------------------------------------------------------------
+
+    async def test_restrictions_save_get_replace_delete(self, uow: UnitOfWork) -> None:
+        group, user, channel = new_group(), new_user(), new_channel()
+        restriction = make_restriction(group, user, channel)
+        async with uow.begin(group) as tx:
+            await tx.restrictions.save(restriction)
+            await tx.restrictions.save(restriction.still_missing(()))
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.restrictions.get(group, user) == restriction.still_missing(())
+            assert await tx.restrictions.delete(group, user) is True
+            assert await tx.restrictions.delete(group, user) is False
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.restrictions.get(group, user) is None
+
+    async def test_all_restrictions_oldest_first(self, uow: UnitOfWork) -> None:
+        group, channel = new_group(), new_channel()
+        late = make_restriction(group, new_user(), channel, since=T0 + timedelta(hours=1))
+        early = make_restriction(group, new_user(), channel, since=T0)
+        async with uow.begin(group) as tx:
+            await tx.restrictions.save(late)
+            await tx.restrictions.save(early)
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.restrictions.all(group) == (early, late)
+
+    # --- exemptions -----------------------------------------------------------------------------
+
+    async def test_exemptions_add_and_remove_report_changes(self, uow: UnitOfWork) -> None:
+        group, user, other = new_group(), new_user(), new_user()
+        async with uow.begin(group) as tx:
+            assert await tx.exemptions.add(group, user) is True
+            assert await tx.exemptions.add(group, user) is False
+            assert await tx.exemptions.add(group, other) is True
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.exemptions.all(group) == frozenset({user, other})
+            assert await tx.exemptions.remove(group, user) is True
+            assert await tx.exemptions.remove(group, user) is False
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.exemptions.all(group) == frozenset({other})
+
+    # --- audit ----------------------------------------------------------------------------------
+
+    async def test_audit_recent_is_newest_first_and_limited(self, uow: UnitOfWork) -> None:
+        group = new_group()
+        events = [make_event(group, kind, minutes=i) for i, kind in enumerate(AuditKind)]
+        async with uow.begin(group) as tx:
+            for event in events:
+                await tx.audit.record(event)
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.audit.recent(group, 3) == tuple(reversed(events[-3:]))
+            assert await tx.audit.recent(group, 0) == ()
+
+    # --- scheduled actions ----------------------------------------------------------------------
+
+    async def test_claim_takes_due_actions_earliest_first_and_leases_them(
+        self, uow: UnitOfWork
+    ) -> None:
+        group, lease = new_group(), timedelta(minutes=5)
+        later = make_action(group, due_at=T0 + timedelta(seconds=30))
+        first = make_action(group, due_at=T0 - timedelta(seconds=30))
+        second = make_action(group, due_at=T0)
+        async with uow.begin(group) as tx:
+            for action in (later, first, second):
+                await tx.actions.add(action)
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            claimed = await tx.actions.claim_due(group, T0, lease, 10)
+            await tx.commit()
+        assert [a.action_id for a in claimed] == [first.action_id, second.action_id]
+        async with uow.begin(group) as tx:
+            assert await tx.actions.claim_due(group, T0 + timedelta(minutes=1), lease, 10) == (
+                later,
+            )
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            again = await tx.actions.claim_due(group, T0 + lease, lease, 10)
+        assert {a.action_id for a in again} == {first.action_id, second.action_id}
+
+    async def test_claim_respects_the_limit(self, uow: UnitOfWork) -> None:
+        group = new_group()
+        async with uow.begin(group) as tx:
+            for _ in range(3):
+                await tx.actions.add(make_action(group))
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert len(await tx.actions.claim_due(group, T0, timedelta(minutes=1), 2)) == 2
+
+    async def test_complete_reschedule_cancel_and_pending(self, uow: UnitOfWork) -> None:
+        group, user = new_group(), new_user()
+        done = make_action(group)
+        retried = make_action(group)
+        kick = make_action(group, ActionKind.KICK_UNVERIFIED, user_id=user)
+        other_kick = make_action(group, ActionKind.KICK_UNVERIFIED, user_id=new_user())
+        async with uow.begin(group) as tx:
+            for action in (done, retried, kick, other_kick):
+                await tx.actions.add(action)
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            await tx.actions.complete(group, done.action_id)
+            await tx.actions.complete(group, done.action_id)
+            await tx.actions.reschedule(retried.retried(T0 + timedelta(hours=1)))
+            assert await tx.actions.cancel(group, ActionKind.KICK_UNVERIFIED, user) == 1
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            pending = await tx.actions.pending(group)
+        assert pending == (other_kick, retried.retried(T0 + timedelta(hours=1)))
+
+    # --- the cross-tenant seam ------------------------------------------------------------------
+
+    async def test_directory_finds_enabled_groups_requiring_a_channel(
+        self, uow: UnitOfWork, directory: TenantDirectory
+    ) -> None:
+        channel = new_channel()
+        enabled, disabled, unrelated = new_group(), new_group(), new_group()
+        for group, policy in (
+            (enabled, make_policy(enabled, make_channel(channel))),
+            (disabled, make_policy(disabled, make_channel(channel), enabled=False)),
+            (unrelated, make_policy(unrelated, make_channel())),
+        ):
+            async with uow.begin(group) as tx:
+                await tx.groups.save(policy)
+                await tx.commit()
+        found = await directory.groups_requiring(channel)
+        assert enabled in found
+        assert disabled not in found
+        assert unrelated not in found
+
+    async def test_directory_finds_groups_with_due_actions(
+        self, uow: UnitOfWork, directory: TenantDirectory
+    ) -> None:
+        due, not_yet = new_group(), new_group()
+        async with uow.begin(due) as tx:
+            await tx.actions.add(make_action(due, due_at=T0 - timedelta(days=3650)))
+            await tx.commit()
+        async with uow.begin(not_yet) as tx:
+            await tx.actions.add(make_action(not_yet, due_at=T0 + timedelta(days=3650)))
+            await tx.commit()
+        found = await directory.groups_with_due_actions(T0)
+        assert due in found
+        assert not_yet not in found
