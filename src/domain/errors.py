@@ -2,8 +2,6 @@
 
 import attrs
 
-from domain.ids import ChannelId
-
 
 class DomainError(Exception):
     """Base of every domain rule violation."""
@@ -56,7 +54,7 @@ class TooManyChannels(DomainError):
 class ChannelNotLinked(DomainError):
     """The channel is not one of the group's required channels."""
 
-    channel_id: ChannelId
+    reference: str
 
     def __str__(self) -> str:
-        return f"channel {self.channel_id} is not linked to this group"
+        return f"channel {self.reference} is not linked to this group"

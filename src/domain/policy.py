@@ -155,7 +155,7 @@ class GroupPolicy:
             ChannelNotLinked: the channel is not required here.
         """
         if self.channel(channel_id) is None:
-            raise ChannelNotLinked(channel_id)
+            raise ChannelNotLinked(str(channel_id))
         remaining = tuple(c for c in self.channels if c.channel_id != channel_id)
         return attrs.evolve(self, channels=remaining)
 

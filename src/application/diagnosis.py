@@ -1,0 +1,63 @@
+"""What stops the bot from protecting a group: missing rights in the group or in a channel."""
+
+import enum
+
+import attrs
+
+from application.errors import MessengerError
+from application.ports.messenger import Messenger
+from domain.ids import GroupId
+
+
+class Problem(enum.StrEnum):
+    """One thing an admin must fix."""
+
+    NOT_ADMIN_IN_GROUP = "not_admin_in_group"
+    CANNOT_RESTRICT = "cannot_restrict"
+    CANNOT_DELETE = "cannot_delete"
+    NOT_ADMIN_IN_CHANNEL = "not_admin_in_channel"
+    CANNOT_INVITE = "cannot_invite"
+    """A channel without a public username needs an invite link, which needs this right."""
+    NOT_A_CHANNEL = "not_a_channel"
+    NOT_FOUND = "not_found"
+    UNREACHABLE = "unreachable"
+
+
+@attrs.frozen
+class Finding:
+    """A problem, and the chat (or the reference an admin typed) it concerns."""
+
+    problem: Problem
+    chat_id: int | None = None
+    reference: str = ""
+
+
+async def group_findings(messenger: Messenger, group_id: GroupId) -> tuple[Finding, ...]:
+    """The bot must be an admin of the group who can restrict members and delete messages."""
+    try:
+        rights = await messenger.rights(group_id, messenger.bot_id)
+    except MessengerError:
+        return (Finding(Problem.UNREACHABLE, group_id),)
+    if not rights.is_admin:
+        return (Finding(Problem.NOT_ADMIN_IN_GROUP, group_id),)
+    findings: list[Finding] = []
+    if not rights.can_restrict_members:
+        findings.append(Finding(Problem.CANNOT_RESTRICT, group_id))
+    if not rights.can_delete_messages:
+        findings.append(Finding(Problem.CANNOT_DELETE, group_id))
+    return tuple(findings)
+
+
+async def channel_findings(
+    messenger: Messenger, channel_id: int, *, has_username: bool, reference: str = ""
+) -> tuple[Finding, ...]:
+    """The bot must be an admin of each channel; one with no username also needs invite rights."""
+    try:
+        rights = await messenger.rights(channel_id, messenger.bot_id)
+    except MessengerError:
+        return (Finding(Problem.NOT_ADMIN_IN_CHANNEL, channel_id, reference),)
+    if not rights.is_admin:
+        return (Finding(Problem.NOT_ADMIN_IN_CHANNEL, channel_id, reference),)
+    if not has_username and not rights.can_invite_users:
+        return (Finding(Problem.CANNOT_INVITE, channel_id, reference),)
+    return ()

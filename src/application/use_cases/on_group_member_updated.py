@@ -1,0 +1,101 @@
+"""React to a change of someone's standing in a group (a chat_member update in the group)."""
+
+import enum
+
+import attrs
+
+from application.enforcement import Enforcement, Enforcer
+from application.ports.messenger import WarningReason
+from domain.audit import AuditEvent, AuditKind
+from domain.ids import GroupId, UserId
+from domain.membership import Membership, MemberStatus
+from domain.schedule import ActionKind
+from domain.senders import Person, Sender
+
+
+@attrs.frozen
+class GroupMemberUpdate:
+    """`member` went from `old` to `new` in the group; `actor` made it happen."""
+
+    group_id: GroupId
+    member: Person
+    old: Membership
+    new: Membership
+    actor: UserId
+
+
+class MemberUpdateOutcome(enum.StrEnum):
+    """What the update led to, besides enforcement on a join."""
+
+    IGNORED = "ignored"
+    ADMINS_CHANGED = "admins_changed"
+    RELEASED_BY_ADMIN = "released_by_admin"
+    JOINED = "joined"
+
+
+@attrs.frozen
+class MemberUpdateResult:
+    """The outcome, and for a join what enforcement did."""
+
+    outcome: MemberUpdateOutcome
+    enforcement: Enforcement | None = None
+
+
+@attrs.frozen
+class OnGroupMemberUpdated:
+    """Joins, promotions and manual lifts in a group.
+
+    - A promotion or demotion invalidates the cached admin set.
+    - A member who joins is checked at once (rule 3); the warning names the member who joined,
+      never the admin who added them.
+    - An admin who lifts the bot's restriction by hand overrides the bot: it forgets that
+      restriction and its pending kick.
+    """
+
+    enforcer: Enforcer
+
+    async def execute(self, update: GroupMemberUpdate) -> MemberUpdateResult:
+        """Act on one transition."""
+        if update.old.is_admin != update.new.is_admin:
+            await self.enforcer.memberships.forget_admins(update.group_id)
+            return MemberUpdateResult(MemberUpdateOutcome.ADMINS_CHANGED)
+        if self._lifted_by_someone_else(update):
+            forgotten = await self._forget_restriction(update)
+            if forgotten:
+                return MemberUpdateResult(MemberUpdateOutcome.RELEASED_BY_ADMIN)
+        if update.old.is_present or not update.new.is_present:
+            return MemberUpdateResult(MemberUpdateOutcome.IGNORED)
+        member = update.member
+        enforcement = await self.enforcer.enforce(
+            update.group_id,
+            Sender(member.user_id, is_bot=member.is_bot),
+            member,
+            WarningReason.JOINED,
+        )
+        return MemberUpdateResult(MemberUpdateOutcome.JOINED, enforcement)
+
+    def _lifted_by_someone_else(self, update: GroupMemberUpdate) -> bool:
+        return (
+            update.old.status is MemberStatus.RESTRICTED
+            and update.new.status is MemberStatus.MEMBER
+            and update.actor != self.enforcer.messenger.bot_id
+        )
+
+    async def _forget_restriction(self, update: GroupMemberUpdate) -> bool:
+        group_id, user_id = update.group_id, update.member.user_id
+        async with self.enforcer.uow.begin(group_id) as tx:
+            if not await tx.restrictions.delete(group_id, user_id):
+                return False
+            await tx.actions.cancel(group_id, ActionKind.KICK_UNVERIFIED, user_id)
+            await tx.audit.record(
+                AuditEvent(
+                    group_id,
+                    AuditKind.UNMUTED,
+                    self.enforcer.clock.now(),
+                    actor=update.actor,
+                    subject=user_id,
+                    reason="lifted by an admin",
+                )
+            )
+            await tx.commit()
+        return True

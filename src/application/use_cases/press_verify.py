@@ -1,0 +1,86 @@
+"""A member pressed the Verify button of a warning."""
+
+import enum
+from datetime import timedelta
+
+import attrs
+
+from application.enforcement import Enforcer, channels_of
+from application.errors import MessengerError
+from application.ports.throttle import Throttle
+from domain.enforcement import decide
+from domain.ids import GroupId, UserId
+from domain.policy import RequiredChannel
+
+VERIFY_COOLDOWN = timedelta(seconds=5)
+
+
+@attrs.frozen
+class PressVerifyCommand:
+    """`presser` pressed the Verify button of the warning addressed to `owner`."""
+
+    group_id: GroupId
+    presser: UserId
+    owner: UserId
+    """Read from the button's data, so it may be forged: it is only compared with `presser`."""
+
+
+class VerifyOutcome(enum.StrEnum):
+    """What the press came to."""
+
+    LIFTED = "lifted"
+    STILL_MISSING = "still_missing"
+    NOT_YOURS = "not_yours"
+    THROTTLED = "throttled"
+    NOT_RESTRICTED_BY_BOT = "not_restricted_by_bot"
+    UNAVAILABLE = "unavailable"
+
+
+@attrs.frozen
+class VerifyResult:
+    """The outcome, and the channels still missing when there are any."""
+
+    outcome: VerifyOutcome
+    missing: tuple[RequiredChannel, ...] = ()
+
+
+@attrs.frozen
+class PressVerify:
+    """Rule 5: the Verify button.
+
+    - It acts on the person who pressed it, and only if the warning was addressed to them:
+      anyone else's press changes nothing for anyone.
+    - Presses are throttled per member.
+    - It lifts only a restriction the bot applied, never an admin's manual mute.
+    - It re-checks every channel fresh from Telegram (no cache).
+    """
+
+    enforcer: Enforcer
+    throttle: Throttle
+
+    async def execute(self, command: PressVerifyCommand) -> VerifyResult:
+        """Re-check the presser and lift the bot's restriction if they joined everything."""
+        group_id, user = command.group_id, command.presser
+        if command.presser != command.owner:
+            return VerifyResult(VerifyOutcome.NOT_YOURS)
+        if not await self.throttle.allow(f"verify:{group_id}:{user}", VERIFY_COOLDOWN):
+            return VerifyResult(VerifyOutcome.THROTTLED)
+        async with self.enforcer.uow.begin(group_id) as tx:
+            restriction = await tx.restrictions.get(group_id, user)
+        if restriction is None:
+            return VerifyResult(VerifyOutcome.NOT_RESTRICTED_BY_BOT)
+        policy = (await self.enforcer.snapshot(group_id)).policy
+        if policy is not None and policy.is_protected:
+            verdict = await self.enforcer.verdict(policy, user, fresh=True)
+            decision = decide(verdict, policy.settings.failure_policy)
+            if decision.restrict:
+                async with self.enforcer.uow.begin(group_id) as tx:
+                    await tx.restrictions.save(restriction.still_missing(decision.restrict_for))
+                    await tx.commit()
+                missing = channels_of(policy, decision.restrict_for)
+                return VerifyResult(VerifyOutcome.STILL_MISSING, missing)
+        try:
+            await self.enforcer.release(group_id, user, reason="verified")
+        except MessengerError:
+            return VerifyResult(VerifyOutcome.UNAVAILABLE)
+        return VerifyResult(VerifyOutcome.LIFTED)

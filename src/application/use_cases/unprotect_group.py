@@ -1,0 +1,67 @@
+"""`/unprotect`: stop enforcing now and lift every restriction the bot applied."""
+
+import attrs
+
+from application.authorization import Caller, ensure_can_configure
+from application.enforcement import Enforcer
+from domain.audit import AuditEvent, AuditKind
+from domain.ids import GroupId
+from domain.schedule import ActionKind
+
+
+@attrs.frozen
+class UnprotectCommand:
+    """Disable protection of a group."""
+
+    group_id: GroupId
+    caller: Caller
+
+
+@attrs.frozen
+class UnprotectResult:
+    """Whether protection was on, and how many members will be unmuted in the background."""
+
+    was_enabled: bool
+    lifting: int
+
+
+@attrs.frozen
+class UnprotectGroup:
+    """Rule 7: disabling protection.
+
+    - Enforcement stops at once (the cached policy is dropped with the commit).
+    - Every restriction the bot applied is lifted in the background through scheduled actions,
+      which survive restarts and run within Telegram's rate limits.
+    - Channels stay linked, so `/protect` enables protection again.
+    """
+
+    enforcer: Enforcer
+
+    async def execute(self, command: UnprotectCommand) -> UnprotectResult:
+        """Disable and schedule the lifting."""
+        group_id = command.group_id
+        await ensure_can_configure(self.enforcer.messenger, group_id, command.caller)
+        async with self.enforcer.uow.begin(group_id) as tx:
+            policy = await tx.groups.get(group_id)
+            was_enabled = policy is not None and policy.enabled
+            if policy is not None and policy.enabled:
+                await tx.groups.save(policy.disabled())
+            restrictions = await tx.restrictions.all(group_id)
+            for restriction in restrictions:
+                await tx.actions.add(
+                    self.enforcer.action(
+                        group_id, ActionKind.LIFT_RESTRICTION, user_id=restriction.user_id
+                    )
+                )
+            await tx.audit.record(
+                AuditEvent(
+                    group_id,
+                    AuditKind.UNPROTECTED,
+                    self.enforcer.clock.now(),
+                    actor=command.caller.user_id,
+                    reason=f"lifting {len(restrictions)}",
+                )
+            )
+            await tx.commit()
+        await self.enforcer.groups.forget(group_id)
+        return UnprotectResult(was_enabled, len(restrictions))
