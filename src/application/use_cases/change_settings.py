@@ -1,0 +1,71 @@
+"""`/settings [key value]`: show or change a group's settings."""
+
+import attrs
+
+from application.authorization import Caller, ensure_can_configure
+from application.enforcement import Enforcer
+from domain.audit import AuditEvent, AuditKind
+from domain.errors import InvalidSetting
+from domain.ids import GroupId
+from domain.policy import GroupPolicy, GroupSettings
+
+
+@attrs.frozen
+class SettingsCommand:
+    """With no key, show the settings; with a key and a value, change one."""
+
+    group_id: GroupId
+    caller: Caller
+    key: str | None = None
+    value: str | None = None
+
+
+@attrs.frozen
+class SettingsResult:
+    """The settings after the command, and the key that changed, if any."""
+
+    settings: GroupSettings
+    changed: str | None = None
+
+
+@attrs.frozen
+class ChangeSettings:
+    """View or change settings, validated by the domain.
+
+    - Settings can be changed before the group is protected; they apply once it is.
+    - A change is audited with the admin who made it and takes effect at once.
+    """
+
+    enforcer: Enforcer
+
+    async def execute(self, command: SettingsCommand) -> SettingsResult:
+        """Show, or validate and store one change.
+
+        Raises:
+            UnknownSetting: the key is not a setting.
+            InvalidSetting: the value is missing or not allowed.
+        """
+        group_id = command.group_id
+        await ensure_can_configure(self.enforcer.messenger, group_id, command.caller)
+        if command.key is None:
+            async with self.enforcer.uow.begin(group_id) as tx:
+                policy = await tx.groups.get(group_id)
+            return SettingsResult(policy.settings if policy is not None else GroupSettings())
+        if command.value is None:
+            raise InvalidSetting(command.key, "", "a value is needed")
+        async with self.enforcer.uow.begin(group_id) as tx:
+            policy = await tx.groups.get(group_id) or GroupPolicy(group_id)
+            settings = policy.settings.changed(command.key, command.value)
+            await tx.groups.save(policy.with_settings(settings))
+            await tx.audit.record(
+                AuditEvent(
+                    group_id,
+                    AuditKind.SETTING_CHANGED,
+                    self.enforcer.clock.now(),
+                    actor=command.caller.user_id,
+                    reason=f"{command.key}={command.value}",
+                )
+            )
+            await tx.commit()
+        await self.enforcer.groups.forget(group_id)
+        return SettingsResult(settings, command.key)

@@ -1,0 +1,54 @@
+"""`/check`: diagnose the bot's rights in the group and in every linked channel."""
+
+import attrs
+
+from application.authorization import Caller, ensure_can_configure
+from application.diagnosis import Finding, channel_findings, group_findings
+from application.enforcement import Enforcer
+from domain.ids import GroupId
+from domain.policy import RequiredChannel
+
+
+@attrs.frozen
+class CheckCommand:
+    """Diagnose a group."""
+
+    group_id: GroupId
+    caller: Caller
+
+
+@attrs.frozen
+class CheckReport:
+    """Every problem found; none means the bot can do its job."""
+
+    channels: tuple[RequiredChannel, ...]
+    findings: tuple[Finding, ...]
+
+    @property
+    def healthy(self) -> bool:
+        """Nothing to fix."""
+        return not self.findings
+
+
+@attrs.frozen
+class CheckRights:
+    """Ask Telegram for the bot's rights in the group and each linked channel."""
+
+    enforcer: Enforcer
+
+    async def execute(self, command: CheckCommand) -> CheckReport:
+        """Diagnose (no changes)."""
+        group_id, messenger = command.group_id, self.enforcer.messenger
+        await ensure_can_configure(messenger, group_id, command.caller)
+        async with self.enforcer.uow.begin(group_id) as tx:
+            policy = await tx.groups.get(group_id)
+        channels = policy.channels if policy is not None else ()
+        findings = list(await group_findings(messenger, group_id))
+        for channel in channels:
+            findings += await channel_findings(
+                messenger,
+                channel.channel_id,
+                has_username=channel.username is not None,
+                reference=channel.title,
+            )
+        return CheckReport(channels, tuple(findings))

@@ -1,0 +1,150 @@
+"""Run the scheduled actions that fell due: warning deletions, kicks, bulk unmutes."""
+
+import enum
+import logging
+from datetime import timedelta
+
+import attrs
+
+from application.enforcement import Enforcer
+from application.errors import MessengerError, MessengerUnavailable, TargetIsAdmin
+from application.ports.unit_of_work import TenantDirectory
+from domain.audit import AuditEvent, AuditKind
+from domain.ids import GroupId
+from domain.schedule import MAX_ATTEMPTS, ActionKind, ScheduledAction, retry_delay
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+"""How long a claimed action is held by one worker before another may take it."""
+BATCH = 50
+
+
+class _Ending(enum.Enum):
+    DONE = enum.auto()
+    RETRIED = enum.auto()
+    ABANDONED = enum.auto()
+
+
+@attrs.frozen
+class RunReport:
+    """How the actions of one run ended."""
+
+    done: int = 0
+    retried: int = 0
+    abandoned: int = 0
+
+
+@attrs.frozen
+class RunDueActions:
+    """Rule 10: deferred work lives in the database and survives restarts.
+
+    - Due actions are claimed per tenant for a lease, so concurrent workers never run one twice
+      and a worker that dies leaves them to the next.
+    - A kick happens only if the bot's restriction is still in place and protection is on.
+    - A transient Telegram failure retries with backoff; after `MAX_ATTEMPTS`, or on a refusal,
+      the action is dropped and the failure audited.
+    """
+
+    enforcer: Enforcer
+    directory: TenantDirectory
+
+    async def execute(self) -> RunReport:
+        """Run everything due now, tenant by tenant."""
+        ended: list[_Ending] = []
+        now = self.enforcer.clock.now()
+        for group_id in await self.directory.groups_with_due_actions(now):
+            async with self.enforcer.uow.begin(group_id) as tx:
+                claimed = await tx.actions.claim_due(group_id, now, LEASE, BATCH)
+                await tx.commit()
+            ended += [await self._run(action) for action in claimed]
+        return RunReport(
+            done=ended.count(_Ending.DONE),
+            retried=ended.count(_Ending.RETRIED),
+            abandoned=ended.count(_Ending.ABANDONED),
+        )
+
+    async def _run(self, action: ScheduledAction) -> "_Ending":
+        try:
+            await self._perform(action)
+        except MessengerUnavailable as error:
+            if action.attempts + 1 < MAX_ATTEMPTS:
+                await self._reschedule(action)
+                return _Ending.RETRIED
+            await self._abandon(action, error)
+            return _Ending.ABANDONED
+        except MessengerError as error:
+            await self._abandon(action, error)
+            return _Ending.ABANDONED
+        await self._complete(action.group_id, action)
+        return _Ending.DONE
+
+    async def _perform(self, action: ScheduledAction) -> None:
+        match action.kind:
+            case ActionKind.DELETE_MESSAGE:
+                if action.message_id is not None:
+                    await self.enforcer.messenger.delete_message(
+                        action.group_id, action.message_id
+                    )
+            case ActionKind.LIFT_RESTRICTION:
+                if action.user_id is not None:
+                    await self.enforcer.release(
+                        action.group_id, action.user_id, reason="protection relaxed"
+                    )
+            case ActionKind.KICK_UNVERIFIED:
+                await self._kick(action)
+
+    async def _kick(self, action: ScheduledAction) -> None:
+        group_id, user_id = action.group_id, action.user_id
+        if user_id is None:
+            return
+        policy = (await self.enforcer.snapshot(group_id)).policy
+        async with self.enforcer.uow.begin(group_id) as tx:
+            restriction = await tx.restrictions.get(group_id, user_id)
+        if restriction is None or policy is None or not policy.is_protected:
+            return
+        try:
+            await self.enforcer.messenger.kick(group_id, user_id)
+        except TargetIsAdmin:
+            log.info("kick.skipped group=%s user=%s: now an admin", group_id, user_id)
+            return
+        async with self.enforcer.uow.begin(group_id) as tx:
+            await tx.restrictions.delete(group_id, user_id)
+            await tx.audit.record(
+                AuditEvent(
+                    group_id,
+                    AuditKind.KICKED,
+                    self.enforcer.clock.now(),
+                    subject=user_id,
+                    reason=f"not verified after {policy.settings.kick_after}",
+                )
+            )
+            await tx.commit()
+
+    async def _complete(self, group_id: GroupId, action: ScheduledAction) -> None:
+        async with self.enforcer.uow.begin(group_id) as tx:
+            await tx.actions.complete(group_id, action.action_id)
+            await tx.commit()
+
+    async def _reschedule(self, action: ScheduledAction) -> None:
+        at = self.enforcer.clock.now() + retry_delay(action.attempts)
+        async with self.enforcer.uow.begin(action.group_id) as tx:
+            await tx.actions.reschedule(action.retried(at))
+            await tx.commit()
+
+    async def _abandon(self, action: ScheduledAction, error: MessengerError) -> None:
+        log.warning(
+            "action.abandoned kind=%s group=%s error=%s", action.kind, action.group_id, error
+        )
+        async with self.enforcer.uow.begin(action.group_id) as tx:
+            await tx.actions.complete(action.group_id, action.action_id)
+            await tx.audit.record(
+                AuditEvent(
+                    action.group_id,
+                    AuditKind.ACTION_FAILED,
+                    self.enforcer.clock.now(),
+                    subject=action.user_id,
+                    reason=f"{action.kind} after {action.attempts + 1} attempts: {error}",
+                )
+            )
+            await tx.commit()

@@ -1,0 +1,44 @@
+"""`/unexempt`: enforce the rules on a member again."""
+
+import attrs
+
+from application.authorization import Caller, ensure_can_configure
+from application.enforcement import Enforcer
+from domain.audit import AuditEvent, AuditKind
+from domain.ids import GroupId, UserId
+
+
+@attrs.frozen
+class UnexemptCommand:
+    """Remove `user_id` from the group's exemption list."""
+
+    group_id: GroupId
+    caller: Caller
+    user_id: UserId
+
+
+@attrs.frozen
+class UnexemptMember:
+    """Take a member off the exemption list; they are checked from their next message."""
+
+    enforcer: Enforcer
+
+    async def execute(self, command: UnexemptCommand) -> bool:
+        """Return whether the member was exempt."""
+        group_id, user_id = command.group_id, command.user_id
+        await ensure_can_configure(self.enforcer.messenger, group_id, command.caller)
+        async with self.enforcer.uow.begin(group_id) as tx:
+            removed = await tx.exemptions.remove(group_id, user_id)
+            if removed:
+                await tx.audit.record(
+                    AuditEvent(
+                        group_id,
+                        AuditKind.UNEXEMPTED,
+                        self.enforcer.clock.now(),
+                        actor=command.caller.user_id,
+                        subject=user_id,
+                    )
+                )
+            await tx.commit()
+        await self.enforcer.groups.forget(group_id)
+        return removed
