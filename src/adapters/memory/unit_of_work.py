@@ -224,13 +224,18 @@ class InMemoryTransaction(Transaction):
 
 @attrs.define
 class InMemoryUnitOfWork(UnitOfWork):
-    """The memory twin of the PostgreSQL unit of work; `commits` counts successful commits."""
+    """The memory twin of the PostgreSQL unit of work.
+
+    `transactions` counts the transactions begun and `commits` those committed.
+    """
 
     state: _State = attrs.Factory(_State)
+    transactions: int = 0
     commits: int = 0
 
     @asynccontextmanager
     async def _transaction(self, tenant: GroupId) -> AsyncGenerator[Transaction]:
+        self.transactions += 1
         yield InMemoryTransaction(self, _Scope(tenant, self.state.copy()))
 
     def begin(self, tenant: GroupId) -> AbstractAsyncContextManager[Transaction]:

@@ -1,0 +1,282 @@
+"""Rule 3 on the message path, with rules 4, 8 and 9 and the hot-path budget of DESIGN §5."""
+
+from datetime import timedelta
+
+from application.enforcement import Enforcement
+from application.errors import BotLacksRights, MessengerUnavailable
+from application.ports.messenger import NoticeKind, WarningReason
+from domain.audit import AuditKind
+from domain.ids import ANONYMOUS_ADMIN_BOT, CHANNEL_BOT, SERVICE_NOTIFICATIONS, UserId
+from domain.membership import MemberStatus
+from domain.policy import FailurePolicy, GroupSettings
+from domain.schedule import ActionKind
+from tests.unit.world import (
+    ADMIN,
+    ALICE,
+    BOB,
+    BOT,
+    GROUP,
+    NEWS,
+    NEWS_CHANNEL,
+    OWNER,
+    TALK,
+    TALK_CHANNEL,
+    World,
+)
+
+
+async def test_rule_3_a_member_missing_channels_is_muted_message_deleted_and_warned(
+    world: World,
+) -> None:
+    await world.protect(NEWS_CHANNEL, TALK_CHANNEL)
+    world.join(NEWS, ALICE)
+    command = world.message(ALICE, name="Alice")
+
+    outcome = await world.on_message.execute(command)
+
+    assert outcome is Enforcement.RESTRICTED
+    assert world.messenger.is_restricted(GROUP, ALICE)
+    assert (GROUP, command.message_id) in world.messenger.deleted
+    [(_, warning)] = world.messenger.warnings
+    assert warning.member.user_id == ALICE
+    assert warning.member.name == "Alice"
+    assert warning.channels == (TALK_CHANNEL,)
+    assert warning.reason is WarningReason.SPOKE
+
+
+async def test_rule_3_the_warning_lists_every_missing_channel(world: World) -> None:
+    await world.protect(NEWS_CHANNEL, TALK_CHANNEL)
+    await world.say(ALICE)
+    [(_, warning)] = world.messenger.warnings
+    assert warning.channels == (NEWS_CHANNEL, TALK_CHANNEL)
+
+
+async def test_rule_3_the_bot_remembers_whom_it_restricted_and_why(world: World) -> None:
+    await world.protect(NEWS_CHANNEL, TALK_CHANNEL)
+    world.join(TALK, ALICE)
+    await world.say(ALICE)
+    restriction = await world.restriction(ALICE)
+    assert restriction is not None
+    assert restriction.missing == (NEWS,)
+    assert restriction.since == world.clock.now()
+    assert restriction.warning_message_id == world.messenger.warnings[0][0]
+
+
+async def test_rule_3_warnings_auto_delete_after_the_configured_time(world: World) -> None:
+    await world.protect(settings=GroupSettings(warning_ttl=timedelta(seconds=30)))
+    await world.say(ALICE)
+    warning_id = world.messenger.warnings[0][0]
+    [deletion] = await world.pending()
+    assert deletion.kind is ActionKind.DELETE_MESSAGE
+    assert deletion.message_id == warning_id
+    assert deletion.due_at == world.clock.now() + timedelta(seconds=30)
+
+    await world.run_due(timedelta(seconds=29))
+    assert (GROUP, warning_id) not in world.messenger.deleted
+    await world.run_due(timedelta(seconds=1))
+    assert (GROUP, warning_id) in world.messenger.deleted
+
+
+async def test_rule_3_the_warning_goes_to_the_forum_topic_of_the_message(world: World) -> None:
+    await world.protect()
+    await world.on_message.execute(world.message(ALICE, thread_id=77))
+    assert world.messenger.warnings[0][1].thread_id == 77
+
+
+async def test_a_subscribed_member_passes(world: World) -> None:
+    await world.protect(NEWS_CHANNEL, TALK_CHANNEL)
+    world.join(NEWS, ALICE)
+    world.join(TALK, ALICE)
+    assert await world.on_message.execute(world.message(ALICE)) is Enforcement.ALLOWED
+    assert not world.messenger.is_restricted(GROUP, ALICE)
+    assert world.messenger.deleted == []
+
+
+async def test_design_5_hot_path_costs_no_telegram_call_and_no_transaction(world: World) -> None:
+    """DESIGN §9: the old bot made one uncached getChatMember per message (admin check)."""
+    await world.protect(NEWS_CHANNEL, TALK_CHANNEL)
+    world.join(NEWS, ALICE)
+    world.join(TALK, ALICE)
+    await world.say(ALICE)  # warms the caches
+    calls, transactions = len(world.messenger.calls), world.uow.transactions
+
+    for _ in range(50):
+        assert await world.on_message.execute(world.message(ALICE)) is Enforcement.ALLOWED
+
+    assert len(world.messenger.calls) == calls
+    assert world.uow.transactions == transactions
+
+
+async def test_design_5_the_group_policy_is_read_once_not_per_message(world: World) -> None:
+    await world.protect()
+    world.join(NEWS, ALICE, BOB)
+    for user in (ALICE, BOB, ALICE, BOB):
+        await world.say(user)
+    assert world.uow.transactions == 1
+
+
+async def test_messages_in_an_unprotected_group_cost_no_telegram_call(world: World) -> None:
+    assert await world.on_message.execute(world.message(ALICE)) is Enforcement.NOT_PROTECTED
+    assert world.messenger.calls == []
+
+
+async def test_rule_4_admins_are_never_restricted_and_the_admin_set_is_cached(
+    world: World,
+) -> None:
+    await world.protect()
+    for user in (OWNER, ADMIN, OWNER):
+        assert await world.on_message.execute(world.message(user)) is Enforcement.EXEMPT
+    assert len(world.messenger.calls_of("admins")) == 1
+    assert world.messenger.calls_of("membership") == []
+    assert world.messenger.calls_of("restrict") == []
+
+
+async def test_rule_4_anonymous_admins_linked_channel_and_own_channel_posts_pass(
+    world: World,
+) -> None:
+    await world.protect()
+    for command in (
+        world.message(ANONYMOUS_ADMIN_BOT, is_bot=True, sender_chat_id=GROUP),
+        world.message(SERVICE_NOTIFICATIONS, sender_chat_id=-100777, is_automatic_forward=True),
+        world.message(CHANNEL_BOT, is_bot=True, sender_chat_id=NEWS),
+        world.message(BOT, is_bot=True),
+    ):
+        assert await world.on_message.execute(command) is Enforcement.EXEMPT
+    assert world.messenger.deleted == []
+    assert world.messenger.calls_of("restrict") == []
+
+
+async def test_rule_4_exempt_members_pass(world: World) -> None:
+    await world.protect()
+    async with world.uow.begin(GROUP) as tx:
+        await tx.exemptions.add(GROUP, ALICE)
+        await tx.commit()
+    assert await world.on_message.execute(world.message(ALICE)) is Enforcement.EXEMPT
+
+
+async def test_a_post_sent_as_a_foreign_channel_is_deleted_and_audited(world: World) -> None:
+    await world.protect()
+    command = world.message(CHANNEL_BOT, is_bot=True, sender_chat_id=-100999)
+    assert await world.on_message.execute(command) is Enforcement.FOREIGN_POST_DELETED
+    assert world.messenger.deleted == [(GROUP, command.message_id)]
+    assert world.messenger.calls_of("restrict") == []
+    assert await world.audit_kinds() == [AuditKind.MESSAGE_DELETED]
+
+
+async def test_rule_8_open_policy_lets_the_message_through_when_telegram_fails(
+    world: World,
+) -> None:
+    """DESIGN §9: any Telegram error used to mute the member."""
+    await world.protect()
+    world.messenger.fail("membership", NEWS, lambda: BotLacksRights(NEWS, "member list"))
+
+    outcome = await world.on_message.execute(world.message(ALICE))
+
+    assert outcome is Enforcement.ALLOWED_UNVERIFIED
+    assert not world.messenger.is_restricted(GROUP, ALICE)
+    assert world.messenger.deleted == []
+
+
+async def test_rule_8_admins_are_told_once_and_the_failure_is_audited_once(world: World) -> None:
+    await world.protect()
+    world.messenger.fail("membership", NEWS, lambda: MessengerUnavailable("timeout"))
+    for user in (ALICE, BOB, ALICE):
+        await world.say(user)
+    assert [n.kind for n in world.messenger.notices] == [NoticeKind.CHECKS_FAILING]
+    assert world.messenger.notices[0].channel == NEWS_CHANNEL
+    assert await world.audit_kinds() == [AuditKind.CHECK_FAILED]
+
+
+async def test_rule_8_failed_checks_are_not_cached(world: World) -> None:
+    await world.protect()
+    world.messenger.fail("membership", NEWS, lambda: MessengerUnavailable("timeout"))
+    await world.say(ALICE)
+    world.messenger.heal("membership", NEWS)
+    await world.say(ALICE)
+    assert world.messenger.is_restricted(GROUP, ALICE)
+
+
+async def test_rule_8_closed_policy_mutes_when_telegram_fails(world: World) -> None:
+    await world.protect(settings=GroupSettings(failure_policy=FailurePolicy.CLOSED))
+    world.messenger.fail("membership", NEWS, lambda: MessengerUnavailable("timeout"))
+    assert await world.on_message.execute(world.message(ALICE)) is Enforcement.RESTRICTED
+    assert world.messenger.warnings[0][1].channels == (NEWS_CHANNEL,)
+
+
+async def test_unknown_admin_set_lets_the_message_through(world: World) -> None:
+    await world.protect()
+    world.messenger.fail("admins", GROUP, lambda: MessengerUnavailable("timeout"))
+    assert await world.on_message.execute(world.message(ADMIN)) is Enforcement.ALLOWED_UNVERIFIED
+    assert world.messenger.deleted == []
+
+
+async def test_rule_9_a_mute_is_audited_and_a_passing_message_is_not(world: World) -> None:
+    await world.protect()
+    world.join(NEWS, BOB)
+    await world.say(BOB)
+    assert await world.audit() == []
+
+    await world.say(ALICE)
+
+    events = await world.audit()
+    assert [e.kind for e in events] == [
+        AuditKind.MESSAGE_DELETED,
+        AuditKind.MUTED,
+        AuditKind.WARNED,
+    ]
+    assert all(e.subject == ALICE and e.at == world.clock.now() for e in events)
+    assert str(NEWS) in events[1].reason
+
+
+async def test_a_failed_restriction_is_audited_and_admins_are_told_once(world: World) -> None:
+    await world.protect()
+    world.messenger.fail("restrict", GROUP, lambda: BotLacksRights(GROUP, "not enough rights"))
+    assert await world.on_message.execute(world.message(ALICE)) is Enforcement.RESTRICT_FAILED
+    assert await world.on_message.execute(world.message(BOB)) is Enforcement.RESTRICT_FAILED
+    assert await world.restriction(ALICE) is None
+    assert world.messenger.warnings == []
+    assert await world.audit_kinds() == [AuditKind.ACTION_FAILED, AuditKind.ACTION_FAILED]
+    assert [n.kind for n in world.messenger.notices] == [NoticeKind.CANNOT_RESTRICT]
+
+
+async def test_a_member_who_became_admin_since_the_cache_is_not_muted(world: World) -> None:
+    await world.protect()
+    await world.say(ADMIN)  # caches the admin set
+    world.messenger.set_status(GROUP, ALICE, MemberStatus.ADMINISTRATOR)  # promoted meanwhile
+    assert await world.on_message.execute(world.message(ALICE)) is Enforcement.EXEMPT
+    assert await world.restriction(ALICE) is None
+    assert await world.memberships.admins(GROUP) is None  # the stale admin set was dropped
+
+
+async def test_a_second_mute_replaces_the_previous_warning(world: World) -> None:
+    await world.protect()
+    await world.say(ALICE)
+    first_warning = world.messenger.warnings[0][0]
+    await world.say(ALICE)  # e.g. a message that raced the restriction
+    assert (GROUP, first_warning) in world.messenger.deleted
+    restriction = await world.restriction(ALICE)
+    assert restriction is not None
+    assert restriction.warning_message_id == world.messenger.warnings[1][0]
+
+
+async def test_a_failed_warning_still_records_the_restriction(world: World) -> None:
+    await world.protect()
+    world.messenger.fail("send_warning", GROUP, lambda: MessengerUnavailable("timeout"))
+    assert await world.on_message.execute(world.message(ALICE)) is Enforcement.RESTRICTED
+    restriction = await world.restriction(ALICE)
+    assert restriction is not None
+    assert restriction.warning_message_id is None
+    assert await world.audit_kinds() == [AuditKind.MESSAGE_DELETED, AuditKind.MUTED]
+
+
+async def test_a_failed_deletion_does_not_stop_the_mute(world: World) -> None:
+    await world.protect()
+    world.messenger.fail("delete_message", GROUP, lambda: MessengerUnavailable("timeout"))
+    assert await world.on_message.execute(world.message(ALICE)) is Enforcement.RESTRICTED
+
+
+async def test_other_bots_are_never_restricted(world: World) -> None:
+    await world.protect()
+    assert await world.on_message.execute(world.message(UserId(7), is_bot=True)) is (
+        Enforcement.EXEMPT
+    )

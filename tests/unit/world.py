@@ -1,0 +1,247 @@
+"""A small world for use-case tests: every use case built by hand from memory adapters."""
+
+from datetime import timedelta
+
+import attrs
+
+from adapters.memory.caches import InMemoryGroupCache, InMemoryMembershipCache
+from adapters.memory.clock import FrozenClock
+from adapters.memory.messenger import InMemoryMessenger
+from adapters.memory.throttle import InMemoryThrottle
+from adapters.memory.unit_of_work import InMemoryTenantDirectory, InMemoryUnitOfWork
+from application.authorization import Caller
+from application.enforcement import Enforcer
+from application.ports.messenger import ChatInfo, ChatKind, ChatRights
+from application.use_cases.change_settings import ChangeSettings
+from application.use_cases.channel_member_changed import ChannelMemberChanged
+from application.use_cases.check_rights import CheckRights
+from application.use_cases.enforce_on_message import EnforceOnMessage, EnforceOnMessageCommand
+from application.use_cases.exempt_member import ExemptMember
+from application.use_cases.explain_member import ExplainMember
+from application.use_cases.on_group_member_updated import OnGroupMemberUpdated
+from application.use_cases.press_verify import PressVerify
+from application.use_cases.protect_group import ProtectGroup
+from application.use_cases.run_due_actions import RunDueActions
+from application.use_cases.schedule_deletion import ScheduleDeletion
+from application.use_cases.show_status import ShowStatus
+from application.use_cases.unexempt_member import UnexemptMember
+from application.use_cases.unlink_channel import UnlinkChannel
+from application.use_cases.unprotect_group import UnprotectGroup
+from domain.audit import AuditEvent, AuditKind
+from domain.ids import ChannelId, GroupId, MessageId, UserId
+from domain.membership import MemberStatus
+from domain.policy import GroupPolicy, GroupSettings, RequiredChannel
+from domain.restriction import Restriction
+from domain.schedule import ScheduledAction
+from domain.senders import Sender
+
+GROUP = GroupId(-1001000000001)
+OTHER_GROUP = GroupId(-1001000000002)
+NEWS = ChannelId(-1002000000001)
+TALK = ChannelId(-1002000000002)
+BOT = UserId(42)
+OWNER = UserId(100)
+ADMIN = UserId(101)
+ALICE = UserId(201)
+BOB = UserId(202)
+CAROL = UserId(203)
+
+NEWS_CHANNEL = RequiredChannel(NEWS, "News <&> Co", "news_channel")
+TALK_CHANNEL = RequiredChannel(TALK, "Private talk", None, "https://t.me/+talk")
+
+
+@attrs.define
+class World:
+    """Memory adapters wired to every use case, with helpers to arrange Telegram's state."""
+
+    clock: FrozenClock = attrs.Factory(FrozenClock)
+    uow: InMemoryUnitOfWork = attrs.Factory(InMemoryUnitOfWork)
+    messenger: InMemoryMessenger = attrs.Factory(lambda: InMemoryMessenger(own_id=BOT))
+    memberships: InMemoryMembershipCache = attrs.field(init=False)
+    groups: InMemoryGroupCache = attrs.field(init=False)
+    throttle: InMemoryThrottle = attrs.field(init=False)
+    directory: InMemoryTenantDirectory = attrs.field(init=False)
+    enforcer: Enforcer = attrs.field(init=False)
+    _next_message: int = 1
+
+    def __attrs_post_init__(self) -> None:
+        self.memberships = InMemoryMembershipCache(self.clock)
+        self.groups = InMemoryGroupCache(self.clock)
+        self.throttle = InMemoryThrottle(self.clock)
+        self.directory = InMemoryTenantDirectory(self.uow)
+        self.enforcer = Enforcer(
+            self.uow, self.messenger, self.clock, self.memberships, self.groups, self.throttle
+        )
+        for group in (GROUP, OTHER_GROUP):
+            self.messenger.chat_rights[(group, BOT)] = ChatRights(
+                MemberStatus.ADMINISTRATOR, can_restrict_members=True, can_delete_messages=True
+            )
+            self.messenger.set_status(group, OWNER, MemberStatus.CREATOR)
+            self.messenger.chat_rights[(group, ADMIN)] = ChatRights(
+                MemberStatus.ADMINISTRATOR, can_restrict_members=True
+            )
+            self.messenger.set_status(group, ADMIN, MemberStatus.ADMINISTRATOR)
+            for user in (ALICE, BOB, CAROL):
+                self.messenger.set_status(group, user, MemberStatus.MEMBER)
+        for channel in (NEWS_CHANNEL, TALK_CHANNEL):
+            self.add_channel(channel)
+
+    # --- arranging ------------------------------------------------------------------------------
+
+    def add_channel(self, channel: RequiredChannel, *, bot_rights: bool = True) -> None:
+        """Make a channel Telegram knows, with the bot as its admin."""
+        info = ChatInfo(channel.channel_id, ChatKind.CHANNEL, channel.title, channel.username)
+        self.messenger.chats[str(channel.channel_id)] = info
+        if channel.username:
+            self.messenger.chats[f"@{channel.username}".lower()] = info
+        if bot_rights:
+            self.messenger.chat_rights[(channel.channel_id, BOT)] = ChatRights(
+                MemberStatus.ADMINISTRATOR, can_invite_users=True
+            )
+
+    async def protect(
+        self,
+        *channels: RequiredChannel,
+        group: GroupId = GROUP,
+        settings: GroupSettings | None = None,
+    ) -> GroupPolicy:
+        """Store a protected policy directly (no command, no checks)."""
+        policy = GroupPolicy(
+            group, "Group", True, channels or (NEWS_CHANNEL,), settings or GroupSettings()
+        )
+        async with self.uow.begin(group) as tx:
+            await tx.groups.save(policy)
+            await tx.commit()
+        await self.groups.forget(group)
+        return policy
+
+    def join(self, channel: ChannelId, *users: UserId) -> None:
+        """Users are members of a channel."""
+        for user in users:
+            self.messenger.set_status(channel, user, MemberStatus.MEMBER)
+
+    def leave(self, channel: ChannelId, *users: UserId) -> None:
+        """Users left a channel."""
+        for user in users:
+            self.messenger.set_status(channel, user, MemberStatus.LEFT)
+
+    # --- acting ---------------------------------------------------------------------------------
+
+    def message(
+        self,
+        user: UserId,
+        *,
+        group: GroupId = GROUP,
+        name: str = "",
+        is_bot: bool = False,
+        sender_chat_id: int | None = None,
+        is_automatic_forward: bool = False,
+        thread_id: int | None = None,
+    ) -> EnforceOnMessageCommand:
+        """A new message command from `user`."""
+        self._next_message += 1
+        return EnforceOnMessageCommand(
+            group,
+            Sender(user, is_bot, sender_chat_id, is_automatic_forward),
+            name or f"user{user}",
+            MessageId(self._next_message),
+            thread_id,
+        )
+
+    async def say(self, user: UserId, *, group: GroupId = GROUP) -> EnforceOnMessageCommand:
+        """`user` writes a message; return the command that was enforced."""
+        command = self.message(user, group=group)
+        await self.on_message.execute(command)
+        return command
+
+    # --- reading --------------------------------------------------------------------------------
+
+    async def restriction(self, user: UserId, group: GroupId = GROUP) -> Restriction | None:
+        """The bot's restriction of `user`, from committed state."""
+        async with self.uow.begin(group) as tx:
+            return await tx.restrictions.get(group, user)
+
+    async def audit(self, group: GroupId = GROUP) -> list[AuditEvent]:
+        """The group's audit trail, oldest first."""
+        async with self.uow.begin(group) as tx:
+            return list(reversed(await tx.audit.recent(group, 1000)))
+
+    async def audit_kinds(self, group: GroupId = GROUP) -> list[AuditKind]:
+        """The kinds of the group's audit events, oldest first."""
+        return [event.kind for event in await self.audit(group)]
+
+    async def pending(self, group: GroupId = GROUP) -> tuple[ScheduledAction, ...]:
+        """The group's pending scheduled actions."""
+        async with self.uow.begin(group) as tx:
+            return await tx.actions.pending(group)
+
+    async def run_due(self, after: timedelta = timedelta(0)) -> None:
+        """Let time pass, then run every due action."""
+        self.clock.advance(after)
+        await self.run_due_actions.execute()
+
+    # --- use cases ------------------------------------------------------------------------------
+
+    @property
+    def on_message(self) -> EnforceOnMessage:
+        return EnforceOnMessage(self.enforcer)
+
+    @property
+    def on_group_member(self) -> OnGroupMemberUpdated:
+        return OnGroupMemberUpdated(self.enforcer)
+
+    @property
+    def on_channel_member(self) -> ChannelMemberChanged:
+        return ChannelMemberChanged(self.enforcer, self.directory)
+
+    @property
+    def verify(self) -> PressVerify:
+        return PressVerify(self.enforcer, self.throttle)
+
+    @property
+    def protect_group(self) -> ProtectGroup:
+        return ProtectGroup(self.enforcer)
+
+    @property
+    def unprotect(self) -> UnprotectGroup:
+        return UnprotectGroup(self.enforcer)
+
+    @property
+    def unlink(self) -> UnlinkChannel:
+        return UnlinkChannel(self.enforcer)
+
+    @property
+    def status(self) -> ShowStatus:
+        return ShowStatus(self.enforcer)
+
+    @property
+    def settings(self) -> ChangeSettings:
+        return ChangeSettings(self.enforcer)
+
+    @property
+    def exempt(self) -> ExemptMember:
+        return ExemptMember(self.enforcer)
+
+    @property
+    def unexempt(self) -> UnexemptMember:
+        return UnexemptMember(self.enforcer)
+
+    @property
+    def check(self) -> CheckRights:
+        return CheckRights(self.enforcer)
+
+    @property
+    def explain(self) -> ExplainMember:
+        return ExplainMember(self.enforcer)
+
+    @property
+    def schedule_deletion(self) -> ScheduleDeletion:
+        return ScheduleDeletion(self.enforcer)
+
+    @property
+    def run_due_actions(self) -> RunDueActions:
+        return RunDueActions(self.enforcer, self.directory)
+
+
+AS_ADMIN = Caller(ADMIN)
+AS_OWNER = Caller(OWNER)
