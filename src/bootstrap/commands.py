@@ -10,6 +10,8 @@ import argparse
 from collections.abc import Callable
 from typing import Protocol
 
+from bootstrap import sandbox_command
+
 type AddParser = Callable[..., argparse.ArgumentParser]
 
 
@@ -21,4 +23,4 @@ class SubCommand(Protocol):
         ...
 
 
-ALL: tuple[SubCommand, ...] = ()
+ALL: tuple[SubCommand, ...] = (sandbox_command,)

@@ -209,7 +209,7 @@ class Driver:
             self._service(chat.id, actor_id, {"new_chat_members": [user]})
 
     def leave(self, chat_id: int, user_id: int) -> None:
-        """The user leaves: chat_member to left (a restricted user stays restricted, not in chat)."""
+        """The user leaves: chat_member to left (a restricted user stays restricted, not in)."""
         chat = self._chat(chat_id)
         old = self.world.member(chat_id, self._user(user_id).id)
         if not old.joined:

@@ -39,6 +39,10 @@ POLL_CONFLICT = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance is "
     "running"
 )
+_BAD_KEYBOARD = (
+    'can\'t parse inline keyboard button: field "inline_keyboard" of the InlineKeyboardMarkup '
+    "must be an Array of Arrays"
+)
 _COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _RESTRICT_FOREVER_BELOW = 30
@@ -72,7 +76,7 @@ class BotApi:
         self._poll_generation = 0
         world.on_update = self.wake
         self._handlers: dict[str, Handler] = {
-            name.lower(): getattr(self, "m_" + name)
+            name.lower(): getattr(self, "api_" + _snake(name))
             for name in (
                 "getMe",
                 "getUpdates",
@@ -116,7 +120,7 @@ class BotApi:
         self._wake.set()
         self._wake = asyncio.Event()
 
-    async def changed(self, timeout: float) -> None:
+    async def changed(self, timeout: float) -> None:  # noqa: ASYNC109
         """Wait up to `timeout` seconds for the next `wake()`."""
         event = self._wake
         try:
@@ -183,7 +187,7 @@ class BotApi:
 
     # --- bot --------------------------------------------------------------------------------
 
-    async def m_getMe(self, params: Params) -> Answer:
+    async def api_get_me(self, params: Params) -> Answer:
         """getMe: the bot's User with its capabilities."""
         out = self.world.bot.to_api()
         out |= {
@@ -195,17 +199,17 @@ class BotApi:
         }
         return Answer(out)
 
-    async def m_logOut(self, params: Params) -> Answer:
+    async def api_log_out(self, params: Params) -> Answer:
         """logOut: accepted and ignored (there is no cloud session to leave)."""
         return Answer(True)
 
-    async def m_close(self, params: Params) -> Answer:
+    async def api_close(self, params: Params) -> Answer:
         """close: accepted and ignored."""
         return Answer(True)
 
     # --- updates ------------------------------------------------------------------------------
 
-    async def m_getUpdates(self, params: Params) -> Answer:
+    async def api_get_updates(self, params: Params) -> Answer:
         """getUpdates: long polling with offset, limit, timeout and allowed_updates."""
         world = self.world
         if world.webhook is not None:
@@ -235,12 +239,12 @@ class BotApi:
                 raise ApiError(409, POLL_CONFLICT)
         return Answer([u.to_api() for u in world.updates[:limit]])
 
-    async def m_setWebhook(self, params: Params) -> Answer:
+    async def api_set_webhook(self, params: Params) -> Answer:
         """setWebhook: deliver updates by POST to a loopback URL (an empty URL removes it)."""
         world = self.world
         url = params.string("url") or ""
         if not url:
-            return await self.m_deleteWebhook(params)
+            return await self.api_delete_webhook(params)
         _check_webhook_url(url)
         secret = params.string("secret_token")
         if secret is not None and not _SECRET.fullmatch(secret):
@@ -258,7 +262,7 @@ class BotApi:
         self.wake()
         return Answer(True, "Webhook was set")
 
-    async def m_deleteWebhook(self, params: Params) -> Answer:
+    async def api_delete_webhook(self, params: Params) -> Answer:
         """deleteWebhook: back to getUpdates, optionally dropping pending updates."""
         world = self.world
         if params.flag("drop_pending_updates"):
@@ -269,7 +273,7 @@ class BotApi:
         self.wake()
         return Answer(True, "Webhook was deleted")
 
-    async def m_getWebhookInfo(self, params: Params) -> Answer:
+    async def api_get_webhook_info(self, params: Params) -> Answer:
         """getWebhookInfo: the webhook and its delivery state."""
         world = self.world
         hook = world.webhook
@@ -316,7 +320,7 @@ class BotApi:
             raise bad_request("not enough rights to send text messages to the chat")
         return chat
 
-    async def m_sendMessage(self, params: Params) -> Answer:
+    async def api_send_message(self, params: Params) -> Answer:
         """sendMessage: text with entities, reply, forum topic and inline keyboard."""
         world = self.world
         chat = self._sendable_chat(params)
@@ -382,7 +386,7 @@ class BotApi:
                 reply_to = thread_id
         return reply_to, thread_id
 
-    async def m_editMessageText(self, params: Params) -> Answer:
+    async def api_edit_message_text(self, params: Params) -> Answer:
         """editMessageText: only the bot's own messages, and only when something changes."""
         world = self.world
         if params.has("inline_message_id"):
@@ -408,7 +412,7 @@ class BotApi:
         message.edit_date = world.now()
         return Answer(world.message_to_api(message))
 
-    async def m_deleteMessage(self, params: Params) -> Answer:
+    async def api_delete_message(self, params: Params) -> Answer:
         """deleteMessage: own messages anywhere; others' need can_delete_messages in groups."""
         world = self.world
         chat = self._chat(params)
@@ -424,13 +428,13 @@ class BotApi:
 
     # --- chats and members -------------------------------------------------------------------
 
-    async def m_getChat(self, params: Params) -> Answer:
+    async def api_get_chat(self, params: Params) -> Answer:
         """getChat: the ChatFullInfo of a chat the bot can see."""
         chat = self._chat(params)
         link = self.world.primary_link(chat.id)
         return Answer(chat.to_full_api(link.link if link else None))
 
-    async def m_getChatMember(self, params: Params) -> Answer:
+    async def api_get_chat_member(self, params: Params) -> Answer:
         """getChatMember: a user's ChatMember (channels only for an admin bot)."""
         world = self.world
         chat = self._chat(params)
@@ -444,7 +448,7 @@ class BotApi:
             member = world.member(chat.id, user_id)
         return Answer(member.to_api(world.users[user_id], chat.type))
 
-    async def m_getChatAdministrators(self, params: Params) -> Answer:
+    async def api_get_chat_administrators(self, params: Params) -> Answer:
         """getChatAdministrators: the creator and administrators."""
         world = self.world
         chat = self._chat(params)
@@ -455,7 +459,7 @@ class BotApi:
         admins.sort(key=lambda m: m.status is not Status.CREATOR)
         return Answer([m.to_api(world.users[m.user_id], chat.type) for m in admins])
 
-    async def m_getChatMemberCount(self, params: Params) -> Answer:
+    async def api_get_chat_member_count(self, params: Params) -> Answer:
         """getChatMemberCount: how many users are in the chat."""
         chat = self._chat(params)
         if chat.type is ChatType.PRIVATE:
@@ -467,7 +471,7 @@ class BotApi:
         user_id = self._user_id(params)
         return user_id, self.world.member(chat.id, user_id)
 
-    async def m_restrictChatMember(self, params: Params) -> Answer:
+    async def api_restrict_chat_member(self, params: Params) -> Answer:
         """restrictChatMember: restricted with permissions, or member again when all granted."""
         world = self.world
         chat = self._chat(params)
@@ -512,7 +516,7 @@ class BotApi:
             return 0
         return until
 
-    async def m_banChatMember(self, params: Params) -> Answer:
+    async def api_ban_chat_member(self, params: Params) -> Answer:
         """banChatMember: kicked (until_date honoured); revoke_messages deletes their messages."""
         world = self.world
         chat = self._chat(params)
@@ -540,7 +544,7 @@ class BotApi:
                     message.deleted = True
         return Answer(True)
 
-    async def m_unbanChatMember(self, params: Params) -> Answer:
+    async def api_unban_chat_member(self, params: Params) -> Answer:
         """unbanChatMember: kicked → left; without only_if_banned it also removes a member."""
         world = self.world
         chat = self._chat(params)
@@ -574,7 +578,7 @@ class BotApi:
 
     # --- join requests and invite links -------------------------------------------------------
 
-    async def m_approveChatJoinRequest(self, params: Params) -> Answer:
+    async def api_approve_chat_join_request(self, params: Params) -> Answer:
         """approveChatJoinRequest: the requester becomes a member (needs can_invite_users)."""
         world = self.world
         chat = self._chat(params)
@@ -597,7 +601,7 @@ class BotApi:
             self._service(chat, user_id, {"new_chat_members": [user]})
         return Answer(True)
 
-    async def m_declineChatJoinRequest(self, params: Params) -> Answer:
+    async def api_decline_chat_join_request(self, params: Params) -> Answer:
         """declineChatJoinRequest: the request is dropped (needs can_invite_users)."""
         world = self.world
         chat = self._chat(params)
@@ -606,7 +610,7 @@ class BotApi:
             raise bad_request("HIDE_REQUESTER_MISSING")
         return Answer(True)
 
-    async def m_createChatInviteLink(self, params: Params) -> Answer:
+    async def api_create_chat_invite_link(self, params: Params) -> Answer:
         """createChatInviteLink: an additional link (needs can_invite_users)."""
         world = self.world
         chat = self._chat(params)
@@ -635,7 +639,7 @@ class BotApi:
         )
         return Answer(world.invite_link_to_api(link))
 
-    async def m_exportChatInviteLink(self, params: Params) -> Answer:
+    async def api_export_chat_invite_link(self, params: Params) -> Answer:
         """exportChatInviteLink: a new primary link; the previous primary link is revoked."""
         world = self.world
         chat = self._chat(params)
@@ -644,7 +648,7 @@ class BotApi:
 
     # --- callback queries and commands --------------------------------------------------------
 
-    async def m_answerCallbackQuery(self, params: Params) -> Answer:
+    async def api_answer_callback_query(self, params: Params) -> Answer:
         """answerCallbackQuery: once per query, with optional text, alert and URL."""
         query_id = params.string("callback_query_id") or ""
         query = self.world.callback_queries.get(query_id)
@@ -670,7 +674,7 @@ class BotApi:
             raise bad_request("can't parse BotCommandScope JSON object")
         return json.dumps(scope, sort_keys=True), params.string("language_code") or ""
 
-    async def m_setMyCommands(self, params: Params) -> Answer:
+    async def api_set_my_commands(self, params: Params) -> Answer:
         """setMyCommands: the command list for a scope and language."""
         commands = params.decoded("commands")
         if not isinstance(commands, list):
@@ -697,14 +701,18 @@ class BotApi:
             self.world.commands.pop(key, None)
         return Answer(True)
 
-    async def m_getMyCommands(self, params: Params) -> Answer:
+    async def api_get_my_commands(self, params: Params) -> Answer:
         """getMyCommands: the list set for exactly this scope and language ([] if none)."""
         return Answer(self.world.commands.get(self._scope_key(params), []))
 
-    async def m_deleteMyCommands(self, params: Params) -> Answer:
+    async def api_delete_my_commands(self, params: Params) -> Answer:
         """deleteMyCommands: removes the list of a scope and language."""
         self.world.commands.pop(self._scope_key(params), None)
         return Answer(True)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
 
 
 def _as_int(value: Any) -> int | None:
@@ -742,20 +750,17 @@ def _inline_markup(value: Any) -> Json | None:
     if rows is None:
         return None
     if not isinstance(rows, list):
-        raise bad_request(
-            "can't parse inline keyboard button: InlineKeyboardButton must be an Object"
-        )
+        raise bad_request(_BAD_KEYBOARD)
     for row in rows:  # pyright: ignore[reportUnknownVariableType]
         if not isinstance(row, list):
-            raise bad_request(
-                'can\'t parse inline keyboard button: field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays'
-            )
+            raise bad_request(_BAD_KEYBOARD)
         for button in row:  # pyright: ignore[reportUnknownVariableType]
-            if not isinstance(button, dict) or not button.get("text"):  # pyright: ignore[reportUnknownMemberType]
-                raise bad_request(
-                    "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
-                )
-            data = button.get("callback_data")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+            if not isinstance(button, dict):
+                raise bad_request(_BAD_KEYBOARD)
+            fields: Json = button  # pyright: ignore[reportUnknownVariableType]
+            if not fields.get("text"):
+                raise bad_request("BUTTON_TEXT_INVALID")
+            data = fields.get("callback_data")
             if isinstance(data, str) and not 1 <= len(data.encode()) <= 64:
                 raise bad_request("BUTTON_DATA_INVALID")
     return {"inline_keyboard": rows}

@@ -154,7 +154,7 @@ class CallLog:
         where: CallPredicate | None = None,
         *,
         since: int = 0,
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109
     ) -> Call:
         """Wait for a call of `method` matching `where`, made after position `since`.
 
@@ -170,7 +170,12 @@ class CallLog:
                     return found[0]
                 await self._changed.wait()
 
-    async def wait_until(self, condition: Callable[[], bool], *, timeout: float = 5.0) -> None:
+    async def wait_until(
+        self,
+        condition: Callable[[], bool],
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> None:
         """Wait until `condition()` holds, re-checking after every call the sandbox serves.
 
         Raises:

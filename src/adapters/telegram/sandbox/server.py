@@ -5,7 +5,7 @@ import contextlib
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 import attrs
@@ -102,7 +102,7 @@ class Sandbox:
     @contextlib.asynccontextmanager
     async def start(
         cls, config: SandboxConfig | None = None, **overrides: Any
-    ) -> AsyncIterator["Sandbox"]:
+    ) -> AsyncGenerator["Sandbox"]:
         """Serve a sandbox in this event loop for the duration of an `async with` block.
 
         Args:
@@ -129,9 +129,8 @@ class Sandbox:
         site = web.TCPSite(runner, LOOPBACK, self.config.port, shutdown_timeout=0.5)
         await site.start()
         self._runner = runner
-        server = site._server  # pyright: ignore[reportPrivateUsage]
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else self.config.port
+        address: Any = runner.addresses[0]
+        self.port = int(address[1])
         self.webhook.start()
 
     async def close(self) -> None:
@@ -152,17 +151,17 @@ class Sandbox:
 
     @property
     def root_url(self) -> str:
-        """http://127.0.0.1:PORT"""
+        """The server root, http://127.0.0.1:PORT."""
         return f"http://{LOOPBACK}:{self.port}"
 
     @property
     def base_url(self) -> str:
-        """What to give PTB's `base_url` (it appends the token): http://127.0.0.1:PORT/bot"""
+        """What to give PTB's `base_url` (it appends the token): http://127.0.0.1:PORT/bot."""
         return f"{self.root_url}/bot"
 
     @property
     def api_url(self) -> str:
-        """The full method prefix: http://127.0.0.1:PORT/bot<token>/"""
+        """The full method prefix, http://127.0.0.1:PORT/bot<token>/."""
         return f"{self.base_url}{self.token}/"
 
     # --- waits --------------------------------------------------------------------------------
@@ -172,7 +171,7 @@ class Sandbox:
         """How many updates the bot has not confirmed (or the webhook not accepted) yet."""
         return len(self.world.updates)
 
-    async def wait_delivered(self, *, timeout: float = 5.0) -> None:
+    async def wait_delivered(self, *, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Wait until the bot has taken every pending update.
 
         With polling an update counts once a later getUpdates confirms it by offset; with a
@@ -185,7 +184,12 @@ class Sandbox:
             while self.world.updates:
                 await self.api.changed(timeout)
 
-    async def wait_until(self, condition: Callable[[], bool], *, timeout: float = 5.0) -> None:
+    async def wait_until(
+        self,
+        condition: Callable[[], bool],
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> None:
         """Wait until `condition()` holds (re-checked after every call the sandbox serves).
 
         Raises:
@@ -295,5 +299,5 @@ async def _read_params(request: web.Request) -> Json:
         if isinstance(value, str):
             values[key] = decode_form_value(key, value)
         else:
-            values[key] = f"<file {value.filename}>"
+            values[key] = f"<file {getattr(value, 'filename', key)}>"
     return values

@@ -430,6 +430,17 @@ class WebhookConfig:
     last_error_message: str | None = None
 
 
+def _optional_fields(message: Message) -> Json:
+    out: Json = {}
+    if message.author_signature is not None:
+        out["author_signature"] = message.author_signature
+    if message.forward_origin is not None:
+        out["forward_origin"] = message.forward_origin
+    if message.is_automatic_forward:
+        out["is_automatic_forward"] = True
+    return out
+
+
 class World:
     """All sandbox state, and Telegram's rules for which changes produce which updates.
 
@@ -565,12 +576,7 @@ class World:
             out["message_thread_id"] = message.thread_id
             if message.is_topic_message:
                 out["is_topic_message"] = True
-        if message.author_signature is not None:
-            out["author_signature"] = message.author_signature
-        if message.forward_origin is not None:
-            out["forward_origin"] = message.forward_origin
-        if message.is_automatic_forward:
-            out["is_automatic_forward"] = True
+        out |= _optional_fields(message)
         if message.reply_to is not None and with_reply:
             replied = self.message(message.chat_id, message.reply_to)
             if replied is not None:

@@ -1,6 +1,7 @@
 """Webhook mode: POST each pending update to the bot's URL, in order, retrying on failure."""
 
 import asyncio
+import contextlib
 import json
 import logging
 
@@ -35,10 +36,8 @@ class WebhookSender:
         """Stop the background sender."""
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     async def _run(self) -> None:
