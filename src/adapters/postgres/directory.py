@@ -1,0 +1,42 @@
+"""The cross-tenant seam over PostgreSQL: `SECURITY DEFINER` functions that return group ids only.
+
+The runtime role cannot read other tenants' rows; the two functions (created by the migrations,
+owned by the schema owner, with a fixed `search_path`) answer exactly the two questions that span
+tenants, and nothing else.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, TextClause, bindparam, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.postgres.errors import storage_errors
+from application.ports.unit_of_work import TenantDirectory
+from domain.ids import ChannelId, GroupId
+
+GROUPS_REQUIRING = text(
+    "SELECT tenant_id FROM directory_groups_requiring(:channel_id) ORDER BY tenant_id"
+).bindparams(bindparam("channel_id", type_=BigInteger))
+
+GROUPS_WITH_DUE_ACTIONS = text(
+    "SELECT tenant_id FROM directory_groups_with_due_actions(:now) ORDER BY tenant_id"
+).bindparams(bindparam("now", type_=DateTime(timezone=True)))
+
+
+class PostgresTenantDirectory(TenantDirectory):
+    """Answers the cross-tenant questions through the directory functions."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def groups_requiring(self, channel_id: ChannelId) -> tuple[GroupId, ...]:
+        return await self._ids(GROUPS_REQUIRING, {"channel_id": channel_id})
+
+    async def groups_with_due_actions(self, now: datetime) -> tuple[GroupId, ...]:
+        return await self._ids(GROUPS_WITH_DUE_ACTIONS, {"now": now})
+
+    async def _ids(self, query: TextClause, parameters: dict[str, object]) -> tuple[GroupId, ...]:
+        with storage_errors():
+            async with self._engine.connect() as connection:
+                result = await connection.execute(query, parameters)
+                return tuple(GroupId(int(tenant)) for tenant in result.scalars())

@@ -1,0 +1,28 @@
+"""The SQLAlchemy async engine the PostgreSQL adapters share."""
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 5,
+    application_name: str = "nezuko",
+    **options: Any,
+) -> AsyncEngine:
+    """An engine for a `postgresql+asyncpg://` URL; dispose of it with `await engine.dispose()`.
+
+    Connections are checked before each use (`pool_pre_ping`), so after a dropped connection or a
+    server restart the next transaction gets a working connection without restarting the process.
+    """
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        connect_args={"server_settings": {"application_name": application_name}},
+        **options,
+    )

@@ -1,0 +1,104 @@
+"""The start-up guard: the runtime's database role must be unable to bypass row-level security."""
+
+from collections.abc import Iterable
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.postgres.errors import storage_errors
+from adapters.postgres.tables import TENANT_TABLES
+
+
+class UnsafeDatabaseRole(Exception):
+    """The runtime's database role could see or change every tenant's rows."""
+
+    def __init__(self, role: str, problems: Iterable[str]) -> None:
+        self.role = role
+        self.problems = tuple(problems)
+        super().__init__(role, self.problems)
+
+    def __str__(self) -> str:
+        listed = "; ".join(self.problems)
+        return (
+            f"refusing to run as database role {self.role!r}: {listed}. Connect with a role that "
+            "is not a superuser, has NOBYPASSRLS and does not own the tables (the tables belong "
+            "to the role of DATABASE_ADMIN_URL, which runs `nezuko migrate`)"
+        )
+
+
+_ROLE = text(
+    """
+    SELECT current_user AS role,
+           r.rolsuper AS superuser,
+           r.rolbypassrls AS bypassrls,
+           ARRAY(
+               SELECT o.rolname FROM pg_roles o
+               WHERE (o.rolsuper OR o.rolbypassrls) AND o.oid <> r.oid
+                 AND pg_has_role(r.oid, o.oid, 'MEMBER')
+               ORDER BY o.rolname
+           ) AS privileged_memberships
+    FROM pg_roles r WHERE r.rolname = current_user
+    """
+)
+
+_TABLES = text(
+    """
+    SELECT c.relname AS name,
+           pg_get_userbyid(c.relowner) AS owner,
+           pg_has_role(current_user, c.relowner, 'MEMBER') AS owned,
+           c.relrowsecurity AS rls,
+           c.relforcerowsecurity AS forced
+    FROM pg_class c
+    WHERE c.oid = to_regclass(:name)
+    """
+)
+
+
+async def runtime_role_problems(engine: AsyncEngine) -> tuple[str, tuple[str, ...]]:
+    """The engine's role name and every reason it could bypass row-level security (none: safe).
+
+    Raises:
+        StorageError: the database could not be asked.
+    """
+    problems: list[str] = []
+    with storage_errors():
+        async with engine.connect() as connection:
+            role = (await connection.execute(_ROLE)).mappings().one()
+            if role["superuser"]:
+                problems.append("it is a superuser")
+            if role["bypassrls"]:
+                problems.append("it has the BYPASSRLS attribute")
+            memberships: list[str] = list(role["privileged_memberships"])
+            if memberships:
+                problems.append(
+                    "it is a member of superuser or BYPASSRLS roles: " + ", ".join(memberships)
+                )
+            owned: list[str] = []
+            for table in TENANT_TABLES:
+                row = (
+                    (await connection.execute(_TABLES, {"name": f"public.{table.name}"}))
+                    .mappings()
+                    .one_or_none()
+                )
+                if row is None:
+                    problems.append(f"table {table.name} does not exist (run `nezuko migrate`)")
+                    continue
+                if row["owned"]:
+                    owned.append(f"{table.name} (owner {row['owner']})")
+                if not (row["rls"] and row["forced"]):
+                    problems.append(f"table {table.name} does not force row-level security")
+            if owned:
+                problems.insert(0, "it owns the tables " + ", ".join(owned))
+    return str(role["role"]), tuple(problems)
+
+
+async def ensure_runtime_role_is_safe(engine: AsyncEngine) -> None:
+    """Refuse to start when the engine's role could bypass row-level security.
+
+    Raises:
+        UnsafeDatabaseRole: with every reason found (superuser, BYPASSRLS, owner of the tables…).
+        StorageError: the database could not be asked.
+    """
+    role, problems = await runtime_role_problems(engine)
+    if problems:
+        raise UnsafeDatabaseRole(role, problems)

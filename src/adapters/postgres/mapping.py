@@ -1,0 +1,183 @@
+"""Explicit conversions between table rows and domain values (no ORM mapping of attrs classes)."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import RowMapping
+
+from domain.audit import AuditEvent, AuditKind
+from domain.ids import ChannelId, GroupId, MessageId, UserId
+from domain.policy import FailurePolicy, GroupPolicy, GroupSettings, RequiredChannel
+from domain.restriction import Restriction
+from domain.schedule import ActionKind, ScheduledAction
+
+type Values = dict[str, Any]
+
+
+def _optional_int(value: object) -> int | None:
+    return None if value is None else int(str(value))
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _timedelta(value: object) -> timedelta:
+    if not isinstance(value, timedelta):
+        msg = f"expected an interval, got {value!r}"
+        raise TypeError(msg)
+    return value
+
+
+def _datetime(value: object) -> datetime:
+    if not isinstance(value, datetime):
+        msg = f"expected a timestamp, got {value!r}"
+        raise TypeError(msg)
+    return value
+
+
+# --- groups -----------------------------------------------------------------------------------
+
+
+def group_values(policy: GroupPolicy) -> Values:
+    """The `groups` row of a policy (without `version` and the timestamps)."""
+    return {
+        "tenant_id": policy.group_id,
+        "title": policy.title,
+        "enabled": policy.enabled,
+        "failure_policy": policy.settings.failure_policy.value,
+        "warning_ttl": policy.settings.warning_ttl,
+        "kick_after": policy.settings.kick_after,
+    }
+
+
+def channel_values(policy: GroupPolicy) -> list[Values]:
+    """The `required_channels` rows of a policy, `position` keeping the linking order."""
+    return [
+        {
+            "tenant_id": policy.group_id,
+            "channel_id": channel.channel_id,
+            "position": position,
+            "title": channel.title,
+            "username": channel.username,
+            "invite_link": channel.invite_link,
+        }
+        for position, channel in enumerate(policy.channels)
+    ]
+
+
+def policy_from_rows(group: RowMapping, channels: Sequence[RowMapping]) -> GroupPolicy:
+    """A policy from its `groups` row and its `required_channels` rows in `position` order."""
+    kick_after = group["kick_after"]
+    return GroupPolicy(
+        group_id=GroupId(int(group["tenant_id"])),
+        title=str(group["title"]),
+        enabled=bool(group["enabled"]),
+        channels=tuple(
+            RequiredChannel(
+                channel_id=ChannelId(int(row["channel_id"])),
+                title=str(row["title"]),
+                username=_optional_str(row["username"]),
+                invite_link=_optional_str(row["invite_link"]),
+            )
+            for row in channels
+        ),
+        settings=GroupSettings(
+            failure_policy=FailurePolicy(str(group["failure_policy"])),
+            warning_ttl=_timedelta(group["warning_ttl"]),
+            kick_after=None if kick_after is None else _timedelta(kick_after),
+        ),
+    )
+
+
+# --- restrictions -----------------------------------------------------------------------------
+
+
+def restriction_values(restriction: Restriction) -> Values:
+    """The `restrictions` row of a restriction."""
+    return {
+        "tenant_id": restriction.group_id,
+        "user_id": restriction.user_id,
+        "missing": list(restriction.missing),
+        "since": restriction.since,
+        "warning_message_id": restriction.warning_message_id,
+    }
+
+
+def restriction_from_row(row: RowMapping) -> Restriction:
+    """A restriction from its row."""
+    missing: Sequence[object] = row["missing"]
+    message_id = _optional_int(row["warning_message_id"])
+    return Restriction(
+        group_id=GroupId(int(row["tenant_id"])),
+        user_id=UserId(int(row["user_id"])),
+        missing=tuple(ChannelId(int(str(channel))) for channel in missing),
+        since=_datetime(row["since"]),
+        warning_message_id=None if message_id is None else MessageId(message_id),
+    )
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+
+def event_values(event: AuditEvent) -> Values:
+    """The `audit_events` row of an event (the id comes from the database)."""
+    return {
+        "tenant_id": event.group_id,
+        "kind": event.kind.value,
+        "at": event.at,
+        "actor": event.actor,
+        "subject": event.subject,
+        "channel_id": event.channel_id,
+        "reason": event.reason,
+    }
+
+
+def event_from_row(row: RowMapping) -> AuditEvent:
+    """An audit event from its row."""
+    actor = _optional_int(row["actor"])
+    subject = _optional_int(row["subject"])
+    channel = _optional_int(row["channel_id"])
+    return AuditEvent(
+        group_id=GroupId(int(row["tenant_id"])),
+        kind=AuditKind(str(row["kind"])),
+        at=_datetime(row["at"]),
+        actor=None if actor is None else UserId(actor),
+        subject=None if subject is None else UserId(subject),
+        channel_id=None if channel is None else ChannelId(channel),
+        reason=str(row["reason"]),
+    )
+
+
+# --- scheduled actions ------------------------------------------------------------------------
+
+
+def action_values(action: ScheduledAction) -> Values:
+    """The `scheduled_actions` row of an action."""
+    return {
+        "action_id": action.action_id,
+        "tenant_id": action.group_id,
+        "kind": action.kind.value,
+        "due_at": action.due_at,
+        "user_id": action.user_id,
+        "message_id": action.message_id,
+        "attempts": action.attempts,
+    }
+
+
+def action_from_row(row: RowMapping) -> ScheduledAction:
+    """A scheduled action from its row."""
+    user = _optional_int(row["user_id"])
+    message = _optional_int(row["message_id"])
+    action_id = row["action_id"]
+    return ScheduledAction(
+        action_id=action_id if isinstance(action_id, uuid.UUID) else uuid.UUID(str(action_id)),
+        group_id=GroupId(int(row["tenant_id"])),
+        kind=ActionKind(str(row["kind"])),
+        due_at=_datetime(row["due_at"]),
+        user_id=None if user is None else UserId(user),
+        message_id=None if message is None else MessageId(message),
+        attempts=int(row["attempts"]),
+    )

@@ -1,0 +1,311 @@
+"""The repositories over PostgreSQL: SQLAlchemy Core statements, rows mapped by hand.
+
+Each repository works through its transaction's `TenantSession`; row-level security keeps every
+statement inside the transaction's tenant, whatever group id a caller passes.
+"""
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from adapters.postgres import tables as t
+from adapters.postgres.mapping import (
+    action_from_row,
+    action_values,
+    channel_values,
+    event_from_row,
+    event_values,
+    group_values,
+    policy_from_rows,
+    restriction_from_row,
+    restriction_values,
+)
+from adapters.postgres.session import TenantSession
+from application.errors import StorageConflict, StorageError
+from application.ports.repositories import (
+    AuditLog,
+    ExemptionRepository,
+    GroupRepository,
+    RestrictionRepository,
+    ScheduledActionRepository,
+)
+from domain.audit import AuditEvent
+from domain.ids import GroupId, UserId
+from domain.policy import GroupPolicy, RequiredChannel
+from domain.restriction import Restriction
+from domain.schedule import ActionKind, ScheduledAction
+
+_CHANNEL_COLUMNS = (
+    t.required_channels.c.channel_id,
+    t.required_channels.c.title,
+    t.required_channels.c.username,
+    t.required_channels.c.invite_link,
+)
+
+
+class PostgresGroupRepository(GroupRepository):
+    """Group policies in `groups` and `required_channels`.
+
+    Saves are optimistic: the repository remembers the `version` of each policy it loaded, and a
+    save of a policy that another transaction changed (or created) in the meantime raises
+    `StorageConflict` instead of silently overwriting it. A save without a prior `get` replaces the
+    stored policy.
+    """
+
+    def __init__(self, session: TenantSession) -> None:
+        self._session = session
+        self._versions: dict[GroupId, int | None] = {}
+        self._stored_channels: dict[GroupId, tuple[RequiredChannel, ...]] = {}
+
+    async def get(self, group_id: GroupId) -> GroupPolicy | None:
+        group = (
+            (await self._session.execute(select(t.groups).where(t.groups.c.tenant_id == group_id)))
+            .mappings()
+            .one_or_none()
+        )
+        if group is None:
+            self._versions[group_id] = None
+            self._stored_channels[group_id] = ()
+            return None
+        channels = (
+            (
+                await self._session.execute(
+                    select(*_CHANNEL_COLUMNS)
+                    .where(t.required_channels.c.tenant_id == group_id)
+                    .order_by(t.required_channels.c.position)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        policy = policy_from_rows(group, channels)
+        self._versions[group_id] = int(group["version"])
+        self._stored_channels[group_id] = policy.channels
+        return policy
+
+    async def save(self, policy: GroupPolicy) -> None:
+        group_id = policy.group_id
+        values = group_values(policy)
+        if group_id not in self._versions:
+            upsert = pg_insert(t.groups).values(values)
+            statement = upsert.on_conflict_do_update(
+                index_elements=[t.groups.c.tenant_id],
+                set_={
+                    **{key: upsert.excluded[key] for key in values if key != "tenant_id"},
+                    "version": t.groups.c.version + 1,
+                    "updated_at": func.now(),
+                },
+            ).returning(t.groups.c.version)
+        elif (known := self._versions[group_id]) is None:
+            # Loaded as absent: a plain insert, so a concurrent creation is a conflict.
+            statement = insert(t.groups).values(values).returning(t.groups.c.version)
+        else:
+            statement = (
+                update(t.groups)
+                .where(t.groups.c.tenant_id == group_id, t.groups.c.version == known)
+                .values(
+                    {key: value for key, value in values.items() if key != "tenant_id"},
+                    version=t.groups.c.version + 1,
+                    updated_at=func.now(),
+                )
+                .returning(t.groups.c.version)
+            )
+        version = (await self._session.execute(statement)).scalar_one_or_none()
+        if version is None:
+            msg = f"group {group_id} was changed by a concurrent transaction"
+            raise StorageConflict(msg)
+        self._versions[group_id] = int(version)
+        if self._stored_channels.get(group_id) != policy.channels:
+            await self._session.execute(
+                delete(t.required_channels).where(t.required_channels.c.tenant_id == group_id)
+            )
+            if policy.channels:
+                await self._session.execute(insert(t.required_channels), channel_values(policy))
+            self._stored_channels[group_id] = policy.channels
+
+
+class PostgresRestrictionRepository(RestrictionRepository):
+    """Restrictions the bot applied, in `restrictions`."""
+
+    def __init__(self, session: TenantSession) -> None:
+        self._session = session
+
+    async def get(self, group_id: GroupId, user_id: UserId) -> Restriction | None:
+        row = (
+            (
+                await self._session.execute(
+                    select(t.restrictions).where(
+                        t.restrictions.c.tenant_id == group_id,
+                        t.restrictions.c.user_id == user_id,
+                    )
+                )
+            )
+            .mappings()
+            .one_or_none()
+        )
+        return None if row is None else restriction_from_row(row)
+
+    async def save(self, restriction: Restriction) -> None:
+        values = restriction_values(restriction)
+        upsert = pg_insert(t.restrictions).values(values)
+        await self._session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[t.restrictions.c.tenant_id, t.restrictions.c.user_id],
+                set_={
+                    key: upsert.excluded[key] for key in ("missing", "since", "warning_message_id")
+                },
+            )
+        )
+
+    async def delete(self, group_id: GroupId, user_id: UserId) -> bool:
+        deleted = await self._session.execute(
+            delete(t.restrictions)
+            .where(t.restrictions.c.tenant_id == group_id, t.restrictions.c.user_id == user_id)
+            .returning(t.restrictions.c.user_id)
+        )
+        return deleted.first() is not None
+
+    async def all(self, group_id: GroupId) -> tuple[Restriction, ...]:
+        rows = (
+            await self._session.execute(
+                select(t.restrictions)
+                .where(t.restrictions.c.tenant_id == group_id)
+                .order_by(t.restrictions.c.since, t.restrictions.c.user_id)
+            )
+        ).mappings()
+        return tuple(restriction_from_row(row) for row in rows)
+
+
+class PostgresExemptionRepository(ExemptionRepository):
+    """Exempt users in `exemptions`."""
+
+    def __init__(self, session: TenantSession) -> None:
+        self._session = session
+
+    async def all(self, group_id: GroupId) -> frozenset[UserId]:
+        users = await self._session.execute(
+            select(t.exemptions.c.user_id).where(t.exemptions.c.tenant_id == group_id)
+        )
+        return frozenset(UserId(int(user)) for user in users.scalars())
+
+    async def add(self, group_id: GroupId, user_id: UserId) -> bool:
+        added = await self._session.execute(
+            pg_insert(t.exemptions)
+            .values(tenant_id=group_id, user_id=user_id)
+            .on_conflict_do_nothing()
+            .returning(t.exemptions.c.user_id)
+        )
+        return added.first() is not None
+
+    async def remove(self, group_id: GroupId, user_id: UserId) -> bool:
+        removed = await self._session.execute(
+            delete(t.exemptions)
+            .where(t.exemptions.c.tenant_id == group_id, t.exemptions.c.user_id == user_id)
+            .returning(t.exemptions.c.user_id)
+        )
+        return removed.first() is not None
+
+
+class PostgresAuditLog(AuditLog):
+    """The audit trail in `audit_events` (the runtime role may only insert and read)."""
+
+    def __init__(self, session: TenantSession) -> None:
+        self._session = session
+
+    async def record(self, event: AuditEvent) -> None:
+        await self._session.execute(insert(t.audit_events).values(event_values(event)))
+
+    async def recent(self, group_id: GroupId, limit: int) -> tuple[AuditEvent, ...]:
+        if limit <= 0:
+            return ()
+        rows = (
+            await self._session.execute(
+                select(t.audit_events)
+                .where(t.audit_events.c.tenant_id == group_id)
+                .order_by(t.audit_events.c.id.desc())
+                .limit(limit)
+            )
+        ).mappings()
+        return tuple(event_from_row(row) for row in rows)
+
+
+class PostgresScheduledActionRepository(ScheduledActionRepository):
+    """Deferred work in `scheduled_actions`; claiming skips rows other workers hold."""
+
+    def __init__(self, session: TenantSession) -> None:
+        self._session = session
+
+    async def add(self, action: ScheduledAction) -> None:
+        await self._session.execute(insert(t.scheduled_actions).values(action_values(action)))
+
+    async def claim_due(
+        self, group_id: GroupId, now: datetime, lease: timedelta, limit: int
+    ) -> tuple[ScheduledAction, ...]:
+        if limit <= 0:
+            return ()
+        actions = t.scheduled_actions.c
+        rows = (
+            await self._session.execute(
+                select(t.scheduled_actions)
+                .where(actions.tenant_id == group_id, actions.due_at <= now)
+                .order_by(actions.due_at, actions.action_id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).mappings()
+        claimed = tuple(action_from_row(row) for row in rows)
+        if claimed:
+            await self._session.execute(
+                update(t.scheduled_actions)
+                .where(actions.action_id.in_([action.action_id for action in claimed]))
+                .values(due_at=now + lease)
+            )
+        return claimed
+
+    async def complete(self, group_id: GroupId, action_id: uuid.UUID) -> None:
+        actions = t.scheduled_actions.c
+        await self._session.execute(
+            delete(t.scheduled_actions).where(
+                actions.tenant_id == group_id, actions.action_id == action_id
+            )
+        )
+
+    async def reschedule(self, action: ScheduledAction) -> None:
+        if action.group_id != self._session.tenant:
+            # An UPDATE of rows the policy hides changes nothing silently; say so instead.
+            msg = (
+                f"action of tenant {action.group_id} rescheduled in tenant {self._session.tenant}"
+            )
+            raise StorageError(msg)
+        actions = t.scheduled_actions.c
+        await self._session.execute(
+            update(t.scheduled_actions)
+            .where(actions.tenant_id == action.group_id, actions.action_id == action.action_id)
+            .values(due_at=action.due_at, attempts=action.attempts)
+        )
+
+    async def cancel(self, group_id: GroupId, kind: ActionKind, user_id: UserId) -> int:
+        actions = t.scheduled_actions.c
+        cancelled = await self._session.execute(
+            delete(t.scheduled_actions)
+            .where(
+                actions.tenant_id == group_id,
+                actions.user_id == user_id,
+                actions.kind == kind.value,
+            )
+            .returning(actions.action_id)
+        )
+        return len(cancelled.all())
+
+    async def pending(self, group_id: GroupId) -> tuple[ScheduledAction, ...]:
+        actions = t.scheduled_actions.c
+        rows = (
+            await self._session.execute(
+                select(t.scheduled_actions)
+                .where(actions.tenant_id == group_id)
+                .order_by(actions.due_at, actions.action_id)
+            )
+        ).mappings()
+        return tuple(action_from_row(row) for row in rows)

