@@ -124,9 +124,9 @@ class Sandbox:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_route("GET", "/", self._root)
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
-        site = web.TCPSite(runner, LOOPBACK, self.config.port, shutdown_timeout=0.5)
+        site = web.TCPSite(runner, LOOPBACK, self.config.port)
         await site.start()
         self._runner = runner
         address: Any = runner.addresses[0]
