@@ -265,6 +265,7 @@ class Enforcer:
                         group_id,
                         ActionKind.DELETE_MESSAGE,
                         after=policy.settings.warning_ttl,
+                        user_id=user_id,
                         message_id=warning_id,
                     )
                 )
@@ -294,6 +295,8 @@ class Enforcer:
         async with self.uow.begin(group_id) as tx:
             await tx.restrictions.delete(group_id, user_id)
             await tx.actions.cancel(group_id, ActionKind.KICK_UNVERIFIED, user_id)
+            if restriction.warning_message_id is not None:  # deleted above
+                await tx.actions.cancel(group_id, ActionKind.DELETE_MESSAGE, user_id)
             await tx.audit.record(
                 AuditEvent(
                     group_id, AuditKind.UNMUTED, self.clock.now(), subject=user_id, reason=reason

@@ -1,0 +1,241 @@
+"""Joins and admin changes in the group (rule 3 on join), and channel events (rule 6)."""
+
+from datetime import timedelta
+
+from application.enforcement import Enforcement
+from application.ports.messenger import WarningReason
+from application.use_cases.channel_member_changed import ChannelChangeResult, ChannelMemberUpdate
+from application.use_cases.on_group_member_updated import (
+    GroupMemberUpdate,
+    MemberUpdateOutcome,
+)
+from domain.audit import AuditKind
+from domain.ids import GroupId, UserId
+from domain.membership import Membership, MemberStatus
+from domain.policy import GroupSettings
+from domain.schedule import ActionKind
+from domain.senders import Person
+from tests.unit.world import (
+    ADMIN,
+    ALICE,
+    BOB,
+    BOT,
+    GROUP,
+    NEWS,
+    NEWS_CHANNEL,
+    OTHER_GROUP,
+    TALK,
+    TALK_CHANNEL,
+    World,
+)
+
+LEFT = Membership(MemberStatus.LEFT)
+MEMBER = Membership(MemberStatus.MEMBER)
+MUTED = Membership(MemberStatus.RESTRICTED, is_member=True)
+PROMOTED = Membership(MemberStatus.ADMINISTRATOR)
+
+
+def joined(user: UserId, *, by: UserId | None = None, group: GroupId = GROUP) -> GroupMemberUpdate:
+    return GroupMemberUpdate(group, Person(user, f"user{user}"), LEFT, MEMBER, by or user)
+
+
+def channel_update(user: UserId, old: Membership, new: Membership) -> ChannelMemberUpdate:
+    return ChannelMemberUpdate(NEWS, Person(user, f"user{user}"), old, new)
+
+
+# --- joins ------------------------------------------------------------------------------------
+
+
+async def test_rule_3_a_member_who_joins_unsubscribed_is_muted_and_warned(world: World) -> None:
+    await world.protect()
+    result = await world.on_group_member.execute(joined(ALICE))
+    assert result.outcome is MemberUpdateOutcome.JOINED
+    assert result.enforcement is Enforcement.RESTRICTED
+    assert world.messenger.is_restricted(GROUP, ALICE)
+    assert world.messenger.warnings[0][1].reason is WarningReason.JOINED
+    assert world.messenger.deleted == []  # there is no message to delete
+
+
+async def test_design_9_the_join_warning_names_the_new_member_not_the_admin_who_added_them(
+    world: World,
+) -> None:
+    await world.protect()
+    await world.on_group_member.execute(joined(ALICE, by=ADMIN))
+    [(_, warning)] = world.messenger.warnings
+    assert warning.member == Person(ALICE, f"user{ALICE}")
+
+
+async def test_a_subscribed_member_who_joins_is_left_alone(world: World) -> None:
+    await world.protect()
+    world.join(NEWS, ALICE)
+    result = await world.on_group_member.execute(joined(ALICE))
+    assert result.enforcement is Enforcement.ALLOWED
+    assert world.messenger.warnings == []
+
+
+async def test_leaving_the_group_is_ignored(world: World) -> None:
+    await world.protect()
+    update = GroupMemberUpdate(GROUP, Person(ALICE, "a"), MEMBER, LEFT, ALICE)
+    assert (await world.on_group_member.execute(update)).outcome is MemberUpdateOutcome.IGNORED
+    assert world.messenger.calls == []
+
+
+async def test_a_promotion_or_demotion_refreshes_the_cached_admin_set(world: World) -> None:
+    await world.protect()
+    await world.say(ADMIN)  # caches the admin set
+    world.messenger.set_status(GROUP, ALICE, MemberStatus.ADMINISTRATOR)
+    update = GroupMemberUpdate(GROUP, Person(ALICE, "a"), MEMBER, PROMOTED, ADMIN)
+
+    result = await world.on_group_member.execute(update)
+
+    assert result.outcome is MemberUpdateOutcome.ADMINS_CHANGED
+    assert await world.memberships.admins(GROUP) is None
+    await world.say(ALICE)
+    assert not world.messenger.is_restricted(GROUP, ALICE)
+
+
+async def test_an_admin_lifting_the_bots_mute_by_hand_overrides_the_bot(world: World) -> None:
+    await world.protect()
+    await world.say(ALICE)
+    update = GroupMemberUpdate(GROUP, Person(ALICE, "a"), MUTED, MEMBER, ADMIN)
+
+    result = await world.on_group_member.execute(update)
+
+    assert result.outcome is MemberUpdateOutcome.RELEASED_BY_ADMIN
+    assert await world.restriction(ALICE) is None
+    assert (await world.audit())[-1].actor == ADMIN
+
+
+async def test_the_bots_own_lift_is_not_mistaken_for_an_admins(world: World) -> None:
+    await world.protect()
+    await world.say(ALICE)
+    update = GroupMemberUpdate(GROUP, Person(ALICE, "a"), MUTED, MEMBER, BOT)
+    result = await world.on_group_member.execute(update)
+    assert result.outcome is MemberUpdateOutcome.IGNORED
+    assert await world.restriction(ALICE) is not None
+
+
+async def test_an_admin_lifting_someone_the_bot_did_not_mute_changes_nothing(
+    world: World,
+) -> None:
+    await world.protect()
+    update = GroupMemberUpdate(GROUP, Person(ALICE, "a"), MUTED, MEMBER, ADMIN)
+    assert (await world.on_group_member.execute(update)).outcome is MemberUpdateOutcome.IGNORED
+
+
+# --- channel events (rule 6) ------------------------------------------------------------------
+
+
+async def test_rule_6_joining_the_last_missing_channel_lifts_with_no_button_press(
+    world: World,
+) -> None:
+    await world.protect()
+    await world.protect(group=OTHER_GROUP)
+    await world.say(ALICE)
+    await world.say(ALICE, group=OTHER_GROUP)
+    world.join(NEWS, ALICE)
+
+    result = await world.on_channel_member.execute(channel_update(ALICE, LEFT, MEMBER))
+
+    assert sorted(result.lifted) == sorted((GROUP, OTHER_GROUP))
+    assert not world.messenger.is_restricted(GROUP, ALICE)
+    assert not world.messenger.is_restricted(OTHER_GROUP, ALICE)
+    assert await world.restriction(ALICE) is None
+    assert (await world.audit())[-1].kind is AuditKind.UNMUTED
+
+
+async def test_rule_6_the_event_itself_answers_no_extra_check_of_that_channel(
+    world: World,
+) -> None:
+    await world.protect()
+    await world.say(ALICE)
+    checks = len(world.messenger.calls_of("membership"))
+    # Telegram's answer would still say "left": the event is newer and wins.
+    await world.on_channel_member.execute(channel_update(ALICE, LEFT, MEMBER))
+    assert len(world.messenger.calls_of("membership")) == checks
+    assert not world.messenger.is_restricted(GROUP, ALICE)
+
+
+async def test_rule_6_joining_one_of_two_missing_channels_keeps_the_mute(world: World) -> None:
+    await world.protect(NEWS_CHANNEL, TALK_CHANNEL)
+    await world.say(ALICE)
+
+    result = await world.on_channel_member.execute(channel_update(ALICE, LEFT, MEMBER))
+
+    assert result == ChannelChangeResult()
+    assert world.messenger.is_restricted(GROUP, ALICE)
+    restriction = await world.restriction(ALICE)
+    assert restriction is not None
+    assert restriction.missing == (TALK,)
+
+
+async def test_rule_6_joining_never_lifts_a_mute_the_bot_did_not_apply(world: World) -> None:
+    await world.protect()
+    world.messenger.set_status(GROUP, ALICE, MemberStatus.RESTRICTED, is_member=True)
+    result = await world.on_channel_member.execute(channel_update(ALICE, LEFT, MEMBER))
+    assert result.lifted == ()
+    assert world.messenger.is_restricted(GROUP, ALICE)
+
+
+async def test_rule_6_leaving_a_channel_re_restricts_in_every_linked_group(world: World) -> None:
+    await world.protect()
+    await world.protect(group=OTHER_GROUP)
+    world.join(NEWS, ALICE)
+    await world.say(ALICE)
+    world.leave(NEWS, ALICE)
+
+    result = await world.on_channel_member.execute(channel_update(ALICE, MEMBER, LEFT))
+
+    assert sorted(result.restricted) == sorted((GROUP, OTHER_GROUP))
+    assert world.messenger.is_restricted(GROUP, ALICE)
+    reasons = {w.reason for _, w in world.messenger.warnings}
+    assert reasons == {WarningReason.LEFT_CHANNEL}
+
+
+async def test_rule_6_leaving_spares_admins_exempt_members_and_non_members(world: World) -> None:
+    await world.protect()
+    async with world.uow.begin(GROUP) as tx:
+        await tx.exemptions.add(GROUP, BOB)
+        await tx.commit()
+    stranger = UserId(999)
+    for user in (ADMIN, BOB, stranger):
+        result = await world.on_channel_member.execute(channel_update(user, MEMBER, LEFT))
+        assert result == ChannelChangeResult()
+    assert world.messenger.calls_of("restrict") == []
+
+
+async def test_rule_6_a_status_change_within_the_channel_changes_nothing(world: World) -> None:
+    await world.protect()
+    await world.say(ALICE)
+    result = await world.on_channel_member.execute(channel_update(ALICE, MEMBER, PROMOTED))
+    assert result == ChannelChangeResult()
+    assert world.messenger.is_restricted(GROUP, ALICE)
+
+
+async def test_rule_6_channel_events_update_the_membership_cache(world: World) -> None:
+    await world.protect()
+    world.join(NEWS, ALICE)
+    await world.say(ALICE)  # caches "member"
+    world.leave(NEWS, ALICE)
+    await world.on_channel_member.execute(channel_update(ALICE, MEMBER, LEFT))
+    assert await world.memberships.membership(NEWS, ALICE) == LEFT
+
+
+async def test_rule_6_disabled_groups_are_left_alone(world: World) -> None:
+    await world.protect()
+    await world.say(ALICE)
+    async with world.uow.begin(GROUP) as tx:
+        policy = await tx.groups.get(GROUP)
+        assert policy is not None
+        await tx.groups.save(policy.disabled())
+        await tx.commit()
+    result = await world.on_channel_member.execute(channel_update(ALICE, LEFT, MEMBER))
+    assert result.lifted == ()
+
+
+async def test_rule_6_lifting_cancels_the_pending_kick(world: World) -> None:
+    await world.protect(settings=GroupSettings(kick_after=timedelta(hours=1)))
+    await world.say(ALICE)
+    assert ActionKind.KICK_UNVERIFIED in {a.kind for a in await world.pending()}
+    await world.on_channel_member.execute(channel_update(ALICE, LEFT, MEMBER))
+    assert ActionKind.KICK_UNVERIFIED not in {a.kind for a in await world.pending()}

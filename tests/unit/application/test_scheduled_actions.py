@@ -1,0 +1,130 @@
+"""Rule 10: deferred work lives in the store, survives restarts, and fails loudly."""
+
+from datetime import timedelta
+
+from application.errors import BotLacksRights, MessengerUnavailable, TargetIsAdmin
+from application.use_cases.exempt_member import ExemptCommand
+from application.use_cases.press_verify import PressVerifyCommand
+from application.use_cases.run_due_actions import RunReport
+from application.use_cases.schedule_deletion import ScheduleDeletionCommand
+from domain.audit import AuditKind
+from domain.ids import MessageId
+from domain.membership import MemberStatus
+from domain.policy import GroupSettings
+from domain.schedule import MAX_ATTEMPTS, ActionKind
+from tests.unit.world import ALICE, AS_ADMIN, GROUP, NEWS, World
+
+KICK_AFTER = GroupSettings(kick_after=timedelta(hours=1))
+
+
+async def test_rule_10_scheduled_work_survives_a_restart(world: World) -> None:
+    """A new process (new enforcer, empty caches) over the same store still runs the timers."""
+    await world.protect(settings=KICK_AFTER)
+    await world.say(ALICE)
+    restarted = World(clock=world.clock, uow=world.uow, messenger=world.messenger)
+
+    world.clock.advance(timedelta(hours=1))
+    report = await restarted.run_due_actions.execute()
+
+    assert report == RunReport(done=2)  # the warning deletion and the kick
+    assert world.messenger.kicked == [(GROUP, ALICE)]
+    assert await world.restriction(ALICE) is None
+    assert (await world.audit())[-1].kind is AuditKind.KICKED
+
+
+async def test_no_kick_for_a_member_who_verified_in_time(world: World) -> None:
+    await world.protect(settings=KICK_AFTER)
+    await world.say(ALICE)
+    world.join(NEWS, ALICE)
+    await world.verify.execute(PressVerifyCommand(GROUP, ALICE, ALICE))
+    await world.run_due(timedelta(hours=2))
+    assert world.messenger.kicked == []
+
+
+async def test_no_kick_when_protection_was_turned_off(world: World) -> None:
+    await world.protect(settings=KICK_AFTER)
+    await world.say(ALICE)
+    async with world.uow.begin(GROUP) as tx:
+        policy = await tx.groups.get(GROUP)
+        assert policy is not None
+        await tx.groups.save(policy.disabled())
+        await tx.commit()
+    await world.groups.forget(GROUP)
+    await world.run_due(timedelta(hours=2))
+    assert world.messenger.kicked == []
+
+
+async def test_a_member_promoted_meanwhile_is_not_kicked(world: World) -> None:
+    await world.protect(settings=KICK_AFTER)
+    await world.say(ALICE)
+    world.messenger.fail("kick", GROUP, lambda: TargetIsAdmin(GROUP, ALICE))
+    await world.run_due(timedelta(hours=2))
+    assert world.messenger.kicked == []
+    assert await world.pending() == ()
+
+
+async def test_transient_failures_retry_with_backoff_then_give_up_and_audit(
+    world: World,
+) -> None:
+    world.messenger.fail("delete_message", GROUP, lambda: MessengerUnavailable("timeout"))
+    await world.schedule_deletion.execute(ScheduleDeletionCommand(GROUP, (MessageId(5),)))
+    reports: list[RunReport] = []
+    for _ in range(MAX_ATTEMPTS):
+        world.clock.advance(timedelta(minutes=10))
+        reports.append(await world.run_due_actions.execute())
+
+    assert [r.retried for r in reports] == [1] * (MAX_ATTEMPTS - 1) + [0]
+    assert reports[-1].abandoned == 1
+    assert len(world.messenger.calls_of("delete_message")) == MAX_ATTEMPTS
+    assert await world.pending() == ()
+    failed = (await world.audit())[-1]
+    assert failed.kind is AuditKind.ACTION_FAILED
+    assert f"{MAX_ATTEMPTS} attempts" in failed.reason
+
+
+async def test_a_retried_action_waits_for_its_backoff(world: World) -> None:
+    world.messenger.fail("delete_message", GROUP, lambda: MessengerUnavailable("timeout"))
+    await world.schedule_deletion.execute(
+        ScheduleDeletionCommand(GROUP, (MessageId(5),), after=timedelta(0))
+    )
+    await world.run_due()
+    world.messenger.heal("delete_message", GROUP)
+    assert await world.run_due_actions.execute() == RunReport()  # not due yet
+    world.clock.advance(timedelta(seconds=10))
+    assert await world.run_due_actions.execute() == RunReport(done=1)
+
+
+async def test_a_refusal_is_not_retried(world: World) -> None:
+    await world.protect()
+    await world.say(ALICE)
+    world.messenger.fail("unrestrict", GROUP, lambda: BotLacksRights(GROUP, "not admin"))
+    await world.exempt.execute(ExemptCommand(GROUP, AS_ADMIN, ALICE))
+    report = await world.run_due_actions.execute()
+    assert report.abandoned == 1
+    assert await world.restriction(ALICE) is not None  # still known as muted by the bot
+    assert world.messenger.memberships[(GROUP, ALICE)].status is MemberStatus.RESTRICTED
+
+
+async def test_an_action_claimed_by_a_worker_that_died_runs_after_the_lease(
+    world: World,
+) -> None:
+    await world.schedule_deletion.execute(
+        ScheduleDeletionCommand(GROUP, (MessageId(9),), after=timedelta(0))
+    )
+    async with world.uow.begin(GROUP) as tx:  # a worker claims, then dies
+        await tx.actions.claim_due(GROUP, world.clock.now(), timedelta(minutes=2), 10)
+        await tx.commit()
+    assert await world.run_due_actions.execute() == RunReport()
+    world.clock.advance(timedelta(minutes=2))
+    assert await world.run_due_actions.execute() == RunReport(done=1)
+    assert world.messenger.deleted == [(GROUP, MessageId(9))]
+
+
+async def test_command_replies_are_deleted_after_a_minute(world: World) -> None:
+    await world.schedule_deletion.execute(
+        ScheduleDeletionCommand(GROUP, (MessageId(1), MessageId(2)))
+    )
+    [first, second] = await world.pending()
+    assert {first.kind, second.kind} == {ActionKind.DELETE_MESSAGE}
+    await world.run_due(timedelta(minutes=1))
+    assert world.messenger.deleted == [(GROUP, MessageId(1)), (GROUP, MessageId(2))]
