@@ -34,6 +34,7 @@ import attrs
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, NullPool, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.postgres.engine import create_engine
@@ -195,6 +196,7 @@ class EmbeddedPostgres:
         self._user = _OsUser.for_server(os_user)
         self._lock: IO[str] | None = None
         self._password: str | None = None
+        self._last_port: int | None = None
         self.port: int | None = None
         self.timings: dict[str, float] = {}
         """Seconds the last `initdb`, `start` and `stop` took."""
@@ -337,8 +339,9 @@ class EmbeddedPostgres:
     def _start_server(self) -> None:
         socket_dir = str(self.pgdata) if len(str(self.pgdata)) < _SOCKET_PATH_LIMIT else ""
         last_error: DatabaseSetupError | None = None
-        for _ in range(3):  # another process may take the free port first
-            port = _free_port()
+        # A restart keeps the port (URLs handed out stay valid) unless another process took it.
+        candidates = [self._last_port] if self._last_port is not None else []
+        for port in [*candidates, *(_free_port() for _ in range(3))]:
             options = [
                 "-c", "listen_addresses=127.0.0.1",
                 "-c", f"port={port}",
@@ -361,7 +364,7 @@ class EmbeddedPostgres:
                 last_error = error
                 continue
             self.timings["start"] = time.perf_counter() - began
-            self.port = port
+            self.port = self._last_port = port
             return
         assert last_error is not None
         raise last_error
@@ -401,11 +404,14 @@ def _admin_engine(url: str) -> AsyncEngine:
     return create_async_engine(async_url(url), poolclass=NullPool, isolation_level="AUTOCOMMIT")
 
 
-async def provision_database(superuser_url: str, spec: DatabaseSpec) -> DatabaseUrls:
-    """Create (or update) the spec's roles and database, then migrate it to the latest revision.
+async def provision_database(
+    superuser_url: str, spec: DatabaseSpec, *, revision: str | None = "head"
+) -> DatabaseUrls:
+    """Create (or update) the spec's roles and database, then migrate it to `revision`.
 
     Idempotent: existing roles get the spec's passwords and safe attributes again. Needs a
-    superuser (or a role with CREATEROLE and CREATEDB) in `superuser_url`.
+    superuser (or a role with CREATEROLE and CREATEDB) in `superuser_url`. `revision=None` leaves
+    the new database empty.
     """
     name, owner, runtime = (_identifier(n) for n in (spec.name, spec.owner, spec.runtime))
     engine = _admin_engine(superuser_url)
@@ -431,7 +437,8 @@ async def provision_database(superuser_url: str, spec: DatabaseSpec) -> Database
         await engine.dispose()
     urls = spec.urls(superuser_url)
     assert urls.admin is not None
-    await migrate(urls.admin, runtime)
+    if revision is not None:
+        await migrate(urls.admin, runtime, revision=revision)
     return urls
 
 
@@ -484,6 +491,9 @@ async def _alembic(
     try:
         async with engine.begin() as connection:
             await connection.run_sync(run)
+    except (SQLAlchemyError, OSError, RuntimeError) as error:
+        msg = f"migrating to {revision} failed: {error}"
+        raise DatabaseSetupError(msg) from error
     finally:
         await engine.dispose()
 
