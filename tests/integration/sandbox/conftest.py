@@ -91,7 +91,6 @@ async def polling_app(
     received = Received()
     app = build_app(sandbox)
     app.add_handler(TypeHandler(Update, received.handle))
-    mark = sandbox.calls.mark()
     async with app:
         await app.start()
         assert app.updater is not None
@@ -100,7 +99,7 @@ async def polling_app(
             timeout=dt.timedelta(seconds=1),
             allowed_updates=allowed_updates,
         )
-        await sandbox.calls.wait_for("getUpdates", since=mark)
+        await sandbox.wait_for_poller()
         try:
             yield app, received
         finally:

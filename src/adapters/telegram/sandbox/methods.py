@@ -74,6 +74,7 @@ class BotApi:
         self.closing = False
         self._wake = asyncio.Event()
         self._poll_generation = 0
+        self.polls_waiting = 0
         world.on_update = self.wake
         self._handlers: dict[str, Handler] = {
             name.lower(): getattr(self, "api_" + _snake(name))
@@ -227,16 +228,20 @@ class BotApi:
         timeout = min(max(params.number("timeout") or 0.0, 0.0), 50.0)
         self._poll_generation += 1
         mine = self._poll_generation
-        self.wake()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while not world.updates and not self.closing:
-            left = deadline - loop.time()
-            if left <= 0:
-                break
-            await self.changed(left)
-            if mine != self._poll_generation:
-                raise ApiError(409, POLL_CONFLICT)
+        self.polls_waiting += 1
+        self.wake()
+        try:
+            while not world.updates and not self.closing:
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
+                await self.changed(left)
+                if mine != self._poll_generation:
+                    raise ApiError(409, POLL_CONFLICT)
+        finally:
+            self.polls_waiting -= 1
         return Answer([u.to_api() for u in world.updates[:limit]])
 
     async def api_set_webhook(self, params: Params) -> Answer:

@@ -184,6 +184,16 @@ class Sandbox:
             while self.world.updates:
                 await self.api.changed(timeout)
 
+    async def wait_for_poller(self, *, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Wait until a getUpdates call has arrived and is waiting (its allowed_updates apply).
+
+        Raises:
+            TimeoutError: No long poll was waiting within `timeout` seconds.
+        """
+        async with asyncio.timeout(timeout):
+            while self.api.polls_waiting == 0:
+                await self.api.changed(timeout)
+
     async def wait_until(
         self,
         condition: Callable[[], bool],
