@@ -1,0 +1,129 @@
+"""Contract of the `Messenger` port.
+
+Subclasses provide two async fixtures: `messenger`, and `world`, a `MessengerWorld` that arranges
+Telegram's state for the adapter (tables for the memory adapter, the Bot API sandbox for the
+Telegram adapter). In that world the bot is an admin with every right of `group`, `channel`
+(public, with a username) and `private_channel`; `admin` administers the group; `member` is a
+plain member of the group and of no channel.
+"""
+
+from typing import Protocol
+
+import pytest
+
+from application.errors import ChatNotFound, TargetIsAdmin
+from application.ports.messenger import ChatKind, Messenger, MuteWarning, WarningReason
+from domain.ids import ChannelId, GroupId, MessageId, UserId
+from domain.membership import Membership, MemberStatus
+from domain.policy import ChannelRef, RequiredChannel
+from domain.senders import Person
+
+
+class MessengerWorld(Protocol):
+    """Arranges and inspects the Telegram state behind a messenger."""
+
+    group: GroupId
+    channel: ChannelId
+    channel_username: str
+    private_channel: ChannelId
+    admin: UserId
+    member: UserId
+
+    async def set_channel_status(
+        self, channel: ChannelId, user: UserId, status: MemberStatus, *, is_member: bool = False
+    ) -> None:
+        """Put the user in the channel with that status."""
+        ...
+
+    async def is_restricted(self, group: GroupId, user: UserId) -> bool:
+        """Whether the member currently may not send messages."""
+        ...
+
+
+class MessengerContract:
+    """Behaviour every messenger shares."""
+
+    async def test_membership_reports_each_status(
+        self, messenger: Messenger, world: MessengerWorld
+    ) -> None:
+        assert await messenger.membership(world.channel, world.member) == Membership(
+            MemberStatus.LEFT
+        )
+        await world.set_channel_status(world.channel, world.member, MemberStatus.MEMBER)
+        assert await messenger.membership(world.channel, world.member) == Membership(
+            MemberStatus.MEMBER
+        )
+        await world.set_channel_status(
+            world.channel, world.member, MemberStatus.RESTRICTED, is_member=True
+        )
+        assert await messenger.membership(world.channel, world.member) == Membership(
+            MemberStatus.RESTRICTED, is_member=True
+        )
+
+    async def test_the_bot_has_its_rights_in_the_group(
+        self, messenger: Messenger, world: MessengerWorld
+    ) -> None:
+        rights = await messenger.rights(world.group, messenger.bot_id)
+        assert rights.is_admin
+        assert rights.can_restrict_members
+        assert rights.can_delete_messages
+
+    async def test_admins_of_the_group(self, messenger: Messenger, world: MessengerWorld) -> None:
+        admins = await messenger.admins(world.group)
+        assert world.admin in admins
+        assert world.member not in admins
+
+    async def test_looking_up_a_channel(self, messenger: Messenger, world: MessengerWorld) -> None:
+        by_name = await messenger.chat(ChannelRef(username=world.channel_username))
+        assert by_name.chat_id == world.channel
+        assert by_name.kind is ChatKind.CHANNEL
+        by_id = await messenger.chat(ChannelRef(channel_id=world.private_channel))
+        assert by_id.chat_id == world.private_channel
+        assert by_id.username is None
+        with pytest.raises(ChatNotFound):
+            await messenger.chat(ChannelRef(username="no_such_channel_here"))
+
+    async def test_restrict_and_unrestrict(
+        self, messenger: Messenger, world: MessengerWorld
+    ) -> None:
+        await messenger.restrict(world.group, world.member)
+        assert await world.is_restricted(world.group, world.member)
+        await messenger.restrict(world.group, world.member)  # idempotent
+        await messenger.unrestrict(world.group, world.member)
+        assert not await world.is_restricted(world.group, world.member)
+        await messenger.unrestrict(world.group, world.member)  # idempotent
+
+    async def test_restricting_an_admin_fails(
+        self, messenger: Messenger, world: MessengerWorld
+    ) -> None:
+        with pytest.raises(TargetIsAdmin):
+            await messenger.restrict(world.group, world.admin)
+
+    async def test_kick_removes_the_member(
+        self, messenger: Messenger, world: MessengerWorld
+    ) -> None:
+        await messenger.kick(world.group, world.member)
+        assert not (await messenger.membership(world.group, world.member)).is_present
+
+    async def test_warning_then_deletion_and_deleting_twice_is_fine(
+        self, messenger: Messenger, world: MessengerWorld
+    ) -> None:
+        warning = MuteWarning(
+            world.group,
+            Person(world.member, "Member <&>"),
+            (RequiredChannel(world.channel, "News", world.channel_username),),
+            WarningReason.SPOKE,
+        )
+        message_id = await messenger.send_warning(warning)
+        assert message_id > 0
+        await messenger.delete_message(world.group, message_id)
+        await messenger.delete_message(world.group, message_id)
+        await messenger.delete_message(world.group, MessageId(987654))
+
+    async def test_invite_links_are_created(
+        self, messenger: Messenger, world: MessengerWorld
+    ) -> None:
+        first = await messenger.create_invite_link(world.private_channel, "Nezuko test")
+        second = await messenger.create_invite_link(world.private_channel, "Nezuko test")
+        assert first.startswith("https://t.me/")
+        assert first != second
