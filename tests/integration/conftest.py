@@ -45,7 +45,7 @@ class PostgresServer:
 
 
 @attrs.frozen
-class TestDatabase:
+class ThrowawayDatabase:
     """A migrated throw-away database with its owner and runtime roles."""
 
     spec: DatabaseSpec
@@ -115,18 +115,18 @@ def postgres_server() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def database_factory(
     postgres_server: PostgresServer,
-) -> Iterator[Callable[..., TestDatabase]]:
+) -> Iterator[Callable[..., ThrowawayDatabase]]:
     """Creates throw-away databases (migrated to `revision`; `None`: empty); all dropped at the end."""
     created: list[DatabaseSpec] = []
 
-    def create(*, revision: str | None = "head") -> TestDatabase:
+    def create(*, revision: str | None = "head") -> ThrowawayDatabase:
         name = unique_name()
         spec = DatabaseSpec.generate(name, f"{name}_owner", f"{name}_app")
         created.append(spec)
         urls = asyncio.run(
             provision_database(postgres_server.superuser_url, spec, revision=revision)
         )
-        return TestDatabase(spec, urls, postgres_server)
+        return ThrowawayDatabase(spec, urls, postgres_server)
 
     yield create
     for spec in reversed(created):
@@ -134,13 +134,13 @@ def database_factory(
 
 
 @pytest.fixture(scope="session")
-def test_database(database_factory: Callable[..., TestDatabase]) -> TestDatabase:
+def test_database(database_factory: Callable[..., ThrowawayDatabase]) -> ThrowawayDatabase:
     """The session's migrated database, shared by tests that use fresh ids."""
     return database_factory()
 
 
 @pytest.fixture
-async def runtime_engine(test_database: TestDatabase) -> AsyncIterator[AsyncEngine]:
+async def runtime_engine(test_database: ThrowawayDatabase) -> AsyncIterator[AsyncEngine]:
     """An engine for the runtime role on the session's database."""
     engine = create_engine(test_database.runtime_url, pool_size=2, max_overflow=2)
     yield engine
@@ -148,7 +148,7 @@ async def runtime_engine(test_database: TestDatabase) -> AsyncIterator[AsyncEngi
 
 
 @pytest.fixture
-async def admin_engine(test_database: TestDatabase) -> AsyncIterator[AsyncEngine]:
+async def admin_engine(test_database: ThrowawayDatabase) -> AsyncIterator[AsyncEngine]:
     """An engine for the owner of the session database's tables."""
     engine = create_engine(test_database.admin_url, pool_size=1, max_overflow=1)
     yield engine
@@ -156,7 +156,7 @@ async def admin_engine(test_database: TestDatabase) -> AsyncIterator[AsyncEngine
 
 
 @pytest.fixture
-async def superuser_engine(test_database: TestDatabase) -> AsyncIterator[AsyncEngine]:
+async def superuser_engine(test_database: ThrowawayDatabase) -> AsyncIterator[AsyncEngine]:
     """An engine for the server's superuser on the session's database."""
     engine = create_engine(test_database.superuser_url, pool_size=1, max_overflow=1)
     yield engine
