@@ -1,0 +1,62 @@
+"""What the bot shows in Telegram: HTML texts with every title and name escaped, and keyboards.
+
+Nothing user-facing lives in the core; use-case results are turned into words here.
+"""
+
+import html
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.helpers import mention_html
+
+from application.ports.messenger import MuteWarning, WarningReason
+from domain.ids import UserId
+
+VERIFY_PREFIX = "verify:"
+
+_WARNINGS = {
+    WarningReason.JOINED: "Welcome, {member}! To talk in this group, join {channels} first.",
+    WarningReason.SPOKE: "{member}, to talk in this group, join {channels} first.",
+    WarningReason.LEFT_CHANNEL: "{member}, you left {channels}: join again to talk in this group.",
+}
+
+
+def channel_list_html(titles: list[str]) -> str:
+    """`A`, `A and B`, `A, B and C`, each title escaped and in bold."""
+    bold = [f"<b>{html.escape(title)}</b>" for title in titles]
+    return bold[0] if len(bold) == 1 else f"{', '.join(bold[:-1])} and {bold[-1]}"
+
+
+def warning_html(warning: MuteWarning) -> str:
+    """The warning text: a real mention of the muted member and every missing channel."""
+    member = mention_html(warning.member.user_id, warning.member.name or "member")
+    channels = channel_list_html(
+        [channel.title for channel in warning.channels] or ["the channels"]
+    )
+    first = _WARNINGS[warning.reason].format(member=member, channels=channels)
+    return f"{first}\nThen press <b>Verify</b>."
+
+
+def warning_keyboard(warning: MuteWarning) -> InlineKeyboardMarkup:
+    """One join button per missing channel, then a Verify button bound to the muted member."""
+    rows = [
+        [InlineKeyboardButton(f"Join {channel.title}", url=channel.join_url)]
+        for channel in warning.channels
+        if channel.join_url
+    ]
+    rows.append(
+        [InlineKeyboardButton("Verify", callback_data=verify_data(warning.member.user_id))]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+def verify_data(owner: UserId) -> str:
+    """The Verify button's callback data: only whom the warning addresses."""
+    return f"{VERIFY_PREFIX}{owner}"
+
+
+def parse_verify_data(data: str) -> UserId | None:
+    """The owner named by a Verify button's data, or `None` if the data is not ours."""
+    raw = data.removeprefix(VERIFY_PREFIX)
+    if raw == data or not raw.isdigit() or len(raw) > 20:
+        return None
+    return UserId(int(raw))

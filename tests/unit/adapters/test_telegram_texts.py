@@ -1,0 +1,81 @@
+"""Texts and buttons the bot shows: escaping (DESIGN §9) and the Verify button's data."""
+
+from html.parser import HTMLParser
+
+import pytest
+
+from adapters.telegram.texts import (
+    channel_list_html,
+    parse_verify_data,
+    verify_data,
+    warning_html,
+    warning_keyboard,
+)
+from application.ports.messenger import MuteWarning, WarningReason
+from domain.ids import ChannelId, GroupId, UserId
+from domain.policy import RequiredChannel
+from domain.senders import Person
+
+NASTY = "<b>Fish & Chips</b> _under_ *stars*"
+PUBLIC = RequiredChannel(ChannelId(-1001), NASTY, "fish_chips")
+PRIVATE = RequiredChannel(ChannelId(-1002), "Private", None, "https://t.me/+xyz")
+HIDDEN = RequiredChannel(ChannelId(-1003), "No link")
+
+
+class _Text(HTMLParser):
+    """Collects the visible text and the tags of an HTML fragment."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text = ""
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
+
+
+def parsed(fragment: str) -> _Text:
+    parser = _Text()
+    parser.feed(fragment)
+    return parser
+
+
+def warning(reason: WarningReason = WarningReason.SPOKE) -> MuteWarning:
+    member = Person(UserId(77), "Eve <script>&")
+    return MuteWarning(GroupId(-100), member, (PUBLIC, PRIVATE, HIDDEN), reason)
+
+
+def test_design_9_titles_and_names_are_escaped() -> None:
+    text = parsed(warning_html(warning()))
+    assert NASTY in text.text  # shown literally, not interpreted
+    assert "Eve <script>&" in text.text
+    assert set(text.tags) == {"a", "b"}  # only the bot's own markup
+
+
+@pytest.mark.parametrize("reason", list(WarningReason))
+def test_the_warning_mentions_the_member_and_lists_every_channel(reason: WarningReason) -> None:
+    html_text = warning_html(warning(reason))
+    assert 'href="tg://user?id=77"' in html_text
+    for title in (NASTY, "Private", "No link"):
+        assert title in parsed(html_text).text
+
+
+def test_channel_lists_read_naturally() -> None:
+    assert channel_list_html(["A"]) == "<b>A</b>"
+    assert channel_list_html(["A", "B", "C"]) == "<b>A</b>, <b>B</b> and <b>C</b>"
+
+
+def test_keyboard_has_a_join_button_per_reachable_channel_and_a_bound_verify() -> None:
+    keyboard = warning_keyboard(warning()).inline_keyboard
+    urls = [row[0].url for row in keyboard[:-1]]
+    assert urls == ["https://t.me/fish_chips", "https://t.me/+xyz"]
+    assert keyboard[-1][0].callback_data == "verify:77"
+
+
+def test_verify_data_round_trips_and_forgeries_are_refused() -> None:
+    assert parse_verify_data(verify_data(UserId(123))) == UserId(123)
+    for forged in ("verify:", "verify:-5", "verify:abc", "verify:1 OR 1", "menu:1", "1"):
+        assert parse_verify_data(forged) is None
