@@ -200,12 +200,15 @@ class Sandbox:
         *,
         timeout: float = 5.0,  # noqa: ASYNC109
     ) -> None:
-        """Wait until `condition()` holds (re-checked after every call the sandbox serves).
+        """Wait until `condition()` holds (re-checked every 10 ms and after every call).
 
         Raises:
             TimeoutError: It did not hold within `timeout` seconds.
         """
-        await self.calls.wait_until(condition, timeout=timeout)
+        async with asyncio.timeout(timeout):
+            while not condition():
+                with contextlib.suppress(TimeoutError):
+                    await self.calls.wait_until(condition, timeout=0.01)
 
     # --- HTTP ---------------------------------------------------------------------------------
 
