@@ -15,7 +15,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import attrs
@@ -112,20 +112,22 @@ def postgres_server() -> Iterator[PostgresServer]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+type DatabaseFactory = Callable[..., Awaitable[ThrowawayDatabase]]
+
+
 @pytest.fixture(scope="session")
-def database_factory(
-    postgres_server: PostgresServer,
-) -> Iterator[Callable[..., ThrowawayDatabase]]:
-    """Creates throw-away databases (migrated to `revision`; `None`: empty); all dropped at the end."""
+def database_factory(postgres_server: PostgresServer) -> Iterator[DatabaseFactory]:
+    """Creates throw-away databases (migrated to `revision`; `None`: empty), dropped at the end.
+
+    `await database_factory()` from any event loop: nothing it creates outlives the call.
+    """
     created: list[DatabaseSpec] = []
 
-    def create(*, revision: str | None = "head") -> ThrowawayDatabase:
+    async def create(*, revision: str | None = "head") -> ThrowawayDatabase:
         name = unique_name()
         spec = DatabaseSpec.generate(name, f"{name}_owner", f"{name}_app")
         created.append(spec)
-        urls = asyncio.run(
-            provision_database(postgres_server.superuser_url, spec, revision=revision)
-        )
+        urls = await provision_database(postgres_server.superuser_url, spec, revision=revision)
         return ThrowawayDatabase(spec, urls, postgres_server)
 
     yield create
@@ -134,9 +136,9 @@ def database_factory(
 
 
 @pytest.fixture(scope="session")
-def test_database(database_factory: Callable[..., ThrowawayDatabase]) -> ThrowawayDatabase:
+def test_database(database_factory: DatabaseFactory) -> ThrowawayDatabase:
     """The session's migrated database, shared by tests that use fresh ids."""
-    return database_factory()
+    return asyncio.run(database_factory())
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from adapters.postgres.urls import async_url
+
 
 def create_engine(
     url: str,
@@ -13,13 +15,15 @@ def create_engine(
     application_name: str = "nezuko",
     **options: Any,
 ) -> AsyncEngine:
-    """An engine for a `postgresql+asyncpg://` URL; dispose of it with `await engine.dispose()`.
+    """An asyncpg engine for a PostgreSQL URL; dispose of it with `await engine.dispose()`.
+
+    `postgresql://` and `postgres://` URLs get the asyncpg driver (`postgresql+asyncpg://`).
 
     Connections are checked before each use (`pool_pre_ping`), so after a dropped connection or a
     server restart the next transaction gets a working connection without restarting the process.
     """
     return create_async_engine(
-        url,
+        async_url(url),
         pool_pre_ping=True,
         pool_size=pool_size,
         max_overflow=max_overflow,

@@ -156,7 +156,9 @@ async def test_a_tenant_cannot_update_or_delete_another_tenants_rows(
     await seed(runtime_engine, table, mine)
     async with scoped(runtime_engine, mine) as connection:
         of_theirs = table.c.tenant_id == theirs
-        await refused_or_nothing(connection, update(table).where(of_theirs).values(_UPDATES[table.name]))
+        await refused_or_nothing(
+            connection, update(table).where(of_theirs).values(_UPDATES[table.name])
+        )
         await refused_or_nothing(connection, delete(table).where(of_theirs))
         # Nor can a tenant hand its own rows over to another tenant.
         of_mine = table.c.tenant_id == mine
