@@ -29,7 +29,8 @@ def test_people_cannot_do_what_telegram_would_not_let_them(
     with pytest.raises(DriverError, match="not a forum"):
         driver.create_topic(ids.group_id, "Topic", by=ids.owner_id)
     driver.place(
-        ids.group_id, Member(ids.carol_id, Status.RESTRICTED, Permissions.none(), is_member=True)
+        ids.group_id,
+        Member(ids.carol_id, Status.RESTRICTED, permissions=Permissions.none(), is_member=True),
     )
     with pytest.raises(DriverError, match="may not send"):
         driver.say(ids.group_id, ids.carol_id, "muted")
@@ -43,7 +44,8 @@ def test_leaving_keeps_a_restriction_and_rejoining_restores_it(
 ) -> None:
     driver = sandbox.driver
     driver.place(
-        ids.group_id, Member(ids.carol_id, Status.RESTRICTED, Permissions.none(), is_member=True)
+        ids.group_id,
+        Member(ids.carol_id, Status.RESTRICTED, permissions=Permissions.none(), is_member=True),
     )
     driver.leave(ids.group_id, ids.carol_id)
     left = driver.member(ids.group_id, ids.carol_id)
@@ -85,11 +87,18 @@ def test_render_shows_what_the_group_shows(sandbox: Sandbox, ids: SeededWorld) -
 
 def test_promote_and_demote_users_and_the_bot(sandbox: Sandbox, ids: SeededWorld) -> None:
     driver = sandbox.driver
-    driver.promote(ids.group_id, ids.carol_id, AdminRights(can_delete_messages=True), by=ids.owner_id, title="Mod")
+    driver.promote(
+        ids.group_id,
+        ids.carol_id,
+        AdminRights(can_delete_messages=True),
+        by=ids.owner_id,
+        title="Mod",
+    )
     carol = driver.member(ids.group_id, ids.carol_id)
     assert carol.status is Status.ADMINISTRATOR
     assert carol.custom_title == "Mod"
-    assert carol.right("can_delete_messages") and not carol.right("can_restrict_members")
+    assert carol.right("can_delete_messages")
+    assert not carol.right("can_restrict_members")
     driver.demote_bot(ids.news_channel_id, by=ids.owner_id)
     assert driver.status(ids.news_channel_id, ids.bot_id) is Status.LEFT  # channels: removed
     with pytest.raises(DriverError, match="administrators"):

@@ -72,7 +72,8 @@ async def test_json_query_form_and_multipart_bodies(sandbox: Sandbox, ids: Seede
         ) as response:
             assert response.status == 400
     call = sandbox.calls.last("sendMessage")
-    assert call is not None and call.error_code == 400
+    assert call is not None
+    assert call.error_code == 400
     multipart = sandbox.calls.find("sendMessage", lambda c: "document" in c.params)
     assert multipart[0].param("document") == "<file a.txt>"
 
@@ -94,7 +95,7 @@ async def test_transcript_lists_calls_and_outcomes(
     bot: Bot, sandbox: Sandbox, ids: SeededWorld
 ) -> None:
     await bot.send_message(ids.group_id, "hello")
-    with pytest.raises(Exception, match="(?i)chat not found"):
+    with pytest.raises(Exception, match=r"(?i)chat not found"):
         await bot.get_chat(-42)
     lines = sandbox.calls.transcript().splitlines()
     assert re.fullmatch(r"\d\d:\d\d:\d\d\.\d{3} #1 +getMe -> ok", lines[0])
@@ -128,7 +129,8 @@ async def test_cli_serve_prints_url_and_token_and_serves() -> None:
         text = out.getvalue()
         url = re.search(r"at (http://127\.0\.0\.1:\d+)", text)
         token = re.search(r"token: +(\S+)", text)
-        assert url is not None and token is not None
+        assert url is not None
+        assert token is not None
         async with Bot(token.group(1), base_url=url.group(1) + "/bot") as bot:
             group = await bot.get_chat("@nezuko_demo_group")
             assert group.title == "Nezuko Demo Group"

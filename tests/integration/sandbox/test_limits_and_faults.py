@@ -160,7 +160,9 @@ async def test_injected_hang_times_the_client_out_but_still_takes_effect(
             await bot.send_message(ids.group_id, "slow")
     await sandbox.wait_until(lambda: len(sandbox.driver.bot_messages(ids.group_id)) == 1)
     call = sandbox.calls.last("sendMessage")
-    assert call is not None and call.ok and call.fault == "hang 0.4s"
+    assert call is not None
+    assert call.ok
+    assert call.fault == "hang 0.4s"
 
 
 async def test_injected_dropped_connection(sandbox: Sandbox, bot: Bot, ids: SeededWorld) -> None:
@@ -169,6 +171,8 @@ async def test_injected_dropped_connection(sandbox: Sandbox, bot: Bot, ids: Seed
         await bot.send_message(ids.group_id, "lost")
     assert sandbox.driver.bot_messages(ids.group_id) == []
     call = sandbox.calls.last("sendMessage")
-    assert call is not None and call.status == 0 and not call.ok
+    assert call is not None
+    assert call.status == 0
+    assert not call.ok
     await bot.send_message(ids.group_id, "fine now")
     assert len(sandbox.driver.bot_messages(ids.group_id)) == 1

@@ -30,7 +30,7 @@ async def test_get_chat_full_info(bot: Bot, ids: SeededWorld) -> None:
     by_name = await bot.get_chat("@nezuko_demo_news")
     assert by_name.id == ids.news_channel_id
     assert by_name.type == "channel"
-    with pytest.raises(BadRequest, match="(?i)chat not found"):
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bot.get_chat("@no_such_chat")
 
 
@@ -54,12 +54,12 @@ async def test_get_chat_member_statuses(bot: Bot, sandbox: Sandbox, ids: SeededW
 
 
 async def test_get_chat_member_errors(bot: Bot, sandbox: Sandbox, ids: SeededWorld) -> None:
-    with pytest.raises(BadRequest, match="(?i)user not found"):
+    with pytest.raises(BadRequest, match=r"(?i)user not found"):
         await bot.get_chat_member(ids.group_id, 424242)
-    with pytest.raises(BadRequest, match="(?i)chat not found"):
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bot.get_chat_member(-100555, ids.bob_id)
     sandbox.driver.channel(-1007, "Other", owner_id=ids.owner_id, username="other_channel")
-    with pytest.raises(BadRequest, match="(?i)member list is inaccessible"):
+    with pytest.raises(BadRequest, match=r"(?i)member list is inaccessible"):
         await bot.get_chat_member(-1007, ids.bob_id)
     call = sandbox.calls.last("getChatMember")
     assert call is not None
@@ -126,24 +126,24 @@ async def test_restrict_user_outside_the_chat(bot: Bot, ids: SeededWorld) -> Non
 
 async def test_restrict_errors(bot: Bot, sandbox: Sandbox, ids: SeededWorld) -> None:
     none = ChatPermissions.no_permissions()
-    with pytest.raises(BadRequest, match="(?i)user is an administrator of the chat"):
+    with pytest.raises(BadRequest, match=r"(?i)user is an administrator of the chat"):
         await bot.restrict_chat_member(ids.group_id, ids.owner_id, none)
-    with pytest.raises(BadRequest, match="(?i)method is available only for supergroups"):
+    with pytest.raises(BadRequest, match=r"(?i)method is available only for supergroups"):
         await bot.restrict_chat_member(ids.news_channel_id, ids.bob_id, none)
     sandbox.driver.promote_bot(
         ids.group_id, AdminRights(can_delete_messages=True), by=ids.owner_id
     )
-    with pytest.raises(BadRequest, match="(?i)not enough rights to restrict/unrestrict"):
+    with pytest.raises(BadRequest, match=r"(?i)not enough rights to restrict/unrestrict"):
         await bot.restrict_chat_member(ids.group_id, ids.bob_id, none)
     call = sandbox.calls.last("restrictChatMember")
     assert call is not None
     assert call.description == "Bad Request: not enough rights to restrict/unrestrict chat member"
     sandbox.driver.demote_bot(ids.group_id, by=ids.owner_id)
-    with pytest.raises(BadRequest, match="(?i)not enough rights"):
+    with pytest.raises(BadRequest, match=r"(?i)not enough rights"):
         await bot.restrict_chat_member(ids.group_id, ids.bob_id, none)
     assert sandbox.driver.status(ids.group_id, ids.bob_id) is Status.MEMBER
     sandbox.driver.supergroup(-1006, "Foreign", owner_id=ids.owner_id, username="foreign_x")
-    with pytest.raises(Forbidden, match="(?i)not a member"):
+    with pytest.raises(Forbidden, match=r"(?i)not a member"):
         await bot.restrict_chat_member(-1006, ids.bob_id, none)
 
 
@@ -162,10 +162,10 @@ async def test_ban_and_unban(bot: Bot, sandbox: Sandbox, ids: SeededWorld) -> No
     assert sandbox.driver.status(ids.group_id, ids.carol_id) is Status.MEMBER
     assert await bot.unban_chat_member(ids.group_id, ids.carol_id)
     assert sandbox.driver.status(ids.group_id, ids.carol_id) is Status.LEFT
-    with pytest.raises(BadRequest, match="(?i)can't remove chat owner"):
+    with pytest.raises(BadRequest, match=r"(?i)can't remove chat owner"):
         await bot.ban_chat_member(ids.group_id, ids.owner_id)
     sandbox.driver.promote(ids.group_id, ids.dave_id, by=ids.owner_id)
-    with pytest.raises(BadRequest, match="(?i)user is an administrator of the chat"):
+    with pytest.raises(BadRequest, match=r"(?i)user is an administrator of the chat"):
         await bot.ban_chat_member(ids.group_id, ids.dave_id)
 
 
@@ -184,9 +184,9 @@ async def test_join_requests(bot: Bot, sandbox: Sandbox, ids: SeededWorld) -> No
     assert await bot.decline_chat_join_request(channel, ids.carol_id)
     assert sandbox.driver.status(channel, ids.carol_id) is Status.LEFT
     assert sandbox.driver.join_requests(channel) == []
-    with pytest.raises(BadRequest, match="(?i)HIDE_REQUESTER_MISSING"):
+    with pytest.raises(BadRequest, match=r"(?i)HIDE_REQUESTER_MISSING"):
         await bot.decline_chat_join_request(channel, ids.carol_id)
-    with pytest.raises(BadRequest, match="(?i)USER_ALREADY_PARTICIPANT"):
+    with pytest.raises(BadRequest, match=r"(?i)USER_ALREADY_PARTICIPANT"):
         await bot.approve_chat_join_request(channel, ids.dave_id)
 
 
@@ -201,7 +201,7 @@ async def test_invite_links(bot: Bot, sandbox: Sandbox, ids: SeededWorld) -> Non
     assert link.name == "fsub"
     limited = await bot.create_chat_invite_link(ids.private_channel_id, member_limit=5)
     assert limited.member_limit == 5
-    with pytest.raises(BadRequest, match="(?i)member limit can't be specified"):
+    with pytest.raises(BadRequest, match=r"(?i)member limit can't be specified"):
         await bot.create_chat_invite_link(
             ids.private_channel_id, member_limit=5, creates_join_request=True
         )
@@ -216,7 +216,7 @@ async def test_invite_links(bot: Bot, sandbox: Sandbox, ids: SeededWorld) -> Non
     sandbox.driver.promote_bot(
         ids.private_channel_id, AdminRights(can_post_messages=True), by=ids.owner_id
     )
-    with pytest.raises(BadRequest, match="(?i)not enough rights"):
+    with pytest.raises(BadRequest, match=r"(?i)not enough rights"):
         await bot.create_chat_invite_link(ids.private_channel_id)
 
 
@@ -234,6 +234,6 @@ async def test_my_commands_per_scope(bot: Bot, sandbox: Sandbox, ids: SeededWorl
     ]
     assert await bot.delete_my_commands()
     assert await bot.get_my_commands() == ()
-    with pytest.raises(BadRequest, match="(?i)BOT_COMMAND_INVALID"):
+    with pytest.raises(BadRequest, match=r"(?i)BOT_COMMAND_INVALID"):
         await bot.set_my_commands([BotCommand("Bad-Name", "x")])
     assert sandbox.calls.count("setMyCommands", ok=False) == 1

@@ -77,23 +77,23 @@ async def test_send_message_into_a_forum_topic(
     assert sent.is_topic_message is True
     assert sent.reply_to_message is not None
     assert sent.reply_to_message.forum_topic_created is not None
-    with pytest.raises(BadRequest, match="(?i)message thread not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
         await bot.send_message(-1009, "nowhere", message_thread_id=999)
 
 
 async def test_send_message_errors(bot: Bot, sandbox: Sandbox, ids: SeededWorld) -> None:
-    with pytest.raises(BadRequest, match="(?i)chat not found"):
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bot.send_message(-100777, "x")
     assert sandbox.calls.last("sendMessage").description == "Bad Request: chat not found"  # type: ignore[union-attr]
-    with pytest.raises(BadRequest, match="(?i)message text is empty"):
+    with pytest.raises(BadRequest, match=r"(?i)message text is empty"):
         await bot.send_message(ids.group_id, "   ")
-    with pytest.raises(BadRequest, match="(?i)message is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
         await bot.send_message(ids.group_id, "x" * 4097)
-    with pytest.raises(BadRequest, match="(?i)message to be replied not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to be replied not found"):
         await bot.send_message(ids.group_id, "x", reply_parameters=ReplyParameters(999))
-    with pytest.raises(Forbidden, match="(?i)bot can't initiate conversation with a user"):
+    with pytest.raises(Forbidden, match=r"(?i)bot can't initiate conversation with a user"):
         await bot.send_message(ids.dave_id, "hi")
-    with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+    with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
         await bot.send_message(ids.group_id, "<b>open", parse_mode="HTML")
 
 
@@ -133,16 +133,16 @@ async def test_edit_message_text(bot: Bot, sandbox: Sandbox, ids: SeededWorld) -
     assert edited.text == "thanks!"
     assert edited.edit_date is not None
     assert edited.reply_markup is None  # editing without reply_markup removes the keyboard
-    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
         await bot.edit_message_text("thanks!", chat_id=ids.group_id, message_id=sent.message_id)
     call = sandbox.calls.last("editMessageText")
     assert call is not None
     assert call.description is not None
     assert call.description.startswith("Bad Request: message is not modified: ")
-    with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
         await bot.edit_message_text("x", chat_id=ids.group_id, message_id=999)
     said = sandbox.driver.say(ids.group_id, ids.bob_id, "mine")
-    with pytest.raises(BadRequest, match="(?i)message can't be edited"):
+    with pytest.raises(BadRequest, match=r"(?i)message can't be edited"):
         await bot.edit_message_text("x", chat_id=ids.group_id, message_id=said.message_id)
 
 
@@ -152,7 +152,7 @@ async def test_delete_message(bot: Bot, sandbox: Sandbox, ids: SeededWorld) -> N
     assert await bot.delete_message(ids.group_id, sent.message_id) is True
     assert await bot.delete_message(ids.group_id, said.message_id) is True
     assert sandbox.driver.shown(ids.group_id) == []
-    with pytest.raises(BadRequest, match="(?i)message to delete not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to delete not found"):
         await bot.delete_message(ids.group_id, sent.message_id)
     call = sandbox.calls.last("deleteMessage")
     assert call is not None
@@ -162,7 +162,7 @@ async def test_delete_message(bot: Bot, sandbox: Sandbox, ids: SeededWorld) -> N
         ids.group_id, AdminRights(can_restrict_members=True), by=ids.owner_id
     )
     other = sandbox.driver.say(ids.group_id, ids.bob_id, "more spam")
-    with pytest.raises(BadRequest, match="(?i)message can't be deleted"):
+    with pytest.raises(BadRequest, match=r"(?i)message can't be deleted"):
         await bot.delete_message(ids.group_id, other.message_id)
 
 

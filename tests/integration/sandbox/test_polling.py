@@ -39,15 +39,19 @@ async def test_messages_commands_and_increasing_ids(
     assert ids_seen == sorted(ids_seen)
     assert len(set(ids_seen)) == 3
     hello, command, start = (u.message for u in received.updates)
-    assert hello is not None and command is not None and start is not None
-    assert hello.from_user is not None and hello.from_user.id == ids.bob_id
+    assert hello is not None
+    assert command is not None
+    assert start is not None
+    assert hello.from_user is not None
+    assert hello.from_user.id == ids.bob_id
     assert hello.chat.id == ids.group_id
     assert hello.entities == ()
     assert command.entities[0].type == "bot_command"
     assert command.entities[0].length == len("/check@nezuko_sandbox_bot")
     assert command.text is not None
     assert command.parse_entity(command.entities[0]) == "/check@nezuko_sandbox_bot"
-    assert update.message is not None and update.message.chat.type == "private"
+    assert update.message is not None
+    assert update.message.chat.type == "private"
     assert start.date is not None
     # the bot confirmed everything by offset: nothing pending
     assert sandbox.pending_updates == 0
@@ -72,7 +76,10 @@ async def test_reply_topic_anonymous_admin_and_auto_forward_shapes(
     answer = next(u.message for u in received.updates if is_text("answer")(u))
     anon = next(u.message for u in received.updates if is_text("admin here")(u))
     auto = next(u.message for u in received.updates if is_text("news!")(u))
-    assert question is not None and answer is not None and anon is not None and auto is not None
+    assert question is not None
+    assert answer is not None
+    assert anon is not None
+    assert auto is not None
     assert question.message_thread_id == thread
     assert question.is_topic_message is True
     assert question.reply_to_message is not None
@@ -81,12 +88,16 @@ async def test_reply_topic_anonymous_admin_and_auto_forward_shapes(
     assert answer.message_thread_id == thread
     assert answer.reply_to_message is not None
     assert answer.reply_to_message.message_id == in_topic.message_id
-    assert anon.from_user is not None and anon.from_user.id == GROUP_ANONYMOUS_BOT_ID
-    assert anon.sender_chat is not None and anon.sender_chat.id == ids.group_id
+    assert anon.from_user is not None
+    assert anon.from_user.id == GROUP_ANONYMOUS_BOT_ID
+    assert anon.sender_chat is not None
+    assert anon.sender_chat.id == ids.group_id
     assert anon.author_signature == "Mod"
-    assert auto.from_user is not None and auto.from_user.id == TELEGRAM_SERVICE_ID
+    assert auto.from_user is not None
+    assert auto.from_user.id == TELEGRAM_SERVICE_ID
     assert auto.is_automatic_forward is True
-    assert auto.sender_chat is not None and auto.sender_chat.id == ids.news_channel_id
+    assert auto.sender_chat is not None
+    assert auto.sender_chat.id == ids.news_channel_id
     assert auto.forward_origin is not None
     assert auto.chat.id == ids.group_id
     assert post.chat_id == ids.news_channel_id
@@ -106,7 +117,8 @@ async def test_chat_member_only_when_asked_for(
     assert "chat_member" not in received.kinds()
     assert received.kinds() == ["message", "message"]  # the join service message, then text
     first = received.updates[0].message
-    assert first is not None and first.new_chat_members[0].id == ids.dave_id
+    assert first is not None
+    assert first.new_chat_members[0].id == ids.dave_id
 
 
 async def test_chat_member_only_where_the_bot_is_admin(
@@ -186,14 +198,15 @@ async def test_callback_query_and_answer(
     assert query.id == query_id
     assert query.data == "check:7"
     assert query.from_user.id == ids.bob_id
-    assert query.message is not None and query.message.message_id == sent.message_id
+    assert query.message is not None
+    assert query.message.message_id == sent.message_id
     assert query.chat_instance
     assert sandbox.driver.callback_answer(query_id) is None
     assert await bot.answer_callback_query(query_id, text="Not yet!", show_alert=True)
     assert sandbox.driver.callback_answer(query_id) == {
         "text": "Not yet!", "show_alert": True, "url": None, "cache_time": 0
     }  # fmt: skip
-    with pytest.raises(BadRequest, match="(?i)query is too old"):
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await bot.answer_callback_query(query_id)
 
 
@@ -235,4 +248,5 @@ async def test_get_updates_offset_limit_and_conflict(
     with pytest.raises(Conflict, match="can't use getUpdates method while webhook is active"):
         await bot.get_updates(timeout=0)
     call = sandbox.calls.last("getUpdates")
-    assert call is not None and call.error_code == 409
+    assert call is not None
+    assert call.error_code == 409

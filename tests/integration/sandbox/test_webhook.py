@@ -69,7 +69,8 @@ async def test_webhook_delivers_with_secret_header(
             url, secret_token=SECRET, allowed_updates=["message", "chat_member"]
         )
         call = sandbox.calls.last("setWebhook")
-        assert call is not None and call.description == "Webhook was set"
+        assert call is not None
+        assert call.description == "Webhook was set"
         sandbox.driver.join(ids.group_id, ids.dave_id)
         sandbox.driver.say(ids.group_id, ids.dave_id, "/start")
         await received.wait_for(lambda u: u.message is not None and u.message.text == "/start")
@@ -112,7 +113,8 @@ async def test_webhook_unreachable_keeps_updates_pending(
     # deleting the webhook hands the pending update to getUpdates
     assert await bot.delete_webhook()
     call = sandbox.calls.last("deleteWebhook")
-    assert call is not None and call.description == "Webhook was deleted"
+    assert call is not None
+    assert call.description == "Webhook was deleted"
     updates = await bot.get_updates(timeout=0)
     assert [u.message.text for u in updates if u.message] == ["lost?"]
     assert await bot.delete_webhook(drop_pending_updates=True)
@@ -122,7 +124,7 @@ async def test_webhook_unreachable_keeps_updates_pending(
 
 
 async def test_set_webhook_rejects_non_loopback_and_bad_secret(bot: Bot) -> None:
-    with pytest.raises(BadRequest, match="(?i)bad webhook"):
+    with pytest.raises(BadRequest, match=r"(?i)bad webhook"):
         await bot.set_webhook("https://example.org/hook")
-    with pytest.raises(BadRequest, match="(?i)secret token contains unallowed characters"):
+    with pytest.raises(BadRequest, match=r"(?i)secret token contains unallowed characters"):
         await bot.set_webhook("http://127.0.0.1:9/hook", secret_token="no spaces!")
