@@ -6,6 +6,7 @@ import attrs
 
 from application.enforcement import Enforcement, Enforcer
 from application.errors import MessengerError
+from application.ports.caches import GroupSnapshot
 from application.ports.messenger import WarningReason
 from application.ports.unit_of_work import TenantDirectory
 from domain.enforcement import decide
@@ -59,12 +60,13 @@ class ChannelMemberChanged:
         lifted: list[GroupId] = []
         restricted: list[GroupId] = []
         for group_id in await self.directory.groups_requiring(channel):
-            policy = (await self.enforcer.snapshot(group_id)).policy
-            if policy is None or not policy.is_protected:
+            snapshot = await self.enforcer.snapshot(group_id)
+            policy = snapshot.policy
+            if policy is None or not policy.is_protected:  # disabled since the lookup
                 continue
             if joined and await self._lift_if_complete(policy, update):
                 lifted.append(group_id)
-            elif not joined and await self._restrict_if_present(policy, update):
+            elif not joined and await self._restrict_if_present(snapshot, policy, update):
                 restricted.append(group_id)
         return ChannelChangeResult(tuple(lifted), tuple(restricted))
 
@@ -87,9 +89,10 @@ class ChannelMemberChanged:
             log.warning("lift.failed group=%s user=%s error=%s", group_id, user, error)
             return False
 
-    async def _restrict_if_present(self, policy: GroupPolicy, update: ChannelMemberUpdate) -> bool:
+    async def _restrict_if_present(
+        self, snapshot: GroupSnapshot, policy: GroupPolicy, update: ChannelMemberUpdate
+    ) -> bool:
         group_id, member = policy.group_id, update.member
-        snapshot = await self.enforcer.snapshot(group_id)
         admins = await self.enforcer.admins(group_id)
         if admins is None:
             return False

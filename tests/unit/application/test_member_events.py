@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from application.enforcement import Enforcement
+from application.errors import MessengerUnavailable
 from application.ports.messenger import WarningReason
 from application.use_cases.channel_member_changed import ChannelChangeResult, ChannelMemberUpdate
 from application.use_cases.on_group_member_updated import (
@@ -239,3 +240,24 @@ async def test_rule_6_lifting_cancels_the_pending_kick(world: World) -> None:
     assert ActionKind.KICK_UNVERIFIED in {a.kind for a in await world.pending()}
     await world.on_channel_member.execute(channel_update(ALICE, LEFT, MEMBER))
     assert ActionKind.KICK_UNVERIFIED not in {a.kind for a in await world.pending()}
+
+
+async def test_rule_6_a_lift_telegram_refuses_keeps_the_restriction_for_later(
+    world: World,
+) -> None:
+    await world.protect()
+    await world.say(ALICE)
+    world.messenger.fail("unrestrict", GROUP, lambda: MessengerUnavailable("timeout"))
+    result = await world.on_channel_member.execute(channel_update(ALICE, LEFT, MEMBER))
+    assert result.lifted == ()
+    assert await world.restriction(ALICE) is not None
+
+
+async def test_rule_6_leaving_when_telegram_cannot_answer_restricts_nobody(world: World) -> None:
+    await world.protect()
+    await world.protect(group=OTHER_GROUP)
+    world.messenger.fail("admins", GROUP, lambda: MessengerUnavailable("timeout"))
+    world.messenger.fail("membership", OTHER_GROUP, lambda: MessengerUnavailable("timeout"))
+    result = await world.on_channel_member.execute(channel_update(ALICE, MEMBER, LEFT))
+    assert result == ChannelChangeResult()
+    assert world.messenger.calls_of("restrict") == []
