@@ -261,3 +261,14 @@ async def test_rule_6_leaving_when_telegram_cannot_answer_restricts_nobody(world
     result = await world.on_channel_member.execute(channel_update(ALICE, MEMBER, LEFT))
     assert result == ChannelChangeResult()
     assert world.messenger.calls_of("restrict") == []
+
+
+async def test_rule_6_a_member_promoted_since_the_admin_cache_is_not_restricted(
+    world: World,
+) -> None:
+    await world.protect()
+    await world.say(ADMIN)  # caches the admin set without Alice
+    world.messenger.set_status(GROUP, ALICE, MemberStatus.ADMINISTRATOR)
+    result = await world.on_channel_member.execute(channel_update(ALICE, MEMBER, LEFT))
+    assert result.restricted == ()
+    assert world.messenger.calls_of("restrict") == []
