@@ -250,3 +250,21 @@ async def test_get_updates_offset_limit_and_conflict(
     call = sandbox.calls.last("getUpdates")
     assert call is not None
     assert call.error_code == 409
+
+
+async def test_approving_a_join_request_emits_chat_member(
+    app_factory: Factory, bot: Bot, sandbox: Sandbox, ids: SeededWorld
+) -> None:
+    channel = ids.private_channel_id
+    async with app_factory(WITH_MEMBERS) as (_, received):
+        sandbox.driver.request_join(channel, ids.dave_id)
+        await received.wait_for(lambda u: u.chat_join_request is not None)
+        await bot.approve_chat_join_request(channel, ids.dave_id)
+        update = await received.wait_for(lambda u: u.chat_member is not None)
+    joined = update.chat_member
+    assert joined is not None
+    assert joined.chat.id == channel
+    assert joined.via_join_request is True
+    assert (joined.old_chat_member.status, joined.new_chat_member.status) == ("left", "member")
+    assert joined.new_chat_member.user.id == ids.dave_id
+    assert joined.from_user.id == ids.bot_id

@@ -600,7 +600,10 @@ class BotApi:
             if old.status is Status.RESTRICTED
             else Member(user_id, Status.MEMBER)
         )
-        world.set_member(chat.id, new, actor_id=user_id, invite_link=link, via_join_request=True)
+        # the approver performed the change; via_join_request marks requests made without a link
+        world.set_member(
+            chat.id, new, actor_id=world.bot.id, invite_link=link, via_join_request=link is None
+        )
         if chat.type is ChatType.SUPERGROUP:
             user = world.users[user_id].to_api()
             self._service(chat, user_id, {"new_chat_members": [user]})
