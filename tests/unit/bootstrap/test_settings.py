@@ -1,0 +1,108 @@
+"""Settings: the names of DESIGN §7, a clear error for each bad value, secrets kept hidden."""
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bootstrap.settings import DEFAULT_API_URL, LogFormat, Settings, SettingsError
+
+TOKEN = "123456:ABC-def_ghi"
+
+
+def settings(**env: str) -> Settings:
+    return Settings.from_env(env, dotenv=None)
+
+
+def test_defaults() -> None:
+    got = settings()
+    assert got.api_url == DEFAULT_API_URL
+    assert got.database_url is None
+    assert got.data_dir == Path(".nezuko")
+    assert (got.http_host, got.http_port) == ("127.0.0.1", 8080)
+    assert not got.webhook_mode
+    assert got.log_format is LogFormat.CONSOLE
+    assert got.log_level == logging.INFO
+
+
+def test_every_variable_is_read() -> None:
+    got = settings(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL="http://127.0.0.1:8081/",
+        DATABASE_URL="postgresql+asyncpg://app:pw@db/nezuko",
+        DATABASE_ADMIN_URL="postgresql://owner:opw@db/nezuko",
+        NEZUKO_DATA_DIR="/var/lib/nezuko",
+        WEBHOOK_URL="https://bot.example.org/hook",
+        WEBHOOK_SECRET="s3cret_-",
+        HTTP_HOST="0.0.0.0",
+        HTTP_PORT="9000",
+        REDIS_URL="redis://:rpw@cache:6379/0",
+        SENTRY_DSN="https://key@sentry.example.org/1",
+        LOG_FORMAT="json",
+        LOG_LEVEL="debug",
+    )
+    assert got.require_token() == TOKEN
+    assert got.api_url == "http://127.0.0.1:8081"
+    assert got.webhook_mode
+    assert got.data_dir == Path("/var/lib/nezuko")
+    assert got.http_port == 9000
+    assert got.log_format is LogFormat.JSON
+    assert got.log_level == logging.DEBUG
+    assert set(got.secrets) == {
+        TOKEN,
+        "s3cret_-",
+        "https://key@sentry.example.org/1",
+        "pw",
+        "opw",
+        "rpw",
+    }
+
+
+def test_secrets_never_appear_in_repr() -> None:
+    got = settings(TELEGRAM_BOT_TOKEN=TOKEN, DATABASE_URL="postgresql://app:pw@db/x")
+    assert TOKEN not in repr(got)
+    assert "pw@" not in repr(got)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(SettingsError) as raised:
+        settings(
+            TELEGRAM_BOT_TOKEN="not a token",
+            TELEGRAM_API_URL="ftp://x",
+            DATABASE_URL="mysql://x",
+            WEBHOOK_URL="http://insecure.example.org",
+            HTTP_PORT="eighty",
+            LOG_FORMAT="xml",
+            LOG_LEVEL="loud",
+        )
+    message = str(raised.value)
+    for name in (
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_API_URL",
+        "DATABASE_URL",
+        "WEBHOOK_URL and WEBHOOK_SECRET",
+        "HTTP_PORT",
+        "LOG_FORMAT",
+        "LOG_LEVEL",
+    ):
+        assert name in message
+    assert "not a token" not in message  # a bad secret is not echoed either
+
+
+def test_webhook_secret_characters() -> None:
+    with pytest.raises(SettingsError, match="WEBHOOK_SECRET"):
+        settings(WEBHOOK_URL="https://x.example.org/h", WEBHOOK_SECRET="has spaces")
+
+
+def test_the_token_is_required_to_run() -> None:
+    with pytest.raises(SettingsError, match="TELEGRAM_BOT_TOKEN"):
+        settings().require_token()
+
+
+def test_a_dotenv_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(f"TELEGRAM_BOT_TOKEN={TOKEN}\nHTTP_PORT=9100\nLOG_LEVEL=WARNING\n")
+    got = Settings.from_env({"HTTP_PORT": "9200"}, dotenv=dotenv)
+    assert got.bot_token == TOKEN
+    assert got.http_port == 9200
+    assert got.log_level == logging.WARNING
