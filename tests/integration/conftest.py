@@ -15,7 +15,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
 
 import attrs
@@ -112,7 +112,7 @@ def postgres_server() -> Iterator[PostgresServer]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-type DatabaseFactory = Callable[..., Awaitable[ThrowawayDatabase]]
+type DatabaseFactory = Callable[..., Coroutine[None, None, ThrowawayDatabase]]
 
 
 @pytest.fixture(scope="session")

@@ -106,9 +106,11 @@ class PostgresGroupRepository(GroupRepository):
                 update(t.groups)
                 .where(t.groups.c.tenant_id == group_id, t.groups.c.version == known)
                 .values(
-                    {key: value for key, value in values.items() if key != "tenant_id"},
-                    version=t.groups.c.version + 1,
-                    updated_at=func.now(),
+                    {
+                        **{key: value for key, value in values.items() if key != "tenant_id"},
+                        "version": t.groups.c.version + 1,
+                        "updated_at": func.now(),
+                    }
                 )
                 .returning(t.groups.c.version)
             )

@@ -2,10 +2,10 @@
 
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-import pytest
 from sqlalchemy import Column, Connection, Index, MetaData, NullPool, Text, text
 from sqlalchemy.ext.asyncio import create_async_engine
 

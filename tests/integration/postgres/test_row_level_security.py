@@ -1,11 +1,11 @@
 """Row-level security, proven on the database itself for every tenant table (DESIGN §3).
 
-The statements here are raw SQLAlchemy Core on the runtime role's connections, so they show what the
-database refuses, not what the repositories happen to avoid asking.
+The statements here are raw SQLAlchemy Core on the runtime role's connections, so they show what
+the database refuses, not what the repositories happen to avoid asking.
 """
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -68,7 +68,7 @@ TABLES = pytest.mark.parametrize("table", t.TENANT_TABLES, ids=lambda table: tab
 
 
 @asynccontextmanager
-async def scoped(engine: AsyncEngine, tenant: int | None) -> AsyncIterator[AsyncConnection]:
+async def scoped(engine: AsyncEngine, tenant: int | None) -> AsyncGenerator[AsyncConnection]:
     """A transaction on `engine` scoped to `tenant` (`None`: no tenant set), rolled back."""
     async with engine.connect() as connection, connection.begin() as transaction:
         if tenant is not None:
