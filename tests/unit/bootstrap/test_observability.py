@@ -1,0 +1,79 @@
+"""Logging is structured, and secrets never reach a log line or an error report."""
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+import structlog
+
+from bootstrap.observability import REDACTED, Redactor, bind_update, configure_logging, init_sentry
+from bootstrap.settings import Settings
+
+TOKEN = "123456:ABC-def_ghi"
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
+
+
+def configured(**env: str) -> io.StringIO:
+    stream = io.StringIO()
+    configure_logging(Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, **env}, dotenv=None), stream)
+    return stream
+
+
+def test_json_lines_carry_the_bound_update_context() -> None:
+    stream = configured(LOG_FORMAT="json")
+    bind_update(update_id=7, tenant=-100, user=42)
+    logging.getLogger("application.use_cases.x").info("enforce.done outcome=%s", "allowed")
+    line = json.loads(stream.getvalue().splitlines()[-1])
+    assert line["event"] == "enforce.done outcome=allowed"
+    assert (line["update_id"], line["tenant"], line["user"]) == (7, -100, 42)
+    assert line["level"] == "info"
+    assert line["logger"] == "application.use_cases.x"
+
+
+def test_the_token_is_redacted_from_stdlib_and_structlog_lines() -> None:
+    stream = configured(LOG_FORMAT="json")
+    logging.getLogger("telegram").warning("POST https://api.telegram.org/bot%s/getMe", TOKEN)
+    structlog.get_logger("x").error("failed", url=f"https://x/bot{TOKEN}/send", nested=[TOKEN])
+    output = stream.getvalue()
+    assert TOKEN not in output
+    assert output.count(REDACTED) == 3
+
+
+def test_request_urls_of_httpx_are_not_logged_at_info() -> None:
+    stream = configured()
+    logging.getLogger("httpx").info("HTTP Request: POST https://api.telegram.org/bot…")
+    assert stream.getvalue() == ""
+
+
+def test_console_format_and_level() -> None:
+    stream = configured(LOG_LEVEL="WARNING")
+    logging.getLogger("a").info("hidden")
+    logging.getLogger("a").warning("shown")
+    assert "hidden" not in stream.getvalue()
+    assert "shown" in stream.getvalue()
+
+
+def test_sentry_events_are_scrubbed_recursively() -> None:
+    redactor = Redactor([TOKEN, "pw"])  # too short to redact safely: left alone
+    event = {"message": f"bot{TOKEN}", "extra": {"args": (TOKEN, 1)}, "list": [f"x{TOKEN}"]}
+    assert redactor.before_send(event, {}) == {
+        "message": f"bot{REDACTED}",
+        "extra": {"args": (REDACTED, 1)},
+        "list": [f"x{REDACTED}"],
+    }
+
+
+def test_sentry_stays_off_without_a_dsn() -> None:
+    assert init_sentry(Settings()) is False
