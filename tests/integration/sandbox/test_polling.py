@@ -1,5 +1,6 @@
 """A PTB Application polling the sandbox: update shapes, ids and delivery rules."""
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
 
@@ -268,3 +269,34 @@ async def test_approving_a_join_request_emits_chat_member(
     assert (joined.old_chat_member.status, joined.new_chat_member.status) == ("left", "member")
     assert joined.new_chat_member.user.id == ids.dave_id
     assert joined.from_user.id == ids.bot_id
+
+
+async def test_long_poll_wakes_on_a_new_update_and_a_second_poll_ends_the_first(
+    bot: Bot, sandbox: Sandbox, ids: SeededWorld
+) -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    waiting = asyncio.create_task(bot.get_updates(timeout=5))
+    await sandbox.wait_for_poller()
+    sandbox.driver.say(ids.group_id, ids.bob_id, "wake up")
+    updates = await waiting
+    assert loop.time() - started < 2.0
+    assert [u.message.text for u in updates if u.message] == ["wake up"]
+    # two pollers at once: Telegram ends the earlier one with 409
+    async with Bot(sandbox.token, base_url=sandbox.base_url) as other:
+        first = asyncio.create_task(bot.get_updates(offset=updates[-1].update_id + 1, timeout=5))
+        await sandbox.wait_for_poller()
+        second = asyncio.create_task(other.get_updates(timeout=0))
+        with pytest.raises(Conflict, match="terminated by other getUpdates request"):
+            await first
+        assert await second == ()
+
+
+async def test_negative_offset_keeps_only_the_newest(
+    bot: Bot, sandbox: Sandbox, ids: SeededWorld
+) -> None:
+    for n in range(4):
+        sandbox.driver.say(ids.group_id, ids.bob_id, f"n{n}")
+    newest = await bot.get_updates(offset=-1, timeout=0)
+    assert [u.message.text for u in newest if u.message] == ["n3"]
+    assert sandbox.pending_updates == 1

@@ -92,6 +92,10 @@ class _HtmlToEntities(html.parser.HTMLParser):
     def handle_data(self, data: str) -> None:
         self.text += data
 
+    def unclosed(self) -> str | None:
+        """The innermost tag still open at the end, if any."""
+        return self._open[-1][0] if self._open else None
+
 
 def parse_html(text: str) -> tuple[str, list[Json]]:
     """Strip Telegram's HTML subset from `text`, returning the plain text and its entities.
@@ -102,8 +106,8 @@ def parse_html(text: str) -> tuple[str, list[Json]]:
     parser = _HtmlToEntities()
     parser.feed(text)
     parser.close()
-    if parser._open:  # pyright: ignore[reportPrivateUsage]
-        tag = parser._open[-1][0]  # pyright: ignore[reportPrivateUsage]
+    tag = parser.unclosed()
+    if tag is not None:
         raise bad_request(f"can't parse entities: Can't find end tag corresponding to \"{tag}\"")
     parser.entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return parser.text, parser.entities
