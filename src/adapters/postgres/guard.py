@@ -74,6 +74,7 @@ async def runtime_role_problems(engine: AsyncEngine) -> tuple[str, tuple[str, ..
                     "it is a member of superuser or BYPASSRLS roles: " + ", ".join(memberships)
                 )
             owned: list[str] = []
+            unprotected: list[str] = []
             for table in TENANT_TABLES:
                 row = (
                     (await connection.execute(_TABLES, {"name": f"public.{table.name}"}))
@@ -81,14 +82,15 @@ async def runtime_role_problems(engine: AsyncEngine) -> tuple[str, tuple[str, ..
                     .one_or_none()
                 )
                 if row is None:
-                    problems.append(f"table {table.name} does not exist (run `nezuko migrate`)")
+                    unprotected.append(f"table {table.name} does not exist (run `nezuko migrate`)")
                     continue
                 if row["owned"]:
                     owned.append(f"{table.name} (owner {row['owner']})")
                 if not (row["rls"] and row["forced"]):
-                    problems.append(f"table {table.name} does not force row-level security")
+                    unprotected.append(f"table {table.name} does not force row-level security")
             if owned:
-                problems.insert(0, "it owns the tables " + ", ".join(owned))
+                problems.append("it owns the tables " + ", ".join(owned))
+            problems.extend(unprotected)
     return str(role["role"]), tuple(problems)
 
 
