@@ -65,6 +65,11 @@ def test_join_request_links_and_join_by_request_chats(sandbox: Sandbox, ids: See
     plain = world.new_invite_link(ids.private_channel_id, ids.owner_id)
     driver.join(ids.private_channel_id, ids.dave_id, invite_link=plain.link)
     assert driver.is_member(ids.private_channel_id, ids.dave_id)
+    limited = world.new_invite_link(ids.private_channel_id, ids.owner_id, member_limit=1)
+    driver.join(ids.private_channel_id, ids.carol_id, invite_link=limited.link)
+    driver.leave(ids.private_channel_id, ids.carol_id)
+    with pytest.raises(DriverError, match="member limit"):
+        driver.join(ids.private_channel_id, ids.carol_id, invite_link=limited.link)
     link.is_revoked = True
     with pytest.raises(DriverError, match="revoked"):
         driver.request_join(ids.private_channel_id, ids.carol_id, invite_link=link.link)

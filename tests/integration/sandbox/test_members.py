@@ -181,6 +181,9 @@ async def test_join_requests(bot: Bot, sandbox: Sandbox, ids: SeededWorld) -> No
     await bot.send_message(ids.dave_id, "please read the rules")
     assert await bot.approve_chat_join_request(channel, ids.dave_id)
     assert sandbox.driver.is_member(channel, ids.dave_id)
+    # once the request is processed, the bot may not start a conversation any more
+    with pytest.raises(Forbidden, match=r"(?i)can't initiate conversation"):
+        await bot.send_message(ids.dave_id, "welcome")
     assert await bot.decline_chat_join_request(channel, ids.carol_id)
     assert sandbox.driver.status(channel, ids.carol_id) is Status.LEFT
     assert sandbox.driver.join_requests(channel) == []

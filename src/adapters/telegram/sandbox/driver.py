@@ -203,6 +203,8 @@ class Driver:
             else Member(user_id, Status.MEMBER)
         )
         self.world.set_member(chat.id, new, actor_id=actor_id, invite_link=link)
+        if link is not None:
+            link.uses += 1
         self.world.join_requests.pop((chat.id, user_id), None)
         if chat.type is ChatType.SUPERGROUP:
             user = self.world.users[user_id].to_api()
@@ -269,6 +271,8 @@ class Driver:
             link.expire_date is not None and link.expire_date <= self.world.now()
         ):
             raise DriverError(f"invite link {invite_link} is revoked or expired")
+        if link.member_limit is not None and link.uses >= link.member_limit:
+            raise DriverError(f"invite link {invite_link} reached its member limit")
         return link
 
     # --- speaking ----------------------------------------------------------------------------
@@ -290,6 +294,7 @@ class Driver:
         self._user(user_id)
         if chat_id == user_id:
             chat = world.private_chat(user_id)
+            world.started.add(user_id)
         else:
             chat = self._chat(chat_id, ChatType.SUPERGROUP)
             member = world.member(chat_id, user_id)

@@ -310,6 +310,8 @@ class BotApi:
         if chat.type is ChatType.PRIVATE:
             if world.bot_member(chat.id).status is Status.KICKED:
                 raise forbidden("bot was blocked by the user")
+            if not world.may_message_privately(chat.id):
+                raise forbidden("bot can't initiate conversation with a user")
             return chat
         bot = self._bot_in(chat)
         if chat.type is ChatType.CHANNEL:

@@ -380,6 +380,7 @@ class InviteLink:
     name: str | None = None
     expire_date: int | None = None
     member_limit: int | None = None
+    uses: int = 0
 
 
 @attrs.define
@@ -473,6 +474,7 @@ class World:
         self.join_requests: dict[tuple[int, int], JoinRequest] = {}
         self.callback_queries: dict[str, CallbackQueryState] = {}
         self.commands: dict[tuple[str, str], list[Json]] = {}
+        self.started: set[int] = set()
         self.updates: list[PendingUpdate] = []
         self.allowed_updates: frozenset[str] | None = None
         self.webhook: WebhookConfig | None = None
@@ -518,6 +520,22 @@ class World:
                 )
             )
         return chat
+
+    JOIN_REQUEST_DM_SECONDS: ClassVar[int] = 300
+
+    def may_message_privately(self, user_id: int) -> bool:
+        """Whether the bot may write to a user in private.
+
+        Once the user has written to the bot, yes; otherwise only while one of their join
+        requests is pending and less than 5 minutes old (ChatJoinRequest.user_chat_id).
+        """
+        if user_id in self.started:
+            return True
+        now = self.now()
+        return any(
+            r.user_id == user_id and now - r.date < self.JOIN_REQUEST_DM_SECONDS
+            for r in self.join_requests.values()
+        )
 
     def find_chat(self, ref: int | str) -> Chat | None:
         """A chat by numeric id or "@username"."""
