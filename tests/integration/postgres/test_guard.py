@@ -101,3 +101,17 @@ async def test_an_unreachable_database_is_a_storage_error() -> None:
             await ensure_runtime_role_is_safe(engine)
     finally:
         await engine.dispose()
+
+
+async def test_a_table_without_forced_row_level_security_is_refused(
+    database_factory: DatabaseFactory,
+) -> None:
+    database = await database_factory()
+    owner = create_async_engine(database.admin_url, poolclass=NullPool)
+    try:
+        async with owner.begin() as connection:
+            await connection.execute(text("ALTER TABLE exemptions NO FORCE ROW LEVEL SECURITY"))
+    finally:
+        await owner.dispose()
+    refusal = await _refusal(database.runtime_url)
+    assert refusal.problems == ("table exemptions does not force row-level security",)
