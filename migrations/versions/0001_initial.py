@@ -49,13 +49,10 @@ FUNCTIONS = {
         LANGUAGE sql STABLE SECURITY DEFINER
         SET search_path = pg_catalog, pg_temp
         AS $$
-            SELECT g.tenant_id
-            FROM public.groups AS g
-            WHERE g.enabled
-              AND EXISTS (
-                  SELECT 1 FROM public.required_channels AS c
-                  WHERE c.tenant_id = g.tenant_id AND c.channel_id = p_channel_id
-              )
+            SELECT c.tenant_id
+            FROM public.required_channels AS c
+            JOIN public.groups AS g ON g.tenant_id = c.tenant_id
+            WHERE c.channel_id = p_channel_id AND g.enabled
         $$
     """,
     "directory_groups_with_due_actions(timestamptz)": """
