@@ -1,0 +1,26 @@
+"""What the bot tells a group's admins when it cannot do its job there (HTML, titles escaped)."""
+
+import html
+
+from application.ports.messenger import AdminNotice, NoticeKind
+
+
+def notice_html(notice: AdminNotice) -> str:
+    """The notice as one short message for the group's admins."""
+    match notice.kind:
+        case NoticeKind.CHECKS_FAILING:
+            channel = (
+                f"<b>{html.escape(notice.channel.title)}</b>"
+                if notice.channel is not None
+                else "a required channel"
+            )
+            return (
+                f"⚠️ <b>Admins:</b> I cannot check who joined {channel}. Make me an "
+                "administrator there; until then the group's failure policy decides "
+                "(see /settings)."
+            )
+        case NoticeKind.CANNOT_RESTRICT:
+            return (
+                "⚠️ <b>Admins:</b> I cannot mute members here. Make me an administrator with "
+                "the <b>Ban users</b> and <b>Delete messages</b> rights, then run /check."
+            )

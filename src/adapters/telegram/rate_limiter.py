@@ -1,0 +1,327 @@
+"""Outgoing rate limiting: pace what Telegram limits, retry what Telegram asks to retry.
+
+Telegram limits *messages sent into chats* (Bot FAQ): about 30 a second overall, 20 a minute into
+one group or channel, and about one a second sustained into one chat. It does not document such
+limits for reads (getChatMember, getChat, getChatAdministrators) or moderation calls, and a
+membership-enforcement bot makes those far more often than it sends; PTB's stock
+`AIORateLimiter` puts every call with a negative chat id in the 20-a-minute bucket, which caps
+membership checks per channel at 20 a minute (DESIGN §4). So this limiter paces sends only and
+lets every other call straight through; any call that still meets a 429 waits exactly
+`retry_after` and is tried again, holding back only the calls into the same chat.
+"""
+
+import asyncio
+import datetime as dt
+import logging
+import warnings
+from collections.abc import Callable, Coroutine
+from typing import Any, override
+
+import attrs
+from aiolimiter import AsyncLimiter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
+
+from adapters.telegram.error_translation import retry_after_seconds
+
+log = logging.getLogger(__name__)
+
+type JSONDict = dict[str, Any]
+type ApiResult = bool | JSONDict | list[JSONDict]
+type ApiCall = Callable[..., Coroutine[Any, Any, ApiResult]]
+type ChatKey = int | str | None
+
+_ALSO_SENDS = frozenset({"forwardmessage", "forwardmessages", "copymessage", "copymessages"})
+_NOT_SENDS = frozenset({"sendchataction"})
+_SAFE_TO_REPEAT_PREFIXES = ("get", "restrict", "ban", "unban", "delete", "set", "answer")
+"""Calls whose repetition changes nothing (reads, moderation, deletions, settings)."""
+
+
+def is_send(endpoint: str) -> bool:
+    """Whether the call posts a new message into a chat (what Telegram's flood limits count).
+
+    Every `send*` method except sendChatAction, and forwarding or copying messages.
+    """
+    name = endpoint.lower()
+    return (name.startswith("send") and name not in _NOT_SENDS) or name in _ALSO_SENDS
+
+
+def is_safe_to_repeat(endpoint: str) -> bool:
+    """Whether a call that timed out may be made again without doing its work twice.
+
+    A call that timed out may still have taken effect (Telegram just answered late). Repeating
+    a read or a restriction is harmless; repeating a send would post a second warning that
+    nothing ever deletes, and repeating createChatInviteLink would make a second link.
+    """
+    name = endpoint.lower()
+    return not is_send(name) and name.startswith(_SAFE_TO_REPEAT_PREFIXES)
+
+
+@attrs.frozen
+class Pace:
+    """A leaky bucket: up to `burst` sends at once, then `per_second` sustained.
+
+    In any window of `w` seconds it lets through at most `burst + per_second * w` sends.
+    """
+
+    burst: int
+    per_second: float
+
+    @classmethod
+    def within(cls, limit: int, window: float, *, burst: int) -> "Pace":
+        """At most `limit` sends in any `window` seconds, `burst` of them back to back.
+
+        Telegram counts its per-group limit over a sliding window, so a bucket that refills at
+        `limit / window` would let `2 * limit` through in the first window; the sustained rate
+        is what is left after the burst.
+        """
+        if not 0 < burst < limit:
+            raise ValueError(f"burst must be between 1 and {limit - 1}")
+        return cls(burst, (limit - burst) / window)
+
+    def scaled(self, speedup: float) -> "Pace":
+        """The same pace with time running `speedup` times faster (for tests and benchmarks)."""
+        return attrs.evolve(self, per_second=self.per_second * speedup)
+
+    def limiter(self) -> AsyncLimiter:
+        """A fresh aiolimiter bucket with this pace."""
+        return AsyncLimiter(self.burst, self.burst / self.per_second)
+
+
+OVERALL = Pace.within(30, 1.0, burst=5)
+"""Telegram: about 30 messages a second, all chats together."""
+PER_GROUP = Pace.within(20, 60.0, burst=5)
+"""Telegram: 20 messages a minute into one group or channel."""
+PER_CHAT = Pace(burst=3, per_second=1.0)
+"""Telegram: about one message a second into one chat, short bursts tolerated."""
+
+
+@attrs.frozen
+class SendLimits:
+    """How fast the bot sends messages.
+
+    The defaults keep inside Telegram's documented limits: at most 30 sends in any second,
+    at most 20 into one group or channel in any minute, and one a second into one chat after a
+    burst of 3 (Telegram tolerates "short bursts").
+
+    Attributes:
+        overall: All sends together.
+        per_group: Sends into one group, supergroup or channel (negative or @username chat ids).
+        per_chat: Sends into any one chat, private chats included.
+    """
+
+    overall: Pace = OVERALL
+    per_group: Pace = PER_GROUP
+    per_chat: Pace = PER_CHAT
+
+    def scaled(self, speedup: float) -> "SendLimits":
+        """Every pace with time running `speedup` times faster."""
+        return SendLimits(
+            self.overall.scaled(speedup),
+            self.per_group.scaled(speedup),
+            self.per_chat.scaled(speedup),
+        )
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How failed calls are tried again.
+
+    Attributes:
+        flood_retries: Retries after a 429, each after exactly its `retry_after`.
+        max_wait: The longest `retry_after` (seconds) worth waiting for; a longer one fails the
+            call at once, and so do later calls into that chat until the wait is over.
+        network_retries: Retries after a network error, a 5xx or a timeout.
+        backoff: Seconds before the first network retry; doubled for each further one.
+        max_backoff: The longest pause between network retries.
+    """
+
+    flood_retries: int = 3
+    max_wait: float = 60.0
+    network_retries: int = 2
+    backoff: float = 0.5
+    max_backoff: float = 5.0
+
+    def pause(self, failures: int) -> float:
+        """Seconds to wait before network retry number `failures` (from 1)."""
+        return min(self.max_backoff, self.backoff * 2 ** (failures - 1))
+
+
+@attrs.frozen
+class _Target:
+    """Where a call goes, as the limiter sees it."""
+
+    chat: ChatKey
+    send: bool
+
+    @property
+    def is_group(self) -> bool:
+        """Groups, supergroups and channels have negative ids or are named by @username."""
+        return isinstance(self.chat, str) or (self.chat is not None and self.chat < 0)
+
+    @classmethod
+    def of(cls, endpoint: str, data: dict[str, Any]) -> "_Target":
+        raw = data.get("chat_id")
+        chat: ChatKey
+        if isinstance(raw, int) or raw is None:
+            chat = raw
+        else:
+            text = str(raw)
+            chat = int(text) if text.lstrip("-").isdigit() else text.lower()
+        return cls(chat, is_send(endpoint))
+
+
+class TelegramRateLimiter(BaseRateLimiter[int]):
+    """Paces sends into chats and retries 429s, network errors and timeouts.
+
+    - Sends (see `is_send`) pass three aiolimiter buckets: the chat's, the group's (groups and
+      channels only) and the overall one. Every other call goes straight through.
+    - A 429 holds back the calls into that chat (sends and other calls separately: a send
+      refused for the 20-a-minute limit does not delay getChatMember there) for exactly
+      `retry_after`, then the call is made again, up to `RetryPolicy.flood_retries` times. A
+      `retry_after` above `RetryPolicy.max_wait` is not waited for: the call fails with the
+      `RetryAfter`, and so does every call into that chat until the wait is over.
+    - A network error or 5xx is retried after a pause that doubles each time, up to
+      `RetryPolicy.network_retries` times; a timeout likewise, for calls that are safe to
+      repeat (see `is_safe_to_repeat`). Then the error propagates.
+
+    `rate_limit_args` (an int), when a caller passes it, overrides the number of 429 retries
+    for that one call.
+    """
+
+    def __init__(
+        self, limits: SendLimits | None = None, retries: RetryPolicy | None = None
+    ) -> None:
+        """Create the limiter.
+
+        Args:
+            limits: How fast to send; defaults to Telegram's documented limits.
+            retries: How to retry; defaults to `RetryPolicy()`.
+        """
+        self.limits = limits or SendLimits()
+        self.retries = retries or RetryPolicy()
+        self._overall = self.limits.overall.limiter()
+        self._groups: dict[ChatKey, AsyncLimiter] = {}
+        self._chats: dict[ChatKey, AsyncLimiter] = {}
+        self._holds: dict[tuple[ChatKey, bool], float] = {}
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Forget every bucket and hold."""
+        self._groups.clear()
+        self._chats.clear()
+        self._holds.clear()
+
+    @override
+    async def process_request(
+        self,
+        callback: ApiCall,
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> ApiResult:
+        """Make the call, paced and retried as the class describes.
+
+        Raises:
+            RetryAfter: Telegram still refused after the retries, or asked for a longer wait
+                than `RetryPolicy.max_wait`.
+            NetworkError: The network retries ran out (`TimedOut` at once for calls that are
+                not safe to repeat); `BadRequest` and other refusals are never retried.
+        """
+        target = _Target.of(endpoint, data)
+        flood_budget = self.retries.flood_retries if rate_limit_args is None else rate_limit_args
+        floods = failures = 0
+        while True:
+            await self._wait_for_hold(target)
+            if target.send:
+                await self._pace(target)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                seconds = retry_after_seconds(error)
+                self._hold(target, seconds)
+                if floods >= flood_budget or seconds > self.retries.max_wait:
+                    log.warning(
+                        "telegram.flood.gave_up endpoint=%s chat=%s retry_after=%s",
+                        endpoint,
+                        target.chat,
+                        seconds,
+                    )
+                    raise
+                floods += 1
+                log.info(
+                    "telegram.flood endpoint=%s chat=%s retry_after=%s",
+                    endpoint,
+                    target.chat,
+                    seconds,
+                )
+            except BadRequest:
+                raise
+            except NetworkError as error:
+                repeatable = not isinstance(error, TimedOut) or is_safe_to_repeat(endpoint)
+                if not repeatable or failures >= self.retries.network_retries:
+                    raise
+                failures += 1
+                pause = self.retries.pause(failures)
+                log.info(
+                    "telegram.network.retry endpoint=%s attempt=%s pause=%s error=%s",
+                    endpoint,
+                    failures,
+                    pause,
+                    error,
+                )
+                await asyncio.sleep(pause)
+
+    # --- holds after a 429 ------------------------------------------------------------------
+
+    def _hold(self, target: _Target, seconds: float) -> None:
+        key = (target.chat, target.send)
+        until = asyncio.get_running_loop().time() + seconds
+        self._holds[key] = max(until, self._holds.get(key, 0.0))
+
+    async def _wait_for_hold(self, target: _Target) -> None:
+        key = (target.chat, target.send)
+        loop = asyncio.get_running_loop()
+        while (until := self._holds.get(key)) is not None:
+            remaining = until - loop.time()
+            if remaining <= 0:
+                if self._holds.get(key) == until:
+                    del self._holds[key]
+                return
+            if remaining > self.retries.max_wait:
+                raise _retry_after(remaining)
+            await asyncio.sleep(remaining)
+
+    # --- pacing sends -----------------------------------------------------------------------
+
+    async def _pace(self, target: _Target) -> None:
+        await self._bucket(self._chats, target.chat, self.limits.per_chat).acquire()
+        if target.is_group:
+            await self._bucket(self._groups, target.chat, self.limits.per_group).acquire()
+        await self._overall.acquire()
+
+    @staticmethod
+    def _bucket(buckets: dict[ChatKey, AsyncLimiter], chat: ChatKey, pace: Pace) -> AsyncLimiter:
+        found = buckets.get(chat)
+        if found is None:
+            if len(buckets) >= _PRUNE_ABOVE:
+                for key, idle in list(buckets.items()):
+                    if idle.has_capacity(idle.max_rate):  # full again: forgetting loses nothing
+                        del buckets[key]
+            found = buckets[chat] = pace.limiter()
+        return found
+
+
+_PRUNE_ABOVE = 1024
+"""How many per-chat buckets to keep before dropping the idle ones."""
+
+
+def _retry_after(seconds: float) -> RetryAfter:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        return RetryAfter(dt.timedelta(seconds=round(seconds, 3)))
