@@ -1,0 +1,354 @@
+"""Thin PTB handlers: Update → command → use case → reply. No business rules live here.
+
+Enforcement runs in handler group -1, before any command handler, so a member who must be muted
+is muted whatever they wrote; `ApplicationHandlerStop` then keeps their command from running.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import attrs
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    ChatJoinRequestHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from adapters.telegram import replies
+from adapters.telegram.convert import membership_of, person_of, sender_of
+from adapters.telegram.texts import VERIFY_PREFIX, parse_verify_data
+from application.authorization import Caller
+from application.enforcement import Enforcement
+from application.errors import ApplicationError
+from application.use_cases.change_settings import ChangeSettings, SettingsCommand
+from application.use_cases.channel_member_changed import (
+    ChannelMemberChanged,
+    ChannelMemberUpdate,
+)
+from application.use_cases.check_rights import CheckCommand, CheckRights
+from application.use_cases.enforce_on_message import EnforceOnMessage, EnforceOnMessageCommand
+from application.use_cases.exempt_member import ExemptCommand, ExemptMember
+from application.use_cases.explain_member import ExplainCommand, ExplainMember
+from application.use_cases.on_group_member_updated import (
+    GroupMemberUpdate,
+    OnGroupMemberUpdated,
+)
+from application.use_cases.press_verify import PressVerify, PressVerifyCommand, VerifyOutcome
+from application.use_cases.protect_group import ProtectCommand, ProtectGroup
+from application.use_cases.schedule_deletion import ScheduleDeletion, ScheduleDeletionCommand
+from application.use_cases.show_status import ShowStatus, StatusCommand
+from application.use_cases.unexempt_member import UnexemptCommand, UnexemptMember
+from application.use_cases.unlink_channel import UnlinkChannel, UnlinkCommand
+from application.use_cases.unprotect_group import UnprotectCommand, UnprotectGroup
+from domain.errors import DomainError
+from domain.ids import ChannelId, GroupId, MessageId, UserId
+
+log = logging.getLogger(__name__)
+
+type Context = ContextTypes.DEFAULT_TYPE
+type Handler = BaseHandler[Update, Context, None]
+GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
+ENFORCEMENT_GROUP = -1
+
+
+class UsageError(Exception):
+    """A command was written wrongly; the message says how to write it."""
+
+
+@attrs.frozen
+class Commands:
+    """The use cases behind the admin commands."""
+
+    protect: ProtectGroup
+    unprotect: UnprotectGroup
+    unlink: UnlinkChannel
+    status: ShowStatus
+    settings: ChangeSettings
+    exempt: ExemptMember
+    unexempt: UnexemptMember
+    check: CheckRights
+    explain: ExplainMember
+
+
+@attrs.frozen
+class Events:
+    """The use cases behind the updates the bot reacts to."""
+
+    enforce: EnforceOnMessage
+    group_member: OnGroupMemberUpdated
+    channel_member: ChannelMemberChanged
+    verify: PressVerify
+    cleanup: ScheduleDeletion
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class OnGroupMessage:
+    """A new or edited message in a group: enforce rule 3."""
+
+    enforce: EnforceOnMessage
+
+    async def __call__(self, update: Update, context: Context) -> None:
+        """Judge the sender; stop other handlers if their message was removed."""
+        message, user, chat = (
+            update.effective_message,
+            update.effective_user,
+            update.effective_chat,
+        )
+        if message is None or user is None or chat is None:
+            return
+        thread = message.message_thread_id if message.is_topic_message else None
+        outcome = await self.enforce.execute(
+            EnforceOnMessageCommand(
+                GroupId(chat.id),
+                sender_of(message, user),
+                user.full_name,
+                MessageId(message.message_id),
+                thread,
+            )
+        )
+        if outcome in (Enforcement.RESTRICTED, Enforcement.FOREIGN_POST_DELETED):
+            raise ApplicationHandlerStop
+
+
+@attrs.frozen
+class OnChatMember:
+    """A member's status changed in a group (joins, promotions) or in a channel (rule 6)."""
+
+    group_member: OnGroupMemberUpdated
+    channel_member: ChannelMemberChanged
+
+    async def __call__(self, update: Update, context: Context) -> None:
+        """Route by the kind of chat."""
+        change = update.chat_member
+        if change is None:
+            return
+        old, new = membership_of(change.old_chat_member), membership_of(change.new_chat_member)
+        member = person_of(change.new_chat_member.user)
+        if change.chat.type == ChatType.CHANNEL:
+            update_ = ChannelMemberUpdate(ChannelId(change.chat.id), member, old, new)
+            await self.channel_member.execute(update_)
+        elif change.chat.type in GROUPS:
+            await self.group_member.execute(
+                GroupMemberUpdate(
+                    GroupId(change.chat.id), member, old, new, UserId(change.from_user.id)
+                )
+            )
+
+
+@attrs.frozen
+class OnVerifyPressed:
+    """The Verify button: it acts only on whoever pressed it (rule 5)."""
+
+    verify: PressVerify
+
+    async def __call__(self, update: Update, context: Context) -> None:
+        """Run the press and answer with what it came to."""
+        query = update.callback_query
+        if query is None or query.message is None or query.data is None:
+            return
+        owner = parse_verify_data(query.data)
+        if owner is None:
+            await query.answer("This button is not valid.")
+            return
+        result = await self.verify.execute(
+            PressVerifyCommand(GroupId(query.message.chat.id), UserId(query.from_user.id), owner)
+        )
+        alert = result.outcome is VerifyOutcome.STILL_MISSING
+        await query.answer(replies.verify_answer(result), show_alert=alert)
+
+
+async def on_join_request(update: Update, context: Context) -> None:
+    """Join requests are acknowledged in the log; the join gate comes later."""
+    request = update.chat_join_request
+    if request is not None:
+        log.info("join_request chat=%s user=%s", request.chat.id, request.from_user.id)
+
+
+# --- commands --------------------------------------------------------------------------------
+
+type Run = Callable[[Message, Chat, Caller, Sequence[str]], Awaitable[str]]
+
+
+@attrs.frozen
+class GroupCommand:
+    """An admin command in a group: run it, reply, and delete both messages after a while."""
+
+    run: Run
+    cleanup: ScheduleDeletion
+
+    async def __call__(self, update: Update, context: Context) -> None:
+        """Reply with the outcome or with what went wrong."""
+        message, user, chat = (
+            update.effective_message,
+            update.effective_user,
+            update.effective_chat,
+        )
+        if message is None or user is None or chat is None:
+            return
+        if chat.type not in GROUPS:
+            await message.reply_text("This command works in groups.")
+            return
+        anonymous = message.sender_chat is not None and message.sender_chat.id == chat.id
+        caller = Caller(UserId(user.id), anonymous_admin=anonymous)
+        try:
+            text = await self.run(message, chat, caller, context.args or [])
+        except (ApplicationError, DomainError) as error:
+            text = replies.error_html(error)
+        except UsageError as error:
+            text = str(error)
+        sent = await message.reply_html(text, disable_web_page_preview=True, do_quote=False)
+        await self.cleanup.execute(
+            ScheduleDeletionCommand(
+                GroupId(chat.id), (MessageId(message.message_id), MessageId(sent.message_id))
+            )
+        )
+
+
+def _target(message: Message, args: Sequence[str], usage: str) -> UserId:
+    """The member a command is about.
+
+    The author of the replied-to message, a text mention of someone without a username, or a
+    numeric id: the Bot API cannot look users up by @username.
+    """
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None:
+        return UserId(replied.from_user.id)
+    for entity in message.entities:
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None:
+            return UserId(entity.user.id)
+    if args and args[0].isdigit():
+        return UserId(int(args[0]))
+    raise UsageError(f"Reply to one of their messages, or give their numeric id.\n{usage}")
+
+
+def command_runs(commands: Commands) -> dict[str, Run]:
+    """What each admin command does."""
+
+    async def protect(_: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
+        command = ProtectCommand(GroupId(chat.id), chat.title or "", caller, tuple(args))
+        return replies.protect_html(await commands.protect.execute(command))
+
+    async def unprotect(_: Message, chat: Chat, caller: Caller, __: Sequence[str]) -> str:
+        result = await commands.unprotect.execute(UnprotectCommand(GroupId(chat.id), caller))
+        return replies.unprotect_html(result)
+
+    async def unlink(_: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
+        if len(args) != 1:
+            raise UsageError(replies.USAGE["unlink"])
+        result = await commands.unlink.execute(UnlinkCommand(GroupId(chat.id), caller, args[0]))
+        return replies.unlink_html(result)
+
+    async def status(_: Message, chat: Chat, caller: Caller, __: Sequence[str]) -> str:
+        report = await commands.status.execute(StatusCommand(GroupId(chat.id), caller))
+        return replies.status_html(report)
+
+    async def settings(_: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
+        if len(args) > 2:
+            raise UsageError(replies.USAGE["settings"])
+        key, value = [*args, None, None][:2]
+        command = SettingsCommand(GroupId(chat.id), caller, key, value)
+        return replies.settings_result_html(await commands.settings.execute(command))
+
+    async def exempt(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
+        user = _target(message, args, replies.USAGE["exempt"])
+        result = await commands.exempt.execute(ExemptCommand(GroupId(chat.id), caller, user))
+        return replies.exempt_html(result)
+
+    async def unexempt(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
+        user = _target(message, args, replies.USAGE["unexempt"])
+        removed = await commands.unexempt.execute(UnexemptCommand(GroupId(chat.id), caller, user))
+        return replies.unexempt_html(removed)
+
+    async def check(_: Message, chat: Chat, caller: Caller, __: Sequence[str]) -> str:
+        report = await commands.check.execute(CheckCommand(GroupId(chat.id), caller))
+        return replies.check_html(report)
+
+    async def why(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
+        user = _target(message, args, replies.USAGE["why"])
+        result = await commands.explain.execute(ExplainCommand(GroupId(chat.id), caller, user))
+        return replies.explanation_html(result)
+
+    return {
+        "protect": protect,
+        "unprotect": unprotect,
+        "unlink": unlink,
+        "status": status,
+        "settings": settings,
+        "exempt": exempt,
+        "unexempt": unexempt,
+        "check": check,
+        "why": why,
+    }
+
+
+async def on_start(update: Update, context: Context) -> None:
+    """/start and /help: a menu in private chat, a short pointer in groups."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
+        return
+    if chat.type != ChatType.PRIVATE:
+        await message.reply_html(replies.GROUP_HELP, do_quote=False)
+        return
+    username = context.bot.username
+    add = InlineKeyboardButton("Add me to a group", url=f"https://t.me/{username}?startgroup=true")
+    await message.reply_html(replies.PRIVATE_HELP, reply_markup=InlineKeyboardMarkup([[add]]))
+
+
+# --- assembly --------------------------------------------------------------------------------
+
+
+def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler, int]]:
+    """Every handler with its handler group."""
+    group_messages = filters.ChatType.GROUPS & ~filters.StatusUpdate.ALL
+    handlers: list[tuple[Handler, int]] = [
+        (MessageHandler(group_messages, OnGroupMessage(events.enforce)), ENFORCEMENT_GROUP),
+        (
+            ChatMemberHandler(
+                OnChatMember(events.group_member, events.channel_member),
+                ChatMemberHandler.CHAT_MEMBER,
+            ),
+            0,
+        ),
+        (CallbackQueryHandler(OnVerifyPressed(events.verify), pattern=f"^{VERIFY_PREFIX}"), 0),
+        (ChatJoinRequestHandler(on_join_request), 0),
+        (CommandHandler(["start", "help"], on_start), 0),
+    ]
+    for name, run in command_runs(commands).items():
+        handlers.append((CommandHandler(name, GroupCommand(run, events.cleanup)), 0))
+    return handlers
+
+
+async def publish_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Command menus per scope (DESIGN §1): private chats, group members, group admins."""
+    bot = application.bot
+    help_only = [BotCommand("help", "What this bot does")]
+    await bot.set_my_commands(
+        [BotCommand("start", "Start here"), *help_only], scope=BotCommandScopeAllPrivateChats()
+    )
+    await bot.set_my_commands(help_only, scope=BotCommandScopeAllGroupChats())
+    admin = [BotCommand(name, usage.split(" — ")[1]) for name, usage in replies.USAGE.items()]
+    await bot.set_my_commands(admin, scope=BotCommandScopeAllChatAdministrators())

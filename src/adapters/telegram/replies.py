@@ -1,0 +1,215 @@
+"""The bot's replies to commands and button presses, in HTML with every title escaped."""
+
+import html
+
+from application.diagnosis import Finding, Problem
+from application.errors import (
+    ApplicationError,
+    BotLacksRights,
+    ChatNotFound,
+    MessengerError,
+    NotPermitted,
+    StorageError,
+)
+from application.ports.messenger import AdminNotice, NoticeKind
+from application.use_cases.change_settings import SettingsResult
+from application.use_cases.check_rights import CheckReport
+from application.use_cases.exempt_member import ExemptResult
+from application.use_cases.explain_member import Explanation
+from application.use_cases.press_verify import VerifyOutcome, VerifyResult
+from application.use_cases.protect_group import ProtectOutcome, ProtectResult
+from application.use_cases.show_status import StatusReport
+from application.use_cases.unlink_channel import UnlinkResult
+from application.use_cases.unprotect_group import UnprotectResult
+from domain.errors import DomainError
+from domain.policy import GroupSettings, RequiredChannel
+
+USAGE = {
+    "protect": "/protect @channel [@more …] — link channels and turn protection on",
+    "unprotect": "/unprotect — turn protection off and unmute everyone the bot muted",
+    "unlink": "/unlink @channel — stop requiring one channel",
+    "status": "/status — how this group is protected",
+    "settings": "/settings [key value] — show or change a setting",
+    "exempt": "/exempt — (reply, or a user id) never mute this member",
+    "unexempt": "/unexempt — (reply, or a user id) enforce the rules on them again",
+    "check": "/check — check the bot's rights here and in every channel",
+    "why": "/why — (reply, or a user id) why is this member muted?",
+}
+
+GROUP_HELP = (
+    "I make members join this group's channels before they can talk here. "
+    "Admins: /protect @channel to start; /status, /settings and /check for the rest."
+)
+PRIVATE_HELP = (
+    "<b>Nezuko</b> makes members of your group join your channels before they can talk.\n\n"
+    "1. Add me to your group as an admin who can <i>ban users</i> and <i>delete messages</i>.\n"
+    "2. Make me an admin of each channel members must join.\n"
+    "3. In the group, send /protect @yourchannel.\n\n"
+    "Members who have not joined are muted, with a button to each channel and a "
+    "<b>Verify</b> button; joining a channel unmutes them at once."
+)
+
+_PROBLEMS = {
+    Problem.NOT_ADMIN_IN_GROUP: "Make me an administrator of this group.",
+    Problem.CANNOT_RESTRICT: "Give me the <i>Ban users</i> right in this group.",
+    Problem.CANNOT_DELETE: "Give me the <i>Delete messages</i> right in this group.",
+    Problem.NOT_ADMIN_IN_CHANNEL: "Make me an administrator of the channel {ref}.",
+    Problem.CANNOT_INVITE: "Give me the <i>Invite users via link</i> right in {ref}.",
+    Problem.NOT_A_CHANNEL: "{ref} is not a channel.",
+    Problem.NOT_FOUND: "I can't find {ref}: check the name, or add me to it first.",
+    Problem.UNREACHABLE: "Telegram did not tell me my rights here; try /check again later.",
+}
+
+
+def _channel(channel: RequiredChannel) -> str:
+    title = html.escape(channel.title)
+    url = channel.join_url
+    return f'<a href="{html.escape(url)}">{title}</a>' if url else title
+
+
+def finding_html(finding: Finding) -> str:
+    """One problem as an instruction."""
+    ref = html.escape(finding.reference or str(finding.chat_id))
+    return _PROBLEMS[finding.problem].format(ref=f"<b>{ref}</b>")
+
+
+def protect_html(result: ProtectResult) -> str:
+    """The reply to /protect."""
+    if result.outcome is ProtectOutcome.NO_CHANNELS:
+        return f"Name the channels members must join:\n{USAGE['protect']}"
+    if result.outcome is ProtectOutcome.NEEDS_FIXES:
+        fixes = "\n".join(f"• {finding_html(f)}" for f in result.findings)
+        return f"Nothing changed yet. Please fix this, then run /protect again:\n{fixes}"
+    assert result.policy is not None
+    channels = "\n".join(f"• {_channel(c)}" for c in result.policy.channels)
+    return f"🛡 Protection is on. Members must join:\n{channels}"
+
+
+def unprotect_html(result: UnprotectResult) -> str:
+    """The reply to /unprotect."""
+    if not result.was_enabled:
+        return "Protection was already off."
+    return (
+        "Protection is off. "
+        f"{result.lifting} member(s) I muted will be unmuted shortly. /protect turns it on again."
+    )
+
+
+def unlink_html(result: UnlinkResult) -> str:
+    """The reply to /unlink."""
+    remaining = ", ".join(_channel(c) for c in result.policy.channels) or "none"
+    lifted = f" {result.lifting} member(s) will be unmuted." if result.lifting else ""
+    return f"Channel unlinked. Still required: {remaining}.{lifted}"
+
+
+def settings_html(settings: GroupSettings) -> str:
+    """Every setting and its value."""
+    lines = [f"<code>{k}</code> = <b>{v}</b>" for k, v in settings.shown().items()]
+    return "\n".join(lines)
+
+
+def status_html(report: StatusReport) -> str:
+    """The reply to /status."""
+    policy = report.policy
+    if policy is None or not policy.channels:
+        return f"This group is not protected.\n{USAGE['protect']}"
+    state = "on" if report.is_protected else "off"
+    channels = "\n".join(f"• {_channel(c)}" for c in policy.channels)
+    return (
+        f"Protection is <b>{state}</b>. Required channels:\n{channels}\n"
+        f"Muted by me: {report.restricted}. Exempt: {report.exempt}.\n"
+        f"{settings_html(policy.settings)}"
+    )
+
+
+def settings_result_html(result: SettingsResult) -> str:
+    """The reply to /settings."""
+    head = f"Changed <code>{html.escape(result.changed)}</code>.\n" if result.changed else ""
+    return head + settings_html(result.settings)
+
+
+def exempt_html(result: ExemptResult) -> str:
+    """The reply to /exempt."""
+    text = "Exempted." if result.added else "Already exempt."
+    return text + (" Their mute will be lifted shortly." if result.lifting else "")
+
+
+def unexempt_html(removed: bool) -> str:
+    """The reply to /unexempt."""
+    return "No longer exempt." if removed else "They were not exempt."
+
+
+def check_html(report: CheckReport) -> str:
+    """The reply to /check."""
+    if report.healthy:
+        return f"✅ I have every right I need here and in {len(report.channels)} channel(s)."
+    return "Please fix:\n" + "\n".join(f"• {finding_html(f)}" for f in report.findings)
+
+
+def explanation_html(explanation: Explanation) -> str:
+    """The reply to /why."""
+    if not explanation.protected:
+        return "This group is not protected, so nobody is muted by me."
+    parts: list[str] = []
+    if explanation.exemption is not None:
+        parts.append(f"Never muted: {explanation.exemption.value.replace('_', ' ')}.")
+    if explanation.missing:
+        parts.append("Not joined: " + ", ".join(_channel(c) for c in explanation.missing) + ".")
+    if explanation.unanswered:
+        names = ", ".join(_channel(c) for c in explanation.unanswered)
+        parts.append(f"Telegram would not tell me about: {names}.")
+    if explanation.restriction is not None:
+        parts.append(f"Muted by me since {explanation.restriction.since:%Y-%m-%d %H:%M} UTC.")
+    else:
+        parts.append("Not muted by me (a mute by an admin is theirs to lift).")
+    return " ".join(parts)
+
+
+def verify_answer(result: VerifyResult) -> str:
+    """The alert shown to whoever pressed Verify (plain text, at most 200 characters)."""
+    match result.outcome:
+        case VerifyOutcome.LIFTED:
+            text = "Thanks! You can talk now."
+        case VerifyOutcome.STILL_MISSING:
+            text = "Join first: " + ", ".join(c.title for c in result.missing)
+        case VerifyOutcome.NOT_YOURS:
+            text = "This button is not for you."
+        case VerifyOutcome.THROTTLED:
+            text = "Please wait a few seconds before trying again."
+        case VerifyOutcome.NOT_RESTRICTED_BY_BOT:
+            text = "I did not mute you; only an admin can help."
+        case VerifyOutcome.UNAVAILABLE:
+            text = "Telegram did not answer. Please try again in a minute."
+    return text[:200]
+
+
+def notice_html(notice: AdminNotice) -> str:
+    """A notice for the group's admins."""
+    match notice.kind:
+        case NoticeKind.CHECKS_FAILING:
+            name = _channel(notice.channel) if notice.channel else "a required channel"
+            return (
+                f"⚠️ Admins: I can't check who joined {name}. Make me an administrator there. "
+                "Until then the group's failure policy applies (/settings)."
+            )
+        case NoticeKind.CANNOT_RESTRICT:
+            return "⚠️ Admins: I can't mute members here. Give me the <i>Ban users</i> right."
+
+
+def error_html(error: Exception) -> str:
+    """A failure explained to the person who ran the command."""
+    match error:
+        case NotPermitted():
+            return "Only the group's creator, or an admin who can ban users, can do this."
+        case ChatNotFound():
+            return f"I can't find {html.escape(error.reference)}."
+        case BotLacksRights():
+            return "I don't have the rights for that here; /check tells what is missing."
+        case MessengerError():
+            return "Telegram did not answer. Please try again in a minute."
+        case StorageError():
+            return "Something went wrong on my side; nothing was changed. Please try again."
+        case DomainError() | ApplicationError():
+            return html.escape(str(error)).capitalize() + "."
+        case _:
+            return "Something went wrong; nothing was changed."
