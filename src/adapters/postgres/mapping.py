@@ -68,8 +68,12 @@ def channel_values(policy: GroupPolicy) -> list[Values]:
     ]
 
 
-def policy_from_rows(group: RowMapping, channels: Sequence[RowMapping]) -> GroupPolicy:
-    """A policy from its `groups` row and its `required_channels` rows in `position` order."""
+def policy_from_rows(rows: Sequence[RowMapping]) -> GroupPolicy:
+    """A policy from its `groups` row joined with its channels (`channel_*`), in `position` order.
+
+    A group without channels is one row whose `channel_id` is null.
+    """
+    group = rows[0]
     kick_after = group["kick_after"]
     return GroupPolicy(
         group_id=GroupId(int(group["tenant_id"])),
@@ -78,11 +82,12 @@ def policy_from_rows(group: RowMapping, channels: Sequence[RowMapping]) -> Group
         channels=tuple(
             RequiredChannel(
                 channel_id=ChannelId(int(row["channel_id"])),
-                title=str(row["title"]),
-                username=_optional_str(row["username"]),
-                invite_link=_optional_str(row["invite_link"]),
+                title=str(row["channel_title"]),
+                username=_optional_str(row["channel_username"]),
+                invite_link=_optional_str(row["channel_invite_link"]),
             )
-            for row in channels
+            for row in rows
+            if row["channel_id"] is not None
         ),
         settings=GroupSettings(
             failure_policy=FailurePolicy(str(group["failure_policy"])),

@@ -37,12 +37,18 @@ from domain.policy import GroupPolicy, RequiredChannel
 from domain.restriction import Restriction
 from domain.schedule import ActionKind, ScheduledAction
 
-_CHANNEL_COLUMNS = (
-    t.required_channels.c.channel_id,
-    t.required_channels.c.title,
-    t.required_channels.c.username,
-    t.required_channels.c.invite_link,
+_POLICY_ROWS = select(
+    t.groups,
+    t.required_channels.c.channel_id.label("channel_id"),
+    t.required_channels.c.title.label("channel_title"),
+    t.required_channels.c.username.label("channel_username"),
+    t.required_channels.c.invite_link.label("channel_invite_link"),
+).select_from(
+    t.groups.outerjoin(
+        t.required_channels, t.required_channels.c.tenant_id == t.groups.c.tenant_id
+    )
 )
+"""A group's row once per required channel (once with null channel columns when it has none)."""
 
 
 class PostgresGroupRepository(GroupRepository):
@@ -60,28 +66,23 @@ class PostgresGroupRepository(GroupRepository):
         self._stored_channels: dict[GroupId, tuple[RequiredChannel, ...]] = {}
 
     async def get(self, group_id: GroupId) -> GroupPolicy | None:
-        group = (
-            (await self._session.execute(select(t.groups).where(t.groups.c.tenant_id == group_id)))
-            .mappings()
-            .one_or_none()
-        )
-        if group is None:
-            self._versions[group_id] = None
-            self._stored_channels[group_id] = ()
-            return None
-        channels = (
+        rows = (
             (
                 await self._session.execute(
-                    select(*_CHANNEL_COLUMNS)
-                    .where(t.required_channels.c.tenant_id == group_id)
-                    .order_by(t.required_channels.c.position)
+                    _POLICY_ROWS.where(t.groups.c.tenant_id == group_id).order_by(
+                        t.required_channels.c.position
+                    )
                 )
             )
             .mappings()
             .all()
         )
-        policy = policy_from_rows(group, channels)
-        self._versions[group_id] = int(group["version"])
+        if not rows:
+            self._versions[group_id] = None
+            self._stored_channels[group_id] = ()
+            return None
+        policy = policy_from_rows(rows)
+        self._versions[group_id] = int(rows[0]["version"])
         self._stored_channels[group_id] = policy.channels
         return policy
 
