@@ -63,13 +63,17 @@ class DatabaseSetupError(RuntimeError):
     """The database could not be chosen, started or prepared; the message says why."""
 
 
+def _masked(url: str | None) -> str:
+    return "None" if url is None else repr(parse_url(url).render_as_string(hide_password=True))
+
+
 @attrs.frozen
 class DatabaseUrls:
-    """Where the runtime connects, and where migrations run (when known)."""
+    """Where the runtime connects, and where migrations run (when known). Reprs hide passwords."""
 
-    runtime: str
+    runtime: str = attrs.field(repr=_masked)
     """`postgresql+asyncpg://` URL of the runtime role (not the owner, no RLS bypass)."""
-    admin: str | None
+    admin: str | None = attrs.field(repr=_masked)
     """`postgresql+asyncpg://` URL of the tables' owner, used to migrate."""
 
 
@@ -79,9 +83,9 @@ class DatabaseSpec:
 
     name: str
     owner: str
-    owner_password: str
+    owner_password: str = attrs.field(repr=False)
     runtime: str
-    runtime_password: str
+    runtime_password: str = attrs.field(repr=False)
 
     @classmethod
     def generate(cls, name: str, owner: str, runtime: str) -> Self:
