@@ -69,16 +69,18 @@ class Pace:
     per_second: float
 
     @classmethod
-    def within(cls, limit: int, window: float, *, burst: int) -> "Pace":
+    def within(cls, limit: int, window: float, *, burst: int, spare: int = 1) -> "Pace":
         """At most `limit` sends in any `window` seconds, `burst` of them back to back.
 
-        Telegram counts its per-group limit over a sliding window, so a bucket that refills at
+        Telegram counts its limits over sliding windows, so a bucket that refills at
         `limit / window` would let `2 * limit` through in the first window; the sustained rate
-        is what is left after the burst.
+        is what is left after the burst. `spare` sends per window stay unused, so requests
+        that reach Telegram a little later or earlier than they left (network jitter) still
+        fit in the window.
         """
-        if not 0 < burst < limit:
-            raise ValueError(f"burst must be between 1 and {limit - 1}")
-        return cls(burst, (limit - burst) / window)
+        if not 0 < burst < limit - spare:
+            raise ValueError(f"burst must be between 1 and {limit - spare - 1}")
+        return cls(burst, (limit - burst - spare) / window)
 
     def scaled(self, speedup: float) -> "Pace":
         """The same pace with time running `speedup` times faster (for tests and benchmarks)."""
@@ -93,17 +95,18 @@ OVERALL = Pace.within(30, 1.0, burst=5)
 """Telegram: about 30 messages a second, all chats together."""
 PER_GROUP = Pace.within(20, 60.0, burst=5)
 """Telegram: 20 messages a minute into one group or channel."""
-PER_CHAT = Pace(burst=3, per_second=1.0)
-"""Telegram: about one message a second into one chat, short bursts tolerated."""
+PER_CHAT = Pace(burst=2, per_second=1.0)
+"""Telegram: about one message a second into one chat, short bursts tolerated (we use 2)."""
 
 
 @attrs.frozen
 class SendLimits:
     """How fast the bot sends messages.
 
-    The defaults keep inside Telegram's documented limits: at most 30 sends in any second,
-    at most 20 into one group or channel in any minute, and one a second into one chat after a
-    burst of 3 (Telegram tolerates "short bursts").
+    The defaults keep inside Telegram's documented limits with one send to spare: at most 29
+    sends in any second (a burst of 5, then 24 a second), at most 19 into one group or channel
+    in any minute (a burst of 5, then one every 4.3 s), and one a second into one chat after a
+    burst of 2 (Telegram tolerates "short bursts" of unstated size).
 
     Attributes:
         overall: All sends together.
