@@ -130,3 +130,48 @@ async def test_a_missing_runtime_role_fails_clearly(database_factory: DatabaseFa
         DatabaseSetupError, match="runtime role 'no_such_role_here' does not exist"
     ):
         await migrate(database.admin_url, "no_such_role_here")
+
+
+EXPECTED_RUNTIME_RIGHTS = {
+    "groups": {"SELECT", "INSERT", "UPDATE"},
+    "required_channels": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    "restrictions": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    "exemptions": {"SELECT", "INSERT", "DELETE"},
+    "audit_events": {"SELECT", "INSERT"},
+    "scheduled_actions": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+}
+
+
+async def test_the_runtime_role_gets_exactly_the_rights_the_adapters_use(
+    test_database: ThrowawayDatabase,
+) -> None:
+    engine = create_async_engine(test_database.admin_url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            grants = await connection.execute(
+                text(
+                    "SELECT table_name, privilege_type FROM information_schema.role_table_grants "
+                    "WHERE grantee = :role"
+                ),
+                {"role": test_database.spec.runtime},
+            )
+            rights: dict[str, set[str]] = {}
+            for table, privilege in grants:
+                rights.setdefault(table, set()).add(privilege)
+            functions = await connection.scalar(
+                text(
+                    "SELECT array_agg(proname::text ORDER BY proname) FROM pg_proc "
+                    "WHERE has_function_privilege(:role, oid, 'EXECUTE') "
+                    "AND pronamespace = 'public'::regnamespace"
+                ),
+                {"role": test_database.spec.runtime},
+            )
+            creates = await connection.scalar(
+                text("SELECT has_schema_privilege(:role, 'public', 'CREATE')"),
+                {"role": test_database.spec.runtime},
+            )
+    finally:
+        await engine.dispose()
+    assert rights == EXPECTED_RUNTIME_RIGHTS
+    assert functions == ["directory_groups_requiring", "directory_groups_with_due_actions"]
+    assert creates is False
