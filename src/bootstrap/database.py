@@ -294,6 +294,15 @@ class EmbeddedPostgres:
                     "traverse (mode o+x)"
                 )
                 raise DatabaseSetupError(msg)
+        programs = self.bin_dir.resolve()
+        for directory in (programs, *programs.parents):
+            if not self._user.can_traverse(directory):
+                msg = (
+                    f"PostgreSQL runs as OS user {self._user.name!r}, which cannot reach its "
+                    f"programs in {programs} ({directory} is private): install the project's "
+                    "virtual environment outside a private home directory"
+                )
+                raise DatabaseSetupError(msg)
 
     def _superuser_password(self) -> str:
         path = self.directory / "credentials.json"
