@@ -295,6 +295,9 @@ class EmbeddedPostgres:
                 )
                 raise DatabaseSetupError(msg)
         programs = self.bin_dir.resolve()
+        if not programs.is_dir():
+            msg = f"PostgreSQL's programs are missing: no directory {programs}"
+            raise DatabaseSetupError(msg)
         for directory in (programs, *programs.parents):
             if not self._user.can_traverse(directory):
                 msg = (

@@ -91,6 +91,7 @@ async def test_an_unreachable_data_dir_is_refused_clearly(data_dir: Path) -> Non
     private.mkdir(mode=0o700)
     with pytest.raises(DatabaseSetupError, match="cannot enter"):
         await asyncio.to_thread(EmbeddedPostgres(private / "postgres").start)
+    (private / "bin").mkdir()
     hidden_programs = EmbeddedPostgres(data_dir / "postgres", bin_dir=private / "bin")
     with pytest.raises(DatabaseSetupError, match="cannot reach its programs"):
         await asyncio.to_thread(hidden_programs.start)
