@@ -1,0 +1,284 @@
+"""`TelegramRateLimiter` through PTB's HTTP stack against the sandbox's flood limits and faults."""
+
+import asyncio
+import time
+
+import pytest
+from telegram import Bot
+from telegram.error import BadRequest, RetryAfter
+
+from adapters.telegram.messenger import TelegramMessenger
+from adapters.telegram.rate_limiter import (
+    Pace,
+    RetryPolicy,
+    SendLimits,
+    is_safe_to_repeat,
+    is_send,
+)
+from adapters.telegram.sandbox import (
+    DropFault,
+    FloodLimits,
+    HangFault,
+    RetryAfterFault,
+    Sandbox,
+    ServerErrorFault,
+)
+from application.errors import BotLacksRights, MessengerUnavailable
+from application.ports.messenger import AdminNotice, NoticeKind
+from domain.membership import MemberStatus
+from tests.integration.telegram.conftest import FAST_RETRIES, BotFactory, SandboxWorld
+
+SPEEDUP = 30.0
+"""Telegram's minute-long group window, run 30 times faster (2 s) on both sides."""
+
+
+def sped_up_telegram_limits() -> FloodLimits:
+    """The sandbox's default (Telegram's) flood limits with time running `SPEEDUP` times faster."""
+    telegram = FloodLimits()
+    return FloodLimits(
+        overall_max=telegram.overall_max,
+        overall_window=telegram.overall_window / SPEEDUP,
+        group_max=telegram.group_max,
+        group_window=telegram.group_window / SPEEDUP,
+        chat_rate=telegram.chat_rate * SPEEDUP,
+        chat_burst=telegram.chat_burst,
+    )
+
+
+def test_which_endpoints_are_sends() -> None:
+    for send in ("sendMessage", "sendPhoto", "copyMessage", "forwardMessages", "sendmessage"):
+        assert is_send(send)
+    for other in (
+        "getChatMember",
+        "getChat",
+        "getChatAdministrators",
+        "restrictChatMember",
+        "banChatMember",
+        "deleteMessage",
+        "answerCallbackQuery",
+        "sendChatAction",
+        "editMessageText",
+        "createChatInviteLink",
+    ):
+        assert not is_send(other)
+    assert is_safe_to_repeat("getChatMember")
+    assert is_safe_to_repeat("restrictChatMember")
+    assert is_safe_to_repeat("deleteMessage")
+    assert not is_safe_to_repeat("sendMessage")
+    assert not is_safe_to_repeat("createChatInviteLink")
+
+
+def test_a_window_limit_becomes_a_burst_and_a_sustained_rate() -> None:
+    group = Pace.within(20, 60.0, burst=5)
+    assert group == Pace(5, 14 / 60)
+    # in any minute: the burst plus what the bucket lets through meanwhile, one to spare
+    assert group.burst + group.per_second * 60 == pytest.approx(19)
+    assert SendLimits().scaled(2).per_group.per_second == pytest.approx(28 / 60)
+    with pytest.raises(ValueError, match="burst"):
+        Pace.within(20, 60.0, burst=19)
+
+
+async def test_429_on_restrict_is_retried_after_exactly_retry_after(
+    messenger: TelegramMessenger, world: SandboxWorld, sandbox: Sandbox
+) -> None:
+    sandbox.faults.inject("restrictChatMember", RetryAfterFault(retry_after=1))
+    started = time.monotonic()
+    await messenger.restrict(world.group, world.member)
+    elapsed = time.monotonic() - started
+    assert sandbox.driver.is_restricted(world.group, world.member)
+    first, second = sandbox.calls.of("restrictChatMember")
+    assert (first.status, first.retry_after, second.status) == (429, 1, 200)
+    assert 1.0 <= second.at - first.at < 1.15
+    assert elapsed < 1.2
+
+
+async def test_a_429_holds_back_only_the_affected_chat(
+    messenger: TelegramMessenger, world: SandboxWorld, sandbox: Sandbox
+) -> None:
+    sandbox.faults.inject("restrictChatMember", RetryAfterFault(retry_after=1))
+    restricting = asyncio.create_task(messenger.restrict(world.group, world.member))
+    await sandbox.calls.wait_for("restrictChatMember")
+    started = time.monotonic()
+    await world.set_channel_status(world.channel, world.member, MemberStatus.MEMBER)
+    assert (await messenger.membership(world.channel, world.member)).is_present
+    read_elapsed = time.monotonic() - started
+    await restricting
+    assert read_elapsed < 0.3
+    assert sandbox.driver.is_restricted(world.group, world.member)
+
+
+async def test_a_429_on_a_send_does_not_hold_sends_into_other_chats(
+    messenger: TelegramMessenger, world: SandboxWorld, sandbox: Sandbox
+) -> None:
+    sandbox.faults.inject("sendMessage", RetryAfterFault(retry_after=1))
+    first = asyncio.create_task(messenger.bot.send_message(world.group, "held"))
+    await sandbox.calls.wait_for("sendMessage")
+    started = time.monotonic()
+    await messenger.bot.send_message(world.weak_group, "not held")
+    other_elapsed = time.monotonic() - started
+    await first
+    assert other_elapsed < 0.3
+    assert [c.status for c in sandbox.calls.of("sendMessage")] == [429, 200, 200]
+    assert len(sandbox.driver.bot_messages(world.group)) == 1  # nothing lost, nothing doubled
+
+
+async def test_429_past_the_retry_budget_is_messenger_unavailable(
+    make_bot: BotFactory, world: SandboxWorld, sandbox: Sandbox
+) -> None:
+    sandbox.faults.inject("restrictChatMember", RetryAfterFault(retry_after=1), times=2)
+    retries = RetryPolicy(flood_retries=1, max_wait=10.0, network_retries=2, backoff=0.05)
+    async with make_bot(retries=retries) as bot:
+        with pytest.raises(MessengerUnavailable, match="flood control"):
+            await TelegramMessenger(bot).restrict(world.group, world.member)
+    assert [c.status for c in sandbox.calls.of("restrictChatMember")] == [429, 429]
+    assert not sandbox.driver.is_restricted(world.group, world.member)
+
+
+async def test_a_retry_after_longer_than_max_wait_fails_the_chat_fast(
+    make_bot: BotFactory, world: SandboxWorld, sandbox: Sandbox
+) -> None:
+    sandbox.faults.inject("sendMessage", RetryAfterFault(retry_after=30))
+    retries = RetryPolicy(flood_retries=3, max_wait=5.0, backoff=0.05)
+    async with make_bot(retries=retries) as bot:
+        messenger = TelegramMessenger(bot)
+        started = time.monotonic()
+        with pytest.raises(RetryAfter):
+            await bot.send_message(world.group, "one")
+        notice = AdminNotice(world.group, NoticeKind.CANNOT_RESTRICT)
+        with pytest.raises(MessengerUnavailable, match="flood control"):
+            await messenger.notify_admins(notice)  # the chat is held: Telegram is not asked
+        assert time.monotonic() - started < 0.5
+        await bot.send_message(world.weak_group, "another chat is not held")
+        await messenger.restrict(world.group, world.member)  # nor are non-send calls
+    assert [c.status for c in sandbox.calls.of("sendMessage")] == [429, 200]
+    assert sandbox.driver.is_restricted(world.group, world.member)
+
+
+async def test_25_messages_into_one_group_are_paced_to_zero_429s(
+    make_bot: BotFactory, world: SandboxWorld, sandbox: Sandbox
+) -> None:
+    sandbox.flood.limits = sped_up_telegram_limits()
+    async with make_bot(limits=SendLimits().scaled(SPEEDUP)) as bot:
+        started = time.monotonic()
+        await asyncio.gather(*(bot.send_message(world.group, f"m{n}") for n in range(25)))
+        elapsed = time.monotonic() - started
+    assert sandbox.flood.served_total == 0
+    assert len(sandbox.driver.bot_messages(world.group)) == 25
+    # 5 at once, then 14 per (sped-up) minute: 20 more take 20 / (14 / 2 s) = 2.9 s
+    assert 2.5 < elapsed < 4.0
+
+
+async def test_without_pacing_the_same_sends_meet_429s(
+    world: SandboxWorld, sandbox: Sandbox
+) -> None:
+    """The pacing test above is meaningful: the sandbox does refuse unpaced sends."""
+    sandbox.flood.limits = sped_up_telegram_limits()
+    async with Bot(sandbox.token, base_url=sandbox.base_url) as bot:
+        results = await asyncio.gather(
+            *(bot.send_message(world.group, f"m{n}") for n in range(25)),
+            return_exceptions=True,
+        )
+    assert any(isinstance(r, RetryAfter) for r in results)
+    assert sandbox.flood.served_total > 0
+
+
+async def test_sends_into_many_chats_stay_under_the_overall_limit(
+    make_bot: BotFactory, sandbox: Sandbox
+) -> None:
+    users = [3_000_000 + n for n in range(45)]
+    for user in users:
+        sandbox.driver.user(user, f"U{user}")
+        sandbox.driver.say(user, user, "/start")
+    speedup = 2.0
+    telegram = FloodLimits()
+    sandbox.flood.limits = FloodLimits(
+        overall_window=telegram.overall_window / speedup, chat_rate=0, group_max=1000
+    )
+    async with make_bot(limits=SendLimits().scaled(speedup)) as bot:
+        started = time.monotonic()
+        await asyncio.gather(*(bot.send_message(user, "hello") for user in users))
+        elapsed = time.monotonic() - started
+    assert sandbox.flood.served_total == 0
+    # 5 at once, then 24 per (sped-up) second: 40 more take 40 / 48 = 0.83 s
+    assert 0.7 < elapsed < 1.5
+
+
+async def test_reads_are_not_paced(messenger: TelegramMessenger, world: SandboxWorld) -> None:
+    """100 membership checks on one channel: no 20-a-minute group bucket in the way."""
+    await world.set_channel_status(world.channel, world.member, MemberStatus.MEMBER)
+    started = time.monotonic()
+    found = await asyncio.gather(
+        *(messenger.membership(world.channel, world.member) for _ in range(100))
+    )
+    elapsed = time.monotonic() - started
+    assert all(m.is_present for m in found)
+    assert elapsed < 1.0, elapsed
+
+
+async def test_server_errors_are_retried_then_succeed(
+    messenger: TelegramMessenger, world: SandboxWorld, sandbox: Sandbox
+) -> None:
+    sandbox.faults.inject("restrictChatMember", ServerErrorFault(), times=2)
+    await messenger.restrict(world.group, world.member)
+    assert [c.status for c in sandbox.calls.of("restrictChatMember")] == [502, 502, 200]
+    assert sandbox.driver.is_restricted(world.group, world.member)
+
+
+async def test_server_errors_past_the_budget_are_messenger_unavailable(
+    messenger: TelegramMessenger, world: SandboxWorld, sandbox: Sandbox
+) -> None:
+    sandbox.faults.inject("getChatMember", ServerErrorFault(500, "Internal Server Error"), times=3)
+    started = time.monotonic()
+    with pytest.raises(MessengerUnavailable, match="Internal Server Error"):
+        await messenger.membership(world.channel, world.member)
+    elapsed = time.monotonic() - started
+    assert sandbox.calls.count("getChatMember") == FAST_RETRIES.network_retries + 1
+    # pauses of 0.05 s then 0.1 s between the three attempts
+    assert 0.15 <= elapsed < 0.5
+    assert await messenger.membership(world.channel, world.member) is not None
+
+
+async def test_a_dropped_connection_is_retried(
+    messenger: TelegramMessenger, world: SandboxWorld, sandbox: Sandbox
+) -> None:
+    sandbox.faults.inject("banChatMember", DropFault())
+    await messenger.kick(world.group, world.member)
+    assert [c.status for c in sandbox.calls.of("banChatMember")] == [0, 200]
+    assert sandbox.driver.status(world.group, world.member).value == "left"
+
+
+async def test_timeouts_of_reads_are_retried_then_messenger_unavailable(
+    make_bot: BotFactory, world: SandboxWorld, sandbox: Sandbox
+) -> None:
+    sandbox.faults.inject("getChatMember", HangFault(seconds=0.3), times=3)
+    async with make_bot(read_timeout=0.1) as bot:
+        with pytest.raises(MessengerUnavailable, match="timed out"):
+            await TelegramMessenger(bot).membership(world.channel, world.member)
+    await sandbox.wait_until(lambda: sandbox.calls.count("getChatMember") == 3)
+
+
+async def test_a_timed_out_send_is_not_repeated(
+    make_bot: BotFactory, world: SandboxWorld, sandbox: Sandbox
+) -> None:
+    """The send may have taken effect: repeating it would post a warning nobody deletes."""
+    sandbox.faults.inject("sendMessage", HangFault(seconds=0.3))
+    async with make_bot(read_timeout=0.1) as bot:
+        with pytest.raises(MessengerUnavailable, match="timed out"):
+            await TelegramMessenger(bot).notify_admins(
+                AdminNotice(world.group, NoticeKind.CANNOT_RESTRICT)
+            )
+        await sandbox.wait_until(lambda: sandbox.calls.count("sendMessage") == 1)
+        await asyncio.sleep(0.2)
+    assert sandbox.calls.count("sendMessage") == 1
+    assert len(sandbox.driver.bot_messages(world.group)) == 1
+
+
+async def test_bad_requests_are_never_retried(
+    messenger: TelegramMessenger, world: SandboxWorld, sandbox: Sandbox
+) -> None:
+    with pytest.raises(BadRequest, match=r"(?i)message text is empty"):
+        await messenger.bot.send_message(world.group, " ")
+    with pytest.raises(BotLacksRights):
+        await messenger.restrict(world.weak_group, world.member)
+    assert sandbox.calls.count("sendMessage") == 1
+    assert sandbox.calls.count("restrictChatMember") == 1
