@@ -245,13 +245,19 @@ class EmbeddedPostgres:
             raise
 
     def stop(self) -> None:
-        """Stop the server (fast shutdown: open transactions roll back) and release the lock."""
+        """Stop the server (fast shutdown: open transactions roll back) and release the lock.
+
+        A server that is already gone (stopped from outside, crashed) counts as stopped.
+        """
         if self.port is None:
             self._release_lock()
             return
         began = time.perf_counter()
         try:
             self._pg_ctl("stop", "-w", "-t", "60", "-m", "fast")
+        except DatabaseSetupError:
+            if (self.pgdata / "postmaster.pid").exists():
+                raise
         finally:
             self.timings["stop"] = time.perf_counter() - began
             self.port = None

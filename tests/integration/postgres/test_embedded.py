@@ -16,6 +16,7 @@ from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.postgres.urls import InvalidDatabaseUrl, async_url, parse_url
 from bootstrap.cli import main
 from bootstrap.database import (
+    FAST_SETTINGS,
     DatabaseSetupError,
     DatabaseUrls,
     EmbeddedPostgres,
@@ -157,3 +158,32 @@ def test_nezuko_migrate_reports_an_unreachable_database(
     error = capsys.readouterr().err
     assert "migrating to head failed" in error
     assert "pw@" not in error
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie left unreaped by a container's init is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_a_server_left_running_by_a_crashed_process_is_taken_over(data_dir: Path) -> None:
+    crashed = EmbeddedPostgres(data_dir / "postgres", settings=FAST_SETTINGS)
+    crashed.start()
+    leftover_url = crashed.superuser_url
+    leftover_pid = int((crashed.pgdata / "postmaster.pid").read_text().split()[0])
+    crashed._release_lock()  # pyright: ignore[reportPrivateUsage]  # the process "dies" here
+    assert _port_open(leftover_url)
+
+    successor = EmbeddedPostgres(data_dir / "postgres", settings=FAST_SETTINGS)
+    successor.start()
+    successor_url = successor.superuser_url
+    try:
+        assert not _alive(leftover_pid)  # the leftover was stopped...
+        assert _port_open(successor_url)  # ...and a fresh server started
+    finally:
+        successor.stop()
+    crashed.stop()  # already gone: counts as stopped
+    assert not _port_open(successor_url)
