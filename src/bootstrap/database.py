@@ -38,6 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.postgres.engine import create_engine
+from adapters.postgres.errors import translate
 from adapters.postgres.guard import ensure_runtime_role_is_safe
 from adapters.postgres.urls import async_url, parse_url
 
@@ -318,6 +319,12 @@ class EmbeddedPostgres:
         if path.exists():
             stored = json.loads(path.read_text())
             return str(stored["superuser_password"])
+        if (self.pgdata / "PG_VERSION").exists():
+            msg = (
+                f"{path} is missing, so the cluster in {self.pgdata} cannot be used; "
+                f"restore the file, or delete {self.directory} to start with an empty database"
+            )
+            raise DatabaseSetupError(msg)
         password = _password()
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as file:
@@ -435,26 +442,14 @@ async def provision_database(
     superuser (or a role with CREATEROLE and CREATEDB) in `superuser_url`. `revision=None` leaves
     the new database empty.
     """
-    name, owner, runtime = (_identifier(n) for n in (spec.name, spec.owner, spec.runtime))
+    name, runtime = _identifier(spec.name), _identifier(spec.runtime)
     engine = _admin_engine(superuser_url)
     try:
-        async with engine.connect() as connection:
-            for role, password in ((owner, spec.owner_password), (runtime, spec.runtime_password)):
-                exists = await connection.scalar(
-                    text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": role}
-                )
-                verb = "ALTER" if exists else "CREATE"
-                await connection.execute(
-                    text(
-                        f"{verb} ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB "
-                        f"NOCREATEROLE PASSWORD {_literal(password)}"
-                    )
-                )
-            exists = await connection.scalar(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
-            )
-            if not exists:
-                await connection.execute(text(f"CREATE DATABASE {name} OWNER {owner}"))
+        await _create_roles_and_database(engine, spec)
+    except (SQLAlchemyError, OSError) as error:
+        # The driver's message only: the statement text would show the passwords.
+        msg = f"preparing database {name} failed: {translate(error)}"
+        raise DatabaseSetupError(msg) from error
     finally:
         await engine.dispose()
     urls = spec.urls(superuser_url)
@@ -462,6 +457,27 @@ async def provision_database(
     if revision is not None:
         await migrate(urls.admin, runtime, revision=revision)
     return urls
+
+
+async def _create_roles_and_database(engine: AsyncEngine, spec: DatabaseSpec) -> None:
+    name, owner, runtime = (_identifier(n) for n in (spec.name, spec.owner, spec.runtime))
+    async with engine.connect() as connection:
+        for role, password in ((owner, spec.owner_password), (runtime, spec.runtime_password)):
+            exists = await connection.scalar(
+                text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": role}
+            )
+            verb = "ALTER" if exists else "CREATE"
+            await connection.execute(
+                text(
+                    f"{verb} ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB "
+                    f"NOCREATEROLE PASSWORD {_literal(password)}"
+                )
+            )
+        exists = await connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        )
+        if not exists:
+            await connection.execute(text(f"CREATE DATABASE {name} OWNER {owner}"))
 
 
 async def drop_database(superuser_url: str, spec: DatabaseSpec) -> None:
@@ -513,7 +529,10 @@ async def _alembic(
     try:
         async with engine.begin() as connection:
             await connection.run_sync(run)
-    except (SQLAlchemyError, OSError, RuntimeError) as error:
+    except (SQLAlchemyError, OSError) as error:
+        msg = f"migrating to {revision} failed: {translate(error)}"
+        raise DatabaseSetupError(msg) from error
+    except RuntimeError as error:  # a revision's own check (for example: no runtime role)
         msg = f"migrating to {revision} failed: {error}"
         raise DatabaseSetupError(msg) from error
     finally:

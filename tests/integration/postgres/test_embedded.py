@@ -18,11 +18,13 @@ from bootstrap.cli import main
 from bootstrap.database import (
     FAST_SETTINGS,
     DatabaseSetupError,
+    DatabaseSpec,
     DatabaseUrls,
     EmbeddedPostgres,
     embedded_server,
     open_runtime_engine,
     provide_database,
+    provision_database,
 )
 from bootstrap.migrate_command import run_migrate
 from tests.factories import make_channel, make_policy, new_group
@@ -187,3 +189,13 @@ def test_a_server_left_running_by_a_crashed_process_is_taken_over(data_dir: Path
         successor.stop()
     crashed.stop()  # already gone: counts as stopped
     assert not _port_open(successor_url)
+
+
+async def test_provisioning_errors_never_show_passwords(test_database: ThrowawayDatabase) -> None:
+    spec = DatabaseSpec.generate("nezuko_never", "nezuko_never_owner", "nezuko_never_app")
+    # The runtime role may not create roles: the statement fails, and its text holds a password.
+    with pytest.raises(DatabaseSetupError) as raised:
+        await provision_database(test_database.runtime_url, spec)
+    assert "permission denied" in str(raised.value)
+    assert spec.owner_password not in str(raised.value)
+    assert spec.runtime_password not in str(raised.value)
