@@ -6,6 +6,7 @@ import time
 import pytest
 from telegram import Bot
 from telegram.error import BadRequest, RetryAfter
+from telegram.ext import ExtBot
 
 from adapters.telegram.messenger import TelegramMessenger
 from adapters.telegram.rate_limiter import (
@@ -102,9 +103,18 @@ async def test_a_429_holds_back_only_the_affected_chat(
     await world.set_channel_status(world.channel, world.member, MemberStatus.MEMBER)
     assert (await messenger.membership(world.channel, world.member)).is_present
     read_elapsed = time.monotonic() - started
+    same_chat = await messenger.rights(world.group, world.admin)  # waits out the group's hold
+    same_chat_elapsed = time.monotonic() - started
     await restricting
     assert read_elapsed < 0.3
+    assert same_chat.is_admin
+    assert 0.7 < same_chat_elapsed < 1.3
     assert sandbox.driver.is_restricted(world.group, world.member)
+    restricted, member_check = (
+        sandbox.calls.of("restrictChatMember")[-1],
+        sandbox.calls.find("getChatMember", lambda c: c.param("chat_id") == world.group)[0],
+    )
+    assert member_check.at >= restricted.at - 0.05  # released together with the retried call
 
 
 async def test_a_429_on_a_send_does_not_hold_sends_into_other_chats(
@@ -201,6 +211,22 @@ async def test_sends_into_many_chats_stay_under_the_overall_limit(
     assert sandbox.flood.served_total == 0
     # 5 at once, then 24 per (sped-up) second: 40 more take 40 / 48 = 0.83 s
     assert 0.7 < elapsed < 1.5
+    await asyncio.sleep(telegram.overall_window / speedup)
+    async with Bot(sandbox.token, base_url=sandbox.base_url) as unpaced:
+        await asyncio.gather(
+            *(unpaced.send_message(user, "again") for user in users), return_exceptions=True
+        )
+    assert sandbox.flood.served["overall"] > 0  # the same sends unpaced do meet the limit
+
+
+async def test_rate_limit_args_override_the_429_retries_of_one_call(
+    bot: ExtBot[int], world: SandboxWorld, sandbox: Sandbox
+) -> None:
+    """PTB drops a falsy `rate_limit_args`, so the smallest override is one retry."""
+    sandbox.faults.inject("sendMessage", RetryAfterFault(retry_after=1), times=2)
+    with pytest.raises(RetryAfter):
+        await bot.send_message(world.group, "one retry only", rate_limit_args=1)
+    assert [c.status for c in sandbox.calls.of("sendMessage")] == [429, 429]
 
 
 async def test_reads_are_not_paced(messenger: TelegramMessenger, world: SandboxWorld) -> None:
