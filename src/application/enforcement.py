@@ -209,31 +209,74 @@ class Enforcer:
         message_id: MessageId | None = None,
         thread_id: int | None = None,
     ) -> Enforcement:
-        """Delete the message, mute the member, warn them, and remember it all (rule 3)."""
-        group_id = policy.group_id
+        """Delete the message, mute the member, warn them, and remember it all (rule 3).
+
+        The restriction is remembered before Telegram is asked to apply it, so a crash in
+        between never leaves a member muted by the bot without the bot knowing (rule 10); a
+        refused restriction is forgotten again.
+        """
+        group_id, user_id = policy.group_id, member.user_id
         if message_id is not None:
             await self._delete_quietly(group_id, message_id)
+        previous = await self._remember(policy, user_id, missing)
         try:
-            await self.messenger.restrict(group_id, member.user_id)
-        except TargetIsAdmin:
-            await self.memberships.forget_admins(group_id)
-            return Enforcement.EXEMPT
+            await self.messenger.restrict(group_id, user_id)
         except MessengerError as error:
-            await self._restrict_failed(policy, member.user_id, error)
+            if previous is None:
+                await self._forget(group_id, user_id)
+            if isinstance(error, TargetIsAdmin):
+                await self.memberships.forget_admins(group_id)
+                return Enforcement.EXEMPT
+            await self._restrict_failed(policy, user_id, error)
             return Enforcement.RESTRICT_FAILED
         warning = MuteWarning(group_id, member, channels_of(policy, missing), reason, thread_id)
         warning_id = await self._warn_quietly(warning)
-        previous = await self._record_restriction(
+        await self._record_restriction(
             policy,
-            member.user_id,
+            user_id,
             missing,
             warning_id,
             reason=reason,
             deleted=message_id is not None,
+            first=previous is None,
         )
         if previous is not None and previous.warning_message_id is not None:
             await self._delete_quietly(group_id, previous.warning_message_id)
         return Enforcement.RESTRICTED
+
+    async def _remember(
+        self, policy: GroupPolicy, user_id: UserId, missing: tuple[ChannelId, ...]
+    ) -> Restriction | None:
+        """Store the restriction about to be applied; return the one it replaces, if any."""
+        group_id = policy.group_id
+        async with self.uow.begin(group_id) as tx:
+            previous = await tx.restrictions.get(group_id, user_id)
+            since = previous.since if previous is not None else self.clock.now()
+            kept_warning = previous.warning_message_id if previous is not None else None
+            await tx.restrictions.save(
+                Restriction(group_id, user_id, missing, since, kept_warning)
+            )
+            await tx.commit()
+        return previous
+
+    async def update_missing(
+        self, group_id: GroupId, user_id: UserId, missing: tuple[ChannelId, ...]
+    ) -> None:
+        """Note which channels a member the bot muted still misses.
+
+        The restriction is read again in the same transaction and written only if the list
+        changed, so a warning id written meanwhile by `punish` is kept.
+        """
+        async with self.uow.begin(group_id) as tx:
+            current = await tx.restrictions.get(group_id, user_id)
+            if current is not None and current.missing != missing:
+                await tx.restrictions.save(current.still_missing(missing))
+                await tx.commit()
+
+    async def _forget(self, group_id: GroupId, user_id: UserId) -> None:
+        async with self.uow.begin(group_id) as tx:
+            await tx.restrictions.delete(group_id, user_id)
+            await tx.commit()
 
     async def _record_restriction(
         self,
@@ -244,12 +287,13 @@ class Enforcer:
         *,
         reason: WarningReason,
         deleted: bool,
-    ) -> Restriction | None:
+        first: bool,
+    ) -> None:
         group_id, now = policy.group_id, self.clock.now()
         async with self.uow.begin(group_id) as tx:
-            previous = await tx.restrictions.get(group_id, user_id)
-            since = previous.since if previous is not None else now
-            await tx.restrictions.save(Restriction(group_id, user_id, missing, since, warning_id))
+            current = await tx.restrictions.get(group_id, user_id)
+            if current is not None:  # not lifted meanwhile
+                await tx.restrictions.save(current.with_warning(warning_id))
             why = f"{reason}; missing {', '.join(str(c) for c in missing)}"
             if deleted:
                 await tx.audit.record(
@@ -270,32 +314,41 @@ class Enforcer:
                     )
                 )
             kick_after = policy.settings.kick_after
-            if previous is None and kick_after is not None:
+            if first and kick_after is not None:
                 await tx.actions.add(
                     self.action(
                         group_id, ActionKind.KICK_UNVERIFIED, after=kick_after, user_id=user_id
                     )
                 )
             await tx.commit()
-        return previous
 
-    async def release(self, group_id: GroupId, user_id: UserId, *, reason: str) -> bool:
+    async def release(
+        self,
+        group_id: GroupId,
+        user_id: UserId,
+        *,
+        reason: str,
+        warning_id: MessageId | None = None,
+    ) -> bool:
         """Lift the bot's own restriction of a member, if it holds one (rule 5).
 
-        Returns whether there was one to lift. Raises `MessengerError` if Telegram refused; the
-        restriction is then still remembered.
+        Deletes the member's warning: the one remembered with the restriction, or `warning_id`
+        when the caller knows it (the message whose Verify button the member pressed).
+        Returns whether there was a restriction to lift. Raises `MessengerError` if Telegram
+        refused; the restriction is then still remembered.
         """
         async with self.uow.begin(group_id) as tx:
             restriction = await tx.restrictions.get(group_id, user_id)
         if restriction is None:
             return False
         await self.messenger.unrestrict(group_id, user_id)
-        if restriction.warning_message_id is not None:
-            await self._delete_quietly(group_id, restriction.warning_message_id)
+        warnings = {m for m in (restriction.warning_message_id, warning_id) if m is not None}
+        for message_id in warnings:
+            await self._delete_quietly(group_id, message_id)
         async with self.uow.begin(group_id) as tx:
             await tx.restrictions.delete(group_id, user_id)
             await tx.actions.cancel(group_id, ActionKind.KICK_UNVERIFIED, user_id)
-            if restriction.warning_message_id is not None:  # deleted above
+            if warnings:  # deleted above
                 await tx.actions.cancel(group_id, ActionKind.DELETE_MESSAGE, user_id)
             await tx.audit.record(
                 AuditEvent(

@@ -1,26 +1,9 @@
-"""Telegram's types in domain words: chat members, senders, people."""
+"""Telegram's senders and users in domain words (chat members: see `messenger.py`)."""
 
-from telegram import Chat, ChatMember, ChatMemberRestricted, Message, User
+from telegram import Chat, Message, User
 
 from domain.ids import UserId
-from domain.membership import Membership, MemberStatus
 from domain.senders import Person, Sender
-
-_STATUSES = {
-    ChatMember.OWNER: MemberStatus.CREATOR,
-    ChatMember.ADMINISTRATOR: MemberStatus.ADMINISTRATOR,
-    ChatMember.MEMBER: MemberStatus.MEMBER,
-    ChatMember.RESTRICTED: MemberStatus.RESTRICTED,
-    ChatMember.LEFT: MemberStatus.LEFT,
-    ChatMember.BANNED: MemberStatus.KICKED,
-}
-
-
-def membership_of(member: ChatMember) -> Membership:
-    """A `ChatMember` as the domain's membership (rule 2 needs `is_member` of restricted ones)."""
-    status = _STATUSES.get(member.status, MemberStatus.LEFT)
-    is_member = isinstance(member, ChatMemberRestricted) and member.is_member
-    return Membership(status, is_member=is_member)
 
 
 def person_of(user: User) -> Person:

@@ -36,7 +36,8 @@ from telegram.ext import (
 )
 
 from adapters.telegram import replies
-from adapters.telegram.convert import membership_of, person_of, sender_of
+from adapters.telegram.convert import person_of, sender_of
+from adapters.telegram.messenger import membership_of
 from adapters.telegram.texts import VERIFY_PREFIX, parse_verify_data
 from application.authorization import Caller
 from application.enforcement import Enforcement
@@ -175,7 +176,12 @@ class OnVerifyPressed:
             await query.answer("This button is not valid.")
             return
         result = await self.verify.execute(
-            PressVerifyCommand(GroupId(query.message.chat.id), UserId(query.from_user.id), owner)
+            PressVerifyCommand(
+                GroupId(query.message.chat.id),
+                UserId(query.from_user.id),
+                owner,
+                MessageId(query.message.message_id),
+            )
         )
         alert = result.outcome is VerifyOutcome.STILL_MISSING
         await query.answer(replies.verify_answer(result), show_alert=alert)
@@ -352,3 +358,9 @@ async def publish_commands(application: Application[Any, Any, Any, Any, Any, Any
     await bot.set_my_commands(help_only, scope=BotCommandScopeAllGroupChats())
     admin = [BotCommand(name, usage.split(" — ")[1]) for name, usage in replies.USAGE.items()]
     await bot.set_my_commands(admin, scope=BotCommandScopeAllChatAdministrators())
+
+
+async def on_error(update: object, context: Context) -> None:
+    """The single error handler: log with the traceback; Sentry picks ERROR records up."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("update.failed update_id=%s", update_id, exc_info=context.error)

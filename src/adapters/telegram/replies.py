@@ -11,7 +11,6 @@ from application.errors import (
     NotPermitted,
     StorageError,
 )
-from application.ports.messenger import AdminNotice, NoticeKind
 from application.use_cases.change_settings import SettingsResult
 from application.use_cases.check_rights import CheckReport
 from application.use_cases.exempt_member import ExemptResult
@@ -181,19 +180,6 @@ def verify_answer(result: VerifyResult) -> str:
         case VerifyOutcome.UNAVAILABLE:
             text = "Telegram did not answer. Please try again in a minute."
     return text[:200]
-
-
-def notice_html(notice: AdminNotice) -> str:
-    """A notice for the group's admins."""
-    match notice.kind:
-        case NoticeKind.CHECKS_FAILING:
-            name = _channel(notice.channel) if notice.channel else "a required channel"
-            return (
-                f"⚠️ Admins: I can't check who joined {name}. Make me an administrator there. "
-                "Until then the group's failure policy applies (/settings)."
-            )
-        case NoticeKind.CANNOT_RESTRICT:
-            return "⚠️ Admins: I can't mute members here. Give me the <i>Ban users</i> right."
 
 
 def error_html(error: Exception) -> str:

@@ -79,9 +79,7 @@ class ChannelMemberChanged:
         verdict = await self.enforcer.verdict(policy, user, fresh=False)
         decision = decide(verdict, policy.settings.failure_policy)
         if decision.restrict:
-            async with self.enforcer.uow.begin(group_id) as tx:
-                await tx.restrictions.save(restriction.still_missing(decision.restrict_for))
-                await tx.commit()
+            await self.enforcer.update_missing(group_id, user, decision.restrict_for)
             return False
         try:
             return await self.enforcer.release(group_id, user, reason="joined every channel")

@@ -9,7 +9,7 @@ from application.enforcement import Enforcer, channels_of
 from application.errors import MessengerError
 from application.ports.throttle import Throttle
 from domain.enforcement import decide
-from domain.ids import GroupId, UserId
+from domain.ids import GroupId, MessageId, UserId
 from domain.policy import RequiredChannel
 
 VERIFY_COOLDOWN = timedelta(seconds=5)
@@ -23,6 +23,8 @@ class PressVerifyCommand:
     presser: UserId
     owner: UserId
     """Read from the button's data, so it may be forged: it is only compared with `presser`."""
+    warning_id: MessageId | None = None
+    """The message that carries the button: the owner's warning, deleted once they are free."""
 
 
 class VerifyOutcome(enum.StrEnum):
@@ -74,13 +76,13 @@ class PressVerify:
             verdict = await self.enforcer.verdict(policy, user, fresh=True)
             decision = decide(verdict, policy.settings.failure_policy)
             if decision.restrict:
-                async with self.enforcer.uow.begin(group_id) as tx:
-                    await tx.restrictions.save(restriction.still_missing(decision.restrict_for))
-                    await tx.commit()
+                await self.enforcer.update_missing(group_id, user, decision.restrict_for)
                 missing = channels_of(policy, decision.restrict_for)
                 return VerifyResult(VerifyOutcome.STILL_MISSING, missing)
         try:
-            await self.enforcer.release(group_id, user, reason="verified")
+            await self.enforcer.release(
+                group_id, user, reason="verified", warning_id=command.warning_id
+            )
         except MessengerError:
             return VerifyResult(VerifyOutcome.UNAVAILABLE)
         return VerifyResult(VerifyOutcome.LIFTED)

@@ -5,7 +5,7 @@ from datetime import timedelta
 from application.errors import MessengerUnavailable
 from application.use_cases.press_verify import PressVerifyCommand, VerifyOutcome
 from domain.audit import AuditKind
-from domain.ids import UserId
+from domain.ids import MessageId, UserId
 from domain.membership import MemberStatus
 from tests.unit.world import (
     ALICE,
@@ -138,3 +138,18 @@ async def test_when_telegram_refuses_the_lift_the_member_is_told_and_nothing_is_
     world.messenger.fail("unrestrict", GROUP, lambda: MessengerUnavailable("timeout"))
     assert (await world.verify.execute(press(ALICE))).outcome is VerifyOutcome.UNAVAILABLE
     assert await world.restriction(ALICE) is not None
+
+
+async def test_rule_5_the_pressed_warning_is_removed_even_if_not_yet_remembered(
+    world: World,
+) -> None:
+    await world.protect()
+    await world.say(ALICE)
+    remembered = world.messenger.warnings[0][0]
+    world.join(NEWS, ALICE)
+    pressed = MessageId(remembered + 100)  # e.g. a warning whose id was not yet stored
+
+    result = await world.verify.execute(PressVerifyCommand(GROUP, ALICE, ALICE, pressed))
+
+    assert result.outcome is VerifyOutcome.LIFTED
+    assert {(GROUP, remembered), (GROUP, pressed)} <= set(world.messenger.deleted)

@@ -128,3 +128,21 @@ async def test_command_replies_are_deleted_after_a_minute(world: World) -> None:
     assert {first.kind, second.kind} == {ActionKind.DELETE_MESSAGE}
     await world.run_due(timedelta(minutes=1))
     assert sorted(world.messenger.deleted) == [(GROUP, MessageId(1)), (GROUP, MessageId(2))]
+
+
+async def test_rule_10_a_restriction_is_remembered_before_telegram_applies_it(
+    world: World,
+) -> None:
+    """Should the process die mid-way, the bot still knows whom it may have muted."""
+    await world.protect()
+    remembered_at_restrict: list[bool] = []
+
+    def dies() -> MessengerUnavailable:
+        remembered_at_restrict.append((GROUP, ALICE) in world.uow.state.restrictions)
+        return MessengerUnavailable("connection reset")
+
+    world.messenger.fail("restrict", GROUP, dies)
+    await world.say(ALICE)
+
+    assert remembered_at_restrict == [True]
+    assert await world.restriction(ALICE) is None  # refused, so forgotten again

@@ -1,0 +1,53 @@
+"""`nezuko run`: serve Telegram groups until stopped (SIGINT or SIGTERM)."""
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Callable, Mapping
+
+from bootstrap.bot import running_bot
+from bootstrap.observability import configure_logging, init_sentry
+from bootstrap.settings import Settings, SettingsError
+
+EXIT_CONFIG = 2
+
+
+def register(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
+    """Add the `run` sub-command."""
+    parser = add_parser(
+        "run",
+        help="run the bot (long polling; TELEGRAM_BOT_TOKEN required; embedded PostgreSQL "
+        "when DATABASE_URL is unset)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(_: argparse.Namespace) -> int:
+    """Read the settings, then serve until a signal asks to stop."""
+    try:
+        settings = Settings.from_env()
+        settings.require_token()
+        if settings.webhook_mode:
+            raise SettingsError(
+                "webhook mode (WEBHOOK_URL) is not available yet: unset WEBHOOK_URL and "
+                "WEBHOOK_SECRET to use long polling"
+            )
+    except SettingsError as error:
+        print(f"nezuko run: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(settings)
+    asyncio.run(serve(settings, os.environ))
+    return 0
+
+
+async def serve(settings: Settings, environ: Mapping[str, str]) -> None:
+    """Run until SIGINT or SIGTERM, then stop gracefully (every fetched update is handled)."""
+    init_sentry(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with running_bot(settings, environ):
+        await stop.wait()
