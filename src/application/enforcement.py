@@ -273,6 +273,34 @@ class Enforcer:
                 await tx.restrictions.save(current.still_missing(missing))
                 await tx.commit()
 
+    async def rewarn(
+        self, policy: GroupPolicy, member: Person, missing: tuple[ChannelId, ...]
+    ) -> None:
+        """Replace a muted member's warning with one listing only what is still missing."""
+        group_id, user_id = policy.group_id, member.user_id
+        warning = MuteWarning(
+            group_id, member, channels_of(policy, missing), WarningReason.PARTLY_JOINED
+        )
+        warning_id = await self._warn_quietly(warning)
+        async with self.uow.begin(group_id) as tx:
+            current = await tx.restrictions.get(group_id, user_id)
+            if current is not None:
+                await tx.restrictions.save(current.still_missing(missing).with_warning(warning_id))
+                if warning_id is not None:
+                    await tx.actions.add(
+                        self.action(
+                            group_id,
+                            ActionKind.DELETE_MESSAGE,
+                            after=policy.settings.warning_ttl,
+                            user_id=user_id,
+                            message_id=warning_id,
+                        )
+                    )
+                await tx.commit()
+        stale = current.warning_message_id if current is not None else warning_id
+        if stale is not None:  # the old warning, or the new one if the mute ended meanwhile
+            await self._delete_quietly(group_id, stale)
+
     async def _forget(self, group_id: GroupId, user_id: UserId) -> None:
         async with self.uow.begin(group_id) as tx:
             await tx.restrictions.delete(group_id, user_id)

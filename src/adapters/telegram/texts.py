@@ -17,6 +17,7 @@ _WARNINGS = {
     WarningReason.JOINED: "Welcome, {member}! To talk in this group, join {channels} first.",
     WarningReason.SPOKE: "{member}, to talk in this group, join {channels} first.",
     WarningReason.LEFT_CHANNEL: "{member}, you left {channels}: join again to talk in this group.",
+    WarningReason.PARTLY_JOINED: "{member}, thanks! To talk in this group, also join {channels}.",
 }
 
 

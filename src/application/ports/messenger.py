@@ -67,6 +67,8 @@ class WarningReason(enum.StrEnum):
     JOINED = "joined"
     SPOKE = "spoke"
     LEFT_CHANNEL = "left_channel"
+    PARTLY_JOINED = "partly_joined"
+    """The member joined some of the channels; the warning lists the ones still missing."""
 
 
 @attrs.frozen

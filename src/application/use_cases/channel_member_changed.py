@@ -42,7 +42,8 @@ class ChannelMemberChanged:
 
     - The cached membership is replaced by what the event says.
     - Joining lifts the bot's restriction in every linked group where that was the last
-      missing channel, with no button press.
+      missing channel, with no button press; where channels are still missing, the member's
+      warning is replaced by one that lists only those.
     - Leaving re-restricts the member in every linked group where they are present and neither
       an admin nor exempt, with a warning.
     """
@@ -79,7 +80,8 @@ class ChannelMemberChanged:
         verdict = await self.enforcer.verdict(policy, user, fresh=False)
         decision = decide(verdict, policy.settings.failure_policy)
         if decision.restrict:
-            await self.enforcer.update_missing(group_id, user, decision.restrict_for)
+            if decision.restrict_for != restriction.missing:
+                await self.enforcer.rewarn(policy, update.member, decision.restrict_for)
             return False
         try:
             return await self.enforcer.release(group_id, user, reason="joined every channel")

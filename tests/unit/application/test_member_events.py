@@ -168,6 +168,11 @@ async def test_rule_6_joining_one_of_two_missing_channels_keeps_the_mute(world: 
     restriction = await world.restriction(ALICE)
     assert restriction is not None
     assert restriction.missing == (TALK,)
+    (first_id, _), (second_id, second) = world.messenger.warnings
+    assert second.reason is WarningReason.PARTLY_JOINED
+    assert second.channels == (TALK_CHANNEL,)
+    assert (GROUP, first_id) in world.messenger.deleted
+    assert restriction.warning_message_id == second_id
 
 
 async def test_rule_6_joining_never_lifts_a_mute_the_bot_did_not_apply(world: World) -> None:
