@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lock test test-unit test-integration lint format clean
+.PHONY: install lock test test-unit test-integration lint format clean demo run migrate
 
 install: $(STAMP)
 
@@ -25,6 +25,17 @@ lock:
 	.lock-venv/bin/pip install --quiet -e '.[dev]' setuptools==84.2.1
 	.lock-venv/bin/pip freeze --exclude-editable --all | grep -v '^pip==' > requirements.lock
 	rm -rf .lock-venv
+
+# The whole story against the built-in Bot API sandbox and an embedded PostgreSQL; no token.
+demo: $(STAMP)
+	$(BIN)/nezuko demo
+
+# The bot for real: TELEGRAM_BOT_TOKEN (and optionally DATABASE_URL, …) from the environment or .env.
+run: $(STAMP)
+	$(BIN)/nezuko run
+
+migrate: $(STAMP)
+	$(BIN)/nezuko migrate
 
 test: $(STAMP)
 	$(BIN)/pytest --cov --cov-report=term-missing:skip-covered tests/unit tests/integration

@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Callable
 from typing import Protocol
 
-from bootstrap import migrate_command, run_command, sandbox_command
+from bootstrap import demo_command, migrate_command, run_command, sandbox_command
 
 type AddParser = Callable[..., argparse.ArgumentParser]
 
@@ -23,4 +23,4 @@ class SubCommand(Protocol):
         ...
 
 
-ALL: tuple[SubCommand, ...] = (run_command, migrate_command, sandbox_command)
+ALL: tuple[SubCommand, ...] = (run_command, migrate_command, demo_command, sandbox_command)

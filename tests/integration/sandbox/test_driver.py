@@ -110,3 +110,22 @@ def test_promote_and_demote_users_and_the_bot(sandbox: Sandbox, ids: SeededWorld
         driver.add_bot(ids.news_channel_id, by=ids.owner_id)
     driver.add_bot(ids.news_channel_id, by=ids.owner_id, rights=AdminRights.full())
     assert driver.member(ids.news_channel_id, ids.bot_id).right("can_promote_members")
+
+
+async def test_an_admin_mutes_and_unmutes_by_hand_with_chat_member_updates() -> None:
+    async with Sandbox.start() as sandbox:
+        ids = sandbox.seeded
+        assert ids is not None
+        driver = sandbox.driver
+        driver.mute(ids.group_id, ids.carol_id, by=ids.owner_id)
+        assert driver.is_restricted(ids.group_id, ids.carol_id)
+        assert not driver.can_send(ids.group_id, ids.carol_id)
+        driver.unmute(ids.group_id, ids.carol_id, by=ids.owner_id)
+        assert not driver.is_restricted(ids.group_id, ids.carol_id)
+        assert driver.is_member(ids.group_id, ids.carol_id)
+        with pytest.raises(DriverError):
+            driver.unmute(ids.group_id, ids.carol_id, by=ids.owner_id)
+        with pytest.raises(DriverError):
+            driver.mute(ids.group_id, ids.owner_id, by=ids.owner_id)
+        with pytest.raises(DriverError):
+            driver.mute(ids.group_id, ids.carol_id, by=ids.bob_id)  # not an admin

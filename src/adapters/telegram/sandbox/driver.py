@@ -20,6 +20,7 @@ from adapters.telegram.sandbox.state import (
     JoinRequest,
     Member,
     Message,
+    Permissions,
     Status,
     User,
     World,
@@ -169,6 +170,26 @@ class Driver:
             can_be_edited=by == self.bot.id,
         )
         self.world.set_member(chat_id, new, actor_id=by)
+
+    def mute(self, chat_id: int, user_id: int, *, by: int) -> None:
+        """An admin takes every send right from a member by hand: chat_member from that admin."""
+        self._require_admin(chat_id, by)
+        old = self.world.member(chat_id, self._user(user_id).id)
+        if old.status in (Status.CREATOR, Status.ADMINISTRATOR):
+            raise DriverError(f"user {user_id} is an administrator of chat {chat_id}")
+        new = Member(
+            user_id, Status.RESTRICTED, permissions=Permissions.none(), is_member=old.joined
+        )
+        self.world.set_member(chat_id, new, actor_id=by)
+
+    def unmute(self, chat_id: int, user_id: int, *, by: int) -> None:
+        """An admin lifts a member's restriction by hand: chat_member from that admin."""
+        self._require_admin(chat_id, by)
+        old = self.world.member(chat_id, self._user(user_id).id)
+        if old.status is not Status.RESTRICTED:
+            raise DriverError(f"user {user_id} is not restricted in chat {chat_id}")
+        status = Status.MEMBER if old.is_member else Status.LEFT
+        self.world.set_member(chat_id, Member(user_id, status), actor_id=by)
 
     # --- joining and leaving (chat_member + service messages) -----------------------------------
 
