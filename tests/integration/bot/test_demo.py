@@ -2,17 +2,25 @@
 
 import io
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from bootstrap.demo import run_demo
 
 
-async def test_the_demo_story_holds_end_to_end() -> None:
-    out = io.StringIO()
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="nezuko-demo-test-") as scratch:
-        data_dir = Path(scratch)
-        data_dir.chmod(0o711)  # the embedded server may run as `nobody`
-        ok = await run_demo(out, data_dir)
+        path = Path(scratch)
+        path.chmod(0o711)  # the embedded server may run as `nobody`, which must enter it
+        yield path
+
+
+async def test_the_demo_story_holds_end_to_end(data_dir: Path) -> None:
+    out = io.StringIO()
+    ok = await run_demo(out, data_dir)
     transcript = out.getvalue()
     assert ok, transcript
     assert "13 passed, 0 failed of 13 steps" in transcript
