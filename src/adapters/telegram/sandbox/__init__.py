@@ -1,6 +1,6 @@
 """A local Telegram Bot API sandbox: a real HTTP server with Telegram's semantics.
 
-For demos, tests and benchmarks only; it is not Telegram (see the README section "The Bot API sandbox").
+For demos, tests and benchmarks only; it is not Telegram (README: "The Bot API sandbox").
 """
 
 from adapters.telegram.sandbox.driver import Driver
