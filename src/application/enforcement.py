@@ -193,7 +193,7 @@ class Enforcer:
                     reason=f"failure policy {policy.settings.failure_policy}",
                 )
             )
-            await self._notify_quietly(
+            await self.notify_quietly(
                 AdminNotice(policy.group_id, NoticeKind.CHECKS_FAILING, channel)
             )
 
@@ -423,7 +423,7 @@ class Enforcer:
         if isinstance(error, BotLacksRights) and await self.throttle.allow(
             f"cannot-restrict:{policy.group_id}", ADMIN_NOTICE_COOLDOWN
         ):
-            await self._notify_quietly(AdminNotice(policy.group_id, NoticeKind.CANNOT_RESTRICT))
+            await self.notify_quietly(AdminNotice(policy.group_id, NoticeKind.CANNOT_RESTRICT))
 
     async def _delete_quietly(self, chat_id: int, message_id: MessageId) -> None:
         try:
@@ -438,7 +438,8 @@ class Enforcer:
             log.warning("warning.failed group=%s error=%s", warning.group_id, error)
             return None
 
-    async def _notify_quietly(self, notice: AdminNotice) -> None:
+    async def notify_quietly(self, notice: AdminNotice) -> None:
+        """Tell the admins; a failure to do so is logged, never raised."""
         try:
             await self.messenger.notify_admins(notice)
         except MessengerError as error:

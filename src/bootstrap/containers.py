@@ -28,6 +28,7 @@ from application.use_cases.check_rights import CheckRights
 from application.use_cases.enforce_on_message import EnforceOnMessage
 from application.use_cases.exempt_member import ExemptMember
 from application.use_cases.explain_member import ExplainMember
+from application.use_cases.on_bot_status_changed import OnBotStatusChanged
 from application.use_cases.on_group_member_updated import OnGroupMemberUpdated
 from application.use_cases.press_verify import PressVerify
 from application.use_cases.protect_group import ProtectGroup
@@ -71,6 +72,9 @@ class Container(containers.DeclarativeContainer):
         ChannelMemberChanged, enforcer=enforcer, directory=directory
     )
     press_verify = providers.Factory(PressVerify, enforcer=enforcer, throttle=throttle)
+    on_bot_status_changed = providers.Factory(
+        OnBotStatusChanged, enforcer=enforcer, directory=directory
+    )
     run_due_actions = providers.Factory(RunDueActions, enforcer=enforcer, directory=directory)
     schedule_deletion = providers.Factory(ScheduleDeletion, enforcer=enforcer)
 

@@ -24,6 +24,7 @@ class AuditKind(enum.StrEnum):
     SETTING_CHANGED = "setting_changed"
     EXEMPTED = "exempted"
     UNEXEMPTED = "unexempted"
+    BOT_STATUS_CHANGED = "bot_status_changed"
 
 
 @attrs.frozen

@@ -18,6 +18,7 @@ from application.use_cases.check_rights import CheckRights
 from application.use_cases.enforce_on_message import EnforceOnMessage, EnforceOnMessageCommand
 from application.use_cases.exempt_member import ExemptMember
 from application.use_cases.explain_member import ExplainMember
+from application.use_cases.on_bot_status_changed import OnBotStatusChanged
 from application.use_cases.on_group_member_updated import OnGroupMemberUpdated
 from application.use_cases.press_verify import PressVerify
 from application.use_cases.protect_group import ProtectGroup
@@ -237,6 +238,10 @@ class World:
     @property
     def schedule_deletion(self) -> ScheduleDeletion:
         return ScheduleDeletion(self.enforcer)
+
+    @property
+    def on_bot_status(self) -> OnBotStatusChanged:
+        return OnBotStatusChanged(self.enforcer, self.directory)
 
     @property
     def run_due_actions(self) -> RunDueActions:

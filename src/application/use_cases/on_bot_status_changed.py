@@ -1,0 +1,92 @@
+"""React to the bot's own standing changing in a group or channel (a my_chat_member update)."""
+
+import enum
+
+import attrs
+
+from application.diagnosis import group_findings
+from application.enforcement import ADMIN_NOTICE_COOLDOWN, Enforcer
+from application.ports.messenger import AdminNotice, NoticeKind
+from application.ports.unit_of_work import TenantDirectory
+from domain.audit import AuditEvent, AuditKind
+from domain.ids import ChannelId, GroupId, UserId
+from domain.membership import Membership
+
+
+@attrs.frozen
+class BotStatusUpdate:
+    """The bot went from `old` to `new` in a chat; `actor` made it happen."""
+
+    chat_id: int
+    is_channel: bool
+    old: Membership
+    new: Membership
+    actor: UserId
+
+
+class BotStatusOutcome(enum.StrEnum):
+    """What the change came to."""
+
+    IGNORED = "ignored"
+    GROUP_READY = "group_ready"
+    GROUP_NEEDS_RIGHTS = "group_needs_rights"
+    CHANNEL_LOST = "channel_lost"
+
+
+@attrs.frozen
+class OnBotStatusChanged:
+    """The bot added, removed, promoted or demoted.
+
+    - In a group: the change is audited (for groups already set up) and, if the bot now lacks
+      a right it needs, the admins are told once what is missing.
+    - In a required channel: losing admin rights means membership checks there will fail;
+      every group requiring the channel records it and its admins are told once (rule 8).
+    """
+
+    enforcer: Enforcer
+    directory: TenantDirectory
+
+    async def execute(self, update: BotStatusUpdate) -> BotStatusOutcome:
+        """Record the change and warn the admins if the bot can no longer do its job."""
+        if update.is_channel:
+            return await self._in_channel(update)
+        group_id = GroupId(update.chat_id)
+        await self.enforcer.memberships.forget_admins(group_id)
+        if not update.new.is_present:
+            await self._record(group_id, update, "the bot left or was removed")
+            return BotStatusOutcome.IGNORED
+        await self._record(group_id, update, f"the bot is now {update.new.status}")
+        if not await group_findings(self.enforcer.messenger, group_id):
+            return BotStatusOutcome.GROUP_READY
+        if await self.enforcer.throttle.allow(
+            f"cannot-restrict:{group_id}", ADMIN_NOTICE_COOLDOWN
+        ):
+            await self.enforcer.notify_quietly(AdminNotice(group_id, NoticeKind.CANNOT_RESTRICT))
+        return BotStatusOutcome.GROUP_NEEDS_RIGHTS
+
+    async def _in_channel(self, update: BotStatusUpdate) -> BotStatusOutcome:
+        if not update.old.is_admin or update.new.is_admin:
+            return BotStatusOutcome.IGNORED
+        channel_id = ChannelId(update.chat_id)
+        for group_id in await self.directory.groups_requiring(channel_id):
+            policy = (await self.enforcer.snapshot(group_id)).policy
+            if policy is None:
+                continue
+            await self._record(group_id, update, f"the bot is no longer an admin of {channel_id}")
+            await self.enforcer.report_unanswered(policy, (channel_id,))
+        return BotStatusOutcome.CHANNEL_LOST
+
+    async def _record(self, group_id: GroupId, update: BotStatusUpdate, reason: str) -> None:
+        async with self.enforcer.uow.begin(group_id) as tx:
+            if await tx.groups.get(group_id) is None:  # not a tenant: nothing to record
+                return
+            await tx.audit.record(
+                AuditEvent(
+                    group_id,
+                    AuditKind.BOT_STATUS_CHANGED,
+                    self.enforcer.clock.now(),
+                    actor=update.actor,
+                    reason=reason,
+                )
+            )
+            await tx.commit()
