@@ -1,7 +1,7 @@
 """In-process caches, bounded in size and time (cachetools), on the injected clock.
 
 These are the production caches too: DESIGN §5 keeps hot-path data in process and invalidates it
-through the events that change it.
+through the events that change it. Hits and misses are counted (`nezuko_cache_lookups_total`).
 """
 
 from collections.abc import Callable
@@ -10,6 +10,7 @@ from datetime import timedelta
 import attrs
 from cachetools import TTLCache
 
+from adapters.metrics import count_cache_lookup
 from application.ports.caches import GroupCache, GroupSnapshot, MembershipCache
 from application.ports.clock import Clock
 from domain.ids import ChannelId, GroupId, UserId
@@ -41,7 +42,9 @@ class InMemoryMembershipCache(MembershipCache):
 
     async def membership(self, channel_id: ChannelId, user_id: UserId) -> Membership | None:
         key = (channel_id, user_id)
-        return self._members.get(key) or self._non_members.get(key)
+        found = self._members.get(key) or self._non_members.get(key)
+        count_cache_lookup("membership", found is not None)
+        return found
 
     async def store_membership(
         self, channel_id: ChannelId, user_id: UserId, membership: Membership
@@ -55,7 +58,9 @@ class InMemoryMembershipCache(MembershipCache):
         self._non_members.pop((channel_id, user_id), None)
 
     async def admins(self, group_id: GroupId) -> frozenset[UserId] | None:
-        return self._admins.get(group_id)
+        found = self._admins.get(group_id)
+        count_cache_lookup("admins", found is not None)
+        return found
 
     async def store_admins(self, group_id: GroupId, admins: frozenset[UserId]) -> None:
         self._admins[group_id] = admins
@@ -77,7 +82,9 @@ class InMemoryGroupCache(GroupCache):
         self._snapshots = TTLCache(self.max_entries, self.ttl.total_seconds(), _timer(self.clock))
 
     async def get(self, group_id: GroupId) -> GroupSnapshot | None:
-        return self._snapshots.get(group_id)
+        found = self._snapshots.get(group_id)
+        count_cache_lookup("group", found is not None)
+        return found
 
     async def put(self, snapshot: GroupSnapshot) -> None:
         self._snapshots[snapshot.group_id] = snapshot

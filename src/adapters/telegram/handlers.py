@@ -2,6 +2,7 @@
 
 Enforcement runs in handler group -1, before any command handler, so a member who must be muted
 is muted whatever they wrote; `ApplicationHandlerStop` then keeps their command from running.
+The enforcement handlers count what each use case returned (`nezuko_enforcement_actions_total`).
 """
 
 import logging
@@ -35,6 +36,7 @@ from telegram.ext import (
     filters,
 )
 
+from adapters.metrics import count_enforcement
 from adapters.telegram import replies
 from adapters.telegram.convert import person_of, sender_of
 from adapters.telegram.messenger import membership_of
@@ -131,6 +133,7 @@ class OnGroupMessage:
                 thread,
             )
         )
+        count_enforcement("message", outcome.value)
         if outcome in (Enforcement.RESTRICTED, Enforcement.FOREIGN_POST_DELETED):
             raise ApplicationHandlerStop
 
@@ -151,13 +154,18 @@ class OnChatMember:
         member = person_of(change.new_chat_member.user)
         if change.chat.type == ChatType.CHANNEL:
             update_ = ChannelMemberUpdate(ChannelId(change.chat.id), member, old, new)
-            await self.channel_member.execute(update_)
+            changed = await self.channel_member.execute(update_)
+            count_enforcement("channel_member", "lifted", len(changed.lifted))
+            count_enforcement("channel_member", "restricted", len(changed.restricted))
+            if not changed.lifted and not changed.restricted:
+                count_enforcement("channel_member", "no_change")
         elif change.chat.type in GROUPS:
-            await self.group_member.execute(
+            result = await self.group_member.execute(
                 GroupMemberUpdate(
                     GroupId(change.chat.id), member, old, new, UserId(change.from_user.id)
                 )
             )
+            count_enforcement("member_update", (result.enforcement or result.outcome).value)
 
 
 @attrs.frozen
@@ -183,6 +191,7 @@ class OnVerifyPressed:
                 MessageId(query.message.message_id),
             )
         )
+        count_enforcement("verify", result.outcome.value)
         alert = result.outcome is VerifyOutcome.STILL_MISSING
         await query.answer(replies.verify_answer(result), show_alert=alert)
 

@@ -8,6 +8,10 @@ membership-enforcement bot makes those far more often than it sends; PTB's stock
 membership checks per channel at 20 a minute (DESIGN §4). So this limiter paces sends only and
 lets every other call straight through; any call that still meets a 429 waits exactly
 `retry_after` and is tried again, holding back only the calls into the same chat.
+
+Every attempt is counted by method and outcome (`nezuko_bot_api_calls_total`), and every 429
+once more with the wait it asked for (`nezuko_bot_api_flood_waits_total`); getUpdates never
+passes a rate limiter, so long polls are not counted.
 """
 
 import asyncio
@@ -19,10 +23,11 @@ from typing import Any, override
 
 import attrs
 from aiolimiter import AsyncLimiter
-from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
+from adapters.metrics import BOT_API_CALLS, BOT_API_FLOOD_SECONDS, BOT_API_FLOODS
 from adapters.telegram.error_translation import retry_after_seconds
 
 log = logging.getLogger(__name__)
@@ -244,9 +249,11 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
             if target.send:
                 await self._pace(target)
             try:
-                return await callback(*args, **kwargs)
+                return await _counted(callback, args, kwargs, endpoint)
             except RetryAfter as error:
                 seconds = retry_after_seconds(error)
+                BOT_API_FLOODS.labels(endpoint).inc()
+                BOT_API_FLOOD_SECONDS.labels(endpoint).inc(seconds)
                 self._hold(target, seconds)
                 if floods >= flood_budget or seconds > self.retries.max_wait:
                     log.warning(
@@ -318,6 +325,20 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                         del buckets[key]
             found = buckets[chat] = pace.limiter()
         return found
+
+
+async def _counted(
+    callback: ApiCall, args: Any, kwargs: dict[str, Any], endpoint: str
+) -> ApiResult:
+    """Make one attempt and count its outcome: ok, or the Telegram error's class."""
+    try:
+        result = await callback(*args, **kwargs)
+    except Exception as error:
+        outcome = type(error).__name__ if isinstance(error, TelegramError) else "unexpected"
+        BOT_API_CALLS.labels(endpoint, outcome).inc()
+        raise
+    BOT_API_CALLS.labels(endpoint, "ok").inc()
+    return result
 
 
 _PRUNE_ABOVE = 1024
