@@ -1,18 +1,36 @@
-"""Running the bot: the PTB application, its handlers, the due-action loop, long polling.
+"""Running the bot: the PTB application, its handlers, the due-action loop, how updates arrive.
 
-`running_bot()` is the whole process minus signal handling, so `nezuko run`, `nezuko demo` and
-the end-to-end tests run exactly the same code.
+Updates arrive by long polling, or by webhook when `WEBHOOK_URL` and `WEBHOOK_SECRET` are set
+(DESIGN §7). The bot's HTTP server (`adapters.http`: `/health`, `/ready`, `/metrics` and the
+webhook) runs on `HTTP_HOST:HTTP_PORT` in webhook mode and whenever the caller asks for it
+(`nezuko run` always does). `running_bot()` is the whole process minus signal handling, so
+`nezuko run`, `nezuko demo` and the end-to-end tests run exactly the same code.
 """
 
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
+import attrs
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
 
+from adapters.http.app import (
+    PROBE_PATHS,
+    InvalidUpdate,
+    JSONObject,
+    NotAccepting,
+    Webhook,
+    create_app,
+)
+from adapters.http.server import serving
+from adapters.metrics import HANDLING_SECONDS, UPDATES
 from adapters.telegram.handlers import (
     Commands,
     Events,
@@ -26,7 +44,7 @@ from application.ports.clock import Clock
 from application.use_cases.run_due_actions import RunDueActions
 from bootstrap.containers import Container, postgres_container
 from bootstrap.database import open_runtime_engine, provide_database
-from bootstrap.settings import Settings
+from bootstrap.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +66,53 @@ CONCURRENT_UPDATES = 32
 DUE_ACTIONS_INTERVAL = 1.0
 """Seconds between two runs of the scheduled actions (warning deletions, kicks, unmutes)."""
 
+READINESS_TIMEOUT = 2.0
+"""Seconds `/ready` waits for the database's answer before calling it unreachable."""
+
+
+def update_type(update: object) -> str:
+    """The kind of an update, one of `ALLOWED_UPDATES` or "other" (a bounded metric label)."""
+    if isinstance(update, Update):
+        for kind in ALLOWED_UPDATES:
+            if getattr(update, kind, None) is not None:
+                return kind
+    return "other"
+
+
+class MeasuredApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """PTB's application, counting every update it handles and timing its handling.
+
+    The time covers every handler group and the error handler, not the wait in the queue.
+    """
+
+    async def process_update(self, update: object) -> None:
+        """Handle one update, as PTB does, counted by type and timed."""
+        kind = update_type(update)
+        UPDATES.labels(kind).inc()
+        started = time.perf_counter()
+        try:
+            await super().process_update(update)
+        finally:
+            HANDLING_SECONDS.labels(kind).observe(time.perf_counter() - started)
+
 
 def build_application(settings: Settings) -> BotApplication:
-    """The PTB application with our rate limiter, pointed at `TELEGRAM_API_URL`."""
-    return (
+    """The PTB application with our rate limiter, pointed at `TELEGRAM_API_URL`.
+
+    In webhook mode it has no updater: updates come in through `UpdateIntake`.
+    """
+    builder = (
         ApplicationBuilder()
+        .application_class(MeasuredApplication)
         .token(settings.require_token())
         .base_url(f"{settings.api_url}/bot")
         .base_file_url(f"{settings.api_url}/file/bot")
         .rate_limiter(TelegramRateLimiter())
         .concurrent_updates(CONCURRENT_UPDATES)
-        .build()
     )
+    if settings.webhook_mode:
+        builder = builder.updater(None)
+    return builder.build()
 
 
 def install_handlers(application: BotApplication, container: Container) -> None:
@@ -104,38 +157,183 @@ async def run_due_actions_forever(runner: RunDueActions, interval: float) -> Non
         await asyncio.sleep(interval)
 
 
+# --- the HTTP server's view of the bot --------------------------------------------------------
+
+
+@attrs.define
+class Readiness:
+    """`/ready`: the bot is started and the database answers a trivial query.
+
+    Attributes:
+        engine: The runtime's engine, once the database is provided.
+        started: Set once updates flow (polling started or webhook set), cleared on stopping.
+        timeout: Seconds to wait for the database.
+    """
+
+    engine: AsyncEngine | None = None
+    started: bool = False
+    timeout: float = READINESS_TIMEOUT
+
+    async def __call__(self) -> str | None:
+        """Why the bot is not ready, or None when it is."""
+        if not self.started or self.engine is None:
+            return "bot not started"
+        try:
+            async with asyncio.timeout(self.timeout), self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as error:  # any failure to answer means not ready
+            log.warning("ready.database_unreachable error=%s", type(error).__name__)
+            return "database unreachable"
+        return None
+
+
+@attrs.define
+class UpdateIntake:
+    """Webhook updates into PTB's update queue, while the bot takes updates.
+
+    Attributes:
+        application: Whose queue and bot to use.
+        accepting: Set between the application's start and the beginning of its stop; before
+            and after, deliveries are refused with `NotAccepting` (Telegram sends them again).
+    """
+
+    application: BotApplication
+    accepting: bool = False
+
+    async def __call__(self, data: JSONObject) -> None:
+        """Parse one update and queue it.
+
+        Raises:
+            NotAccepting: The bot is starting or stopping.
+            InvalidUpdate: The object is not an update.
+        """
+        if not self.accepting:
+            raise NotAccepting
+        update_id = data.get("update_id")
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            raise InvalidUpdate("no integer update_id")
+        try:
+            update = Update.de_json(data, self.application.bot)
+        except Exception as error:  # PTB raises whatever a malformed field happens to trigger
+            raise InvalidUpdate(f"{type(error).__name__} {error}"[:200]) from error
+        await self.application.update_queue.put(update)
+
+
+def webhook_path(settings: Settings) -> str:
+    """The path of `WEBHOOK_URL`, where the HTTP server takes Telegram's POSTs.
+
+    Raises:
+        SettingsError: The secret is missing, or the path is one of the probes'.
+    """
+    if settings.webhook_url is None or settings.webhook_secret is None:
+        raise SettingsError("WEBHOOK_URL and WEBHOOK_SECRET must be set together")
+    path = urlsplit(settings.webhook_url).path or "/"
+    if path in PROBE_PATHS or "{" in path:
+        raise SettingsError(
+            f"WEBHOOK_URL's path must not be {', '.join(sorted(PROBE_PATHS))} or contain braces"
+        )
+    return path
+
+
+@contextlib.asynccontextmanager
+async def _http_server(
+    settings: Settings, readiness: Readiness, intake: UpdateIntake, wanted: bool
+) -> AsyncGenerator[None]:
+    """The HTTP server when wanted or in webhook mode; nothing otherwise."""
+    if not (wanted or settings.webhook_mode):
+        yield
+        return
+    webhook = None
+    if settings.webhook_mode:
+        secret = settings.webhook_secret
+        assert secret is not None  # webhook_path() checked it
+        webhook = Webhook(webhook_path(settings), secret, intake)
+    async with serving(create_app(readiness, webhook), settings.http_host, settings.http_port):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _taking_updates(
+    application: BotApplication, settings: Settings, intake: UpdateIntake
+) -> AsyncGenerator[None]:
+    """Start the application and the flow of updates (webhook or polling).
+
+    On leaving: stop taking updates, then handle every update already taken (rule 10).
+    """
+    await application.start()
+    try:
+        if settings.webhook_mode:
+            intake.accepting = True
+            await application.bot.set_webhook(
+                url=settings.webhook_url,
+                secret_token=settings.webhook_secret,
+                allowed_updates=list(ALLOWED_UPDATES),
+            )
+            log.info("bot.started mode=webhook path=%s", webhook_path(settings))
+        else:
+            updater = application.updater
+            assert updater is not None  # ApplicationBuilder makes one unless told not to
+            await updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
+            log.info("bot.started mode=polling")
+        yield
+    finally:
+        intake.accepting = False
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        await application.stop()
+
+
 @contextlib.asynccontextmanager
 async def running_bot(
-    settings: Settings, environ: Mapping[str, str], *, clock: Clock | None = None
+    settings: Settings,
+    environ: Mapping[str, str],
+    *,
+    clock: Clock | None = None,
+    serve_http: bool = False,
 ) -> AsyncGenerator[BotApplication]:
-    """The bot, polling and enforcing, for as long as the block runs.
+    """The bot, taking updates and enforcing, for as long as the block runs.
 
-    On leaving: stop fetching, handle every update already fetched (rule 10), stop the
-    scheduled-action loop, close the bot, dispose of the database pool, stop an embedded server.
-    `clock` replaces the system clock (tests move time forward with it).
+    The HTTP server starts first (so `/health` answers while an embedded database starts) when
+    `serve_http` is set or in webhook mode; `/ready` turns 200 once updates flow. On leaving:
+    stop taking updates (webhook deliveries are refused with 503 from then on, and Telegram
+    sends them again later), stop the scheduled-action loop, handle every update already taken
+    (rule 10), close the bot, dispose of the database pool, stop an embedded database, close
+    the HTTP server.
+
+    Args:
+        settings: The process's settings.
+        environ: Where the database settings are read (`DATABASE_URL`, `NEZUKO_DATA_DIR`).
+        clock: Replaces the system clock (tests move time forward with it).
+        serve_http: Serve `/health`, `/ready` and `/metrics` in polling mode too.
+
+    Raises:
+        CannotListen: The HTTP server could not bind `HTTP_HOST:HTTP_PORT`.
+        SettingsError: Webhook mode is configured inconsistently.
     """
-    async with provide_database(environ) as urls:
+    application = build_application(settings)
+    readiness, intake = Readiness(), UpdateIntake(application)
+    async with (
+        _http_server(settings, readiness, intake, serve_http),
+        provide_database(environ) as urls,
+    ):
         engine = await open_runtime_engine(urls.runtime)
+        readiness.engine = engine
         try:
-            application = build_application(settings)
             container = postgres_container(TelegramMessenger(application.bot), engine, clock)
             install_handlers(application, container)
             async with application:
                 await publish_commands(application)
-                await application.start()
-                updater = application.updater
-                assert updater is not None  # ApplicationBuilder always makes one
-                await updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
-                loop = asyncio.create_task(
-                    run_due_actions_forever(container.run_due_actions(), DUE_ACTIONS_INTERVAL)
-                )
-                try:
-                    yield application
-                finally:
-                    loop.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await loop
-                    await updater.stop()
-                    await application.stop()
+                async with _taking_updates(application, settings, intake):
+                    loop = asyncio.create_task(
+                        run_due_actions_forever(container.run_due_actions(), DUE_ACTIONS_INTERVAL)
+                    )
+                    readiness.started = True
+                    try:
+                        yield application
+                    finally:
+                        readiness.started = False
+                        loop.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await loop
         finally:
             await engine.dispose()

@@ -7,7 +7,8 @@ import signal
 import sys
 from collections.abc import Callable, Mapping
 
-from bootstrap.bot import running_bot
+from adapters.http.server import CannotListen
+from bootstrap.bot import running_bot, webhook_path
 from bootstrap.observability import configure_logging, init_sentry
 from bootstrap.settings import Settings, SettingsError
 
@@ -18,8 +19,9 @@ def register(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
     """Add the `run` sub-command."""
     parser = add_parser(
         "run",
-        help="run the bot (long polling; TELEGRAM_BOT_TOKEN required; embedded PostgreSQL "
-        "when DATABASE_URL is unset)",
+        help="run the bot (long polling, or webhook when WEBHOOK_URL and WEBHOOK_SECRET are set; "
+        "/health, /ready and /metrics on HTTP_HOST:HTTP_PORT; TELEGRAM_BOT_TOKEN required; "
+        "embedded PostgreSQL when DATABASE_URL is unset)",
     )
     parser.set_defaults(handler=run)
 
@@ -30,24 +32,25 @@ def run(_: argparse.Namespace) -> int:
         settings = Settings.from_env()
         settings.require_token()
         if settings.webhook_mode:
-            raise SettingsError(
-                "webhook mode (WEBHOOK_URL) is not available yet: unset WEBHOOK_URL and "
-                "WEBHOOK_SECRET to use long polling"
-            )
+            webhook_path(settings)
     except SettingsError as error:
         print(f"nezuko run: {error}", file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(settings)
-    asyncio.run(serve(settings, os.environ))
+    try:
+        asyncio.run(serve(settings, os.environ))
+    except CannotListen as error:
+        print(f"nezuko run: {error} (set HTTP_HOST and HTTP_PORT)", file=sys.stderr)
+        return EXIT_CONFIG
     return 0
 
 
 async def serve(settings: Settings, environ: Mapping[str, str]) -> None:
-    """Run until SIGINT or SIGTERM, then stop gracefully (every fetched update is handled)."""
+    """Run until SIGINT or SIGTERM, then stop gracefully (every update taken is handled)."""
     init_sentry(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running_bot(settings, environ):
+    async with running_bot(settings, environ, serve_http=True):
         await stop.wait()

@@ -15,6 +15,10 @@ GRACEFUL_SECONDS = 5
 """How long a stopping server waits for requests in flight before cancelling them."""
 
 
+class CannotListen(OSError):
+    """The HTTP server could not bind its address (in use, not local, or unresolvable)."""
+
+
 class _EmbeddedServer(uvicorn.Server):
     """A uvicorn server that leaves SIGINT and SIGTERM to the process that embeds it."""
 
@@ -29,18 +33,21 @@ def bind(host: str, port: int) -> socket.socket:
     """A listening-ready TCP socket bound to `host:port` (port 0: a free one).
 
     Raises:
-        OSError: The address is in use or not local, or the host does not resolve.
+        CannotListen: The address is in use or not local, or the host does not resolve.
     """
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    sock = socket.socket(family, kind, proto)
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as error:
+        raise CannotListen(f"cannot listen on {host}:{port}: {error}") from error
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
-    except OSError:
+    except OSError as error:
         sock.close()
-        raise
+        raise CannotListen(f"cannot listen on {host}:{port}: {error.strerror}") from error
     return sock
 
 
@@ -52,7 +59,7 @@ async def serving(app: ASGIApp, host: str, port: int) -> AsyncGenerator[int]:
     `GRACEFUL_SECONDS`), close the socket.
 
     Raises:
-        OSError: The address could not be bound (before anything is served).
+        CannotListen: The address could not be bound (before anything is served).
     """
     sock = bind(host, port)
     bound = int(sock.getsockname()[1])
