@@ -100,7 +100,7 @@ def create_app(readiness: ReadinessProbe, webhook: Webhook | None = None) -> Sta
         Route("/metrics", metrics, methods=["GET"]),
     ]
     if webhook is not None:
-        routes.append(Route(webhook.path, WebhookEndpoint(webhook), methods=["POST"]))
+        routes.append(Route(webhook.path, WebhookEndpoint(webhook).receive, methods=["POST"]))
     return Starlette(routes=routes)
 
 
@@ -110,7 +110,7 @@ class WebhookEndpoint:
 
     webhook: Webhook
 
-    async def __call__(self, request: Request) -> Response:
+    async def receive(self, request: Request) -> Response:
         """Answer one delivery."""
         given = request.headers.get(SECRET_HEADER)
         if given is None:
