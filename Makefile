@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lock test test-unit test-integration lint format clean demo run migrate
+.PHONY: install lock test test-unit test-integration lint format clean demo run migrate bench
 
 install: $(STAMP)
 
@@ -36,6 +36,10 @@ run: $(STAMP)
 
 migrate: $(STAMP)
 	$(BIN)/nezuko migrate
+
+# The hot path against the sandbox, as a ratio to a do-nothing PTB bot (figures, not a test).
+bench: $(STAMP)
+	$(BIN)/python -m bench
 
 test: $(STAMP)
 	$(BIN)/pytest --cov --cov-report=term-missing:skip-covered tests/unit tests/integration

@@ -45,7 +45,8 @@ HANDLING_SECONDS = Histogram(
 ENFORCEMENT = Counter(
     "nezuko_enforcement_actions",
     "Outcomes of the enforcement use cases, by event (message, member_update, channel_member, "
-    "verify) and outcome (the use case's result; channel_member counts one per group).",
+    "verify, bot_status, join_request) and outcome (the use case's result; channel_member "
+    "counts one per group).",
     ["event", "outcome"],
     registry=REGISTRY,
 )
@@ -118,6 +119,14 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 def exposition() -> bytes:
     """Every metric of the registry in the Prometheus text format."""
     return generate_latest(REGISTRY)
+
+
+def updates_handled(update_type: str) -> float:
+    """How many updates of one type this process has finished handling."""
+    count = REGISTRY.get_sample_value(
+        "nezuko_update_handling_seconds_count", {"type": update_type}
+    )
+    return count or 0.0
 
 
 def count_cache_lookup(cache: str, hit: bool) -> None:

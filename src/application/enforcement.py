@@ -8,6 +8,7 @@ import asyncio
 import enum
 import logging
 import uuid
+import weakref
 from datetime import timedelta
 
 import attrs
@@ -36,6 +37,10 @@ from domain.senders import Person, Sender, exemption_of, is_foreign_chat_post
 log = logging.getLogger(__name__)
 
 ADMIN_NOTICE_COOLDOWN = timedelta(hours=6)
+MUTE_SETTLE = timedelta(seconds=10)
+"""Messages a member sent before their mute took effect arrive within this time after it: they
+are deleted without another mute or warning (a burst of messages gets one warning, not one
+each)."""
 """Rule 8: admins hear about a failing channel once, not per message."""
 
 
@@ -61,7 +66,7 @@ def channels_of(policy: GroupPolicy, ids: tuple[ChannelId, ...]) -> tuple[Requir
 
 @attrs.frozen
 class Enforcer:
-    """Shared enforcement steps; stateless apart from its ports."""
+    """Shared enforcement steps; stateless apart from its ports and the admin lookups in flight."""
 
     uow: UnitOfWork
     messenger: Messenger
@@ -69,6 +74,16 @@ class Enforcer:
     memberships: MembershipCache
     groups: GroupCache
     throttle: Throttle
+    _locks: "weakref.WeakValueDictionary[tuple[object, ...], asyncio.Lock]" = attrs.field(
+        init=False,
+        factory=weakref.WeakValueDictionary[tuple[object, ...], asyncio.Lock],
+        repr=False,
+    )
+    """Locks of work that must not overlap (a group's admin lookup, muting one member), each
+    gone once nobody holds or awaits it."""
+
+    def _lock(self, *key: object) -> asyncio.Lock:
+        return self._locks.setdefault(key, asyncio.Lock())
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -85,7 +100,17 @@ class Enforcer:
         return snapshot
 
     async def admins(self, group_id: GroupId) -> frozenset[UserId] | None:
-        """The group's admins, from the cache or Telegram; `None` if Telegram cannot say."""
+        """The group's admins, from the cache or Telegram; `None` if Telegram cannot say.
+
+        Updates of one group handled at once fetch the list once: the others wait for it.
+        """
+        cached = await self.memberships.admins(group_id)
+        if cached is not None:
+            return cached
+        async with self._lock("admins", group_id):
+            return await self._admins_once(group_id)
+
+    async def _admins_once(self, group_id: GroupId) -> frozenset[UserId] | None:
         cached = await self.memberships.admins(group_id)
         if cached is not None:
             return cached
@@ -213,12 +238,41 @@ class Enforcer:
 
         The restriction is remembered before Telegram is asked to apply it, so a crash in
         between never leaves a member muted by the bot without the bot knowing (rule 10); a
-        refused restriction is forgotten again.
+        refused restriction is forgotten again. One member is muted by one update at a time;
+        a message that raced a mute of the last `MUTE_SETTLE` is only deleted.
         """
+        async with self._lock("member", policy.group_id, member.user_id):
+            return await self._punish(
+                policy, member, missing, reason, message_id=message_id, thread_id=thread_id
+            )
+
+    async def _punish(
+        self,
+        policy: GroupPolicy,
+        member: Person,
+        missing: tuple[ChannelId, ...],
+        reason: WarningReason,
+        *,
+        message_id: MessageId | None,
+        thread_id: int | None,
+    ) -> Enforcement:
         group_id, user_id = policy.group_id, member.user_id
         if message_id is not None:
             await self._delete_quietly(group_id, message_id)
+        settled = await self.throttle.allow(f"muted:{group_id}:{user_id}", MUTE_SETTLE)
         previous = await self._remember(policy, user_id, missing)
+        if previous is not None and not settled:
+            if message_id is not None:
+                await self.record(
+                    AuditEvent(
+                        group_id,
+                        AuditKind.MESSAGE_DELETED,
+                        self.clock.now(),
+                        subject=user_id,
+                        reason="sent before the mute took effect",
+                    )
+                )
+            return Enforcement.RESTRICTED
         try:
             await self.messenger.restrict(group_id, user_id)
         except MessengerError as error:
@@ -250,7 +304,7 @@ class Enforcer:
         """Store the restriction about to be applied; return the one it replaces, if any."""
         group_id = policy.group_id
         async with self.uow.begin(group_id) as tx:
-            previous = await tx.restrictions.get(group_id, user_id)
+            previous = await tx.restrictions.get_for_update(group_id, user_id)
             since = previous.since if previous is not None else self.clock.now()
             kept_warning = previous.warning_message_id if previous is not None else None
             await tx.restrictions.save(
@@ -264,11 +318,11 @@ class Enforcer:
     ) -> None:
         """Note which channels a member the bot muted still misses.
 
-        The restriction is read again in the same transaction and written only if the list
-        changed, so a warning id written meanwhile by `punish` is kept.
+        The restriction is read again, locked, in the same transaction and written only if
+        the list changed, so a warning id written meanwhile by `punish` is kept.
         """
         async with self.uow.begin(group_id) as tx:
-            current = await tx.restrictions.get(group_id, user_id)
+            current = await tx.restrictions.get_for_update(group_id, user_id)
             if current is not None and current.missing != missing:
                 await tx.restrictions.save(current.still_missing(missing))
                 await tx.commit()
@@ -283,19 +337,11 @@ class Enforcer:
         )
         warning_id = await self._warn_quietly(warning)
         async with self.uow.begin(group_id) as tx:
-            current = await tx.restrictions.get(group_id, user_id)
+            current = await tx.restrictions.get_for_update(group_id, user_id)
             if current is not None:
                 await tx.restrictions.save(current.still_missing(missing).with_warning(warning_id))
                 if warning_id is not None:
-                    await tx.actions.add(
-                        self.action(
-                            group_id,
-                            ActionKind.DELETE_MESSAGE,
-                            after=policy.settings.warning_ttl,
-                            user_id=user_id,
-                            message_id=warning_id,
-                        )
-                    )
+                    await tx.actions.add(self._warning_expiry(policy, user_id, warning_id))
                 await tx.commit()
         stale = current.warning_message_id if current is not None else warning_id
         if stale is not None:  # the old warning, or the new one if the mute ended meanwhile
@@ -319,7 +365,7 @@ class Enforcer:
     ) -> None:
         group_id, now = policy.group_id, self.clock.now()
         async with self.uow.begin(group_id) as tx:
-            current = await tx.restrictions.get(group_id, user_id)
+            current = await tx.restrictions.get_for_update(group_id, user_id)
             if current is not None:  # not lifted meanwhile
                 await tx.restrictions.save(current.with_warning(warning_id))
             why = f"{reason}; missing {', '.join(str(c) for c in missing)}"
@@ -332,15 +378,7 @@ class Enforcer:
             )
             if warning_id is not None:
                 await tx.audit.record(AuditEvent(group_id, AuditKind.WARNED, now, subject=user_id))
-                await tx.actions.add(
-                    self.action(
-                        group_id,
-                        ActionKind.DELETE_MESSAGE,
-                        after=policy.settings.warning_ttl,
-                        user_id=user_id,
-                        message_id=warning_id,
-                    )
-                )
+                await tx.actions.add(self._warning_expiry(policy, user_id, warning_id))
             kick_after = policy.settings.kick_after
             if first and kick_after is not None:
                 await tx.actions.add(
@@ -387,6 +425,18 @@ class Enforcer:
         return True
 
     # --- helpers ----------------------------------------------------------------------------
+
+    def _warning_expiry(
+        self, policy: GroupPolicy, user_id: UserId, warning_id: MessageId
+    ) -> ScheduledAction:
+        """Deleting a warning once the group's `warning_ttl` has passed."""
+        return self.action(
+            policy.group_id,
+            ActionKind.DELETE_MESSAGE,
+            after=policy.settings.warning_ttl,
+            user_id=user_id,
+            message_id=warning_id,
+        )
 
     def action(
         self,

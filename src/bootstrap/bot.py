@@ -10,7 +10,6 @@ webhook) runs on `HTTP_HOST:HTTP_PORT` in webhook mode and whenever the caller a
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,7 +29,7 @@ from adapters.http.app import (
     create_app,
 )
 from adapters.http.server import serving
-from adapters.metrics import HANDLING_SECONDS, UPDATES
+from adapters.telegram.application import ALLOWED_UPDATES, MeasuredApplication
 from adapters.telegram.handlers import (
     Commands,
     Events,
@@ -39,10 +38,10 @@ from adapters.telegram.handlers import (
     telegram_handlers,
 )
 from adapters.telegram.messenger import TelegramMessenger
-from adapters.telegram.rate_limiter import TelegramRateLimiter
+from adapters.telegram.rate_limiter import SendLimits, TelegramRateLimiter
 from application.ports.clock import Clock
 from application.use_cases.run_due_actions import RunDueActions
-from bootstrap.containers import Container, postgres_container
+from bootstrap.containers import Container, memory_container, postgres_container
 from bootstrap.database import open_runtime_engine, provide_database
 from bootstrap.settings import Settings, SettingsError
 
@@ -50,56 +49,24 @@ log = logging.getLogger(__name__)
 
 type BotApplication = Application[Any, Any, Any, Any, Any, Any]
 
-ALLOWED_UPDATES = (
-    Update.MESSAGE,
-    Update.EDITED_MESSAGE,
-    Update.CALLBACK_QUERY,
-    Update.CHAT_MEMBER,
-    Update.MY_CHAT_MEMBER,
-    Update.CHAT_JOIN_REQUEST,
-)
-"""DESIGN §7: chat_member in particular is only delivered when asked for."""
-
 CONCURRENT_UPDATES = 32
 """Updates handled at once: a 429 wait in one chat must not hold up every other group."""
 
 DUE_ACTIONS_INTERVAL = 1.0
 """Seconds between two runs of the scheduled actions (warning deletions, kicks, unmutes)."""
 
+DUE_ACTIONS_TASK = "nezuko:due-actions"
+"""The name of the task that runs them (the bench tells its database use from the updates')."""
+
 READINESS_TIMEOUT = 2.0
 """Seconds `/ready` waits for the database's answer before calling it unreachable."""
 
 
-def update_type(update: object) -> str:
-    """The kind of an update, one of `ALLOWED_UPDATES` or "other" (a bounded metric label)."""
-    if isinstance(update, Update):
-        for kind in ALLOWED_UPDATES:
-            if getattr(update, kind, None) is not None:
-                return kind
-    return "other"
-
-
-class MeasuredApplication(Application[Any, Any, Any, Any, Any, Any]):
-    """PTB's application, counting every update it handles and timing its handling.
-
-    The time covers every handler group and the error handler, not the wait in the queue.
-    """
-
-    async def process_update(self, update: object) -> None:
-        """Handle one update, as PTB does, counted by type and timed."""
-        kind = update_type(update)
-        UPDATES.labels(kind).inc()
-        started = time.perf_counter()
-        try:
-            await super().process_update(update)
-        finally:
-            HANDLING_SECONDS.labels(kind).observe(time.perf_counter() - started)
-
-
-def build_application(settings: Settings) -> BotApplication:
+def build_application(settings: Settings, send_limits: SendLimits | None = None) -> BotApplication:
     """The PTB application with our rate limiter, pointed at `TELEGRAM_API_URL`.
 
     In webhook mode it has no updater: updates come in through `UpdateIntake`.
+    `send_limits` defaults to Telegram's (tests against the sandbox run them faster).
     """
     builder = (
         ApplicationBuilder()
@@ -107,7 +74,7 @@ def build_application(settings: Settings) -> BotApplication:
         .token(settings.require_token())
         .base_url(f"{settings.api_url}/bot")
         .base_file_url(f"{settings.api_url}/file/bot")
-        .rate_limiter(TelegramRateLimiter())
+        .rate_limiter(TelegramRateLimiter(send_limits))
         .concurrent_updates(CONCURRENT_UPDATES)
     )
     if settings.webhook_mode:
@@ -123,6 +90,8 @@ def install_handlers(application: BotApplication, container: Container) -> None:
         channel_member=container.channel_member_changed(),
         verify=container.press_verify(),
         cleanup=container.schedule_deletion(),
+        bot_status=container.on_bot_status_changed(),
+        join_request=container.on_join_request(),
     )
     commands = Commands(
         protect=container.protect_group(),
@@ -165,7 +134,8 @@ class Readiness:
     """`/ready`: the bot is started and the database answers a trivial query.
 
     Attributes:
-        engine: The runtime's engine, once the database is provided.
+        engine: The runtime's engine, set before updates flow; None when state is kept in
+            memory (`nezuko run --memory`), and then there is no database to ask.
         started: Set once updates flow (polling started or webhook set), cleared on stopping.
         timeout: Seconds to wait for the database.
     """
@@ -176,8 +146,10 @@ class Readiness:
 
     async def __call__(self) -> str | None:
         """Why the bot is not ready, or None when it is."""
-        if not self.started or self.engine is None:
+        if not self.started:
             return "bot not started"
+        if self.engine is None:
+            return None
         try:
             async with asyncio.timeout(self.timeout), self.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
@@ -290,6 +262,8 @@ async def running_bot(
     *,
     clock: Clock | None = None,
     serve_http: bool = False,
+    send_limits: SendLimits | None = None,
+    memory: bool = False,
 ) -> AsyncGenerator[BotApplication]:
     """The bot, taking updates and enforcing, for as long as the block runs.
 
@@ -305,35 +279,59 @@ async def running_bot(
         environ: Where the database settings are read (`DATABASE_URL`, `NEZUKO_DATA_DIR`).
         clock: Replaces the system clock (tests move time forward with it).
         serve_http: Serve `/health`, `/ready` and `/metrics` in polling mode too.
+        send_limits: How fast to send; Telegram's limits unless given.
+        memory: Keep state in process memory instead of PostgreSQL (lost on exit).
 
     Raises:
         CannotListen: The HTTP server could not bind `HTTP_HOST:HTTP_PORT`.
         SettingsError: Webhook mode is configured inconsistently.
     """
-    application = build_application(settings)
+    application = build_application(settings, send_limits)
     readiness, intake = Readiness(), UpdateIntake(application)
     async with (
         _http_server(settings, readiness, intake, serve_http),
-        provide_database(environ) as urls,
+        _runtime_engine(environ, memory) as engine,
     ):
-        engine = await open_runtime_engine(urls.runtime)
         readiness.engine = engine
+        messenger = TelegramMessenger(application.bot)
+        container = (
+            memory_container(messenger, clock)
+            if engine is None
+            else postgres_container(messenger, engine, clock)
+        )
+        install_handlers(application, container)
+        async with application:
+            await publish_commands(application)
+            async with _taking_updates(application, settings, intake):
+                loop = asyncio.create_task(
+                    run_due_actions_forever(container.run_due_actions(), DUE_ACTIONS_INTERVAL),
+                    name=DUE_ACTIONS_TASK,
+                )
+                readiness.started = True
+                try:
+                    yield application
+                finally:
+                    readiness.started = False
+                    loop.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await loop
+
+
+@contextlib.asynccontextmanager
+async def _runtime_engine(
+    environ: Mapping[str, str], memory: bool
+) -> AsyncGenerator[AsyncEngine | None]:
+    """The runtime's engine over the provided database, or None when state is kept in memory.
+
+    On leaving: the pool is disposed of and an embedded database stopped.
+    """
+    if memory:
+        log.warning("bot.memory_mode state is kept in process memory and lost when it stops")
+        yield None
+        return
+    async with provide_database(environ) as urls:
+        engine = await open_runtime_engine(urls.runtime)
         try:
-            container = postgres_container(TelegramMessenger(application.bot), engine, clock)
-            install_handlers(application, container)
-            async with application:
-                await publish_commands(application)
-                async with _taking_updates(application, settings, intake):
-                    loop = asyncio.create_task(
-                        run_due_actions_forever(container.run_due_actions(), DUE_ACTIONS_INTERVAL)
-                    )
-                    readiness.started = True
-                    try:
-                        yield application
-                    finally:
-                        readiness.started = False
-                        loop.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await loop
+            yield engine
         finally:
             await engine.dispose()

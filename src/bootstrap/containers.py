@@ -30,6 +30,7 @@ from application.use_cases.exempt_member import ExemptMember
 from application.use_cases.explain_member import ExplainMember
 from application.use_cases.on_bot_status_changed import OnBotStatusChanged
 from application.use_cases.on_group_member_updated import OnGroupMemberUpdated
+from application.use_cases.on_join_request import OnJoinRequest
 from application.use_cases.press_verify import PressVerify
 from application.use_cases.protect_group import ProtectGroup
 from application.use_cases.run_due_actions import RunDueActions
@@ -75,6 +76,7 @@ class Container(containers.DeclarativeContainer):
     on_bot_status_changed = providers.Factory(
         OnBotStatusChanged, enforcer=enforcer, directory=directory
     )
+    on_join_request = providers.Factory(OnJoinRequest, enforcer=enforcer)
     run_due_actions = providers.Factory(RunDueActions, enforcer=enforcer, directory=directory)
     schedule_deletion = providers.Factory(ScheduleDeletion, enforcer=enforcer)
 

@@ -137,7 +137,8 @@ def embedded_bin_dir() -> Path:
     return Path(locations[0]) / "pginstall" / "bin"
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -293,26 +294,30 @@ class EmbeddedPostgres:
         if os.geteuid() == 0:
             # The server's user must reach its data directory, and may do no more than that here.
             self.directory.chmod(0o711)
-        for directory in (self.directory, *self.directory.parents):
-            if not self._user.can_traverse(directory):
-                msg = (
-                    f"PostgreSQL runs as OS user {self._user.name!r}, which cannot enter "
-                    f"{directory}: set NEZUKO_DATA_DIR to a directory whose parents it can "
-                    "traverse (mode o+x)"
-                )
-                raise DatabaseSetupError(msg)
+        private = self._first_private(self.directory)
+        if private is not None:
+            msg = (
+                f"PostgreSQL runs as OS user {self._user.name!r}, which cannot enter "
+                f"{private}: set NEZUKO_DATA_DIR to a directory whose parents it can "
+                "traverse (mode o+x)"
+            )
+            raise DatabaseSetupError(msg)
         programs = self.bin_dir.resolve()
         if not programs.is_dir():
             msg = f"PostgreSQL's programs are missing: no directory {programs}"
             raise DatabaseSetupError(msg)
-        for directory in (programs, *programs.parents):
-            if not self._user.can_traverse(directory):
-                msg = (
-                    f"PostgreSQL runs as OS user {self._user.name!r}, which cannot reach its "
-                    f"programs in {programs} ({directory} is private): install the project's "
-                    "virtual environment outside a private home directory"
-                )
-                raise DatabaseSetupError(msg)
+        private = self._first_private(programs)
+        if private is not None:
+            msg = (
+                f"PostgreSQL runs as OS user {self._user.name!r}, which cannot reach its "
+                f"programs in {programs} ({private} is private): install the project's "
+                "virtual environment outside a private home directory"
+            )
+            raise DatabaseSetupError(msg)
+
+    def _first_private(self, path: Path) -> Path | None:
+        """The first of `path` and its parents the server's user cannot enter, if any."""
+        return next((d for d in (path, *path.parents) if not self._user.can_traverse(d)), None)
 
     def _superuser_password(self) -> str:
         path = self.directory / "credentials.json"
@@ -370,7 +375,7 @@ class EmbeddedPostgres:
         last_error: DatabaseSetupError | None = None
         # A restart keeps the port (URLs handed out stay valid) unless another process took it.
         candidates = [self._last_port] if self._last_port is not None else []
-        for port in [*candidates, *(_free_port() for _ in range(3))]:
+        for port in [*candidates, *(free_port() for _ in range(3))]:
             options = [
                 "-c", "listen_addresses=127.0.0.1",
                 "-c", f"port={port}",

@@ -100,9 +100,3 @@ def init_sentry(settings: Settings) -> bool:
         before_breadcrumb=redactor.before_send,
     )
     return True
-
-
-def bind_update(**context: object) -> None:
-    """Bind `update_id`, `tenant`, `user` (…) to every log line of the current update."""
-    structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(**context)

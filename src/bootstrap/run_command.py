@@ -23,10 +23,16 @@ def register(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
         "/health, /ready and /metrics on HTTP_HOST:HTTP_PORT; TELEGRAM_BOT_TOKEN required; "
         "embedded PostgreSQL when DATABASE_URL is unset)",
     )
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="keep state in process memory instead of PostgreSQL: nothing survives a restart "
+        "(for trying the bot out)",
+    )
     parser.set_defaults(handler=run)
 
 
-def run(_: argparse.Namespace) -> int:
+def run(arguments: argparse.Namespace) -> int:
     """Read the settings, then serve until a signal asks to stop."""
     try:
         settings = Settings.from_env()
@@ -38,19 +44,19 @@ def run(_: argparse.Namespace) -> int:
         return EXIT_CONFIG
     configure_logging(settings)
     try:
-        asyncio.run(serve(settings, os.environ))
+        asyncio.run(serve(settings, os.environ, memory=arguments.memory))
     except CannotListen as error:
         print(f"nezuko run: {error} (set HTTP_HOST and HTTP_PORT)", file=sys.stderr)
         return EXIT_CONFIG
     return 0
 
 
-async def serve(settings: Settings, environ: Mapping[str, str]) -> None:
+async def serve(settings: Settings, environ: Mapping[str, str], *, memory: bool = False) -> None:
     """Run until SIGINT or SIGTERM, then stop gracefully (every update taken is handled)."""
     init_sentry(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running_bot(settings, environ, serve_http=True):
+    async with running_bot(settings, environ, serve_http=True, memory=memory):
         await stop.wait()

@@ -25,6 +25,7 @@ class AuditKind(enum.StrEnum):
     EXEMPTED = "exempted"
     UNEXEMPTED = "unexempted"
     BOT_STATUS_CHANGED = "bot_status_changed"
+    JOIN_REQUESTED = "join_requested"
 
 
 @attrs.frozen

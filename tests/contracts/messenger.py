@@ -99,6 +99,13 @@ class MessengerContract:
         with pytest.raises(TargetIsAdmin):
             await messenger.restrict(world.group, world.admin)
 
+    async def test_kicking_an_admin_fails_and_leaves_them_in(
+        self, messenger: Messenger, world: MessengerWorld
+    ) -> None:
+        with pytest.raises(TargetIsAdmin):
+            await messenger.kick(world.group, world.admin)
+        assert (await messenger.membership(world.group, world.admin)).is_admin
+
     async def test_kick_removes_the_member(
         self, messenger: Messenger, world: MessengerWorld
     ) -> None:

@@ -20,6 +20,7 @@ from application.use_cases.exempt_member import ExemptMember
 from application.use_cases.explain_member import ExplainMember
 from application.use_cases.on_bot_status_changed import OnBotStatusChanged
 from application.use_cases.on_group_member_updated import OnGroupMemberUpdated
+from application.use_cases.on_join_request import OnJoinRequest
 from application.use_cases.press_verify import PressVerify
 from application.use_cases.protect_group import ProtectGroup
 from application.use_cases.run_due_actions import RunDueActions
@@ -115,6 +116,15 @@ class World:
             await tx.commit()
         await self.groups.forget(group)
         return policy
+
+    async def disable(self, group: GroupId = GROUP) -> None:
+        """Store the group's policy as disabled directly (no command, nothing scheduled)."""
+        async with self.uow.begin(group) as tx:
+            policy = await tx.groups.get(group)
+            assert policy is not None
+            await tx.groups.save(policy.disabled())
+            await tx.commit()
+        await self.groups.forget(group)
 
     def join(self, channel: ChannelId, *users: UserId) -> None:
         """Users are members of a channel."""
@@ -242,6 +252,10 @@ class World:
     @property
     def on_bot_status(self) -> OnBotStatusChanged:
         return OnBotStatusChanged(self.enforcer, self.directory)
+
+    @property
+    def on_join_request(self) -> OnJoinRequest:
+        return OnJoinRequest(self.enforcer)
 
     @property
     def run_due_actions(self) -> RunDueActions:

@@ -144,6 +144,8 @@ class InMemoryMessenger(Messenger):
 
     async def kick(self, group_id: GroupId, user_id: UserId) -> None:
         self._call("kick", group_id, user_id)
+        if self.memberships.get((group_id, user_id), Membership(MemberStatus.LEFT)).is_admin:
+            raise TargetIsAdmin(group_id, user_id)
         self.kicked.append((group_id, user_id))
         self.memberships[(group_id, user_id)] = Membership(MemberStatus.LEFT)
 

@@ -94,6 +94,10 @@ class InMemoryRestrictionRepository(RestrictionRepository):
             return None
         return self._scope.state.restrictions.get((group_id, user_id))
 
+    async def get_for_update(self, group_id: GroupId, user_id: UserId) -> Restriction | None:
+        # A memory transaction never waits on anything, so none interleaves with another.
+        return await self.get(group_id, user_id)
+
     async def save(self, restriction: Restriction) -> None:
         self._scope.writable(restriction.group_id)
         self._scope.state.restrictions[(restriction.group_id, restriction.user_id)] = restriction

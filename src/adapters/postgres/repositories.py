@@ -6,8 +6,9 @@ statement inside the transaction's tenant, whatever group id a caller passes.
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from adapters.postgres import tables as t
@@ -136,18 +137,19 @@ class PostgresRestrictionRepository(RestrictionRepository):
         self._session = session
 
     async def get(self, group_id: GroupId, user_id: UserId) -> Restriction | None:
-        row = (
-            (
-                await self._session.execute(
-                    select(t.restrictions).where(
-                        t.restrictions.c.tenant_id == group_id,
-                        t.restrictions.c.user_id == user_id,
-                    )
-                )
-            )
-            .mappings()
-            .one_or_none()
+        return await self._one(self._of(group_id, user_id))
+
+    async def get_for_update(self, group_id: GroupId, user_id: UserId) -> Restriction | None:
+        return await self._one(self._of(group_id, user_id).with_for_update())
+
+    @staticmethod
+    def _of(group_id: GroupId, user_id: UserId) -> Select[Any]:
+        return select(t.restrictions).where(
+            t.restrictions.c.tenant_id == group_id, t.restrictions.c.user_id == user_id
         )
+
+    async def _one(self, query: Select[Any]) -> Restriction | None:
+        row = (await self._session.execute(query)).mappings().one_or_none()
         return None if row is None else restriction_from_row(row)
 
     async def save(self, restriction: Restriction) -> None:

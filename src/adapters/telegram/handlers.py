@@ -15,6 +15,7 @@ from telegram import (
     BotCommandScopeAllChatAdministrators,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    CallbackQuery,
     Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -22,7 +23,8 @@ from telegram import (
     MessageEntity,
     Update,
 )
-from telegram.constants import ChatType
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -40,7 +42,13 @@ from adapters.metrics import count_enforcement
 from adapters.telegram import replies
 from adapters.telegram.convert import person_of, sender_of
 from adapters.telegram.messenger import membership_of
-from adapters.telegram.texts import VERIFY_PREFIX, parse_verify_data
+from adapters.telegram.texts import (
+    SETTINGS_PREFIX,
+    VERIFY_PREFIX,
+    parse_settings_data,
+    parse_verify_data,
+    settings_keyboard,
+)
 from application.authorization import Caller
 from application.enforcement import Enforcement
 from application.errors import ApplicationError
@@ -53,10 +61,12 @@ from application.use_cases.check_rights import CheckCommand, CheckRights
 from application.use_cases.enforce_on_message import EnforceOnMessage, EnforceOnMessageCommand
 from application.use_cases.exempt_member import ExemptCommand, ExemptMember
 from application.use_cases.explain_member import ExplainCommand, ExplainMember
+from application.use_cases.on_bot_status_changed import BotStatusUpdate, OnBotStatusChanged
 from application.use_cases.on_group_member_updated import (
     GroupMemberUpdate,
     OnGroupMemberUpdated,
 )
+from application.use_cases.on_join_request import JoinRequestCommand, OnJoinRequest
 from application.use_cases.press_verify import PressVerify, PressVerifyCommand, VerifyOutcome
 from application.use_cases.protect_group import ProtectCommand, ProtectGroup
 from application.use_cases.schedule_deletion import ScheduleDeletion, ScheduleDeletionCommand
@@ -103,6 +113,8 @@ class Events:
     channel_member: ChannelMemberChanged
     verify: PressVerify
     cleanup: ScheduleDeletion
+    bot_status: OnBotStatusChanged
+    join_request: OnJoinRequest
 
 
 # --- events ----------------------------------------------------------------------------------
@@ -169,6 +181,62 @@ class OnChatMember:
 
 
 @attrs.frozen
+class OnMyChatMember:
+    """The bot's own standing changed in a group or a channel (added, removed, promoted…).
+
+    Private chats (a user blocking or unblocking the bot) are not the bot's concern here.
+    """
+
+    bot_status: OnBotStatusChanged
+
+    async def __call__(self, update: Update, context: Context) -> None:
+        """Hand the change to the use case and count what it came to."""
+        change = update.my_chat_member
+        if change is None or change.chat.type == ChatType.PRIVATE:
+            return
+        outcome = await self.bot_status.execute(
+            BotStatusUpdate(
+                chat_id=change.chat.id,
+                is_channel=change.chat.type == ChatType.CHANNEL,
+                old=membership_of(change.old_chat_member),
+                new=membership_of(change.new_chat_member),
+                actor=UserId(change.from_user.id),
+            )
+        )
+        count_enforcement("bot_status", outcome.value)
+
+
+@attrs.frozen
+class Press[T]:
+    """A button press whose data one of our parsers accepted."""
+
+    query: CallbackQuery
+    group_id: GroupId
+    message_id: MessageId
+    presser: UserId
+    data: T
+
+
+async def pressed[T](update: Update, parse: Callable[[str], T | None]) -> Press[T] | None:
+    """The press with its data parsed, or None; data no parser accepts is answered "not valid"."""
+    query = update.callback_query
+    if query is None or query.message is None or query.data is None:
+        return None
+    data = parse(query.data)
+    if data is None:
+        await query.answer(replies.INVALID_BUTTON)
+        return None
+    message = query.message
+    return Press(
+        query,
+        GroupId(message.chat.id),
+        MessageId(message.message_id),
+        UserId(query.from_user.id),
+        data,
+    )
+
+
+@attrs.frozen
 class OnVerifyPressed:
     """The Verify button: it acts only on whoever pressed it (rule 5)."""
 
@@ -176,36 +244,85 @@ class OnVerifyPressed:
 
     async def __call__(self, update: Update, context: Context) -> None:
         """Run the press and answer with what it came to."""
-        query = update.callback_query
-        if query is None or query.message is None or query.data is None:
-            return
-        owner = parse_verify_data(query.data)
-        if owner is None:
-            await query.answer("This button is not valid.")
+        press = await pressed(update, parse_verify_data)
+        if press is None:
             return
         result = await self.verify.execute(
-            PressVerifyCommand(
-                GroupId(query.message.chat.id),
-                UserId(query.from_user.id),
-                owner,
-                MessageId(query.message.message_id),
-            )
+            PressVerifyCommand(press.group_id, press.presser, press.data, press.message_id)
         )
         count_enforcement("verify", result.outcome.value)
         alert = result.outcome is VerifyOutcome.STILL_MISSING
-        await query.answer(replies.verify_answer(result), show_alert=alert)
+        await press.query.answer(replies.verify_answer(result), show_alert=alert)
 
 
-async def on_join_request(update: Update, context: Context) -> None:
-    """Join requests are acknowledged in the log; the join gate comes later."""
-    request = update.chat_join_request
-    if request is not None:
+@attrs.frozen
+class OnSettingsPressed:
+    """A button of the `/settings` menu: the presser must be allowed to configure the group."""
+
+    settings: ChangeSettings
+
+    async def __call__(self, update: Update, context: Context) -> None:
+        """Change the setting, or say in an alert why not; show the menu's new state."""
+        press = await pressed(update, parse_settings_data)
+        if press is None:
+            return
+        query, (key, value) = press.query, press.data
+        command = SettingsCommand(press.group_id, Caller(press.presser), key, value)
+        try:
+            result = await self.settings.execute(command)
+        except (ApplicationError, DomainError) as error:
+            await query.answer(replies.error_text(error), show_alert=True)
+            return
+        await query.answer(f"Saved: {key} = {result.settings.shown()[key]}")
+        try:
+            await query.edit_message_text(
+                replies.settings_result_html(result),
+                parse_mode=ParseMode.HTML,
+                reply_markup=settings_keyboard(result.settings),
+            )
+        except BadRequest as error:  # the same value pressed twice, or the menu is gone
+            log.info("settings.menu_not_updated error=%s", error.message)
+
+
+async def on_unknown_button(update: Update, context: Context) -> None:
+    """Callback data none of our buttons carries (forged, or from an old version): say so."""
+    await pressed(update, lambda _: None)  # no parser accepts anything here
+
+
+@attrs.frozen
+class OnJoinRequestReceived:
+    """A request to join a chat: logged, and audited for protected groups (no gate yet)."""
+
+    join_request: OnJoinRequest
+
+    async def __call__(self, update: Update, context: Context) -> None:
+        """Hand the request to the use case; it stays pending for the admins."""
+        request = update.chat_join_request
+        if request is None:
+            return
         log.info("join_request chat=%s user=%s", request.chat.id, request.from_user.id)
+        outcome = await self.join_request.execute(
+            JoinRequestCommand(
+                request.chat.id,
+                UserId(request.from_user.id),
+                is_channel=request.chat.type == ChatType.CHANNEL,
+            )
+        )
+        count_enforcement("join_request", outcome.value)
 
 
 # --- commands --------------------------------------------------------------------------------
 
-type Run = Callable[[Message, Chat, Caller, Sequence[str]], Awaitable[str]]
+
+@attrs.frozen
+class Reply:
+    """A command's reply: HTML, and a keyboard when it offers buttons."""
+
+    html: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+type Run = Callable[[Message, Chat, Caller, Sequence[str]], Awaitable[str | Reply]]
 
 
 @attrs.frozen
@@ -230,12 +347,19 @@ class GroupCommand:
         anonymous = message.sender_chat is not None and message.sender_chat.id == chat.id
         caller = Caller(UserId(user.id), anonymous_admin=anonymous)
         try:
-            text = await self.run(message, chat, caller, context.args or [])
+            reply = await self.run(message, chat, caller, context.args or [])
         except (ApplicationError, DomainError) as error:
-            text = replies.error_html(error)
+            reply = replies.error_html(error)
         except UsageError as error:
-            text = str(error)
-        sent = await message.reply_html(text, disable_web_page_preview=True, do_quote=False)
+            reply = str(error)
+        if isinstance(reply, str):
+            reply = Reply(reply)
+        sent = await message.reply_html(
+            reply.html,
+            disable_web_page_preview=True,
+            do_quote=False,
+            reply_markup=reply.keyboard,
+        )
         await self.cleanup.execute(
             ScheduleDeletionCommand(
                 GroupId(chat.id), (MessageId(message.message_id), MessageId(sent.message_id))
@@ -281,12 +405,13 @@ def command_runs(commands: Commands) -> dict[str, Run]:
         report = await commands.status.execute(StatusCommand(GroupId(chat.id), caller))
         return replies.status_html(report)
 
-    async def settings(_: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
+    async def settings(_: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> Reply:
         if len(args) > 2:
             raise UsageError(replies.USAGE["settings"])
         key, value = [*args, None, None][:2]
         command = SettingsCommand(GroupId(chat.id), caller, key, value)
-        return replies.settings_result_html(await commands.settings.execute(command))
+        result = await commands.settings.execute(command)
+        return Reply(replies.settings_result_html(result), settings_keyboard(result.settings))
 
     async def exempt(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
         user = _target(message, args, replies.USAGE["exempt"])
@@ -348,8 +473,19 @@ def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler,
             ),
             0,
         ),
+        (
+            ChatMemberHandler(OnMyChatMember(events.bot_status), ChatMemberHandler.MY_CHAT_MEMBER),
+            0,
+        ),
         (CallbackQueryHandler(OnVerifyPressed(events.verify), pattern=f"^{VERIFY_PREFIX}"), 0),
-        (ChatJoinRequestHandler(on_join_request), 0),
+        (
+            CallbackQueryHandler(
+                OnSettingsPressed(commands.settings), pattern=f"^{SETTINGS_PREFIX}"
+            ),
+            0,
+        ),
+        (CallbackQueryHandler(on_unknown_button), 0),
+        (ChatJoinRequestHandler(OnJoinRequestReceived(events.join_request)), 0),
         (CommandHandler(["start", "help"], on_start), 0),
     ]
     for name, run in command_runs(commands).items():

@@ -23,6 +23,9 @@ from application.use_cases.unprotect_group import UnprotectResult
 from domain.errors import DomainError
 from domain.policy import GroupSettings, RequiredChannel
 
+INVALID_BUTTON = "This button is not valid."
+"""The answer to a press whose data none of the bot's buttons carries (forged, or outdated)."""
+
 USAGE = {
     "protect": "/protect @channel [@more …] — link channels and turn protection on",
     "unprotect": "/unprotect — turn protection off and unmute everyone the bot muted",
@@ -180,6 +183,11 @@ def verify_answer(result: VerifyResult) -> str:
         case VerifyOutcome.UNAVAILABLE:
             text = "Telegram did not answer. Please try again in a minute."
     return text[:200]
+
+
+def error_text(error: Exception) -> str:
+    """`error_html` as plain text for a button's alert (at most 200 characters)."""
+    return html.unescape(error_html(error))[:200]
 
 
 def error_html(error: Exception) -> str:

@@ -10,8 +10,17 @@ from telegram.helpers import mention_html
 
 from application.ports.messenger import MuteWarning, WarningReason
 from domain.ids import UserId
+from domain.policy import GroupSettings
 
 VERIFY_PREFIX = "verify:"
+SETTINGS_PREFIX = "set:"
+SETTINGS_CHOICES: dict[str, tuple[str, ...]] = {
+    "failure_policy": ("open", "closed"),
+    "warning_ttl": ("30s", "2m", "10m", "1h"),
+    "kick_after": ("off", "1h", "1d", "7d"),
+}
+"""The values the settings menu offers, one row per setting (`/settings key value` takes any)."""
+_SETTINGS_LABELS = {"failure_policy": "Policy", "warning_ttl": "Warning", "kick_after": "Kick"}
 
 _WARNINGS = {
     WarningReason.JOINED: "Welcome, {member}! To talk in this group, join {channels} first.",
@@ -61,3 +70,33 @@ def parse_verify_data(data: str) -> UserId | None:
     if raw == data or not raw.isdigit() or len(raw) > 20:
         return None
     return UserId(int(raw))
+
+
+def settings_data(key: str, value: str) -> str:
+    """A settings-menu button's callback data: one setting and one offered value."""
+    return f"{SETTINGS_PREFIX}{key}={value}"
+
+
+def parse_settings_data(data: str) -> tuple[str, str] | None:
+    """The setting and value a menu button names, or `None` unless the menu offers them."""
+    raw = data.removeprefix(SETTINGS_PREFIX)
+    key, separator, value = raw.partition("=")
+    if raw == data or not separator or value not in SETTINGS_CHOICES.get(key, ()):
+        return None
+    return key, value
+
+
+def settings_keyboard(settings: GroupSettings) -> InlineKeyboardMarkup:
+    """One row per setting, one button per offered value; the current value is ticked."""
+    shown = settings.shown()
+    rows = [
+        [
+            InlineKeyboardButton(
+                f"{'✓ ' if shown[key] == value else ''}{_SETTINGS_LABELS[key]} {value}",
+                callback_data=settings_data(key, value),
+            )
+            for value in values
+        ]
+        for key, values in SETTINGS_CHOICES.items()
+    ]
+    return InlineKeyboardMarkup(rows)

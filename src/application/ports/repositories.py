@@ -37,6 +37,13 @@ class RestrictionRepository(Protocol):
         """The bot's restriction of this member, if the bot applied one."""
 
     @abstractmethod
+    async def get_for_update(self, group_id: GroupId, user_id: UserId) -> Restriction | None:
+        """`get`, for a read-modify-write: the row stays locked until the transaction ends.
+
+        Another transaction reading it for update waits, then sees this one's write.
+        """
+
+    @abstractmethod
     async def save(self, restriction: Restriction) -> None:
         """Insert or replace the restriction of `restriction.user_id`."""
 

@@ -1,48 +1,30 @@
-"""The whole bot (PTB, our handlers, PostgreSQL) against the Bot API sandbox, in process."""
+"""The whole bot (PTB, our handlers, PostgreSQL) against the Bot API sandbox, in process.
+
+Every test that takes `story` runs twice: updates by long polling, and by webhook (the sandbox
+POSTs each update to the bot's own HTTP server with the secret header).
+"""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 
-import attrs
 import pytest
 
-from adapters.telegram.sandbox import FloodLimits, Sandbox, SeededWorld
-from application.ports.clock import Clock
-from bootstrap.bot import running_bot
-from bootstrap.settings import Settings
+from adapters.telegram.rate_limiter import SendLimits
 from tests.integration.conftest import DatabaseFactory
+from tests.integration.http.conftest import Served, serving_bot
+
+SPEEDUP = 30
+"""Sends paced 30 times faster than Telegram allows: the sandbox's limits are off here, and
+the pacing itself is proven in tests/integration/telegram/test_rate_limiter.py."""
+
+Story = Served
+"""A running bot, the sandbox it talks to (`sandbox`, `ids`) and the bot's clock."""
 
 
-@attrs.define
-class MovableClock(Clock):
-    """The system clock, plus however far a test moved it forward."""
-
-    offset: timedelta = timedelta(0)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def advance(self, by: timedelta) -> None:
-        self.offset += by
-
-
-@attrs.frozen
-class Story:
-    """A running bot, the sandbox it talks to, and the bot's clock."""
-
-    sandbox: Sandbox
-    ids: SeededWorld
-    clock: MovableClock
-
-
-@pytest.fixture
-async def story(database_factory: DatabaseFactory) -> AsyncIterator[Story]:
-    database = await database_factory()
-    async with Sandbox.start(limits=FloodLimits.off()) as sandbox:
-        settings = Settings(bot_token=sandbox.token, api_url=sandbox.root_url.rstrip("/"))
-        clock = MovableClock()
-        async with running_bot(settings, {"DATABASE_URL": database.runtime_url}, clock=clock):
-            await sandbox.wait_for_poller()
-            seeded = sandbox.seeded
-            assert seeded is not None
-            yield Story(sandbox, seeded, clock)
+@pytest.fixture(params=["polling", "webhook"])
+async def story(
+    database_factory: DatabaseFactory, request: pytest.FixtureRequest
+) -> AsyncIterator[Story]:
+    limits = SendLimits().scaled(SPEEDUP)
+    webhook = request.param == "webhook"
+    async with serving_bot(database_factory, webhook=webhook, send_limits=limits) as served:
+        yield served

@@ -1,7 +1,9 @@
 """Every handler and command through python-telegram-bot against the sandbox, with PostgreSQL."""
 
+import asyncio
 from collections.abc import Callable
 
+from adapters.metrics import updates_handled
 from adapters.telegram.sandbox import AdminRights, Call, Member, RetryAfterFault, Status
 from tests.integration.bot.conftest import Story
 
@@ -146,5 +148,100 @@ async def test_start_help_and_join_requests(story: Story) -> None:
     assert "/protect" in await command(story, "/help", by=ids.carol_id)
     driver.request_join(ids.private_channel_id, ids.dave_id)
     await story.sandbox.wait_delivered(timeout=TIMEOUT)
-    # the request is taken without a crash, and the bot keeps serving
+    # the request is taken without a crash, left pending, and the bot keeps serving
     assert "/protect" in await command(story, "/help", by=ids.carol_id)
+    assert [r.user_id for r in driver.join_requests(ids.private_channel_id)] == [ids.dave_id]
+
+
+async def test_admins_are_told_once_when_the_bot_loses_its_rights(story: Story) -> None:
+    ids, driver, calls = story.ids, story.sandbox.driver, story.sandbox.calls
+    await protect(story)
+    mark = calls.mark()
+    driver.demote_bot(ids.group_id, by=ids.owner_id)
+    notice = await calls.wait_for(
+        "sendMessage", lambda c: c.param("chat_id") == ids.group_id, since=mark, timeout=TIMEOUT
+    )
+    assert "I cannot mute members here" in str(notice.param("text"))
+    # promoted and demoted again within the cooldown: no second notice
+    driver.promote_bot(ids.group_id, by=ids.owner_id)
+    driver.demote_bot(ids.group_id, by=ids.owner_id)
+    assert "Make me an administrator of this group" in await command(story, "/check")
+    notices = [
+        c for c in calls.of("sendMessage", since=mark) if "cannot mute" in str(c.param("text"))
+    ]
+    assert len(notices) == 1
+
+
+async def test_the_settings_menu_changes_settings_for_admins_only(story: Story) -> None:
+    ids, driver, calls = story.ids, story.sandbox.driver, story.sandbox.calls
+    await protect(story)
+    await command(story, "/settings")
+    menu = driver.last_bot_message(ids.group_id)
+    assert menu is not None
+    assert "set:failure_policy=closed" in [b.get("callback_data") for b in menu.buttons()]
+
+    # Bob is a member, not an admin: an alert, and nothing changes
+    query = driver.press(ids.bob_id, menu, "set:failure_policy=closed")
+    await story.sandbox.wait_until(lambda: driver.callback_answer(query) is not None)
+    refused = driver.callback_answer(query)
+    assert refused is not None
+    assert "Only the group's creator" in str(refused.get("text"))
+    assert refused.get("show_alert") is True
+    assert "failure_policy</code> = <b>open" in await command(story, "/settings")
+
+    # Alice, the creator: saved, and the menu shows the new value ticked
+    menu = driver.last_bot_message(ids.group_id)
+    assert menu is not None
+    mark = calls.mark()
+    query = driver.press(ids.owner_id, menu, "set:failure_policy=closed")
+    await calls.wait_for("editMessageText", since=mark, timeout=TIMEOUT)
+    assert "Saved" in str((driver.callback_answer(query) or {}).get("text"))
+    edited = driver.message(ids.group_id, menu.message_id)
+    assert edited is not None
+    assert "✓ Policy closed" in [str(b.get("text")) for b in edited.buttons()]
+    assert "failure_policy</code> = <b>closed" in await command(story, "/settings")
+
+
+async def test_first_messages_at_once_fetch_the_admin_list_once(story: Story) -> None:
+    ids, driver, calls = story.ids, story.sandbox.driver, story.sandbox.calls
+    await protect(story)
+    erin = driver.user(1099, "Erin").id
+    driver.place(ids.group_id, Member(erin, Status.MEMBER))
+    handled = updates_handled("chat_member")
+    driver.promote(ids.group_id, ids.bob_id, by=ids.owner_id)  # the cached admin set is dropped
+    await story.sandbox.wait_until(
+        lambda: updates_handled("chat_member") > handled, timeout=TIMEOUT
+    )
+    mark = calls.mark()
+    for _ in range(3):
+        driver.say(ids.group_id, ids.carol_id, "hi")
+        driver.say(ids.group_id, erin, "hello")
+    await story.sandbox.wait_until(
+        lambda: (
+            driver.is_restricted(ids.group_id, ids.carol_id)
+            and driver.is_restricted(ids.group_id, erin)
+        ),
+        timeout=TIMEOUT,
+    )
+    await story.sandbox.wait_delivered(timeout=TIMEOUT)
+    assert len(calls.of("getChatAdministrators", since=mark)) == 1
+
+
+async def test_a_burst_of_messages_gets_one_mute_and_one_warning(story: Story) -> None:
+    ids, driver, calls = story.ids, story.sandbox.driver, story.sandbox.calls
+    await protect(story)
+    mark = calls.mark()
+    burst = [driver.say(ids.group_id, ids.carol_id, f"hi {n}") for n in range(5)]
+    await story.sandbox.wait_until(
+        lambda: (
+            driver.is_restricted(ids.group_id, ids.carol_id)
+            and all(driver.message(ids.group_id, m.message_id) is None for m in burst)
+            and any("Verify" in (m.text or "") for m in driver.bot_messages(ids.group_id))
+        ),
+        timeout=TIMEOUT,
+    )
+    await story.sandbox.wait_delivered(timeout=TIMEOUT)
+    await asyncio.sleep(0.3)  # time for a second warning, were one on its way
+    warnings = [c for c in calls.of("sendMessage", since=mark) if "Verify" in str(c.param("text"))]
+    assert len(warnings) == 1
+    assert len(calls.of("restrictChatMember", since=mark)) == 1

@@ -7,12 +7,16 @@ cleanly.
 
 import asyncio
 import io
+import json
 import os
 import signal
 import sys
 from pathlib import Path
 
+import httpx
+
 from adapters.telegram.sandbox import Sandbox
+from bootstrap.database import free_port
 from bootstrap.demo import tell_story
 from tests.integration.conftest import DatabaseFactory
 
@@ -42,9 +46,69 @@ async def test_nezuko_run_serves_the_story_and_stops_on_sigterm(
                 story = await tell_story(sandbox, None, out)
                 assert story.failed == 0, out.getvalue() + log.read_text()
                 assert story.passed == 13
+                seeded = sandbox.seeded
+                assert seeded is not None
+                # every log line of an update carries its id, tenant and user
+                erin = sandbox.driver.user(1099, "Erin").id
+                sandbox.driver.request_join(seeded.private_channel_id, erin)
+                await sandbox.wait_until(lambda: _log_line(log, "join_request") is not None)
+                line = _log_line(log, "join_request")
+                assert line is not None
+                assert line["tenant"] == seeded.private_channel_id
+                assert line["user"] == erin
+                assert isinstance(line["update_id"], int)
             finally:
                 process.send_signal(signal.SIGTERM)
                 code = await asyncio.wait_for(process.wait(), timeout=30)
         output = log.read_text()
         assert code == 0, output
         assert sandbox.token not in output  # the token never reaches the logs
+
+
+def _log_line(log: Path, event: str) -> dict[str, object] | None:
+    """The first JSON log line whose event starts with `event`, if the process wrote one."""
+    for text in log.read_text().splitlines():
+        if text.startswith("{"):
+            line: dict[str, object] = json.loads(text)
+            if str(line.get("event", "")).startswith(event):
+                return line
+    return None
+
+
+async def test_nezuko_run_memory_needs_no_database_and_still_enforces(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    async with Sandbox.start() as sandbox:
+        port = free_port()
+        environ = {
+            "PATH": os.environ.get("PATH", ""),
+            "TELEGRAM_BOT_TOKEN": sandbox.token,
+            "TELEGRAM_API_URL": sandbox.root_url,
+            "NEZUKO_DATA_DIR": str(data_dir),
+            "HTTP_PORT": str(port),
+        }
+        log = tmp_path / "nezuko.log"
+        with log.open("w") as sink:
+            process = await asyncio.create_subprocess_exec(
+                str(NEZUKO), "run", "--memory", env=environ, cwd=tmp_path, stdout=sink, stderr=sink
+            )
+            try:
+                await sandbox.wait_for_poller(timeout=30)
+                seeded = sandbox.seeded
+                assert seeded is not None
+                driver, calls = sandbox.driver, sandbox.calls
+                driver.say(seeded.group_id, seeded.owner_id, "/protect @nezuko_demo_news")
+                reply = await calls.wait_for("sendMessage", timeout=10)
+                assert "Protection is on" in str(reply.param("text")), log.read_text()
+                driver.say(seeded.group_id, seeded.carol_id, "hello")
+                await sandbox.wait_until(
+                    lambda: driver.is_restricted(seeded.group_id, seeded.carol_id), timeout=10
+                )
+                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                    assert (await http.get("/ready")).status_code == 200
+            finally:
+                process.send_signal(signal.SIGTERM)
+                code = await asyncio.wait_for(process.wait(), timeout=30)
+        output = log.read_text()
+        assert code == 0, output
+        assert "memory_mode" in output
+        assert not data_dir.exists()  # no embedded database was started

@@ -5,7 +5,6 @@ with the HTTP server on a free loopback port, and hands the test an httpx client
 """
 
 import contextlib
-import socket
 from collections.abc import AsyncGenerator, AsyncIterator
 
 import attrs
@@ -14,20 +13,15 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.system_clock import MovableClock
+from adapters.telegram.rate_limiter import SendLimits
 from adapters.telegram.sandbox import FloodLimits, Sandbox, SeededWorld
 from bootstrap.bot import running_bot
+from bootstrap.database import free_port
 from bootstrap.settings import Settings
 from tests.integration.conftest import DatabaseFactory
 
 SECRET = "nezuko-webhook-test_secret-0123456789"
 WEBHOOK_PATH = "/telegram/webhook"
-
-
-def free_port() -> int:
-    """A loopback TCP port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @attrs.frozen
@@ -51,9 +45,12 @@ type Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 @contextlib.asynccontextmanager
 async def serving_bot(
-    database_factory: DatabaseFactory, *, webhook: bool
+    database_factory: DatabaseFactory, *, webhook: bool, send_limits: SendLimits | None = None
 ) -> AsyncGenerator[Served]:
-    """The bot with its HTTP server, in webhook or polling mode, for as long as the block runs."""
+    """The bot with its HTTP server, in webhook or polling mode, for as long as the block runs.
+
+    `send_limits` replaces Telegram's pacing (the sandbox's flood limits are off here).
+    """
     database = await database_factory()
     # A short retry delay: a refused delivery is tried again within the test's patience.
     async with Sandbox.start(limits=FloodLimits.off(), webhook_retry_delay=0.05) as sandbox:
@@ -68,7 +65,7 @@ async def serving_bot(
         clock = MovableClock()
         environ = {"DATABASE_URL": database.runtime_url}
         async with (
-            running_bot(settings, environ, clock=clock, serve_http=True),
+            running_bot(settings, environ, clock=clock, serve_http=True, send_limits=send_limits),
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10.0) as http,
         ):
             if not webhook:

@@ -14,8 +14,9 @@ from adapters.http.server import CannotListen, serving
 from adapters.postgres.engine import create_engine
 from adapters.telegram.sandbox import Call, RetryAfterFault
 from bootstrap.bot import Readiness, UpdateIntake, build_application
+from bootstrap.database import free_port
 from bootstrap.settings import Settings
-from tests.integration.http.conftest import Samples, Served, free_port, sample, scrape
+from tests.integration.http.conftest import Samples, Served, sample, scrape
 
 TIMEOUT = 10.0
 FAMILIES = (

@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import pytest
 
+from adapters.telegram.application import ALLOWED_UPDATES
 from adapters.telegram.sandbox import Call, HangFault
-from adapters.telegram.sandbox.state import WebhookConfig
-from bootstrap.bot import ALLOWED_UPDATES
+from adapters.telegram.sandbox.state import CallbackQueryState, WebhookConfig
 from tests.integration.conftest import DatabaseFactory
 from tests.integration.http.conftest import (
     SECRET,
@@ -223,3 +223,46 @@ async def test_rule_10_a_graceful_stop_handles_every_update_already_accepted(
     restricted = {call.param("user_id") for call in sandbox.calls.of("restrictChatMember")}
     assert set(newcomers) <= restricted
     assert all(driver.is_restricted(ids.group_id, user_id) for user_id in newcomers)
+
+
+@pytest.mark.parametrize("data", ["verify:12x", "set:warning_ttl=0s", "unlock:everyone"])
+async def test_forged_button_data_is_answered_as_not_valid_and_changes_nothing(
+    webhook_bot: Served, data: str
+) -> None:
+    """Telegram delivers any callback data a client sends; ours must not act on forgeries."""
+    ids, sandbox, http = webhook_bot.ids, webhook_bot.sandbox, webhook_bot.http
+    await protect(webhook_bot)
+    sandbox.driver.say(ids.group_id, ids.carol_id, "hi")  # muted, with a warning
+    await sandbox.calls.wait_for("restrictChatMember", _to(ids.carol_id), timeout=TIMEOUT)
+    warning = sandbox.driver.last_bot_message(ids.group_id)
+    assert warning is not None
+    query_id = "4999"
+    sandbox.world.callback_queries[query_id] = CallbackQueryState(
+        query_id, ids.carol_id, ids.group_id, warning.message_id, data
+    )
+    mark = sandbox.calls.mark()
+    body = {
+        "update_id": 960_000,
+        "callback_query": {
+            "id": query_id,
+            "from": {"id": ids.carol_id, "is_bot": False, "first_name": "Carol"},
+            "chat_instance": "1",
+            "data": data,
+            "message": {
+                "message_id": warning.message_id,
+                "date": 1_700_000_000,
+                "chat": {"id": ids.group_id, "type": "supergroup", "title": "Nezuko Demo Group"},
+                "from": {"id": ids.bot_id, "is_bot": True, "first_name": "Nezuko"},
+                "text": "warning",
+            },
+        },
+    }
+
+    answer = await http.post(WEBHOOK_PATH, content=json.dumps(body), headers={HEADER: SECRET})
+
+    assert answer.status_code == 200
+    answered = await sandbox.calls.wait_for("answerCallbackQuery", since=mark, timeout=TIMEOUT)
+    assert answered.param("text") == "This button is not valid."
+    assert sandbox.driver.is_restricted(ids.group_id, ids.carol_id)
+    assert sandbox.calls.of("restrictChatMember", since=mark) == []
+    assert sandbox.calls.of("editMessageText", since=mark) == []

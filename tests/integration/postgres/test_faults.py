@@ -20,12 +20,13 @@ from adapters.postgres.engine import create_engine
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from application.errors import StorageConflict, StorageError
 from bootstrap.database import DatabaseSpec, provision_database
-from domain.ids import GroupId
+from domain.ids import GroupId, MessageId
 from tests.factories import (
     T0,
     make_action,
     make_channel,
     make_policy,
+    make_restriction,
     new_channel,
     new_group,
     new_user,
@@ -215,3 +216,34 @@ async def test_a_restarting_server_fails_calls_while_down_and_recovers_after() -
             await engine.dispose()
         await asyncio.to_thread(server.stop)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+async def test_two_read_modify_writes_of_one_restriction_lose_no_update(
+    runtime_engine: AsyncEngine,
+) -> None:
+    """A warning id and a new missing list written at once by two transactions both survive."""
+    uow = PostgresUnitOfWork(runtime_engine)
+    group, user, first, second = new_group(), new_user(), new_channel(), new_channel()
+    async with uow.begin(group) as tx:
+        await tx.restrictions.save(make_restriction(group, user, first, second))
+        await tx.commit()
+
+    async def note_what_is_still_missing() -> None:
+        async with uow.begin(group) as tx:
+            current = await tx.restrictions.get_for_update(group, user)
+            assert current is not None
+            await tx.restrictions.save(current.still_missing((second,)))
+            await tx.commit()
+
+    async with uow.begin(group) as warning:
+        current = await warning.restrictions.get_for_update(group, user)
+        assert current is not None
+        other = asyncio.create_task(note_what_is_still_missing())
+        assert await _blocked(other), "the second read for update should wait for the first"
+        await warning.restrictions.save(current.with_warning(MessageId(77)))
+        await warning.commit()
+    await other
+    async with uow.begin(group) as tx:
+        final = await tx.restrictions.get(group, user)
+    assert final is not None
+    assert (final.missing, final.warning_message_id) == ((second,), MessageId(77))

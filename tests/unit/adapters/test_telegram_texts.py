@@ -5,15 +5,19 @@ from html.parser import HTMLParser
 import pytest
 
 from adapters.telegram.texts import (
+    SETTINGS_CHOICES,
     channel_list_html,
+    parse_settings_data,
     parse_verify_data,
+    settings_data,
+    settings_keyboard,
     verify_data,
     warning_html,
     warning_keyboard,
 )
 from application.ports.messenger import MuteWarning, WarningReason
 from domain.ids import ChannelId, GroupId, UserId
-from domain.policy import RequiredChannel
+from domain.policy import GroupSettings, RequiredChannel
 from domain.senders import Person
 
 NASTY = "<b>Fish & Chips</b> _under_ *stars*"
@@ -79,3 +83,32 @@ def test_verify_data_round_trips_and_forgeries_are_refused() -> None:
     assert parse_verify_data(verify_data(UserId(123))) == UserId(123)
     for forged in ("verify:", "verify:-5", "verify:abc", "verify:1 OR 1", "menu:1", "1"):
         assert parse_verify_data(forged) is None
+
+
+def test_settings_menu_data_round_trips_and_only_offered_values_parse() -> None:
+    for key, values in SETTINGS_CHOICES.items():
+        for value in values:
+            assert parse_settings_data(settings_data(key, value)) == (key, value)
+            GroupSettings().changed(key, value)  # every offered value is a valid one
+    for forged in (
+        "set:warning_ttl=0s",
+        "set:warning_ttl=2m;kick_after=off",
+        "set:owner=1",
+        "set:warning_ttl",
+        "set:=open",
+        "verify:1",
+        "failure_policy=open",
+    ):
+        assert parse_settings_data(forged) is None, forged
+
+
+def test_settings_menu_ticks_the_current_values_and_fits_telegrams_limits() -> None:
+    settings = GroupSettings().changed("failure_policy", "closed").changed("kick_after", "1d")
+    rows = settings_keyboard(settings).inline_keyboard
+    assert len(rows) == len(SETTINGS_CHOICES)
+    ticked = [button.text for row in rows for button in row if button.text.startswith("✓")]
+    assert ticked == ["✓ Policy closed", "✓ Warning 2m", "✓ Kick 1d"]
+    for row in rows:
+        for button in row:
+            assert isinstance(button.callback_data, str)
+            assert len(button.callback_data.encode()) <= 64

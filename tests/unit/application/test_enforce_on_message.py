@@ -1,12 +1,21 @@
 """Rule 3 on the message path, with rules 4, 8 and 9 and the hot-path budget of DESIGN §5."""
 
+import asyncio
 from datetime import timedelta
 
-from application.enforcement import Enforcement
+from adapters.memory.messenger import InMemoryMessenger
+from application.enforcement import MUTE_SETTLE, Enforcement
 from application.errors import BotLacksRights, MessengerUnavailable
 from application.ports.messenger import NoticeKind, WarningReason
 from domain.audit import AuditKind
-from domain.ids import ANONYMOUS_ADMIN_BOT, CHANNEL_BOT, SERVICE_NOTIFICATIONS, UserId
+from domain.ids import (
+    ANONYMOUS_ADMIN_BOT,
+    CHANNEL_BOT,
+    SERVICE_NOTIFICATIONS,
+    GroupId,
+    MessageId,
+    UserId,
+)
 from domain.membership import MemberStatus
 from domain.policy import FailurePolicy, GroupSettings
 from domain.schedule import ActionKind
@@ -249,11 +258,56 @@ async def test_a_member_who_became_admin_since_the_cache_is_not_muted(world: Wor
     assert await world.memberships.admins(GROUP) is None  # the stale admin set was dropped
 
 
-async def test_a_second_mute_replaces_the_previous_warning(world: World) -> None:
+class SlowMessenger(InMemoryMessenger):
+    """Answers after a pause, as Telegram does, so the handling of updates can overlap."""
+
+    async def admins(self, group_id: GroupId) -> frozenset[UserId]:
+        await asyncio.sleep(0.01)
+        return await super().admins(group_id)
+
+    async def delete_message(self, chat_id: int, message_id: MessageId) -> None:
+        await asyncio.sleep(0.01)
+        await super().delete_message(chat_id, message_id)
+
+    async def restrict(self, group_id: GroupId, user_id: UserId) -> None:
+        await asyncio.sleep(0.01)
+        await super().restrict(group_id, user_id)
+
+
+async def test_a_message_that_raced_the_mute_is_deleted_without_another_warning(
+    world: World,
+) -> None:
     await world.protect()
     await world.say(ALICE)
     first_warning = world.messenger.warnings[0][0]
-    await world.say(ALICE)  # e.g. a message that raced the restriction
+    racing = world.message(ALICE)
+    assert await world.on_message.execute(racing) is Enforcement.RESTRICTED
+    assert (GROUP, racing.message_id) in world.messenger.deleted
+    assert len(world.messenger.warnings) == 1
+    assert len(world.messenger.calls_of("restrict")) == 1
+    restriction = await world.restriction(ALICE)
+    assert restriction is not None
+    assert restriction.warning_message_id == first_warning
+    assert (await world.audit_kinds())[-1] is AuditKind.MESSAGE_DELETED
+
+
+async def test_messages_sent_at_once_get_one_mute_and_one_warning() -> None:
+    world = World(messenger=SlowMessenger(own_id=BOT))
+    await world.protect()
+    messages = [world.message(ALICE) for _ in range(5)]
+    outcomes = await asyncio.gather(*(world.on_message.execute(m) for m in messages))
+    assert set(outcomes) == {Enforcement.RESTRICTED}
+    assert len(world.messenger.warnings) == 1
+    assert len(world.messenger.calls_of("restrict")) == 1
+    assert {(GROUP, m.message_id) for m in messages} <= set(world.messenger.deleted)
+
+
+async def test_a_later_mute_replaces_the_previous_warning(world: World) -> None:
+    await world.protect()
+    await world.say(ALICE)
+    first_warning = world.messenger.warnings[0][0]
+    world.clock.advance(MUTE_SETTLE + timedelta(seconds=1))
+    await world.say(ALICE)  # e.g. the bot missed an admin lifting the mute by hand
     assert (GROUP, first_warning) in world.messenger.deleted
     restriction = await world.restriction(ALICE)
     assert restriction is not None
@@ -281,3 +335,12 @@ async def test_other_bots_are_never_restricted(world: World) -> None:
     assert await world.on_message.execute(world.message(UserId(7), is_bot=True)) is (
         Enforcement.EXEMPT
     )
+
+
+async def test_design_5_lookups_of_one_groups_admins_at_once_ask_telegram_once() -> None:
+    world = World(messenger=SlowMessenger(own_id=BOT))
+    answers = await asyncio.gather(*(world.enforcer.admins(GROUP) for _ in range(5)))
+    assert len(world.messenger.calls_of("admins")) == 1
+    assert len(set(answers)) == 1
+    assert answers[0] is not None
+    assert OWNER in answers[0]

@@ -230,11 +230,7 @@ async def test_rule_6_channel_events_update_the_membership_cache(world: World) -
 async def test_rule_6_disabled_groups_are_left_alone(world: World) -> None:
     await world.protect()
     await world.say(ALICE)
-    async with world.uow.begin(GROUP) as tx:
-        policy = await tx.groups.get(GROUP)
-        assert policy is not None
-        await tx.groups.save(policy.disabled())
-        await tx.commit()
+    await world.disable()
     result = await world.on_channel_member.execute(channel_update(ALICE, LEFT, MEMBER))
     assert result.lifted == ()
 

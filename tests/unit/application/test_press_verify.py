@@ -120,12 +120,7 @@ async def test_rule_5_presses_are_throttled_per_member(world: World) -> None:
 async def test_a_press_after_unprotect_lifts_the_bots_mute(world: World) -> None:
     await world.protect()
     await world.say(ALICE)
-    async with world.uow.begin(GROUP) as tx:
-        policy = await tx.groups.get(GROUP)
-        assert policy is not None
-        await tx.groups.save(policy.disabled())
-        await tx.commit()
-    await world.groups.forget(GROUP)
+    await world.disable()
     assert (await world.verify.execute(press(ALICE))).outcome is VerifyOutcome.LIFTED
 
 

@@ -44,12 +44,7 @@ async def test_no_kick_for_a_member_who_verified_in_time(world: World) -> None:
 async def test_no_kick_when_protection_was_turned_off(world: World) -> None:
     await world.protect(settings=KICK_AFTER)
     await world.say(ALICE)
-    async with world.uow.begin(GROUP) as tx:
-        policy = await tx.groups.get(GROUP)
-        assert policy is not None
-        await tx.groups.save(policy.disabled())
-        await tx.commit()
-    await world.groups.forget(GROUP)
+    await world.disable()
     await world.run_due(timedelta(hours=2))
     assert world.messenger.kicked == []
 

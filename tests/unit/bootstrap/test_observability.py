@@ -7,8 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
+from telegram import Update
 
-from bootstrap.observability import REDACTED, Redactor, bind_update, configure_logging, init_sentry
+from adapters.telegram.application import log_context
+from bootstrap.observability import (
+    REDACTED,
+    Redactor,
+    configure_logging,
+    init_sentry,
+)
 from bootstrap.settings import Settings
 
 TOKEN = "123456:ABC-def_ghi"
@@ -33,9 +40,11 @@ def configured(**env: str) -> io.StringIO:
 
 def test_json_lines_carry_the_bound_update_context() -> None:
     stream = configured(LOG_FORMAT="json")
-    bind_update(update_id=7, tenant=-100, user=42)
-    logging.getLogger("application.use_cases.x").info("enforce.done outcome=%s", "allowed")
-    line = json.loads(stream.getvalue().splitlines()[-1])
+    with structlog.contextvars.bound_contextvars(update_id=7, tenant=-100, user=42):
+        logging.getLogger("application.use_cases.x").info("enforce.done outcome=%s", "allowed")
+    logging.getLogger("x").info("after the update")
+    line, after = (json.loads(text) for text in stream.getvalue().splitlines()[-2:])
+    assert "update_id" not in after
     assert line["event"] == "enforce.done outcome=allowed"
     assert (line["update_id"], line["tenant"], line["user"]) == (7, -100, 42)
     assert line["level"] == "info"
@@ -77,3 +86,22 @@ def test_sentry_events_are_scrubbed_recursively() -> None:
 
 def test_sentry_stays_off_without_a_dsn() -> None:
     assert init_sentry(Settings()) is False
+
+
+def test_log_context_of_an_update_names_update_tenant_and_user() -> None:
+    update = Update.de_json(
+        {
+            "update_id": 9,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": -1001, "type": "supergroup", "title": "g"},
+                "from": {"id": 42, "is_bot": False, "first_name": "A"},
+                "text": "hi",
+            },
+        },
+        None,
+    )
+    assert log_context(update) == {"update_id": 9, "tenant": -1001, "user": 42}
+    assert log_context(Update(10)) == {"update_id": 10}
+    assert log_context("not an update") == {}

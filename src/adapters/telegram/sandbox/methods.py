@@ -478,17 +478,29 @@ class BotApi:
         user_id = self._user_id(params)
         return user_id, self.world.member(chat.id, user_id)
 
-    async def api_restrict_chat_member(self, params: Params) -> Answer:
-        """restrictChatMember: restricted with permissions, or member again when all granted."""
-        world = self.world
-        chat = self._chat(params)
-        self._supergroup_only(chat)
-        user_id, old = self._target(
+    def _restrict_target(
+        self, chat: Chat, params: Params, *, channels_too: bool = False
+    ) -> tuple[int, Member]:
+        """The member a restrict/ban/unban call is about, once the bot may restrict here.
+
+        Restricting works in supergroups only; banning and unbanning in channels too.
+        """
+        if not channels_too:
+            self._supergroup_only(chat)
+        elif chat.type is ChatType.PRIVATE:
+            raise bad_request("method is available for supergroup and channel chats only")
+        return self._target(
             chat,
             params,
             "can_restrict_members",
             "not enough rights to restrict/unrestrict chat member",
         )
+
+    async def api_restrict_chat_member(self, params: Params) -> Answer:
+        """restrictChatMember: restricted with permissions, or member again when all granted."""
+        world = self.world
+        chat = self._chat(params)
+        user_id, old = self._restrict_target(chat, params)
         if user_id == world.bot.id:
             raise bad_request("can't restrict self")
         if old.is_admin:
@@ -527,14 +539,7 @@ class BotApi:
         """banChatMember: kicked (until_date honoured); revoke_messages deletes their messages."""
         world = self.world
         chat = self._chat(params)
-        if chat.type is ChatType.PRIVATE:
-            raise bad_request("method is available for supergroup and channel chats only")
-        user_id, old = self._target(
-            chat,
-            params,
-            "can_restrict_members",
-            "not enough rights to restrict/unrestrict chat member",
-        )
+        user_id, old = self._restrict_target(chat, params, channels_too=True)
         if old.status is Status.CREATOR:
             raise bad_request("can't remove chat owner")
         if old.status is Status.ADMINISTRATOR:
@@ -555,14 +560,7 @@ class BotApi:
         """unbanChatMember: kicked → left; without only_if_banned it also removes a member."""
         world = self.world
         chat = self._chat(params)
-        if chat.type is ChatType.PRIVATE:
-            raise bad_request("method is available for supergroup and channel chats only")
-        user_id, old = self._target(
-            chat,
-            params,
-            "can_restrict_members",
-            "not enough rights to restrict/unrestrict chat member",
-        )
+        user_id, old = self._restrict_target(chat, params, channels_too=True)
         if params.flag("only_if_banned"):
             if old.status is Status.KICKED:
                 world.set_member(chat.id, Member(user_id, Status.LEFT), actor_id=world.bot.id)

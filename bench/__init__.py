@@ -1,0 +1,1 @@
+"""Benchmarks against the Bot API sandbox (`make bench`)."""

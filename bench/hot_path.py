@@ -1,0 +1,262 @@
+"""`make bench`: the hot path (DESIGN §5) against the Bot API sandbox, as a ratio to bare PTB.
+
+The hot path is a message from a member already known to have joined every required channel.
+The bench sends the same burst of such messages through two bots polling the same kind of
+sandbox: a do-nothing python-telegram-bot application (the floor: HTTP, JSON, PTB's dispatch)
+and the whole Nezuko bot (our handlers, caches, rate limiter, PostgreSQL). It prints both
+throughputs, their ratio, and what the burst cost Nezuko beyond getUpdates: Bot API calls and
+database connection checkouts (each unit of work checks one out). DESIGN §5 says both must be
+zero in steady state; the exit code is 1 if they are not.
+
+Usage: `make bench` (or `.venv/bin/python -m bench [--messages N] [--members M]`).
+The burst's time includes the sandbox's own work (it serves both bots alike), so the ratio is
+a floor-relative figure for this machine, not an absolute cost.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Generator, Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+import attrs
+from sqlalchemy import event
+from sqlalchemy.pool import Pool
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+from adapters.metrics import updates_handled
+from adapters.telegram.application import ALLOWED_UPDATES
+from adapters.telegram.sandbox import Member, Sandbox, SeededWorld, Status
+from bench import reads
+from bootstrap.bot import CONCURRENT_UPDATES, DUE_ACTIONS_TASK, running_bot
+from bootstrap.observability import configure_logging
+from bootstrap.settings import Settings
+
+FIRST_MEMBER_ID = 50_000
+WAIT = 120.0
+
+
+@attrs.frozen
+class Run:
+    """One bot's burst: how long it took and what it cost beyond getUpdates.
+
+    `warm_up_*`: the same costs while every member spoke once first (the caches filling).
+    """
+
+    seconds: float
+    bot_api_calls: int
+    db_checkouts: int
+    warm_up_bot_api_calls: int = 0
+    warm_up_db_checkouts: int = 0
+
+    def per_second(self, messages: int) -> float:
+        """Messages handled per second."""
+        return messages / self.seconds
+
+
+def _members(sandbox: Sandbox, count: int) -> list[int]:
+    """`count` people in the group and in both required channels."""
+    ids = _seeded(sandbox)
+    people: list[int] = []
+    for n in range(count):
+        user_id = FIRST_MEMBER_ID + n
+        sandbox.driver.user(user_id, f"Member {n}")
+        for chat in (ids.group_id, ids.news_channel_id, ids.private_channel_id):
+            sandbox.driver.place(chat, Member(user_id, Status.MEMBER))
+        people.append(user_id)
+    return people
+
+
+def _seeded(sandbox: Sandbox) -> SeededWorld:
+    seeded = sandbox.seeded
+    assert seeded is not None  # Sandbox.start() seeds by default
+    return seeded
+
+
+async def _burst(
+    sandbox: Sandbox, people: list[int], messages: int, handled: Callable[[], float]
+) -> float:
+    """Say `messages` messages round-robin and wait until the bot has handled them all."""
+    group = _seeded(sandbox).group_id
+    target = handled() + messages
+    started = time.perf_counter()
+    for n in range(messages):
+        sandbox.driver.say(group, people[n % len(people)], f"message {n}")
+    await sandbox.wait_until(lambda: handled() >= target, timeout=WAIT)
+    return time.perf_counter() - started
+
+
+def _calls_since(sandbox: Sandbox, mark: int) -> int:
+    return sum(1 for call in sandbox.calls.all(since=mark) if call.method != "getUpdates")
+
+
+@contextlib.contextmanager
+def _counting_checkouts() -> Generator[list[int]]:
+    """Count database connection checkouts of every pool while the block runs.
+
+    Checkouts by the scheduled-action loop (it polls once a second whatever the traffic) are
+    not the updates' cost and are not counted.
+    """
+    count = [0]
+
+    def checkout(*_: object) -> None:
+        task = asyncio.current_task()
+        if task is None or task.get_name() != DUE_ACTIONS_TASK:
+            count[0] += 1
+
+    event.listen(Pool, "checkout", checkout)
+    try:
+        yield count
+    finally:
+        event.remove(Pool, "checkout", checkout)
+
+
+async def bare_ptb(messages: int, members: int) -> Run:
+    """A PTB application whose only handler counts the message."""
+    handled = [0]
+
+    async def count(_: Update, __: ContextTypes.DEFAULT_TYPE) -> None:
+        handled[0] += 1
+
+    async with Sandbox.start() as sandbox:
+        people = _members(sandbox, members)
+        application: Application[Any, Any, Any, Any, Any, Any] = (
+            ApplicationBuilder()
+            .token(sandbox.token)
+            .base_url(f"{sandbox.root_url.rstrip('/')}/bot")
+            .concurrent_updates(CONCURRENT_UPDATES)
+            .build()
+        )
+        application.add_handler(MessageHandler(filters.ChatType.GROUPS, count))
+        async with application:
+            await application.start()
+            assert application.updater is not None
+            await application.updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
+            await sandbox.wait_for_poller()
+            await _burst(sandbox, people, members, lambda: handled[0])  # warm-up
+            mark = sandbox.calls.mark()
+            seconds = await _burst(sandbox, people, messages, lambda: handled[0])
+            calls = _calls_since(sandbox, mark)
+            await application.updater.stop()
+            await application.stop()
+    return Run(seconds, calls, 0)
+
+
+def _handled_messages() -> float:
+    return updates_handled("message")
+
+
+async def nezuko(messages: int, members: int, environ: Mapping[str, str]) -> Run:
+    """The whole bot, the group protected by both channels, every member known to have joined.
+
+    `environ` chooses the database as for `nezuko run` (`DATABASE_URL`, or `NEZUKO_DATA_DIR`
+    for the embedded server).
+    """
+    async with Sandbox.start() as sandbox:
+        settings = Settings(bot_token=sandbox.token, api_url=sandbox.root_url.rstrip("/"))
+        async with running_bot(settings, environ):
+            await sandbox.wait_for_poller()
+            return await _protected_burst(sandbox, messages, members)
+
+
+async def _protected_burst(sandbox: Sandbox, messages: int, members: int) -> Run:
+    """Protect the group, let every member speak once, then measure the burst."""
+    ids = _seeded(sandbox)
+    people = _members(sandbox, members)
+    mark = sandbox.calls.mark()
+    sandbox.driver.say(
+        ids.group_id, ids.owner_id, f"/protect @nezuko_demo_news {ids.private_channel_id}"
+    )
+    reply = await sandbox.calls.wait_for("sendMessage", since=mark, timeout=WAIT)
+    if "Protection is on" not in str(reply.param("text")):
+        raise RuntimeError(f"/protect failed: {reply.param('text')}")
+    mark = sandbox.calls.mark()
+    with _counting_checkouts() as warm_up:  # every member speaks once: the caches fill
+        await _burst(sandbox, people, members, _handled_messages)
+    warm_up_calls = _calls_since(sandbox, mark)
+    mark = sandbox.calls.mark()
+    with _counting_checkouts() as checkouts:
+        seconds = await _burst(sandbox, people, messages, _handled_messages)
+    return Run(seconds, _calls_since(sandbox, mark), checkouts[0], warm_up_calls, warm_up[0])
+
+
+async def main(
+    messages: int,
+    members: int,
+    environ: Mapping[str, str],
+    out: TextIO = sys.stdout,
+    reads_budget: float = reads.BUDGET,
+) -> int:
+    """Run both bots, print the figures to `out`; 1 if the hot path cost any I/O."""
+    baseline = await bare_ptb(messages, members)
+    ours = await nezuko(messages, members, environ)
+    base_rate, our_rate = baseline.per_second(messages), ours.per_second(messages)
+    print(
+        f"hot path: {messages} messages from {members} members who joined every channel", file=out
+    )
+    print(
+        f"  bare PTB (do-nothing handler)   {baseline.seconds:7.3f} s  {base_rate:8.0f} msg/s",
+        file=out,
+    )
+    print(
+        f"  Nezuko (whole bot, PostgreSQL)  {ours.seconds:7.3f} s  {our_rate:8.0f} msg/s", file=out
+    )
+    print(f"  ratio Nezuko / bare PTB time    {ours.seconds / baseline.seconds:7.2f}", file=out)
+    print(
+        f"  Nezuko's warm-up ({members} first messages, caches filling): "
+        f"{ours.warm_up_bot_api_calls} Bot API calls, {ours.warm_up_db_checkouts} checkouts",
+        file=out,
+    )
+    print(
+        f"  Nezuko's Bot API calls beyond getUpdates in the burst: {ours.bot_api_calls}", file=out
+    )
+    print(
+        f"  Nezuko's database connection checkouts in the burst:   {ours.db_checkouts}", file=out
+    )
+    ours_reads, stock_reads = await reads.compare(reads_budget)
+    print(f"reads: {reads.CALLS} getChatMember calls on one channel", file=out)
+    print(
+        f"  our rate limiter          {ours_reads.done:4d} done in {ours_reads.seconds:6.3f} s",
+        file=out,
+    )
+    print(
+        f"  PTB's AIORateLimiter      {stock_reads.done:4d} done in {stock_reads.seconds:6.3f} s",
+        file=out,
+    )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  peak RSS of the bench process (both bots, sandbox): {peak:.0f} MiB", file=out)
+    if ours_reads.done < reads.CALLS:
+        print("bench: FAIL — reads were held back by our rate limiter", file=out)
+        return 1
+    if ours.bot_api_calls or ours.db_checkouts:
+        print(
+            "bench: FAIL — the hot path must cost no Telegram call and no database round trip",
+            file=out,
+        )
+        return 1
+    print("bench: ok — the hot path cost no Telegram call and no database round trip", file=out)
+    return 0
+
+
+def cli() -> int:
+    """Parse the arguments and run."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="The hot path against the Bot API sandbox, as a ratio to bare PTB.",
+    )
+    parser.add_argument("--messages", type=int, default=5000, help="messages in the burst")
+    parser.add_argument("--members", type=int, default=20, help="members who speak")
+    args = parser.parse_args()
+    configure_logging(Settings(log_level=logging.WARNING))
+    with tempfile.TemporaryDirectory(prefix="nezuko-bench-") as scratch:
+        data_dir = Path(scratch)
+        data_dir.chmod(0o711)  # the embedded server may run as `nobody`, which must enter it
+        environ = {"NEZUKO_DATA_DIR": str(data_dir)}
+        return asyncio.run(main(args.messages, args.members, environ))
