@@ -225,12 +225,13 @@ async def _http_server(
 
 
 @contextlib.asynccontextmanager
-async def _taking_updates(
+async def taking_updates(
     application: BotApplication, settings: Settings, intake: UpdateIntake
 ) -> AsyncGenerator[None]:
     """Start the application and the flow of updates (webhook or polling).
 
-    On leaving: stop taking updates, then handle every update already taken (rule 10).
+    On leaving: stop taking updates, then handle every update already taken, queued ones
+    included, before the application stops (rule 10).
     """
     await application.start()
     try:
@@ -252,6 +253,9 @@ async def _taking_updates(
         intake.accepting = False
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
+        # Handle what is queued while the application still runs: an update its fetcher takes
+        # after stop() began would go to a task PTB no longer awaits, and could be cut short.
+        await application.update_queue.join()
         await application.stop()
 
 
@@ -302,7 +306,7 @@ async def running_bot(
         install_handlers(application, container)
         async with application:
             await publish_commands(application)
-            async with _taking_updates(application, settings, intake):
+            async with taking_updates(application, settings, intake):
                 loop = asyncio.create_task(
                     run_due_actions_forever(container.run_due_actions(), DUE_ACTIONS_INTERVAL),
                     name=DUE_ACTIONS_TASK,

@@ -10,10 +10,14 @@ import logging
 from collections.abc import Callable
 
 import pytest
+from telegram import Update
+from telegram.ext import ContextTypes, TypeHandler
 
 from adapters.telegram.application import ALLOWED_UPDATES
-from adapters.telegram.sandbox import Call, HangFault
+from adapters.telegram.sandbox import Call, FloodLimits, HangFault, Sandbox
 from adapters.telegram.sandbox.state import CallbackQueryState, WebhookConfig
+from bootstrap.bot import UpdateIntake, build_application, taking_updates
+from bootstrap.settings import Settings
 from tests.integration.conftest import DatabaseFactory
 from tests.integration.http.conftest import (
     SECRET,
@@ -223,6 +227,29 @@ async def test_rule_10_a_graceful_stop_handles_every_update_already_accepted(
     restricted = {call.param("user_id") for call in sandbox.calls.of("restrictChatMember")}
     assert set(newcomers) <= restricted
     assert all(driver.is_restricted(ids.group_id, user_id) for user_id in newcomers)
+
+
+async def test_rule_10_an_update_still_queued_when_the_stop_begins_is_handled_before_it() -> None:
+    """The update is queued and the stop begins before PTB's fetcher has taken it."""
+    async with Sandbox.start(limits=FloodLimits.off()) as sandbox:
+        settings = Settings(
+            bot_token=sandbox.token,
+            api_url=sandbox.root_url.rstrip("/"),
+            webhook_url="http://127.0.0.1:9/telegram/webhook",
+            webhook_secret=SECRET,
+        )
+        application = build_application(settings)
+        handled: list[int] = []
+
+        async def record(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+            handled.append(update.update_id)
+
+        application.add_handler(TypeHandler(Update, record))
+        intake = UpdateIntake(application)
+        message = {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}}
+        async with application, taking_updates(application, settings, intake):
+            await intake({"update_id": 41, "message": message})
+        assert handled == [41]
 
 
 @pytest.mark.parametrize("data", ["verify:12x", "set:warning_ttl=0s", "unlock:everyone"])
