@@ -79,6 +79,7 @@ class UnitOfWorkContract:
             assert await tx.restrictions.get(theirs, user) is None
             assert await tx.restrictions.get_for_update(theirs, user) is None
             assert await tx.restrictions.all(theirs) == ()
+            assert await tx.restrictions.all_for_update(theirs) == ()
             assert await tx.exemptions.all(theirs) == frozenset()
             assert await tx.audit.recent(theirs, 10) == ()
             assert await tx.actions.pending(theirs) == ()
@@ -182,6 +183,7 @@ class UnitOfWorkContract:
             await tx.commit()
         async with uow.begin(group) as tx:
             assert await tx.restrictions.all(group) == (early, late)
+            assert await tx.restrictions.all_for_update(group) == (early, late)
 
     # --- exemptions -----------------------------------------------------------------------------
 

@@ -113,6 +113,9 @@ class InMemoryRestrictionRepository(RestrictionRepository):
         found = (r for r in self._scope.state.restrictions.values() if r.group_id == group_id)
         return tuple(sorted(found, key=lambda r: (r.since, r.user_id)))
 
+    async def all_for_update(self, group_id: GroupId) -> tuple[Restriction, ...]:
+        return await self.all(group_id)
+
 
 @attrs.define
 class InMemoryExemptionRepository(ExemptionRepository):

@@ -173,13 +173,21 @@ class PostgresRestrictionRepository(RestrictionRepository):
         return deleted.first() is not None
 
     async def all(self, group_id: GroupId) -> tuple[Restriction, ...]:
-        rows = (
-            await self._session.execute(
-                select(t.restrictions)
-                .where(t.restrictions.c.tenant_id == group_id)
-                .order_by(t.restrictions.c.since, t.restrictions.c.user_id)
-            )
-        ).mappings()
+        return await self._many(self._in(group_id))
+
+    async def all_for_update(self, group_id: GroupId) -> tuple[Restriction, ...]:
+        return await self._many(self._in(group_id).with_for_update())
+
+    @staticmethod
+    def _in(group_id: GroupId) -> Select[Any]:
+        return (
+            select(t.restrictions)
+            .where(t.restrictions.c.tenant_id == group_id)
+            .order_by(t.restrictions.c.since, t.restrictions.c.user_id)
+        )
+
+    async def _many(self, query: Select[Any]) -> tuple[Restriction, ...]:
+        rows = (await self._session.execute(query)).mappings()
         return tuple(restriction_from_row(row) for row in rows)
 
 

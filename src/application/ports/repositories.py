@@ -55,6 +55,10 @@ class RestrictionRepository(Protocol):
     async def all(self, group_id: GroupId) -> tuple[Restriction, ...]:
         """Every restriction the bot holds in the group, oldest first."""
 
+    @abstractmethod
+    async def all_for_update(self, group_id: GroupId) -> tuple[Restriction, ...]:
+        """`all`, for rewriting them: the rows stay locked until the transaction ends."""
+
 
 class ExemptionRepository(Protocol):
     """Users a group's admins exempted from enforcement."""

@@ -247,3 +247,33 @@ async def test_two_read_modify_writes_of_one_restriction_lose_no_update(
         final = await tx.restrictions.get(group, user)
     assert final is not None
     assert (final.missing, final.warning_message_id) == ((second,), MessageId(77))
+
+
+async def test_rewriting_every_restriction_of_a_group_loses_no_concurrent_update(
+    runtime_engine: AsyncEngine,
+) -> None:
+    """`/unlink` rewrites every missing list while a warning id is stored: both survive."""
+    uow = PostgresUnitOfWork(runtime_engine)
+    group, user, first, second = new_group(), new_user(), new_channel(), new_channel()
+    async with uow.begin(group) as tx:
+        await tx.restrictions.save(make_restriction(group, user, first, second))
+        await tx.commit()
+
+    async def store_the_warning() -> None:
+        async with uow.begin(group) as tx:
+            current = await tx.restrictions.get_for_update(group, user)
+            assert current is not None
+            await tx.restrictions.save(current.with_warning(MessageId(77)))
+            await tx.commit()
+
+    async with uow.begin(group) as unlink:
+        [current] = await unlink.restrictions.all_for_update(group)
+        other = asyncio.create_task(store_the_warning())
+        assert await _blocked(other), "the warning's read for update should wait for the rewrite"
+        await unlink.restrictions.save(current.still_missing((second,)))
+        await unlink.commit()
+    await other
+    async with uow.begin(group) as tx:
+        final = await tx.restrictions.get(group, user)
+    assert final is not None
+    assert (final.missing, final.warning_message_id) == ((second,), MessageId(77))
