@@ -20,7 +20,7 @@ from adapters.postgres.engine import create_engine
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from application.errors import StorageConflict, StorageError
 from bootstrap.database import DatabaseSpec, provision_database
-from domain.ids import GroupId, MessageId
+from domain.ids import ChannelId, GroupId, MessageId, UserId
 from tests.factories import (
     T0,
     make_action,
@@ -218,15 +218,21 @@ async def test_a_restarting_server_fails_calls_while_down_and_recovers_after() -
         shutil.rmtree(directory, ignore_errors=True)
 
 
+async def _missing_two_channels(uow: PostgresUnitOfWork) -> tuple[GroupId, UserId, ChannelId]:
+    """A new group whose new member the bot muted for two channels; the second channel's id."""
+    group, user, first, second = new_group(), new_user(), new_channel(), new_channel()
+    async with uow.begin(group) as tx:
+        await tx.restrictions.save(make_restriction(group, user, first, second))
+        await tx.commit()
+    return group, user, second
+
+
 async def test_two_read_modify_writes_of_one_restriction_lose_no_update(
     runtime_engine: AsyncEngine,
 ) -> None:
     """A warning id and a new missing list written at once by two transactions both survive."""
     uow = PostgresUnitOfWork(runtime_engine)
-    group, user, first, second = new_group(), new_user(), new_channel(), new_channel()
-    async with uow.begin(group) as tx:
-        await tx.restrictions.save(make_restriction(group, user, first, second))
-        await tx.commit()
+    group, user, second = await _missing_two_channels(uow)
 
     async def note_what_is_still_missing() -> None:
         async with uow.begin(group) as tx:
@@ -254,10 +260,7 @@ async def test_rewriting_every_restriction_of_a_group_loses_no_concurrent_update
 ) -> None:
     """`/unlink` rewrites every missing list while a warning id is stored: both survive."""
     uow = PostgresUnitOfWork(runtime_engine)
-    group, user, first, second = new_group(), new_user(), new_channel(), new_channel()
-    async with uow.begin(group) as tx:
-        await tx.restrictions.save(make_restriction(group, user, first, second))
-        await tx.commit()
+    group, user, second = await _missing_two_channels(uow)
 
     async def store_the_warning() -> None:
         async with uow.begin(group) as tx:
