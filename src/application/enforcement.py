@@ -37,11 +37,11 @@ from domain.senders import Person, Sender, exemption_of, is_foreign_chat_post
 log = logging.getLogger(__name__)
 
 ADMIN_NOTICE_COOLDOWN = timedelta(hours=6)
+"""Rule 8: admins hear about a failing channel once, not per message."""
 MUTE_SETTLE = timedelta(seconds=10)
 """Messages a member sent before their mute took effect arrive within this time after it: they
 are deleted without another mute or warning (a burst of messages gets one warning, not one
 each)."""
-"""Rule 8: admins hear about a failing channel once, not per message."""
 
 
 class Enforcement(enum.StrEnum):
