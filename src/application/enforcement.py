@@ -102,25 +102,20 @@ class Enforcer:
     async def admins(self, group_id: GroupId) -> frozenset[UserId] | None:
         """The group's admins, from the cache or Telegram; `None` if Telegram cannot say.
 
-        Updates of one group handled at once fetch the list once: the others wait for it.
+        Updates of one group handled at once fetch the list once: the others wait for it, then
+        find it cached (the lock is only contended while a fetch is in flight).
         """
-        cached = await self.memberships.admins(group_id)
-        if cached is not None:
-            return cached
         async with self._lock("admins", group_id):
-            return await self._admins_once(group_id)
-
-    async def _admins_once(self, group_id: GroupId) -> frozenset[UserId] | None:
-        cached = await self.memberships.admins(group_id)
-        if cached is not None:
-            return cached
-        try:
-            admins = await self.messenger.admins(group_id)
-        except MessengerError as error:
-            log.warning("admins.unavailable group=%s error=%s", group_id, error)
-            return None
-        await self.memberships.store_admins(group_id, admins)
-        return admins
+            cached = await self.memberships.admins(group_id)
+            if cached is not None:
+                return cached
+            try:
+                admins = await self.messenger.admins(group_id)
+            except MessengerError as error:
+                log.warning("admins.unavailable group=%s error=%s", group_id, error)
+                return None
+            await self.memberships.store_admins(group_id, admins)
+            return admins
 
     async def verdict(self, policy: GroupPolicy, user_id: UserId, *, fresh: bool) -> Verdict:
         """Check every required channel at once; `fresh` skips the cache (rule 5)."""
