@@ -30,13 +30,7 @@ from adapters.http.app import (
 )
 from adapters.http.server import serving
 from adapters.telegram.application import ALLOWED_UPDATES, MeasuredApplication
-from adapters.telegram.handlers import (
-    Commands,
-    Events,
-    on_error,
-    publish_commands,
-    telegram_handlers,
-)
+from adapters.telegram.handlers import on_error, publish_commands, telegram_handlers
 from adapters.telegram.messenger import TelegramMessenger
 from adapters.telegram.rate_limiter import SendLimits, TelegramRateLimiter
 from application.ports.clock import Clock
@@ -84,27 +78,7 @@ def build_application(settings: Settings, send_limits: SendLimits | None = None)
 
 def install_handlers(application: BotApplication, container: Container) -> None:
     """Register every handler, wired to the container's use cases."""
-    events = Events(
-        enforce=container.enforce_on_message(),
-        group_member=container.on_group_member_updated(),
-        channel_member=container.channel_member_changed(),
-        verify=container.press_verify(),
-        cleanup=container.schedule_deletion(),
-        bot_status=container.on_bot_status_changed(),
-        join_request=container.on_join_request(),
-    )
-    commands = Commands(
-        protect=container.protect_group(),
-        unprotect=container.unprotect_group(),
-        unlink=container.unlink_channel(),
-        status=container.show_status(),
-        settings=container.change_settings(),
-        exempt=container.exempt_member(),
-        unexempt=container.unexempt_member(),
-        check=container.check_rights(),
-        explain=container.explain_member(),
-    )
-    for handler, group in telegram_handlers(events, commands):
+    for handler, group in telegram_handlers(container.events(), container.commands()):
         application.add_handler(handler, group)
     application.add_error_handler(on_error)
 

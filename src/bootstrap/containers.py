@@ -1,7 +1,10 @@
 """The dependency-injector containers: the one place that binds every port to an adapter.
 
-`Container` builds every use case from a messenger, a clock and a persistence family;
-`memory_container()` and `postgres_container()` choose the family.
+`Container` builds the shared collaborators, every use case and the two groups of use cases the
+Telegram handlers take (`events`, `commands`) from a messenger, a clock and a persistence
+family. The family is a container of its own, swapped whole (as in dependency-injector's
+`miniapps/use-cases` example): `MemoryPersistence` or `PostgresPersistence`.
+`memory_container()` and `postgres_container()` put the pieces together.
 
 Containers stay synchronous (no async resources): the engine and the bot are created and
 disposed by the entry point, and passed in.
@@ -18,14 +21,17 @@ from adapters.memory.unit_of_work import InMemoryTenantDirectory, InMemoryUnitOf
 from adapters.postgres.directory import PostgresTenantDirectory
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.system_clock import SystemClock
-from application.enforcement import Enforcer
+from adapters.telegram.handlers import Commands, Events
+from application.admin_notices import AdminNotices
+from application.lookups import Lookups
 from application.ports.clock import Clock
 from application.ports.messenger import Messenger
 from application.ports.unit_of_work import TenantDirectory, UnitOfWork
+from application.restrictions import Restrictions
 from application.use_cases.change_settings import ChangeSettings
 from application.use_cases.channel_member_changed import ChannelMemberChanged
 from application.use_cases.check_rights import CheckRights
-from application.use_cases.enforce_on_message import EnforceOnMessage
+from application.use_cases.enforce_membership import EnforceMembership
 from application.use_cases.exempt_member import ExemptMember
 from application.use_cases.explain_member import ExplainMember
 from application.use_cases.on_bot_status_changed import OnBotStatusChanged
@@ -41,65 +47,158 @@ from application.use_cases.unlink_channel import UnlinkChannel
 from application.use_cases.unprotect_group import UnprotectGroup
 
 
-class Container(containers.DeclarativeContainer):
-    """Every use case, built on the four adapters it is given and the in-process caches."""
+class MemoryPersistence(containers.DeclarativeContainer):
+    """State in process memory: tests, and a run that keeps nothing (`nezuko run --memory`)."""
 
+    uow = providers.Singleton(InMemoryUnitOfWork)
+    directory = providers.Singleton(InMemoryTenantDirectory, uow)
+
+
+class PostgresPersistence(containers.DeclarativeContainer):
+    """State in PostgreSQL, through an engine connected as the runtime role."""
+
+    engine = providers.Dependency(instance_of=AsyncEngine)
+    uow = providers.Singleton(PostgresUnitOfWork, engine)
+    directory = providers.Singleton(PostgresTenantDirectory, engine)
+
+
+class Container(containers.DeclarativeContainer):
+    """Every use case, built on the adapters it is given and the in-process caches."""
+
+    persistence = providers.DependenciesContainer()
     # Ports are Protocols, which `Dependency(instance_of=...)` cannot check at run time; the
-    # casts give the providers their types for pyright.
+    # casts give the providers their types for pyright (a family's providers are untyped).
     messenger = cast("providers.Dependency[Messenger]", providers.Dependency())
     clock = cast("providers.Dependency[Clock]", providers.Dependency())
-    uow = cast("providers.Dependency[UnitOfWork]", providers.Dependency())
-    directory = cast("providers.Dependency[TenantDirectory]", providers.Dependency())
+    uow = cast("providers.Provider[UnitOfWork]", persistence.uow)  # pyright: ignore[reportUnknownMemberType]
+    directory = cast("providers.Provider[TenantDirectory]", persistence.directory)  # pyright: ignore[reportUnknownMemberType]
 
     # In process whatever the persistence: DESIGN §5 keeps hot-path data here.
     memberships = providers.Singleton(InMemoryMembershipCache, clock=clock)
     groups = providers.Singleton(InMemoryGroupCache, clock=clock)
     throttle = providers.Singleton(InMemoryThrottle, clock=clock)
 
-    enforcer = providers.Singleton(
-        Enforcer,
+    # Collaborators shared by the use cases; singletons, since they hold the in-flight locks.
+    lookups = providers.Singleton(
+        Lookups, uow=uow, messenger=messenger, memberships=memberships, groups=groups
+    )
+    notices = providers.Singleton(
+        AdminNotices, uow=uow, messenger=messenger, clock=clock, throttle=throttle
+    )
+    restrictions = providers.Singleton(
+        Restrictions,
         uow=uow,
         messenger=messenger,
         clock=clock,
         memberships=memberships,
-        groups=groups,
         throttle=throttle,
+        notices=notices,
     )
 
     # Events
-    enforce_on_message = providers.Factory(EnforceOnMessage, enforcer=enforcer)
-    on_group_member_updated = providers.Factory(OnGroupMemberUpdated, enforcer=enforcer)
+    enforce_membership = providers.Factory(
+        EnforceMembership,
+        lookups=lookups,
+        restrictions=restrictions,
+        notices=notices,
+        messenger=messenger,
+    )
+    on_group_member_updated = providers.Factory(
+        OnGroupMemberUpdated,
+        enforce=enforce_membership,
+        memberships=memberships,
+        messenger=messenger,
+        uow=uow,
+        clock=clock,
+    )
     channel_member_changed = providers.Factory(
-        ChannelMemberChanged, enforcer=enforcer, directory=directory
+        ChannelMemberChanged,
+        lookups=lookups,
+        restrictions=restrictions,
+        memberships=memberships,
+        messenger=messenger,
+        uow=uow,
+        directory=directory,
     )
-    press_verify = providers.Factory(PressVerify, enforcer=enforcer, throttle=throttle)
+    press_verify = providers.Factory(
+        PressVerify, lookups=lookups, restrictions=restrictions, throttle=throttle, uow=uow
+    )
     on_bot_status_changed = providers.Factory(
-        OnBotStatusChanged, enforcer=enforcer, directory=directory
+        OnBotStatusChanged,
+        notices=notices,
+        lookups=lookups,
+        memberships=memberships,
+        messenger=messenger,
+        uow=uow,
+        clock=clock,
+        directory=directory,
     )
-    on_join_request = providers.Factory(OnJoinRequest, enforcer=enforcer)
-    run_due_actions = providers.Factory(RunDueActions, enforcer=enforcer, directory=directory)
-    schedule_deletion = providers.Factory(ScheduleDeletion, enforcer=enforcer)
+    on_join_request = providers.Factory(OnJoinRequest, lookups=lookups, uow=uow, clock=clock)
+    run_due_actions = providers.Factory(
+        RunDueActions,
+        lookups=lookups,
+        restrictions=restrictions,
+        messenger=messenger,
+        uow=uow,
+        clock=clock,
+        directory=directory,
+    )
+    schedule_deletion = providers.Factory(ScheduleDeletion, uow=uow, clock=clock)
 
     # Admin commands
-    protect_group = providers.Factory(ProtectGroup, enforcer=enforcer)
-    unprotect_group = providers.Factory(UnprotectGroup, enforcer=enforcer)
-    unlink_channel = providers.Factory(UnlinkChannel, enforcer=enforcer)
-    show_status = providers.Factory(ShowStatus, enforcer=enforcer)
-    change_settings = providers.Factory(ChangeSettings, enforcer=enforcer)
-    exempt_member = providers.Factory(ExemptMember, enforcer=enforcer)
-    unexempt_member = providers.Factory(UnexemptMember, enforcer=enforcer)
-    check_rights = providers.Factory(CheckRights, enforcer=enforcer)
-    explain_member = providers.Factory(ExplainMember, enforcer=enforcer)
+    protect_group = providers.Factory(
+        ProtectGroup, uow=uow, messenger=messenger, clock=clock, groups=groups
+    )
+    unprotect_group = providers.Factory(
+        UnprotectGroup, uow=uow, messenger=messenger, clock=clock, groups=groups
+    )
+    unlink_channel = providers.Factory(
+        UnlinkChannel, uow=uow, messenger=messenger, clock=clock, groups=groups
+    )
+    show_status = providers.Factory(ShowStatus, uow=uow, messenger=messenger)
+    change_settings = providers.Factory(
+        ChangeSettings, uow=uow, messenger=messenger, clock=clock, groups=groups
+    )
+    exempt_member = providers.Factory(
+        ExemptMember, uow=uow, messenger=messenger, clock=clock, groups=groups
+    )
+    unexempt_member = providers.Factory(
+        UnexemptMember, uow=uow, messenger=messenger, clock=clock, groups=groups
+    )
+    check_rights = providers.Factory(CheckRights, uow=uow, messenger=messenger)
+    explain_member = providers.Factory(
+        ExplainMember, lookups=lookups, uow=uow, messenger=messenger
+    )
+
+    # What the Telegram handlers take
+    events = providers.Factory(
+        Events,
+        enforce=enforce_membership,
+        group_member=on_group_member_updated,
+        channel_member=channel_member_changed,
+        verify=press_verify,
+        cleanup=schedule_deletion,
+        bot_status=on_bot_status_changed,
+        join_request=on_join_request,
+    )
+    commands = providers.Factory(
+        Commands,
+        protect=protect_group,
+        unprotect=unprotect_group,
+        unlink=unlink_channel,
+        status=show_status,
+        settings=change_settings,
+        exempt=exempt_member,
+        unexempt=unexempt_member,
+        check=check_rights,
+        explain=explain_member,
+    )
 
 
 def memory_container(messenger: Messenger, clock: Clock | None = None) -> Container:
     """Persistence in process memory (tests, and a run that keeps nothing)."""
-    uow = InMemoryUnitOfWork()
     return Container(
-        messenger=messenger,
-        clock=clock or SystemClock(),
-        uow=uow,
-        directory=InMemoryTenantDirectory(uow),
+        persistence=MemoryPersistence(), messenger=messenger, clock=clock or SystemClock()
     )
 
 
@@ -108,8 +207,7 @@ def postgres_container(
 ) -> Container:
     """Persistence in PostgreSQL, through an engine connected as the runtime role."""
     return Container(
+        persistence=PostgresPersistence(engine=engine),
         messenger=messenger,
         clock=clock or SystemClock(),
-        uow=PostgresUnitOfWork(engine),
-        directory=PostgresTenantDirectory(engine),
     )

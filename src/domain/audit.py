@@ -1,6 +1,7 @@
 """The audit trail: every enforcement action and configuration change, per tenant (rule 9)."""
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime
 
 import attrs
@@ -30,7 +31,10 @@ class AuditKind(enum.StrEnum):
 
 @attrs.frozen
 class AuditEvent:
-    """One entry of a group's audit trail: who did what to whom, why and when."""
+    """One entry of a group's audit trail: who did what to whom, why and when.
+
+    The constructors below name the events the bot records; each says who the actor is.
+    """
 
     group_id: GroupId
     kind: AuditKind
@@ -41,3 +45,78 @@ class AuditEvent:
     """Whom it concerned, for actions on a member."""
     channel_id: ChannelId | None = None
     reason: str = ""
+
+    # --- the bot's own enforcement (no actor) -------------------------------------------------
+
+    @classmethod
+    def muted(
+        cls,
+        group_id: GroupId,
+        at: datetime,
+        user_id: UserId,
+        missing: Iterable[ChannelId],
+        why: str,
+    ) -> "AuditEvent":
+        """The bot muted a member for the channels they miss."""
+        reason = f"{why}; missing {', '.join(str(c) for c in missing)}"
+        return cls(group_id, AuditKind.MUTED, at, subject=user_id, reason=reason)
+
+    @classmethod
+    def unmuted(
+        cls,
+        group_id: GroupId,
+        at: datetime,
+        user_id: UserId,
+        reason: str,
+        actor: UserId | None = None,
+    ) -> "AuditEvent":
+        """A mute the bot applied ended: lifted by the bot, or by `actor` by hand."""
+        return cls(group_id, AuditKind.UNMUTED, at, actor=actor, subject=user_id, reason=reason)
+
+    @classmethod
+    def warned(cls, group_id: GroupId, at: datetime, user_id: UserId) -> "AuditEvent":
+        """The bot posted a warning to a member."""
+        return cls(group_id, AuditKind.WARNED, at, subject=user_id)
+
+    @classmethod
+    def message_deleted(
+        cls, group_id: GroupId, at: datetime, user_id: UserId | None = None, reason: str = ""
+    ) -> "AuditEvent":
+        """The bot deleted a message (of `user_id`, when a person sent it)."""
+        return cls(group_id, AuditKind.MESSAGE_DELETED, at, subject=user_id, reason=reason)
+
+    @classmethod
+    def kicked(cls, group_id: GroupId, at: datetime, user_id: UserId, reason: str) -> "AuditEvent":
+        """The bot removed a member who did not verify in time."""
+        return cls(group_id, AuditKind.KICKED, at, subject=user_id, reason=reason)
+
+    @classmethod
+    def check_failed(
+        cls, group_id: GroupId, at: datetime, channel_id: ChannelId, reason: str
+    ) -> "AuditEvent":
+        """Telegram could not say whether members joined a channel (rule 8)."""
+        return cls(group_id, AuditKind.CHECK_FAILED, at, channel_id=channel_id, reason=reason)
+
+    @classmethod
+    def action_failed(
+        cls, group_id: GroupId, at: datetime, user_id: UserId | None, reason: str
+    ) -> "AuditEvent":
+        """Telegram refused or failed an action the bot tried."""
+        return cls(group_id, AuditKind.ACTION_FAILED, at, subject=user_id, reason=reason)
+
+    # --- what people did ------------------------------------------------------------------------
+
+    @classmethod
+    def by(
+        cls,
+        actor: UserId,
+        kind: AuditKind,
+        group_id: GroupId,
+        at: datetime,
+        *,
+        subject: UserId | None = None,
+        channel_id: ChannelId | None = None,
+        reason: str = "",
+    ) -> "AuditEvent":
+        """Something `actor` (an admin, a joiner, the bot's promoter) did in the group."""
+        return cls(group_id, kind, at, actor, subject, channel_id, reason)

@@ -132,6 +132,11 @@ class GroupPolicy:
         """The required channel with this id, if linked."""
         return next((c for c in self.channels if c.channel_id == channel_id), None)
 
+    def channels_of(self, ids: Iterable[ChannelId]) -> tuple[RequiredChannel, ...]:
+        """The linked channels with these ids, with their display data, in the given order."""
+        found = (self.channel(channel_id) for channel_id in ids)
+        return tuple(channel for channel in found if channel is not None)
+
     def linked(self, channels: Iterable[RequiredChannel]) -> "GroupPolicy":
         """Link these channels (refreshing display data of ones already linked) and enable.
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from domain.ids import GroupId, MessageId, UserId
+from domain.policy import GroupPolicy
 
 
 class ActionKind(enum.StrEnum):
@@ -31,9 +32,55 @@ class ScheduledAction:
     message_id: MessageId | None = None
     attempts: int = 0
 
+    @classmethod
+    def new(
+        cls,
+        group_id: GroupId,
+        kind: ActionKind,
+        due_at: datetime,
+        *,
+        user_id: UserId | None = None,
+        message_id: MessageId | None = None,
+    ) -> "ScheduledAction":
+        """A new action with a fresh id, due at `due_at`."""
+        return cls(uuid.uuid4(), group_id, kind, due_at, user_id, message_id)
+
     def retried(self, at: datetime) -> "ScheduledAction":
         """The same action, due again at `at` after one more failed attempt."""
         return attrs.evolve(self, due_at=at, attempts=self.attempts + 1)
+
+
+def lift(group_id: GroupId, user_id: UserId, now: datetime) -> ScheduledAction:
+    """Lifting the bot's restriction of a member in the background, at once."""
+    return ScheduledAction.new(group_id, ActionKind.LIFT_RESTRICTION, now, user_id=user_id)
+
+
+def deletion(
+    group_id: GroupId, message_id: MessageId, at: datetime, user_id: UserId | None = None
+) -> ScheduledAction:
+    """Deleting one message of the group at `at` (of `user_id`'s, when it concerns a member)."""
+    return ScheduledAction.new(
+        group_id, ActionKind.DELETE_MESSAGE, at, user_id=user_id, message_id=message_id
+    )
+
+
+def warning_expiry(
+    policy: GroupPolicy, user_id: UserId, warning_id: MessageId, now: datetime
+) -> ScheduledAction:
+    """Rule 3: deleting a warning once the group's `warning_ttl` has passed."""
+    return deletion(policy.group_id, warning_id, now + policy.settings.warning_ttl, user_id)
+
+
+def kick_of_unverified(
+    policy: GroupPolicy, user_id: UserId, now: datetime
+) -> ScheduledAction | None:
+    """Removing a muted member who has not verified after `kick_after`; `None` if never."""
+    kick_after = policy.settings.kick_after
+    if kick_after is None:
+        return None
+    return ScheduledAction.new(
+        policy.group_id, ActionKind.KICK_UNVERIFIED, now + kick_after, user_id=user_id
+    )
 
 
 MAX_ATTEMPTS = 5

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import attrs
+from dependency_injector import providers
 
 from adapters.memory.caches import InMemoryGroupCache, InMemoryMembershipCache
 from adapters.memory.clock import FrozenClock
@@ -10,12 +11,12 @@ from adapters.memory.messenger import InMemoryMessenger
 from adapters.memory.throttle import InMemoryThrottle
 from adapters.memory.unit_of_work import InMemoryTenantDirectory, InMemoryUnitOfWork
 from application.authorization import Caller
-from application.enforcement import Enforcer
+from application.lookups import Lookups
 from application.ports.messenger import ChatInfo, ChatKind, ChatRights
 from application.use_cases.change_settings import ChangeSettings
 from application.use_cases.channel_member_changed import ChannelMemberChanged
 from application.use_cases.check_rights import CheckRights
-from application.use_cases.enforce_on_message import EnforceOnMessage, EnforceOnMessageCommand
+from application.use_cases.enforce_membership import EnforceCommand, EnforceMembership
 from application.use_cases.exempt_member import ExemptMember
 from application.use_cases.explain_member import ExplainMember
 from application.use_cases.on_bot_status_changed import OnBotStatusChanged
@@ -29,6 +30,7 @@ from application.use_cases.show_status import ShowStatus
 from application.use_cases.unexempt_member import UnexemptMember
 from application.use_cases.unlink_channel import UnlinkChannel
 from application.use_cases.unprotect_group import UnprotectGroup
+from bootstrap.containers import Container, MemoryPersistence
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.membership import MemberStatus
@@ -54,26 +56,31 @@ TALK_CHANNEL = RequiredChannel(TALK, "Private talk", None, "https://t.me/+talk")
 
 @attrs.define
 class World:
-    """Memory adapters wired to every use case, with helpers to arrange Telegram's state."""
+    """The composition root's container on memory adapters, with helpers to arrange Telegram's
+    state and read what happened. Use cases come from the container, as in production."""
 
     clock: FrozenClock = attrs.Factory(FrozenClock)
-    uow: InMemoryUnitOfWork = attrs.Factory(InMemoryUnitOfWork)
     messenger: InMemoryMessenger = attrs.Factory(lambda: InMemoryMessenger(own_id=BOT))
+    uow: InMemoryUnitOfWork = attrs.Factory(InMemoryUnitOfWork)
+    """The store; pass another world's to play a restart over the same state."""
+    container: Container = attrs.field(init=False)
+    directory: InMemoryTenantDirectory = attrs.field(init=False)
     memberships: InMemoryMembershipCache = attrs.field(init=False)
     groups: InMemoryGroupCache = attrs.field(init=False)
     throttle: InMemoryThrottle = attrs.field(init=False)
-    directory: InMemoryTenantDirectory = attrs.field(init=False)
-    enforcer: Enforcer = attrs.field(init=False)
+    lookups: Lookups = attrs.field(init=False)
     _next_message: int = 1
 
     def __attrs_post_init__(self) -> None:
-        self.memberships = InMemoryMembershipCache(self.clock)
-        self.groups = InMemoryGroupCache(self.clock)
-        self.throttle = InMemoryThrottle(self.clock)
-        self.directory = InMemoryTenantDirectory(self.uow)
-        self.enforcer = Enforcer(
-            self.uow, self.messenger, self.clock, self.memberships, self.groups, self.throttle
+        persistence = MemoryPersistence(uow=providers.Object(self.uow))
+        self.container = Container(
+            persistence=persistence, messenger=self.messenger, clock=self.clock
         )
+        self.directory = _as(InMemoryTenantDirectory, self.container.directory())
+        self.memberships = self.container.memberships()
+        self.groups = self.container.groups()
+        self.throttle = self.container.throttle()
+        self.lookups = self.container.lookups()
         for group in (GROUP, OTHER_GROUP):
             self.messenger.chat_rights[(group, BOT)] = ChatRights(
                 MemberStatus.ADMINISTRATOR, can_restrict_members=True, can_delete_messages=True
@@ -148,18 +155,18 @@ class World:
         sender_chat_id: int | None = None,
         is_automatic_forward: bool = False,
         thread_id: int | None = None,
-    ) -> EnforceOnMessageCommand:
+    ) -> EnforceCommand:
         """A new message command from `user`."""
         self._next_message += 1
-        return EnforceOnMessageCommand(
+        return EnforceCommand(
             group,
             Sender(user, is_bot, sender_chat_id, is_automatic_forward),
             name or f"user{user}",
-            MessageId(self._next_message),
-            thread_id,
+            message_id=MessageId(self._next_message),
+            thread_id=thread_id,
         )
 
-    async def say(self, user: UserId, *, group: GroupId = GROUP) -> EnforceOnMessageCommand:
+    async def say(self, user: UserId, *, group: GroupId = GROUP) -> EnforceCommand:
         """`user` writes a message; return the command that was enforced."""
         command = self.message(user, group=group)
         await self.on_message.execute(command)
@@ -191,75 +198,80 @@ class World:
         self.clock.advance(after)
         await self.run_due_actions.execute()
 
-    # --- use cases ------------------------------------------------------------------------------
+    # --- use cases, from the container ---------------------------------------------------------
 
     @property
-    def on_message(self) -> EnforceOnMessage:
-        return EnforceOnMessage(self.enforcer)
+    def on_message(self) -> EnforceMembership:
+        return self.container.enforce_membership()
 
     @property
     def on_group_member(self) -> OnGroupMemberUpdated:
-        return OnGroupMemberUpdated(self.enforcer)
+        return self.container.on_group_member_updated()
 
     @property
     def on_channel_member(self) -> ChannelMemberChanged:
-        return ChannelMemberChanged(self.enforcer, self.directory)
+        return self.container.channel_member_changed()
 
     @property
     def verify(self) -> PressVerify:
-        return PressVerify(self.enforcer, self.throttle)
+        return self.container.press_verify()
 
     @property
     def protect_group(self) -> ProtectGroup:
-        return ProtectGroup(self.enforcer)
+        return self.container.protect_group()
 
     @property
     def unprotect(self) -> UnprotectGroup:
-        return UnprotectGroup(self.enforcer)
+        return self.container.unprotect_group()
 
     @property
     def unlink(self) -> UnlinkChannel:
-        return UnlinkChannel(self.enforcer)
+        return self.container.unlink_channel()
 
     @property
     def status(self) -> ShowStatus:
-        return ShowStatus(self.enforcer)
+        return self.container.show_status()
 
     @property
     def settings(self) -> ChangeSettings:
-        return ChangeSettings(self.enforcer)
+        return self.container.change_settings()
 
     @property
     def exempt(self) -> ExemptMember:
-        return ExemptMember(self.enforcer)
+        return self.container.exempt_member()
 
     @property
     def unexempt(self) -> UnexemptMember:
-        return UnexemptMember(self.enforcer)
+        return self.container.unexempt_member()
 
     @property
     def check(self) -> CheckRights:
-        return CheckRights(self.enforcer)
+        return self.container.check_rights()
 
     @property
     def explain(self) -> ExplainMember:
-        return ExplainMember(self.enforcer)
+        return self.container.explain_member()
 
     @property
     def schedule_deletion(self) -> ScheduleDeletion:
-        return ScheduleDeletion(self.enforcer)
+        return self.container.schedule_deletion()
 
     @property
     def on_bot_status(self) -> OnBotStatusChanged:
-        return OnBotStatusChanged(self.enforcer, self.directory)
+        return self.container.on_bot_status_changed()
 
     @property
     def on_join_request(self) -> OnJoinRequest:
-        return OnJoinRequest(self.enforcer)
+        return self.container.on_join_request()
 
     @property
     def run_due_actions(self) -> RunDueActions:
-        return RunDueActions(self.enforcer, self.directory)
+        return self.container.run_due_actions()
+
+
+def _as[T](kind: type[T], value: object) -> T:
+    assert isinstance(value, kind)
+    return value
 
 
 AS_ADMIN = Caller(ADMIN)

@@ -50,7 +50,6 @@ from adapters.telegram.texts import (
     settings_keyboard,
 )
 from application.authorization import Caller
-from application.enforcement import Enforcement
 from application.errors import ApplicationError
 from application.use_cases.change_settings import ChangeSettings, SettingsCommand
 from application.use_cases.channel_member_changed import (
@@ -58,7 +57,11 @@ from application.use_cases.channel_member_changed import (
     ChannelMemberUpdate,
 )
 from application.use_cases.check_rights import CheckCommand, CheckRights
-from application.use_cases.enforce_on_message import EnforceOnMessage, EnforceOnMessageCommand
+from application.use_cases.enforce_membership import (
+    EnforceCommand,
+    EnforceMembership,
+    Enforcement,
+)
 from application.use_cases.exempt_member import ExemptCommand, ExemptMember
 from application.use_cases.explain_member import ExplainCommand, ExplainMember
 from application.use_cases.on_bot_status_changed import BotStatusUpdate, OnBotStatusChanged
@@ -108,7 +111,7 @@ class Commands:
 class Events:
     """The use cases behind the updates the bot reacts to."""
 
-    enforce: EnforceOnMessage
+    enforce: EnforceMembership
     group_member: OnGroupMemberUpdated
     channel_member: ChannelMemberChanged
     verify: PressVerify
@@ -124,7 +127,7 @@ class Events:
 class OnGroupMessage:
     """A new or edited message in a group: enforce rule 3."""
 
-    enforce: EnforceOnMessage
+    enforce: EnforceMembership
 
     async def __call__(self, update: Update, context: Context) -> None:
         """Judge the sender; stop other handlers if their message was removed."""
@@ -137,12 +140,12 @@ class OnGroupMessage:
             return
         thread = message.message_thread_id if message.is_topic_message else None
         outcome = await self.enforce.execute(
-            EnforceOnMessageCommand(
+            EnforceCommand(
                 GroupId(chat.id),
                 sender_of(message, user),
                 user.full_name,
-                MessageId(message.message_id),
-                thread,
+                message_id=MessageId(message.message_id),
+                thread_id=thread,
             )
         )
         count_enforcement("message", outcome.value)

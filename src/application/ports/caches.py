@@ -6,6 +6,7 @@ invalidated by the events that change what they hold.
 """
 
 from abc import abstractmethod
+from collections.abc import Collection
 from typing import Protocol
 
 import attrs
@@ -13,6 +14,7 @@ import attrs
 from domain.ids import ChannelId, GroupId, UserId
 from domain.membership import Membership
 from domain.policy import GroupPolicy
+from domain.senders import Exemption, Sender, exemption_of
 
 
 class MembershipCache(Protocol):
@@ -58,6 +60,25 @@ class GroupSnapshot:
     def is_protected(self) -> bool:
         """Rule 1."""
         return self.policy is not None and self.policy.is_protected
+
+    @property
+    def protected_policy(self) -> GroupPolicy | None:
+        """The policy when the group is protected (rule 1), else `None`: nothing to enforce."""
+        return self.policy if self.is_protected else None
+
+    def exemption(
+        self, sender: Sender, *, bot_id: UserId, admins: Collection[UserId]
+    ) -> Exemption | None:
+        """Rule 4 in this group: why `sender` is never restricted here, or `None`."""
+        own_channels = self.policy.channel_ids if self.policy is not None else ()
+        return exemption_of(
+            sender,
+            group_id=self.group_id,
+            bot_id=bot_id,
+            admins=admins,
+            exempt_users=self.exempt,
+            own_channels=own_channels,
+        )
 
 
 class GroupCache(Protocol):

@@ -3,7 +3,10 @@
 import attrs
 
 from application.authorization import Caller, ensure_can_configure
-from application.enforcement import Enforcer
+from application.ports.caches import GroupCache
+from application.ports.clock import Clock
+from application.ports.messenger import Messenger
+from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent, AuditKind
 from domain.errors import InvalidSetting
 from domain.ids import GroupId
@@ -36,7 +39,10 @@ class ChangeSettings:
     - A change is audited with the admin who made it and takes effect at once.
     """
 
-    enforcer: Enforcer
+    uow: UnitOfWork
+    messenger: Messenger
+    clock: Clock
+    groups: GroupCache
 
     async def execute(self, command: SettingsCommand) -> SettingsResult:
         """Show, or validate and store one change.
@@ -46,26 +52,26 @@ class ChangeSettings:
             InvalidSetting: the value is missing or not allowed.
         """
         group_id = command.group_id
-        await ensure_can_configure(self.enforcer.messenger, group_id, command.caller)
+        await ensure_can_configure(self.messenger, group_id, command.caller)
         if command.key is None:
-            async with self.enforcer.uow.begin(group_id) as tx:
+            async with self.uow.begin(group_id) as tx:
                 policy = await tx.groups.get(group_id)
             return SettingsResult(policy.settings if policy is not None else GroupSettings())
         if command.value is None:
             raise InvalidSetting(command.key, "", "a value is needed")
-        async with self.enforcer.uow.begin(group_id) as tx:
+        async with self.uow.begin(group_id) as tx:
             policy = await tx.groups.get(group_id) or GroupPolicy(group_id)
             settings = policy.settings.changed(command.key, command.value)
             await tx.groups.save(policy.with_settings(settings))
             await tx.audit.record(
-                AuditEvent(
-                    group_id,
+                AuditEvent.by(
+                    command.caller.user_id,
                     AuditKind.SETTING_CHANGED,
-                    self.enforcer.clock.now(),
-                    actor=command.caller.user_id,
+                    group_id,
+                    self.clock.now(),
                     reason=f"{command.key}={command.value}",
                 )
             )
             await tx.commit()
-        await self.enforcer.groups.forget(group_id)
+        await self.groups.forget(group_id)
         return SettingsResult(settings, command.key)

@@ -4,16 +4,16 @@ import logging
 
 import attrs
 
-from application.enforcement import Enforcement, Enforcer
 from application.errors import MessengerError
-from application.ports.caches import GroupSnapshot
-from application.ports.messenger import WarningReason
-from application.ports.unit_of_work import TenantDirectory
-from domain.enforcement import decide
+from application.lookups import Lookups
+from application.ports.caches import GroupSnapshot, MembershipCache
+from application.ports.messenger import Messenger, WarningReason
+from application.ports.unit_of_work import TenantDirectory, UnitOfWork
+from application.restrictions import MuteOutcome, Restrictions
 from domain.ids import ChannelId, GroupId
 from domain.membership import Membership, is_subscribed
 from domain.policy import GroupPolicy
-from domain.senders import Person, Sender, exemption_of
+from domain.senders import Person, Sender
 
 log = logging.getLogger(__name__)
 
@@ -48,22 +48,26 @@ class ChannelMemberChanged:
       an admin nor exempt, with a warning.
     """
 
-    enforcer: Enforcer
+    lookups: Lookups
+    restrictions: Restrictions
+    memberships: MembershipCache
+    messenger: Messenger
+    uow: UnitOfWork
     directory: TenantDirectory
 
     async def execute(self, update: ChannelMemberUpdate) -> ChannelChangeResult:
         """Act in every group that requires the channel."""
         channel, user = update.channel_id, update.member.user_id
-        await self.enforcer.memberships.store_membership(channel, user, update.new)
+        await self.memberships.store_membership(channel, user, update.new)
         joined, was_subscribed = is_subscribed(update.new), is_subscribed(update.old)
         if joined == was_subscribed:
             return ChannelChangeResult()
         lifted: list[GroupId] = []
         restricted: list[GroupId] = []
         for group_id in await self.directory.groups_requiring(channel):
-            snapshot = await self.enforcer.snapshot(group_id)
-            policy = snapshot.policy
-            if policy is None or not policy.is_protected:  # disabled since the lookup
+            snapshot = await self.lookups.snapshot(group_id)
+            policy = snapshot.protected_policy
+            if policy is None:  # disabled since the lookup
                 continue
             if joined and await self._lift_if_complete(policy, update):
                 lifted.append(group_id)
@@ -73,18 +77,17 @@ class ChannelMemberChanged:
 
     async def _lift_if_complete(self, policy: GroupPolicy, update: ChannelMemberUpdate) -> bool:
         group_id, user = policy.group_id, update.member.user_id
-        async with self.enforcer.uow.begin(group_id) as tx:
+        async with self.uow.begin(group_id) as tx:
             restriction = await tx.restrictions.get(group_id, user)
         if restriction is None:
             return False
-        verdict = await self.enforcer.verdict(policy, user, fresh=False)
-        decision = decide(verdict, policy.settings.failure_policy)
+        decision = await self.lookups.decision(policy, user, fresh=False)
         if decision.restrict:
             if decision.restrict_for != restriction.missing:
-                await self.enforcer.rewarn(policy, update.member, decision.restrict_for)
+                await self.restrictions.rewarn(policy, update.member, decision.restrict_for)
             return False
         try:
-            return await self.enforcer.release(group_id, user, reason="joined every channel")
+            return await self.restrictions.lift(group_id, user, reason="joined every channel")
         except MessengerError as error:
             log.warning("lift.failed group=%s user=%s error=%s", group_id, user, error)
             return False
@@ -93,31 +96,23 @@ class ChannelMemberChanged:
         self, snapshot: GroupSnapshot, policy: GroupPolicy, update: ChannelMemberUpdate
     ) -> bool:
         group_id, member = policy.group_id, update.member
-        admins = await self.enforcer.admins(group_id)
+        admins = await self.lookups.admins(group_id)
         if admins is None:
             return False
-        exemption = exemption_of(
-            Sender(member.user_id, is_bot=member.is_bot),
-            group_id=group_id,
-            bot_id=self.enforcer.messenger.bot_id,
-            admins=admins,
-            exempt_users=snapshot.exempt,
-            own_channels=policy.channel_ids,
-        )
-        if exemption is not None:
+        sender = Sender(member.user_id, is_bot=member.is_bot)
+        if snapshot.exemption(sender, bot_id=self.messenger.bot_id, admins=admins) is not None:
             return False
         try:
-            standing = await self.enforcer.messenger.membership(group_id, member.user_id)
+            standing = await self.messenger.membership(group_id, member.user_id)
         except MessengerError as error:
             log.warning("group-membership.unknown group=%s error=%s", group_id, error)
             return False
         if not standing.is_present or standing.is_admin:
             return False
-        verdict = await self.enforcer.verdict(policy, member.user_id, fresh=False)
-        decision = decide(verdict, policy.settings.failure_policy)
+        decision = await self.lookups.decision(policy, member.user_id, fresh=False)
         if not decision.restrict:
             return False
-        outcome = await self.enforcer.punish(
+        outcome = await self.restrictions.mute(
             policy, member, decision.restrict_for, WarningReason.LEFT_CHANNEL
         )
-        return outcome is Enforcement.RESTRICTED
+        return outcome is MuteOutcome.MUTED

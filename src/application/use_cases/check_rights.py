@@ -4,7 +4,8 @@ import attrs
 
 from application.authorization import Caller, ensure_can_configure
 from application.diagnosis import Finding, channel_findings, group_findings
-from application.enforcement import Enforcer
+from application.ports.messenger import Messenger
+from application.ports.unit_of_work import UnitOfWork
 from domain.ids import GroupId
 from domain.policy import RequiredChannel
 
@@ -34,13 +35,14 @@ class CheckReport:
 class CheckRights:
     """Ask Telegram for the bot's rights in the group and each linked channel."""
 
-    enforcer: Enforcer
+    uow: UnitOfWork
+    messenger: Messenger
 
     async def execute(self, command: CheckCommand) -> CheckReport:
         """Diagnose (no changes)."""
-        group_id, messenger = command.group_id, self.enforcer.messenger
+        group_id, messenger = command.group_id, self.messenger
         await ensure_can_configure(messenger, group_id, command.caller)
-        async with self.enforcer.uow.begin(group_id) as tx:
+        async with self.uow.begin(group_id) as tx:
             policy = await tx.groups.get(group_id)
         channels = policy.channels if policy is not None else ()
         findings = list(await group_findings(messenger, group_id))

@@ -3,10 +3,13 @@
 import attrs
 
 from application.authorization import Caller, ensure_can_configure
-from application.enforcement import Enforcer
+from application.ports.caches import GroupCache
+from application.ports.clock import Clock
+from application.ports.messenger import Messenger
+from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import GroupId, UserId
-from domain.schedule import ActionKind
+from domain.schedule import lift
 
 
 @attrs.frozen
@@ -34,29 +37,30 @@ class ExemptMember:
       background.
     """
 
-    enforcer: Enforcer
+    uow: UnitOfWork
+    messenger: Messenger
+    clock: Clock
+    groups: GroupCache
 
     async def execute(self, command: ExemptCommand) -> ExemptResult:
         """Add to the list and schedule the lifting if needed."""
         group_id, user_id = command.group_id, command.user_id
-        await ensure_can_configure(self.enforcer.messenger, group_id, command.caller)
-        async with self.enforcer.uow.begin(group_id) as tx:
+        await ensure_can_configure(self.messenger, group_id, command.caller)
+        async with self.uow.begin(group_id) as tx:
             added = await tx.exemptions.add(group_id, user_id)
             lifting = await tx.restrictions.get(group_id, user_id) is not None
             if lifting:
-                await tx.actions.add(
-                    self.enforcer.action(group_id, ActionKind.LIFT_RESTRICTION, user_id=user_id)
-                )
+                await tx.actions.add(lift(group_id, user_id, self.clock.now()))
             if added:
                 await tx.audit.record(
-                    AuditEvent(
-                        group_id,
+                    AuditEvent.by(
+                        command.caller.user_id,
                         AuditKind.EXEMPTED,
-                        self.enforcer.clock.now(),
-                        actor=command.caller.user_id,
+                        group_id,
+                        self.clock.now(),
                         subject=user_id,
                     )
                 )
             await tx.commit()
-        await self.enforcer.groups.forget(group_id)
+        await self.groups.forget(group_id)
         return ExemptResult(added, lifting)

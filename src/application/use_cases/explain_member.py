@@ -3,12 +3,13 @@
 import attrs
 
 from application.authorization import Caller, ensure_can_configure
-from application.enforcement import Enforcer, channels_of
-from domain.enforcement import decide
+from application.lookups import Lookups
+from application.ports.messenger import Messenger
+from application.ports.unit_of_work import UnitOfWork
 from domain.ids import GroupId, UserId
 from domain.policy import RequiredChannel
 from domain.restriction import Restriction
-from domain.senders import Exemption, Sender, exemption_of
+from domain.senders import Exemption, Sender
 
 
 @attrs.frozen
@@ -36,32 +37,30 @@ class Explanation:
 class ExplainMember:
     """Why is this member muted (or not)? Admins only; channels are checked fresh."""
 
-    enforcer: Enforcer
+    lookups: Lookups
+    uow: UnitOfWork
+    messenger: Messenger
 
     async def execute(self, command: ExplainCommand) -> Explanation:
         """Gather the facts; change nothing."""
         group_id, user_id = command.group_id, command.user_id
-        await ensure_can_configure(self.enforcer.messenger, group_id, command.caller)
-        snapshot = await self.enforcer.snapshot(group_id)
-        async with self.enforcer.uow.begin(group_id) as tx:
+        await ensure_can_configure(self.messenger, group_id, command.caller)
+        snapshot = await self.lookups.snapshot(group_id)
+        async with self.uow.begin(group_id) as tx:
             restriction = await tx.restrictions.get(group_id, user_id)
-        policy = snapshot.policy
-        if policy is None or not policy.is_protected:
+        policy = snapshot.protected_policy
+        if policy is None:
             return Explanation(protected=False, restriction=restriction)
-        exemption = exemption_of(
+        exemption = snapshot.exemption(
             Sender(user_id),
-            group_id=group_id,
-            bot_id=self.enforcer.messenger.bot_id,
-            admins=await self.enforcer.admins(group_id) or frozenset(),
-            exempt_users=snapshot.exempt,
-            own_channels=policy.channel_ids,
+            bot_id=self.messenger.bot_id,
+            admins=await self.lookups.admins(group_id) or frozenset(),
         )
-        verdict = await self.enforcer.verdict(policy, user_id, fresh=True)
-        decision = decide(verdict, policy.settings.failure_policy)
+        decision = await self.lookups.decision(policy, user_id, fresh=True)
         return Explanation(
             protected=True,
             exemption=exemption,
             restriction=restriction,
-            missing=channels_of(policy, decision.restrict_for),
-            unanswered=channels_of(policy, decision.unanswered),
+            missing=policy.channels_of(decision.restrict_for),
+            unanswered=policy.channels_of(decision.unanswered),
         )

@@ -4,10 +4,13 @@ import enum
 
 import attrs
 
+from application.admin_notices import AdminNotices
 from application.diagnosis import group_findings
-from application.enforcement import ADMIN_NOTICE_COOLDOWN, Enforcer
-from application.ports.messenger import AdminNotice, NoticeKind
-from application.ports.unit_of_work import TenantDirectory
+from application.lookups import Lookups
+from application.ports.caches import MembershipCache
+from application.ports.clock import Clock
+from application.ports.messenger import Messenger
+from application.ports.unit_of_work import TenantDirectory, UnitOfWork
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, GroupId, UserId
 from domain.membership import Membership
@@ -43,7 +46,12 @@ class OnBotStatusChanged:
       every group requiring the channel records it and its admins are told once (rule 8).
     """
 
-    enforcer: Enforcer
+    notices: AdminNotices
+    lookups: Lookups
+    memberships: MembershipCache
+    messenger: Messenger
+    uow: UnitOfWork
+    clock: Clock
     directory: TenantDirectory
 
     async def execute(self, update: BotStatusUpdate) -> BotStatusOutcome:
@@ -51,17 +59,14 @@ class OnBotStatusChanged:
         if update.is_channel:
             return await self._in_channel(update)
         group_id = GroupId(update.chat_id)
-        await self.enforcer.memberships.forget_admins(group_id)
+        await self.memberships.forget_admins(group_id)
         if not update.new.is_present:
             await self._record(group_id, update, "the bot left or was removed")
             return BotStatusOutcome.IGNORED
         await self._record(group_id, update, f"the bot is now {update.new.status}")
-        if not await group_findings(self.enforcer.messenger, group_id):
+        if not await group_findings(self.messenger, group_id):
             return BotStatusOutcome.GROUP_READY
-        if await self.enforcer.throttle.allow(
-            f"cannot-restrict:{group_id}", ADMIN_NOTICE_COOLDOWN
-        ):
-            await self.enforcer.notify_quietly(AdminNotice(group_id, NoticeKind.CANNOT_RESTRICT))
+        await self.notices.cannot_restrict(group_id)
         return BotStatusOutcome.GROUP_NEEDS_RIGHTS
 
     async def _in_channel(self, update: BotStatusUpdate) -> BotStatusOutcome:
@@ -69,23 +74,23 @@ class OnBotStatusChanged:
             return BotStatusOutcome.IGNORED
         channel_id = ChannelId(update.chat_id)
         for group_id in await self.directory.groups_requiring(channel_id):
-            policy = (await self.enforcer.snapshot(group_id)).policy
+            policy = (await self.lookups.snapshot(group_id)).policy
             if policy is None:
                 continue
             await self._record(group_id, update, f"the bot is no longer an admin of {channel_id}")
-            await self.enforcer.report_unanswered(policy, (channel_id,))
+            await self.notices.report_unanswered(policy, (channel_id,))
         return BotStatusOutcome.CHANNEL_LOST
 
     async def _record(self, group_id: GroupId, update: BotStatusUpdate, reason: str) -> None:
-        async with self.enforcer.uow.begin(group_id) as tx:
+        async with self.uow.begin(group_id) as tx:
             if await tx.groups.get(group_id) is None:  # not a tenant: nothing to record
                 return
             await tx.audit.record(
-                AuditEvent(
-                    group_id,
+                AuditEvent.by(
+                    update.actor,
                     AuditKind.BOT_STATUS_CHANGED,
-                    self.enforcer.clock.now(),
-                    actor=update.actor,
+                    group_id,
+                    self.clock.now(),
                     reason=reason,
                 )
             )

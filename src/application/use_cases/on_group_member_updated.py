@@ -4,9 +4,16 @@ import enum
 
 import attrs
 
-from application.enforcement import Enforcement, Enforcer
-from application.ports.messenger import WarningReason
-from domain.audit import AuditEvent, AuditKind
+from application.ports.caches import MembershipCache
+from application.ports.clock import Clock
+from application.ports.messenger import Messenger, WarningReason
+from application.ports.unit_of_work import UnitOfWork
+from application.use_cases.enforce_membership import (
+    EnforceCommand,
+    EnforceMembership,
+    Enforcement,
+)
+from domain.audit import AuditEvent
 from domain.ids import GroupId, UserId
 from domain.membership import Membership, MemberStatus
 from domain.schedule import ActionKind
@@ -52,12 +59,16 @@ class OnGroupMemberUpdated:
       restriction and its pending kick.
     """
 
-    enforcer: Enforcer
+    enforce: EnforceMembership
+    memberships: MembershipCache
+    messenger: Messenger
+    uow: UnitOfWork
+    clock: Clock
 
     async def execute(self, update: GroupMemberUpdate) -> MemberUpdateResult:
         """Act on one transition."""
         if update.old.is_admin != update.new.is_admin:
-            await self.enforcer.memberships.forget_admins(update.group_id)
+            await self.memberships.forget_admins(update.group_id)
             return MemberUpdateResult(MemberUpdateOutcome.ADMINS_CHANGED)
         if self._lifted_by_someone_else(update):
             forgotten = await self._forget_restriction(update)
@@ -66,11 +77,13 @@ class OnGroupMemberUpdated:
         if update.old.is_present or not update.new.is_present:
             return MemberUpdateResult(MemberUpdateOutcome.IGNORED)
         member = update.member
-        enforcement = await self.enforcer.enforce(
-            update.group_id,
-            Sender(member.user_id, is_bot=member.is_bot),
-            member,
-            WarningReason.JOINED,
+        enforcement = await self.enforce.execute(
+            EnforceCommand(
+                update.group_id,
+                Sender(member.user_id, is_bot=member.is_bot),
+                member.name,
+                WarningReason.JOINED,
+            )
         )
         return MemberUpdateResult(MemberUpdateOutcome.JOINED, enforcement)
 
@@ -78,23 +91,18 @@ class OnGroupMemberUpdated:
         return (
             update.old.status is MemberStatus.RESTRICTED
             and update.new.status is MemberStatus.MEMBER
-            and update.actor != self.enforcer.messenger.bot_id
+            and update.actor != self.messenger.bot_id
         )
 
     async def _forget_restriction(self, update: GroupMemberUpdate) -> bool:
         group_id, user_id = update.group_id, update.member.user_id
-        async with self.enforcer.uow.begin(group_id) as tx:
+        async with self.uow.begin(group_id) as tx:
             if not await tx.restrictions.delete(group_id, user_id):
                 return False
             await tx.actions.cancel(group_id, ActionKind.KICK_UNVERIFIED, user_id)
             await tx.audit.record(
-                AuditEvent(
-                    group_id,
-                    AuditKind.UNMUTED,
-                    self.enforcer.clock.now(),
-                    actor=update.actor,
-                    subject=user_id,
-                    reason="lifted by an admin",
+                AuditEvent.unmuted(
+                    group_id, self.clock.now(), user_id, "lifted by an admin", actor=update.actor
                 )
             )
             await tx.commit()

@@ -4,7 +4,10 @@ import enum
 
 import attrs
 
-from application.enforcement import Enforcer
+from application.audit_trail import record
+from application.lookups import Lookups
+from application.ports.clock import Clock
+from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import GroupId, UserId
 
@@ -34,22 +37,19 @@ class OnJoinRequest:
     Requests to channels or unprotected groups are not the bot's business yet.
     """
 
-    enforcer: Enforcer
+    lookups: Lookups
+    uow: UnitOfWork
+    clock: Clock
 
     async def execute(self, command: JoinRequestCommand) -> JoinRequestOutcome:
         """Audit the request when the chat is a protected group."""
         if command.is_channel:
             return JoinRequestOutcome.NOT_PROTECTED
         group_id = GroupId(command.chat_id)
-        policy = (await self.enforcer.snapshot(group_id)).policy
-        if policy is None or not policy.is_protected:
+        if not (await self.lookups.snapshot(group_id)).is_protected:
             return JoinRequestOutcome.NOT_PROTECTED
-        await self.enforcer.record(
-            AuditEvent(
-                group_id,
-                AuditKind.JOIN_REQUESTED,
-                self.enforcer.clock.now(),
-                subject=command.user_id,
-            )
+        requested = AuditEvent(
+            group_id, AuditKind.JOIN_REQUESTED, self.clock.now(), subject=command.user_id
         )
+        await record(self.uow, requested)
         return JoinRequestOutcome.RECORDED

@@ -5,10 +5,11 @@ from datetime import timedelta
 
 import attrs
 
-from application.enforcement import Enforcer, channels_of
 from application.errors import MessengerError
+from application.lookups import Lookups
 from application.ports.throttle import Throttle
-from domain.enforcement import decide
+from application.ports.unit_of_work import UnitOfWork
+from application.restrictions import Restrictions
 from domain.ids import GroupId, MessageId, UserId
 from domain.policy import RequiredChannel
 
@@ -57,8 +58,10 @@ class PressVerify:
     - It re-checks every channel fresh from Telegram (no cache).
     """
 
-    enforcer: Enforcer
+    lookups: Lookups
+    restrictions: Restrictions
     throttle: Throttle
+    uow: UnitOfWork
 
     async def execute(self, command: PressVerifyCommand) -> VerifyResult:
         """Re-check the presser and lift the bot's restriction if they joined everything."""
@@ -67,20 +70,19 @@ class PressVerify:
             return VerifyResult(VerifyOutcome.NOT_YOURS)
         if not await self.throttle.allow(f"verify:{group_id}:{user}", VERIFY_COOLDOWN):
             return VerifyResult(VerifyOutcome.THROTTLED)
-        async with self.enforcer.uow.begin(group_id) as tx:
+        async with self.uow.begin(group_id) as tx:
             restriction = await tx.restrictions.get(group_id, user)
         if restriction is None:
             return VerifyResult(VerifyOutcome.NOT_RESTRICTED_BY_BOT)
-        policy = (await self.enforcer.snapshot(group_id)).policy
-        if policy is not None and policy.is_protected:
-            verdict = await self.enforcer.verdict(policy, user, fresh=True)
-            decision = decide(verdict, policy.settings.failure_policy)
+        policy = (await self.lookups.snapshot(group_id)).protected_policy
+        if policy is not None:
+            decision = await self.lookups.decision(policy, user, fresh=True)
             if decision.restrict:
-                await self.enforcer.update_missing(group_id, user, decision.restrict_for)
-                missing = channels_of(policy, decision.restrict_for)
+                await self.restrictions.note_missing(group_id, user, decision.restrict_for)
+                missing = policy.channels_of(decision.restrict_for)
                 return VerifyResult(VerifyOutcome.STILL_MISSING, missing)
         try:
-            await self.enforcer.release(
+            await self.restrictions.lift(
                 group_id, user, reason="verified", warning_id=command.warning_id
             )
         except MessengerError:

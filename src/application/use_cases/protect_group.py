@@ -6,9 +6,11 @@ import attrs
 
 from application.authorization import Caller, ensure_can_configure
 from application.diagnosis import Finding, Problem, channel_findings, group_findings
-from application.enforcement import Enforcer
 from application.errors import ChatNotFound
-from application.ports.messenger import ChatInfo, ChatKind
+from application.ports.caches import GroupCache
+from application.ports.clock import Clock
+from application.ports.messenger import ChatInfo, ChatKind, Messenger
+from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, GroupId
 from domain.policy import GroupPolicy, RequiredChannel, parse_channel_ref
@@ -57,14 +59,17 @@ class ProtectGroup:
     - A channel with no public username gets one invite link per group, created once.
     """
 
-    enforcer: Enforcer
+    uow: UnitOfWork
+    messenger: Messenger
+    clock: Clock
+    groups: GroupCache
 
     async def execute(self, command: ProtectCommand) -> ProtectResult:
         """Check, then link and enable."""
-        messenger, group_id = self.enforcer.messenger, command.group_id
+        messenger, group_id = self.messenger, command.group_id
         await ensure_can_configure(messenger, group_id, command.caller)
         refs = [parse_channel_ref(text) for text in command.references]
-        async with self.enforcer.uow.begin(group_id) as tx:
+        async with self.uow.begin(group_id) as tx:
             existing = await tx.groups.get(group_id)
         if not refs and (existing is None or not existing.channels):
             return ProtectResult(ProtectOutcome.NO_CHANNELS, existing)
@@ -96,7 +101,7 @@ class ProtectGroup:
         link = known.invite_link if known is not None else None
         if info.username is None and link is None:
             name = f"Nezuko {group_id}"  # at most 32 characters, as Telegram requires
-            link = await self.enforcer.messenger.create_invite_link(channel_id, name)
+            link = await self.messenger.create_invite_link(channel_id, name)
         return RequiredChannel(channel_id, info.title, info.username, link)
 
     async def _save(
@@ -107,20 +112,20 @@ class ProtectGroup:
     ) -> ProtectResult:
         group_id = command.group_id
         before = set(existing.channel_ids) if existing is not None else set[ChannelId]()
-        async with self.enforcer.uow.begin(group_id) as tx:
+        async with self.uow.begin(group_id) as tx:
             current = await tx.groups.get(group_id) or GroupPolicy(group_id)
             policy = attrs.evolve(current.linked(channels), title=command.group_title)
             await tx.groups.save(policy)
             await tx.audit.record(
-                AuditEvent(
-                    group_id,
+                AuditEvent.by(
+                    command.caller.user_id,
                     AuditKind.PROTECTED,
-                    self.enforcer.clock.now(),
-                    actor=command.caller.user_id,
+                    group_id,
+                    self.clock.now(),
                     reason=", ".join(str(c) for c in policy.channel_ids),
                 )
             )
             await tx.commit()
-        await self.enforcer.groups.forget(group_id)
+        await self.groups.forget(group_id)
         added = tuple(c for c in policy.channel_ids if c not in before)
         return ProtectResult(ProtectOutcome.PROTECTED, policy, newly_linked=added)

@@ -6,10 +6,13 @@ from datetime import timedelta
 
 import attrs
 
-from application.enforcement import Enforcer
 from application.errors import MessengerError, MessengerUnavailable, TargetIsAdmin
-from application.ports.unit_of_work import TenantDirectory
-from domain.audit import AuditEvent, AuditKind
+from application.lookups import Lookups
+from application.ports.clock import Clock
+from application.ports.messenger import Messenger
+from application.ports.unit_of_work import TenantDirectory, UnitOfWork
+from application.restrictions import Restrictions
+from domain.audit import AuditEvent
 from domain.ids import GroupId
 from domain.schedule import MAX_ATTEMPTS, ActionKind, ScheduledAction, retry_delay
 
@@ -46,15 +49,19 @@ class RunDueActions:
       the action is dropped and the failure audited.
     """
 
-    enforcer: Enforcer
+    lookups: Lookups
+    restrictions: Restrictions
+    messenger: Messenger
+    uow: UnitOfWork
+    clock: Clock
     directory: TenantDirectory
 
     async def execute(self) -> RunReport:
         """Run everything due now, tenant by tenant."""
         ended: list[_Ending] = []
-        now = self.enforcer.clock.now()
+        now = self.clock.now()
         for group_id in await self.directory.groups_with_due_actions(now):
-            async with self.enforcer.uow.begin(group_id) as tx:
+            async with self.uow.begin(group_id) as tx:
                 claimed = await tx.actions.claim_due(group_id, now, LEASE, BATCH)
                 await tx.commit()
             ended += [await self._run(action) for action in claimed]
@@ -83,12 +90,10 @@ class RunDueActions:
         match action.kind:
             case ActionKind.DELETE_MESSAGE:
                 if action.message_id is not None:
-                    await self.enforcer.messenger.delete_message(
-                        action.group_id, action.message_id
-                    )
+                    await self.messenger.delete_message(action.group_id, action.message_id)
             case ActionKind.LIFT_RESTRICTION:
                 if action.user_id is not None:
-                    await self.enforcer.release(
+                    await self.restrictions.lift(
                         action.group_id, action.user_id, reason="protection relaxed"
                     )
             case ActionKind.KICK_UNVERIFIED:
@@ -98,37 +103,30 @@ class RunDueActions:
         group_id, user_id = action.group_id, action.user_id
         if user_id is None:
             return
-        policy = (await self.enforcer.snapshot(group_id)).policy
-        async with self.enforcer.uow.begin(group_id) as tx:
+        policy = (await self.lookups.snapshot(group_id)).protected_policy
+        async with self.uow.begin(group_id) as tx:
             restriction = await tx.restrictions.get(group_id, user_id)
-        if restriction is None or policy is None or not policy.is_protected:
+        if restriction is None or policy is None:
             return
         try:
-            await self.enforcer.messenger.kick(group_id, user_id)
+            await self.messenger.kick(group_id, user_id)
         except TargetIsAdmin:
             log.info("kick.skipped group=%s user=%s: now an admin", group_id, user_id)
             return
-        async with self.enforcer.uow.begin(group_id) as tx:
+        async with self.uow.begin(group_id) as tx:
             await tx.restrictions.delete(group_id, user_id)
-            await tx.audit.record(
-                AuditEvent(
-                    group_id,
-                    AuditKind.KICKED,
-                    self.enforcer.clock.now(),
-                    subject=user_id,
-                    reason=f"not verified after {policy.settings.kick_after}",
-                )
-            )
+            reason = f"not verified after {policy.settings.kick_after}"
+            await tx.audit.record(AuditEvent.kicked(group_id, self.clock.now(), user_id, reason))
             await tx.commit()
 
     async def _complete(self, group_id: GroupId, action: ScheduledAction) -> None:
-        async with self.enforcer.uow.begin(group_id) as tx:
+        async with self.uow.begin(group_id) as tx:
             await tx.actions.complete(group_id, action.action_id)
             await tx.commit()
 
     async def _reschedule(self, action: ScheduledAction) -> None:
-        at = self.enforcer.clock.now() + retry_delay(action.attempts)
-        async with self.enforcer.uow.begin(action.group_id) as tx:
+        at = self.clock.now() + retry_delay(action.attempts)
+        async with self.uow.begin(action.group_id) as tx:
             await tx.actions.reschedule(action.retried(at))
             await tx.commit()
 
@@ -136,15 +134,10 @@ class RunDueActions:
         log.warning(
             "action.abandoned kind=%s group=%s error=%s", action.kind, action.group_id, error
         )
-        async with self.enforcer.uow.begin(action.group_id) as tx:
+        async with self.uow.begin(action.group_id) as tx:
             await tx.actions.complete(action.group_id, action.action_id)
+            reason = f"{action.kind} after {action.attempts + 1} attempts: {error}"
             await tx.audit.record(
-                AuditEvent(
-                    action.group_id,
-                    AuditKind.ACTION_FAILED,
-                    self.enforcer.clock.now(),
-                    subject=action.user_id,
-                    reason=f"{action.kind} after {action.attempts + 1} attempts: {error}",
-                )
+                AuditEvent.action_failed(action.group_id, self.clock.now(), action.user_id, reason)
             )
             await tx.commit()

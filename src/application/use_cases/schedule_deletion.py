@@ -4,9 +4,10 @@ from datetime import timedelta
 
 import attrs
 
-from application.enforcement import Enforcer
+from application.ports.clock import Clock
+from application.ports.unit_of_work import UnitOfWork
 from domain.ids import GroupId, MessageId
-from domain.schedule import ActionKind
+from domain.schedule import deletion
 
 REPLY_LIFETIME = timedelta(minutes=1)
 """How long the bot's replies to commands stay in a group."""
@@ -25,19 +26,14 @@ class ScheduleDeletionCommand:
 class ScheduleDeletion:
     """Rule 10: deletions survive restarts because they are stored, not timers in memory."""
 
-    enforcer: Enforcer
+    uow: UnitOfWork
+    clock: Clock
 
     async def execute(self, command: ScheduleDeletionCommand) -> None:
         """Store one deletion per message."""
         group_id = command.group_id
-        async with self.enforcer.uow.begin(group_id) as tx:
+        due_at = self.clock.now() + command.after
+        async with self.uow.begin(group_id) as tx:
             for message_id in command.message_ids:
-                await tx.actions.add(
-                    self.enforcer.action(
-                        group_id,
-                        ActionKind.DELETE_MESSAGE,
-                        after=command.after,
-                        message_id=message_id,
-                    )
-                )
+                await tx.actions.add(deletion(group_id, message_id, due_at))
             await tx.commit()

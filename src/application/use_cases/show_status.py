@@ -3,7 +3,8 @@
 import attrs
 
 from application.authorization import Caller, ensure_can_configure
-from application.enforcement import Enforcer
+from application.ports.messenger import Messenger
+from application.ports.unit_of_work import UnitOfWork
 from domain.ids import GroupId
 from domain.policy import GroupPolicy
 
@@ -35,13 +36,14 @@ class StatusReport:
 class ShowStatus:
     """Report protection, linked channels, muted and exempt counts. Admins only."""
 
-    enforcer: Enforcer
+    uow: UnitOfWork
+    messenger: Messenger
 
     async def execute(self, command: StatusCommand) -> StatusReport:
         """Read everything in one transaction."""
         group_id = command.group_id
-        await ensure_can_configure(self.enforcer.messenger, group_id, command.caller)
-        async with self.enforcer.uow.begin(group_id) as tx:
+        await ensure_can_configure(self.messenger, group_id, command.caller)
+        async with self.uow.begin(group_id) as tx:
             return StatusReport(
                 policy=await tx.groups.get(group_id),
                 restricted=len(await tx.restrictions.all(group_id)),

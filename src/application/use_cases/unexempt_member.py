@@ -3,7 +3,10 @@
 import attrs
 
 from application.authorization import Caller, ensure_can_configure
-from application.enforcement import Enforcer
+from application.ports.caches import GroupCache
+from application.ports.clock import Clock
+from application.ports.messenger import Messenger
+from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import GroupId, UserId
 
@@ -21,24 +24,27 @@ class UnexemptCommand:
 class UnexemptMember:
     """Take a member off the exemption list; they are checked from their next message."""
 
-    enforcer: Enforcer
+    uow: UnitOfWork
+    messenger: Messenger
+    clock: Clock
+    groups: GroupCache
 
     async def execute(self, command: UnexemptCommand) -> bool:
         """Return whether the member was exempt."""
         group_id, user_id = command.group_id, command.user_id
-        await ensure_can_configure(self.enforcer.messenger, group_id, command.caller)
-        async with self.enforcer.uow.begin(group_id) as tx:
+        await ensure_can_configure(self.messenger, group_id, command.caller)
+        async with self.uow.begin(group_id) as tx:
             removed = await tx.exemptions.remove(group_id, user_id)
             if removed:
                 await tx.audit.record(
-                    AuditEvent(
-                        group_id,
+                    AuditEvent.by(
+                        command.caller.user_id,
                         AuditKind.UNEXEMPTED,
-                        self.enforcer.clock.now(),
-                        actor=command.caller.user_id,
+                        group_id,
+                        self.clock.now(),
                         subject=user_id,
                     )
                 )
             await tx.commit()
-        await self.enforcer.groups.forget(group_id)
+        await self.groups.forget(group_id)
         return removed

@@ -3,12 +3,15 @@
 import attrs
 
 from application.authorization import Caller, ensure_can_configure
-from application.enforcement import Enforcer
+from application.ports.caches import GroupCache
+from application.ports.clock import Clock
+from application.ports.messenger import Messenger
+from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent, AuditKind
 from domain.errors import ChannelNotLinked
 from domain.ids import ChannelId, GroupId
 from domain.policy import ChannelRef, GroupPolicy, parse_channel_ref
-from domain.schedule import ActionKind
+from domain.schedule import lift
 
 
 @attrs.frozen
@@ -38,7 +41,10 @@ class UnlinkChannel:
       unprotected (rule 1), so everyone the bot muted is unmuted.
     """
 
-    enforcer: Enforcer
+    uow: UnitOfWork
+    messenger: Messenger
+    clock: Clock
+    groups: GroupCache
 
     async def execute(self, command: UnlinkCommand) -> UnlinkResult:
         """Unlink and schedule the lifting.
@@ -47,9 +53,9 @@ class UnlinkChannel:
             ChannelNotLinked: the channel is not required by the group.
         """
         group_id = command.group_id
-        await ensure_can_configure(self.enforcer.messenger, group_id, command.caller)
+        await ensure_can_configure(self.messenger, group_id, command.caller)
         ref = parse_channel_ref(command.reference)
-        async with self.enforcer.uow.begin(group_id) as tx:
+        async with self.uow.begin(group_id) as tx:
             policy = await tx.groups.get(group_id)
             if policy is None:
                 raise ChannelNotLinked(str(ref))
@@ -63,22 +69,18 @@ class UnlinkChannel:
                     await tx.restrictions.save(restriction.still_missing(remaining))
                     continue
                 lifting += 1
-                await tx.actions.add(
-                    self.enforcer.action(
-                        group_id, ActionKind.LIFT_RESTRICTION, user_id=restriction.user_id
-                    )
-                )
+                await tx.actions.add(lift(group_id, restriction.user_id, self.clock.now()))
             await tx.audit.record(
-                AuditEvent(
-                    group_id,
+                AuditEvent.by(
+                    command.caller.user_id,
                     AuditKind.CHANNEL_UNLINKED,
-                    self.enforcer.clock.now(),
-                    actor=command.caller.user_id,
+                    group_id,
+                    self.clock.now(),
                     channel_id=channel_id,
                 )
             )
             await tx.commit()
-        await self.enforcer.groups.forget(group_id)
+        await self.groups.forget(group_id)
         return UnlinkResult(updated, lifting)
 
 

@@ -3,10 +3,13 @@
 import attrs
 
 from application.authorization import Caller, ensure_can_configure
-from application.enforcement import Enforcer
+from application.ports.caches import GroupCache
+from application.ports.clock import Clock
+from application.ports.messenger import Messenger
+from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import GroupId
-from domain.schedule import ActionKind
+from domain.schedule import lift
 
 
 @attrs.frozen
@@ -35,33 +38,33 @@ class UnprotectGroup:
     - Channels stay linked, so `/protect` enables protection again.
     """
 
-    enforcer: Enforcer
+    uow: UnitOfWork
+    messenger: Messenger
+    clock: Clock
+    groups: GroupCache
 
     async def execute(self, command: UnprotectCommand) -> UnprotectResult:
         """Disable and schedule the lifting."""
         group_id = command.group_id
-        await ensure_can_configure(self.enforcer.messenger, group_id, command.caller)
-        async with self.enforcer.uow.begin(group_id) as tx:
+        await ensure_can_configure(self.messenger, group_id, command.caller)
+        async with self.uow.begin(group_id) as tx:
             policy = await tx.groups.get(group_id)
             was_enabled = policy is not None and policy.enabled
             if policy is not None and policy.enabled:
                 await tx.groups.save(policy.disabled())
             restrictions = await tx.restrictions.all(group_id)
+            now = self.clock.now()
             for restriction in restrictions:
-                await tx.actions.add(
-                    self.enforcer.action(
-                        group_id, ActionKind.LIFT_RESTRICTION, user_id=restriction.user_id
-                    )
-                )
+                await tx.actions.add(lift(group_id, restriction.user_id, now))
             await tx.audit.record(
-                AuditEvent(
-                    group_id,
+                AuditEvent.by(
+                    command.caller.user_id,
                     AuditKind.UNPROTECTED,
-                    self.enforcer.clock.now(),
-                    actor=command.caller.user_id,
+                    group_id,
+                    now,
                     reason=f"lifting {len(restrictions)}",
                 )
             )
             await tx.commit()
-        await self.enforcer.groups.forget(group_id)
+        await self.groups.forget(group_id)
         return UnprotectResult(was_enabled, len(restrictions))

@@ -7,11 +7,11 @@ import pytest
 
 from application.authorization import Caller
 from application.diagnosis import Finding, Problem
-from application.enforcement import Enforcement
 from application.errors import BotLacksRights, NotPermitted
 from application.ports.messenger import ChatInfo, ChatKind, ChatRights
 from application.use_cases.change_settings import SettingsCommand
 from application.use_cases.check_rights import CheckCommand
+from application.use_cases.enforce_membership import Enforcement
 from application.use_cases.exempt_member import ExemptCommand, ExemptResult
 from application.use_cases.explain_member import ExplainCommand
 from application.use_cases.protect_group import ProtectCommand, ProtectOutcome

@@ -4,9 +4,10 @@ import asyncio
 from datetime import timedelta
 
 from adapters.memory.messenger import InMemoryMessenger
-from application.enforcement import MUTE_SETTLE, Enforcement
 from application.errors import BotLacksRights, MessengerUnavailable
 from application.ports.messenger import NoticeKind, WarningReason
+from application.restrictions import MUTE_SETTLE
+from application.use_cases.enforce_membership import Enforcement
 from domain.audit import AuditKind
 from domain.ids import (
     ANONYMOUS_ADMIN_BOT,
@@ -339,7 +340,7 @@ async def test_other_bots_are_never_restricted(world: World) -> None:
 
 async def test_design_5_lookups_of_one_groups_admins_at_once_ask_telegram_once() -> None:
     world = World(messenger=SlowMessenger(own_id=BOT))
-    answers = await asyncio.gather(*(world.enforcer.admins(GROUP) for _ in range(5)))
+    answers = await asyncio.gather(*(world.lookups.admins(GROUP) for _ in range(5)))
     assert len(world.messenger.calls_of("admins")) == 1
     assert len(set(answers)) == 1
     assert answers[0] is not None

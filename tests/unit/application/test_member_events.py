@@ -2,10 +2,10 @@
 
 from datetime import timedelta
 
-from application.enforcement import Enforcement
 from application.errors import MessengerUnavailable
 from application.ports.messenger import WarningReason
 from application.use_cases.channel_member_changed import ChannelChangeResult, ChannelMemberUpdate
+from application.use_cases.enforce_membership import Enforcement
 from application.use_cases.on_group_member_updated import (
     GroupMemberUpdate,
     MemberUpdateOutcome,

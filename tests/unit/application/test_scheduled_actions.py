@@ -18,7 +18,7 @@ KICK_AFTER = GroupSettings(kick_after=timedelta(hours=1))
 
 
 async def test_rule_10_scheduled_work_survives_a_restart(world: World) -> None:
-    """A new process (new enforcer, empty caches) over the same store still runs the timers."""
+    """A new process (new container, empty caches) over the same store still runs the timers."""
     await world.protect(settings=KICK_AFTER)
     await world.say(ALICE)
     restarted = World(clock=world.clock, uow=world.uow, messenger=world.messenger)

@@ -6,12 +6,18 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from adapters.memory.messenger import InMemoryMessenger
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
-from application.use_cases.enforce_on_message import EnforceOnMessage
+from adapters.telegram.handlers import Commands, Events
+from application.use_cases.enforce_membership import EnforceMembership
 from application.use_cases.protect_group import ProtectGroup
 from bootstrap.containers import Container, memory_container, postgres_container
 
-PORTS = ("messenger", "clock", "uow", "directory", "memberships", "groups", "throttle")
-USE_CASES = [name for name in Container.providers if name not in (*PORTS, "enforcer")]
+NOT_USE_CASES = (
+    *("persistence", "messenger", "clock", "uow", "directory"),  # ports
+    *("memberships", "groups", "throttle"),  # in-process caches
+    *("lookups", "notices", "restrictions"),  # shared collaborators
+    *("events", "commands"),  # the handlers' groups of use cases
+)
+USE_CASES = [name for name in Container.providers if name not in NOT_USE_CASES]
 
 
 def test_every_use_case_is_wired_on_memory_adapters() -> None:
@@ -20,13 +26,26 @@ def test_every_use_case_is_wired_on_memory_adapters() -> None:
     use_cases.check_dependencies()
     built = {name: getattr(use_cases, name)() for name in USE_CASES}
     assert len(built) == 17
-    assert isinstance(built["enforce_on_message"], EnforceOnMessage)
+    assert isinstance(built["enforce_membership"], EnforceMembership)
     protect = built["protect_group"]
     assert isinstance(protect, ProtectGroup)
-    assert protect.enforcer.messenger is messenger
-    assert isinstance(protect.enforcer.uow, InMemoryUnitOfWork)
-    # one enforcer (and so one set of in-process caches) shared by every use case
-    assert protect.enforcer is built["press_verify"].enforcer
+    assert protect.messenger is messenger
+    assert isinstance(protect.uow, InMemoryUnitOfWork)
+    # one set of collaborators (and so one set of in-process caches and locks) for every use case
+    verify, explain = built["press_verify"], built["explain_member"]
+    assert verify.lookups is explain.lookups
+    assert verify.restrictions is built["run_due_actions"].restrictions
+    assert protect.groups is verify.lookups.groups
+    assert protect.uow is verify.uow
+
+
+def test_the_handlers_get_every_use_case_from_the_container() -> None:
+    use_cases = memory_container(InMemoryMessenger())
+    events, commands = use_cases.events(), use_cases.commands()
+    assert isinstance(events, Events)
+    assert isinstance(commands, Commands)
+    assert isinstance(events.enforce, EnforceMembership)
+    assert events.group_member.enforce.lookups is events.verify.lookups
 
 
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -37,6 +56,7 @@ async def test_every_use_case_is_wired_on_postgres_adapters() -> None:
         use_cases.check_dependencies()
         for name in USE_CASES:
             assert getattr(use_cases, name)() is not None
-        assert isinstance(use_cases.enforcer().uow, PostgresUnitOfWork)
+        assert isinstance(use_cases.lookups().uow, PostgresUnitOfWork)
+        assert use_cases.protect_group().uow is use_cases.lookups().uow
     finally:
         await engine.dispose()

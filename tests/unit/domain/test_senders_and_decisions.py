@@ -2,7 +2,7 @@
 
 import pytest
 
-from domain.enforcement import Decision, decide
+from domain.decision import Decision, decide
 from domain.ids import (
     ANONYMOUS_ADMIN_BOT,
     CHANNEL_BOT,
