@@ -1,4 +1,4 @@
-"""Rule 3 on the message path, with rules 4, 8 and 9 and the hot-path budget of DESIGN §5."""
+"""Rule 3 (with rules 4 and 8) on the message path: EnforceMembership."""
 
 import asyncio
 from datetime import timedelta
