@@ -1,4 +1,4 @@
-"""Rule 3 (with rules 4 and 8) on the message path: EnforceMembership."""
+"""EnforceMembership: rule 3 on the message path, with rules 4, 8, 9 and the DESIGN §5 hot path."""
 
 import asyncio
 from datetime import timedelta
