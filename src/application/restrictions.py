@@ -152,7 +152,7 @@ class Restrictions:
         the list changed, so a warning id written meanwhile by `mute` is kept.
         """
         async with self.uow.begin(group_id) as tx:
-            current = await tx.restrictions.get_for_update(group_id, user_id)
+            current = await tx.restrictions.get_locked(group_id, user_id)
             if current is not None and current.missing != missing:
                 await tx.restrictions.save(current.still_missing(missing))
                 await tx.commit()
@@ -167,7 +167,7 @@ class Restrictions:
         )
         warning_id = await self._warn_quietly(warning)
         async with self.uow.begin(group_id) as tx:
-            current = await tx.restrictions.get_for_update(group_id, user_id)
+            current = await tx.restrictions.get_locked(group_id, user_id)
             if current is not None:
                 await tx.restrictions.save(current.still_missing(missing).with_warning(warning_id))
                 if warning_id is not None:
@@ -219,7 +219,7 @@ class Restrictions:
         """Store the restriction about to be applied; return the one it replaces, if any."""
         group_id = policy.group_id
         async with self.uow.begin(group_id) as tx:
-            previous = await tx.restrictions.get_for_update(group_id, user_id)
+            previous = await tx.restrictions.get_locked(group_id, user_id)
             since = previous.since if previous is not None else self.clock.now()
             kept_warning = previous.warning_message_id if previous is not None else None
             await tx.restrictions.save(
@@ -246,7 +246,7 @@ class Restrictions:
     ) -> None:
         group_id, now = policy.group_id, self.clock.now()
         async with self.uow.begin(group_id) as tx:
-            current = await tx.restrictions.get_for_update(group_id, user_id)
+            current = await tx.restrictions.get_locked(group_id, user_id)
             if current is not None:  # not lifted meanwhile
                 await tx.restrictions.save(current.with_warning(warning_id))
             if deleted:

@@ -77,9 +77,9 @@ class UnitOfWorkContract:
         async with uow.begin(mine) as tx:
             assert await tx.groups.get(theirs) is None
             assert await tx.restrictions.get(theirs, user) is None
-            assert await tx.restrictions.get_for_update(theirs, user) is None
+            assert await tx.restrictions.get_locked(theirs, user) is None
             assert await tx.restrictions.all(theirs) == ()
-            assert await tx.restrictions.all_for_update(theirs) == ()
+            assert await tx.restrictions.all_locked(theirs) == ()
             assert await tx.exemptions.all(theirs) == frozenset()
             assert await tx.audit.recent(theirs, 10) == ()
             assert await tx.actions.pending(theirs) == ()
@@ -164,9 +164,7 @@ class UnitOfWorkContract:
             await tx.commit()
         async with uow.begin(group) as tx:
             assert await tx.restrictions.get(group, user) == restriction.still_missing(())
-            assert await tx.restrictions.get_for_update(group, user) == (
-                restriction.still_missing(())
-            )
+            assert await tx.restrictions.get_locked(group, user) == (restriction.still_missing(()))
             assert await tx.restrictions.delete(group, user) is True
             assert await tx.restrictions.delete(group, user) is False
             await tx.commit()
@@ -183,7 +181,7 @@ class UnitOfWorkContract:
             await tx.commit()
         async with uow.begin(group) as tx:
             assert await tx.restrictions.all(group) == (early, late)
-            assert await tx.restrictions.all_for_update(group) == (early, late)
+            assert await tx.restrictions.all_locked(group) == (early, late)
 
     # --- exemptions -----------------------------------------------------------------------------
 

@@ -94,7 +94,7 @@ class InMemoryRestrictionRepository(RestrictionRepository):
             return None
         return self._scope.state.restrictions.get((group_id, user_id))
 
-    async def get_for_update(self, group_id: GroupId, user_id: UserId) -> Restriction | None:
+    async def get_locked(self, group_id: GroupId, user_id: UserId) -> Restriction | None:
         # A memory transaction never waits on anything, so none interleaves with another.
         return await self.get(group_id, user_id)
 
@@ -113,7 +113,7 @@ class InMemoryRestrictionRepository(RestrictionRepository):
         found = (r for r in self._scope.state.restrictions.values() if r.group_id == group_id)
         return tuple(sorted(found, key=lambda r: (r.since, r.user_id)))
 
-    async def all_for_update(self, group_id: GroupId) -> tuple[Restriction, ...]:
+    async def all_locked(self, group_id: GroupId) -> tuple[Restriction, ...]:
         return await self.all(group_id)
 
 

@@ -1,7 +1,7 @@
 """The repositories over PostgreSQL: SQLAlchemy Core statements, rows mapped by hand.
 
-Each repository works through its transaction's `TenantSession`; row-level security keeps every
-statement inside the transaction's tenant, whatever group id a caller passes.
+Each repository works through its transaction's `TenantConnection`; row-level security keeps
+every statement inside the transaction's tenant, whatever group id a caller passes.
 """
 
 import uuid
@@ -23,7 +23,7 @@ from adapters.postgres.mapping import (
     restriction_from_row,
     restriction_values,
 )
-from adapters.postgres.session import TenantSession
+from adapters.postgres.connection import TenantConnection
 from application.errors import StorageConflict, StorageError
 from application.ports.repositories import (
     AuditLog,
@@ -61,7 +61,7 @@ class PostgresGroupRepository(GroupRepository):
     stored policy.
     """
 
-    def __init__(self, session: TenantSession) -> None:
+    def __init__(self, session: TenantConnection) -> None:
         self._session = session
         self._versions: dict[GroupId, int | None] = {}
         self._stored_channels: dict[GroupId, tuple[RequiredChannel, ...]] = {}
@@ -133,13 +133,13 @@ class PostgresGroupRepository(GroupRepository):
 class PostgresRestrictionRepository(RestrictionRepository):
     """Restrictions the bot applied, in `restrictions`."""
 
-    def __init__(self, session: TenantSession) -> None:
+    def __init__(self, session: TenantConnection) -> None:
         self._session = session
 
     async def get(self, group_id: GroupId, user_id: UserId) -> Restriction | None:
         return await self._one(self._of(group_id, user_id))
 
-    async def get_for_update(self, group_id: GroupId, user_id: UserId) -> Restriction | None:
+    async def get_locked(self, group_id: GroupId, user_id: UserId) -> Restriction | None:
         return await self._one(self._of(group_id, user_id).with_for_update())
 
     @staticmethod
@@ -175,7 +175,7 @@ class PostgresRestrictionRepository(RestrictionRepository):
     async def all(self, group_id: GroupId) -> tuple[Restriction, ...]:
         return await self._many(self._in(group_id))
 
-    async def all_for_update(self, group_id: GroupId) -> tuple[Restriction, ...]:
+    async def all_locked(self, group_id: GroupId) -> tuple[Restriction, ...]:
         return await self._many(self._in(group_id).with_for_update())
 
     @staticmethod
@@ -194,7 +194,7 @@ class PostgresRestrictionRepository(RestrictionRepository):
 class PostgresExemptionRepository(ExemptionRepository):
     """Exempt users in `exemptions`."""
 
-    def __init__(self, session: TenantSession) -> None:
+    def __init__(self, session: TenantConnection) -> None:
         self._session = session
 
     async def all(self, group_id: GroupId) -> frozenset[UserId]:
@@ -224,7 +224,7 @@ class PostgresExemptionRepository(ExemptionRepository):
 class PostgresAuditLog(AuditLog):
     """The audit trail in `audit_events` (the runtime role may only insert and read)."""
 
-    def __init__(self, session: TenantSession) -> None:
+    def __init__(self, session: TenantConnection) -> None:
         self._session = session
 
     async def record(self, event: AuditEvent) -> None:
@@ -247,7 +247,7 @@ class PostgresAuditLog(AuditLog):
 class PostgresScheduledActionRepository(ScheduledActionRepository):
     """Deferred work in `scheduled_actions`; claiming skips rows other workers hold."""
 
-    def __init__(self, session: TenantSession) -> None:
+    def __init__(self, session: TenantConnection) -> None:
         self._session = session
 
     async def add(self, action: ScheduledAction) -> None:

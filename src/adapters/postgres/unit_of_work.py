@@ -14,7 +14,7 @@ from adapters.postgres.repositories import (
     PostgresRestrictionRepository,
     PostgresScheduledActionRepository,
 )
-from adapters.postgres.session import TenantSession
+from adapters.postgres.connection import TenantConnection
 from application.ports.repositories import (
     AuditLog,
     ExemptionRepository,
@@ -37,7 +37,7 @@ class PostgresTransaction(Transaction):
     audit: AuditLog
     actions: ScheduledActionRepository
 
-    def __init__(self, session: TenantSession) -> None:
+    def __init__(self, session: TenantConnection) -> None:
         self._session = session
         self.groups = PostgresGroupRepository(session)
         self.restrictions = PostgresRestrictionRepository(session)
@@ -67,7 +67,7 @@ class PostgresUnitOfWork(UnitOfWork):
         with storage_errors():
             connection = await self._engine.connect()
         try:
-            yield PostgresTransaction(TenantSession(connection, tenant))
+            yield PostgresTransaction(TenantConnection(connection, tenant))
         finally:
             await _release(connection)
 

@@ -37,8 +37,8 @@ class RestrictionRepository(Protocol):
         """The bot's restriction of this member, if the bot applied one."""
 
     @abstractmethod
-    async def get_for_update(self, group_id: GroupId, user_id: UserId) -> Restriction | None:
-        """`get`, for a read-modify-write: the row stays locked until the transaction ends.
+    async def get_locked(self, group_id: GroupId, user_id: UserId) -> Restriction | None:
+        """`get`, for a read-modify-write: the restriction stays locked until the transaction ends.
 
         Another transaction reading it for update waits, then sees this one's write.
         """
@@ -56,8 +56,8 @@ class RestrictionRepository(Protocol):
         """Every restriction the bot holds in the group, oldest first."""
 
     @abstractmethod
-    async def all_for_update(self, group_id: GroupId) -> tuple[Restriction, ...]:
-        """`all`, for rewriting them: the rows stay locked until the transaction ends."""
+    async def all_locked(self, group_id: GroupId) -> tuple[Restriction, ...]:
+        """`all`, for rewriting them: they stay locked until the transaction ends."""
 
 
 class ExemptionRepository(Protocol):

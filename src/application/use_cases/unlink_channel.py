@@ -63,7 +63,7 @@ class UnlinkChannel:
             updated = policy.unlinked(channel_id)
             await tx.groups.save(updated)
             lifting = 0
-            for restriction in await tx.restrictions.all_for_update(group_id):
+            for restriction in await tx.restrictions.all_locked(group_id):
                 remaining = tuple(c for c in restriction.missing if c != channel_id)
                 if remaining and updated.is_protected:
                     await tx.restrictions.save(restriction.still_missing(remaining))

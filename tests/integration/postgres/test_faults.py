@@ -236,13 +236,13 @@ async def test_two_read_modify_writes_of_one_restriction_lose_no_update(
 
     async def note_what_is_still_missing() -> None:
         async with uow.begin(group) as tx:
-            current = await tx.restrictions.get_for_update(group, user)
+            current = await tx.restrictions.get_locked(group, user)
             assert current is not None
             await tx.restrictions.save(current.still_missing((second,)))
             await tx.commit()
 
     async with uow.begin(group) as warning:
-        current = await warning.restrictions.get_for_update(group, user)
+        current = await warning.restrictions.get_locked(group, user)
         assert current is not None
         other = asyncio.create_task(note_what_is_still_missing())
         assert await _blocked(other), "the second read for update should wait for the first"
@@ -264,13 +264,13 @@ async def test_rewriting_every_restriction_of_a_group_loses_no_concurrent_update
 
     async def store_the_warning() -> None:
         async with uow.begin(group) as tx:
-            current = await tx.restrictions.get_for_update(group, user)
+            current = await tx.restrictions.get_locked(group, user)
             assert current is not None
             await tx.restrictions.save(current.with_warning(MessageId(77)))
             await tx.commit()
 
     async with uow.begin(group) as unlink:
-        [current] = await unlink.restrictions.all_for_update(group)
+        [current] = await unlink.restrictions.all_locked(group)
         other = asyncio.create_task(store_the_warning())
         assert await _blocked(other), "the warning's read for update should wait for the rewrite"
         await unlink.restrictions.save(current.still_missing((second,)))

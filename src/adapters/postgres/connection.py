@@ -15,7 +15,7 @@ SET_TENANT = text("SELECT set_config('app.tenant_id', :tenant, true)").bindparam
 """Scope the current transaction (only: `is_local` is true) to one tenant."""
 
 
-class TenantSession:
+class TenantConnection:
     """Runs statements on one connection, always inside a transaction scoped to `tenant`.
 
     The scope is set lazily by the first statement of every database transaction, so a transaction
