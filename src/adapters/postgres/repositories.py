@@ -12,6 +12,7 @@ from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from adapters.postgres import tables as t
+from adapters.postgres.connection import TenantConnection
 from adapters.postgres.mapping import (
     action_from_row,
     action_values,
@@ -23,7 +24,6 @@ from adapters.postgres.mapping import (
     restriction_from_row,
     restriction_values,
 )
-from adapters.postgres.connection import TenantConnection
 from application.errors import StorageConflict, StorageError
 from application.ports.repositories import (
     AuditLog,

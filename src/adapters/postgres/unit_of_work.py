@@ -6,6 +6,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.postgres.connection import TenantConnection
 from adapters.postgres.errors import storage_errors
 from adapters.postgres.repositories import (
     PostgresAuditLog,
@@ -14,7 +15,6 @@ from adapters.postgres.repositories import (
     PostgresRestrictionRepository,
     PostgresScheduledActionRepository,
 )
-from adapters.postgres.connection import TenantConnection
 from application.ports.repositories import (
     AuditLog,
     ExemptionRepository,

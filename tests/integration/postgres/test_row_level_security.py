@@ -16,9 +16,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.postgres import tables as t
+from adapters.postgres.connection import SET_TENANT
 from adapters.postgres.engine import create_engine
 from adapters.postgres.errors import sqlstate
-from adapters.postgres.connection import SET_TENANT
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from tests.factories import make_channel, make_policy, new_channel, new_group, new_user
 from tests.integration.conftest import ThrowawayDatabase
