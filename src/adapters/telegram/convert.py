@@ -2,6 +2,7 @@
 
 from telegram import Chat, Message, User
 
+from application.authorization import Caller
 from domain.ids import UserId
 from domain.senders import Person, Sender
 
@@ -20,3 +21,10 @@ def sender_of(message: Message, user: User) -> Sender:
         sender_chat_id=sender_chat.id if sender_chat is not None else None,
         is_automatic_forward=bool(message.is_automatic_forward),
     )
+
+
+def caller_of(message: Message, user: User) -> Caller:
+    """The person behind a command; sent as the group itself, only its admins can have sent it."""
+    sender_chat: Chat | None = message.sender_chat
+    anonymous = sender_chat is not None and sender_chat.id == message.chat.id
+    return Caller(UserId(user.id), anonymous_admin=anonymous)

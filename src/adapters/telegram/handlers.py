@@ -40,7 +40,7 @@ from telegram.ext import (
 
 from adapters.metrics import count_enforcement
 from adapters.telegram import replies
-from adapters.telegram.convert import person_of, sender_of
+from adapters.telegram.convert import caller_of, person_of, sender_of
 from adapters.telegram.messenger import membership_of
 from adapters.telegram.texts import (
     SETTINGS_PREFIX,
@@ -276,7 +276,7 @@ class OnSettingsPressed:
         except (ApplicationError, DomainError) as error:
             await query.answer(replies.error_text(error), show_alert=True)
             return
-        await query.answer(f"Saved: {key} = {result.settings.shown()[key]}")
+        await query.answer(replies.saved_answer(key, result.settings))
         try:
             await query.edit_message_text(
                 replies.settings_result_html(result),
@@ -345,12 +345,10 @@ class GroupCommand:
         if message is None or user is None or chat is None:
             return
         if chat.type not in GROUPS:
-            await message.reply_text("This command works in groups.")
+            await message.reply_text(replies.WORKS_IN_GROUPS)
             return
-        anonymous = message.sender_chat is not None and message.sender_chat.id == chat.id
-        caller = Caller(UserId(user.id), anonymous_admin=anonymous)
         try:
-            reply = await self.run(message, chat, caller, context.args or [])
+            reply = await self.run(message, chat, caller_of(message, user), context.args or [])
         except (ApplicationError, DomainError) as error:
             reply = replies.error_html(error)
         except UsageError as error:
@@ -457,7 +455,9 @@ async def on_start(update: Update, context: Context) -> None:
         await message.reply_html(replies.GROUP_HELP, do_quote=False)
         return
     username = context.bot.username
-    add = InlineKeyboardButton("Add me to a group", url=f"https://t.me/{username}?startgroup=true")
+    add = InlineKeyboardButton(
+        replies.ADD_TO_GROUP, url=f"https://t.me/{username}?startgroup=true"
+    )
     await message.reply_html(replies.PRIVATE_HELP, reply_markup=InlineKeyboardMarkup([[add]]))
 
 
@@ -504,7 +504,7 @@ async def publish_commands(application: Application[Any, Any, Any, Any, Any, Any
         [BotCommand("start", "Start here"), *help_only], scope=BotCommandScopeAllPrivateChats()
     )
     await bot.set_my_commands(help_only, scope=BotCommandScopeAllGroupChats())
-    admin = [BotCommand(name, usage.split(" — ")[1]) for name, usage in replies.USAGE.items()]
+    admin = [BotCommand(command.name, command.description) for command in replies.ADMIN_COMMANDS]
     await bot.set_my_commands(admin, scope=BotCommandScopeAllChatAdministrators())
 
 

@@ -4,18 +4,8 @@ Every Telegram exception is translated at this boundary (`error_translation`), s
 only `application.errors`. Pacing and retries (429, network) happen below, in the bot's rate
 limiter (`rate_limiter.TelegramRateLimiter`), when the bot is an `ExtBot` built with one.
 
-Wiring (the composition root)::
-
-    os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22 warns on every 429 otherwise
-    application = (
-        ApplicationBuilder()
-        .token(token)
-        .base_url(f"{api_url}/bot")
-        .base_file_url(f"{api_url}/file/bot")
-        .rate_limiter(TelegramRateLimiter())
-        .build()
-    )
-    messenger = TelegramMessenger(application.bot)
+The composition root (`bootstrap.bot`) builds it on the PTB application's bot, whose builder
+sets the rate limiter and `TELEGRAM_API_URL`.
 """
 
 from collections.abc import Awaitable

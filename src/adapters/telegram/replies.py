@@ -2,6 +2,8 @@
 
 import html
 
+import attrs
+
 from application.diagnosis import Finding, Problem
 from application.errors import (
     ApplicationError,
@@ -26,17 +28,38 @@ from domain.policy import GroupSettings, RequiredChannel
 INVALID_BUTTON = "This button is not valid."
 """The answer to a press whose data none of the bot's buttons carries (forged, or outdated)."""
 
-USAGE = {
-    "protect": "/protect @channel [@more …] — link channels and turn protection on",
-    "unprotect": "/unprotect — turn protection off and unmute everyone the bot muted",
-    "unlink": "/unlink @channel — stop requiring one channel",
-    "status": "/status — how this group is protected",
-    "settings": "/settings [key value] — show or change a setting",
-    "exempt": "/exempt — (reply, or a user id) never mute this member",
-    "unexempt": "/unexempt — (reply, or a user id) enforce the rules on them again",
-    "check": "/check — check the bot's rights here and in every channel",
-    "why": "/why — (reply, or a user id) why is this member muted?",
-}
+
+@attrs.frozen
+class CommandHelp:
+    """An admin command as the menu and the usage hints show it."""
+
+    name: str
+    usage: str
+    description: str
+
+    def __str__(self) -> str:
+        return f"{self.usage} — {self.description}"
+
+
+ADMIN_COMMANDS = (
+    CommandHelp("protect", "/protect @channel [@more …]", "link channels and turn protection on"),
+    CommandHelp(
+        "unprotect", "/unprotect", "turn protection off and unmute everyone the bot muted"
+    ),
+    CommandHelp("unlink", "/unlink @channel", "stop requiring one channel"),
+    CommandHelp("status", "/status", "how this group is protected"),
+    CommandHelp("settings", "/settings [key value]", "show or change a setting"),
+    CommandHelp("exempt", "/exempt", "(reply, or a user id) never mute this member"),
+    CommandHelp("unexempt", "/unexempt", "(reply, or a user id) enforce the rules on them again"),
+    CommandHelp("check", "/check", "check the bot's rights here and in every channel"),
+    CommandHelp("why", "/why", "(reply, or a user id) why is this member muted?"),
+)
+"""The group admins' command menu (setMyCommands) and the usage hints, from one table."""
+
+USAGE = {command.name: str(command) for command in ADMIN_COMMANDS}
+
+WORKS_IN_GROUPS = "This command works in groups."
+ADD_TO_GROUP = "Add me to a group"
 
 GROUP_HELP = (
     "I make members join this group's channels before they can talk here. "
@@ -183,6 +206,11 @@ def verify_answer(result: VerifyResult) -> str:
         case VerifyOutcome.UNAVAILABLE:
             text = "Telegram did not answer. Please try again in a minute."
     return text[:200]
+
+
+def saved_answer(key: str, settings: GroupSettings) -> str:
+    """The toast after a `/settings` menu button changed a setting."""
+    return f"Saved: {key} = {settings.shown()[key]}"
 
 
 def error_text(error: Exception) -> str:
