@@ -6,6 +6,21 @@ from application.authorization import Caller
 from domain.ids import UserId
 from domain.senders import Person, Sender
 
+MAX_ID = 2**63 - 1
+"""Telegram ids fit in a signed 64-bit integer (and so in the database's bigint)."""
+
+
+def parse_user_id(text: str) -> UserId | None:
+    """A user id as typed or carried in button data, or `None` if no user could have it.
+
+    Only ASCII digits count (`str.isdigit` also accepts "²", which `int` refuses), and only
+    positive ids within 64 bits.
+    """
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    user_id = int(text)
+    return UserId(user_id) if 0 < user_id <= MAX_ID else None
+
 
 def person_of(user: User) -> Person:
     """A user as the bot names them."""

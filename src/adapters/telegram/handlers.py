@@ -40,7 +40,7 @@ from telegram.ext import (
 
 from adapters.metrics import count_enforcement
 from adapters.telegram import replies
-from adapters.telegram.convert import caller_of, person_of, sender_of
+from adapters.telegram.convert import caller_of, parse_user_id, person_of, sender_of
 from adapters.telegram.messenger import membership_of
 from adapters.telegram.texts import (
     SETTINGS_PREFIX,
@@ -221,12 +221,16 @@ class Press[T]:
 
 
 async def pressed[T](update: Update, parse: Callable[[str], T | None]) -> Press[T] | None:
-    """The press with its data parsed, or None; data no parser accepts is answered "not valid"."""
+    """The press with its data parsed, or None; any press not ours is answered "not valid".
+
+    Not ours: data no parser accepts, a press with no data (a game's button) or with no message
+    (a button of an inline-mode message, which the bot never sends).
+    """
     query = update.callback_query
-    if query is None or query.message is None or query.data is None:
+    if query is None:
         return None
-    data = parse(query.data)
-    if data is None:
+    data = parse(query.data) if query.data is not None else None
+    if data is None or query.message is None:
         await query.answer(replies.INVALID_BUTTON)
         return None
     message = query.message
@@ -380,8 +384,9 @@ def _target(message: Message, args: Sequence[str], usage: str) -> UserId:
     for entity in message.entities:
         if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None:
             return UserId(entity.user.id)
-    if args and args[0].isdigit():
-        return UserId(int(args[0]))
+    typed = parse_user_id(args[0]) if args else None
+    if typed is not None:
+        return typed
     raise UsageError(f"Reply to one of their messages, or give their numeric id.\n{usage}")
 
 

@@ -8,6 +8,7 @@ import html
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.helpers import mention_html
 
+from adapters.telegram.convert import parse_user_id
 from application.ports.messenger import MuteWarning, WarningReason
 from domain.ids import UserId
 from domain.policy import GroupSettings
@@ -67,9 +68,7 @@ def verify_data(owner: UserId) -> str:
 def parse_verify_data(data: str) -> UserId | None:
     """The owner named by a Verify button's data, or `None` if the data is not ours."""
     raw = data.removeprefix(VERIFY_PREFIX)
-    if raw == data or not raw.isdigit() or len(raw) > 20:
-        return None
-    return UserId(int(raw))
+    return None if raw == data else parse_user_id(raw)
 
 
 def settings_data(key: str, value: str) -> str:

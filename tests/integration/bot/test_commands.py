@@ -71,6 +71,15 @@ async def test_unlink_exempt_and_unexempt(story: Story) -> None:
     assert "not linked" in await command(story, "/unlink @nezuko_demo_news")
 
 
+async def test_user_ids_no_telegram_user_could_have_get_the_usage_hint(story: Story) -> None:
+    """ "²" passes str.isdigit() but not int(); 20 digits overflow the database's bigint."""
+    await protect(story)
+    for forged in ("²", "99999999999999999999", "-5"):
+        reply = await command(story, f"/exempt {forged}")
+        assert "Reply to one of their messages" in reply, forged
+    assert "Exempt: 0." in await command(story, "/status")
+
+
 async def test_anonymous_admins_and_linked_channel_posts_are_left_alone(story: Story) -> None:
     ids, driver, calls = story.ids, story.sandbox.driver, story.sandbox.calls
     await protect(story)

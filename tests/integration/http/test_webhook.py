@@ -252,7 +252,16 @@ async def test_rule_10_an_update_still_queued_when_the_stop_begins_is_handled_be
         assert handled == [41]
 
 
-@pytest.mark.parametrize("data", ["verify:12x", "set:warning_ttl=0s", "unlock:everyone"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        "verify:12x",
+        "verify:²",  # str.isdigit() accepts it, int() does not
+        "verify:99999999999999999999",  # digits, but no Telegram user id (outside int64)
+        "set:warning_ttl=0s",
+        "unlock:everyone",
+    ],
+)
 async def test_forged_button_data_is_answered_as_not_valid_and_changes_nothing(
     webhook_bot: Served, data: str
 ) -> None:
@@ -293,3 +302,44 @@ async def test_forged_button_data_is_answered_as_not_valid_and_changes_nothing(
     assert sandbox.driver.is_restricted(ids.group_id, ids.carol_id)
     assert sandbox.calls.of("restrictChatMember", since=mark) == []
     assert sandbox.calls.of("editMessageText", since=mark) == []
+
+
+@pytest.mark.parametrize("missing", ["data", "message"])
+async def test_a_press_without_data_or_message_is_answered_as_not_valid(
+    webhook_bot: Served, missing: str
+) -> None:
+    """A game button has no data, an inline-mode button no message: still answered, nobody acted on."""
+    ids, sandbox, http = webhook_bot.ids, webhook_bot.sandbox, webhook_bot.http
+    await protect(webhook_bot)
+    query_id = f"5000{missing}"
+    sandbox.world.callback_queries[query_id] = CallbackQueryState(
+        query_id, ids.carol_id, ids.group_id, 1, None
+    )
+    query: dict[str, object] = {
+        "id": query_id,
+        "from": {"id": ids.carol_id, "is_bot": False, "first_name": "Carol"},
+        "chat_instance": "1",
+        "data": f"verify:{ids.carol_id}",
+        "message": {
+            "message_id": 1,
+            "date": 1_700_000_000,
+            "chat": {"id": ids.group_id, "type": "supergroup", "title": "Nezuko Demo Group"},
+            "text": "a message",
+        },
+    }
+    if missing == "data":
+        del query["data"]
+        query["game_short_name"] = "game"
+    else:
+        del query["message"]
+        query["inline_message_id"] = "inline-1"
+    mark = sandbox.calls.mark()
+
+    body = {"update_id": 961_000, "callback_query": query}
+    answer = await http.post(WEBHOOK_PATH, content=json.dumps(body), headers={HEADER: SECRET})
+
+    assert answer.status_code == 200
+    answered = await sandbox.calls.wait_for("answerCallbackQuery", since=mark, timeout=TIMEOUT)
+    assert answered.param("text") == "This button is not valid."
+    assert sandbox.calls.of("restrictChatMember", since=mark) == []
+    assert sandbox.calls.of("getChatMember", since=mark) == []

@@ -83,6 +83,9 @@ def test_verify_data_round_trips_and_forgeries_are_refused() -> None:
     assert parse_verify_data(verify_data(UserId(123))) == UserId(123)
     for forged in ("verify:", "verify:-5", "verify:abc", "verify:1 OR 1", "menu:1", "1"):
         assert parse_verify_data(forged) is None
+    assert parse_verify_data(verify_data(UserId(2**63 - 1))) == UserId(2**63 - 1)
+    for odd in ("verify:²", "verify:١٢٣", "verify:0", f"verify:{2**63}", "verify:" + "9" * 20):
+        assert parse_verify_data(odd) is None, odd
 
 
 def test_settings_menu_data_round_trips_and_only_offered_values_parse() -> None:
