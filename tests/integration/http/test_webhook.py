@@ -308,7 +308,7 @@ async def test_forged_button_data_is_answered_as_not_valid_and_changes_nothing(
 async def test_a_press_without_data_or_message_is_answered_as_not_valid(
     webhook_bot: Served, missing: str
 ) -> None:
-    """A game button has no data, an inline-mode button no message: still answered, nobody acted on."""
+    """A game button has no data, an inline-mode one no message: answered, nobody acted on."""
     ids, sandbox, http = webhook_bot.ids, webhook_bot.sandbox, webhook_bot.http
     await protect(webhook_bot)
     query_id = f"5000{missing}"

@@ -2,17 +2,21 @@
 
 from datetime import timedelta
 
+import pytest
+
+from adapters.memory.messenger import InMemoryMessenger
 from application.errors import BotLacksRights, MessengerUnavailable, TargetIsAdmin
 from application.use_cases.exempt_member import ExemptCommand
 from application.use_cases.press_verify import PressVerifyCommand
-from application.use_cases.run_due_actions import RunReport
+from application.use_cases.run_due_actions import LEASE, RunReport
 from application.use_cases.schedule_deletion import ScheduleDeletionCommand
+from application.use_cases.unprotect_group import UnprotectCommand
 from domain.audit import AuditKind
-from domain.ids import MessageId
+from domain.ids import GroupId, MessageId, UserId
 from domain.membership import MemberStatus
 from domain.policy import GroupSettings
 from domain.schedule import MAX_ATTEMPTS, ActionKind
-from tests.unit.world import ALICE, AS_ADMIN, GROUP, NEWS, World
+from tests.unit.world import ALICE, AS_ADMIN, BOT, GROUP, NEWS, World
 
 KICK_AFTER = GroupSettings(kick_after=timedelta(hours=1))
 
@@ -141,3 +145,53 @@ async def test_rule_10_a_restriction_is_remembered_before_telegram_applies_it(
 
     assert remembered_at_restrict == [True]
     assert await world.restriction(ALICE) is None  # refused, so forgotten again
+
+
+class Killed(BaseException):
+    """The process was killed: nothing after this point runs (not an error the code handles)."""
+
+
+class DyingMessenger(InMemoryMessenger):
+    """A messenger whose process dies during its `lifts_before_death + 1`-th unmute."""
+
+    def __init__(self, lifts_before_death: int) -> None:
+        super().__init__(own_id=BOT)
+        self.lifts_left = lifts_before_death
+
+    async def unrestrict(self, group_id: GroupId, user_id: UserId) -> None:
+        if self.lifts_left == 0:
+            raise Killed
+        self.lifts_left -= 1
+        await super().unrestrict(group_id, user_id)
+
+
+async def test_rule_10_a_worker_killed_while_unprotecting_delays_the_rest_by_seconds_at_most() -> (
+    None
+):
+    """Issue 10 §6: what a dead process had claimed is claimable again within `LEASE`."""
+    dying = World(messenger=DyingMessenger(lifts_before_death=3))
+    await dying.protect()
+    members = [UserId(1000 + n) for n in range(100)]
+    for member in members:
+        dying.messenger.set_status(GROUP, member, MemberStatus.MEMBER)
+        await dying.on_message.execute(dying.message(member))
+    await dying.unprotect.execute(UnprotectCommand(GROUP, AS_ADMIN))
+    with pytest.raises(Killed):
+        await dying.run_due_actions.execute()
+
+    restarted = World(clock=dying.clock, uow=dying.uow)
+    restarted.messenger.memberships.update(dying.messenger.memberships)
+
+    def still_muted() -> list[UserId]:
+        status = restarted.messenger.memberships
+        return [m for m in members if status[(GROUP, m)].status is MemberStatus.RESTRICTED]
+
+    for _ in range(3):  # the restarted loop's first runs, before any lease could run out
+        await restarted.run_due_actions.execute()
+    assert len(still_muted()) <= 1  # only the action the dead worker was running
+    restarted.clock.advance(LEASE)
+    await restarted.run_due_actions.execute()
+
+    assert timedelta(seconds=10) >= LEASE
+    assert still_muted() == []
+    assert await restarted.pending() == ()
