@@ -33,11 +33,11 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 
 from adapters.metrics import updates_handled
 from adapters.telegram.application import ALLOWED_UPDATES
-from adapters.telegram.sandbox import Member, Sandbox, SeededWorld, Status
 from bench import reads
 from bootstrap.bot import CONCURRENT_UPDATES, DUE_ACTIONS_TASK, running_bot
 from bootstrap.observability import configure_logging
 from bootstrap.settings import Settings
+from telegram_sandbox import Member, Sandbox, SeededWorld, Status
 
 FIRST_MEMBER_ID = 50_000
 WAIT = 120.0
