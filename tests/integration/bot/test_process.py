@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from bootstrap.database import free_port
-from bootstrap.demo import tell_story
+from demo.story import tell_story
 from telegram_sandbox import Sandbox
 from tests.integration.conftest import DatabaseFactory
 

@@ -12,7 +12,7 @@ from telegram import Bot
 from telegram.error import EndPointNotFound, InvalidToken
 
 from bootstrap import sandbox_command
-from bootstrap.cli import build_parser
+from nezuko.cli import build_parser
 from telegram_sandbox import RetryAfterFault, Sandbox, SeededWorld
 
 
