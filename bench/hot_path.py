@@ -32,7 +32,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from adapters.metrics import updates_handled
-from adapters.telegram.application import ALLOWED_UPDATES
+from adapters.telegram.updates import ALLOWED_UPDATES
 from bench import reads
 from bootstrap.bot import CONCURRENT_UPDATES, DUE_ACTIONS_TASK, running_bot
 from bootstrap.observability import configure_logging

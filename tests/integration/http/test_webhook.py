@@ -13,7 +13,7 @@ import pytest
 from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
-from adapters.telegram.application import ALLOWED_UPDATES
+from adapters.telegram.updates import ALLOWED_UPDATES
 from bootstrap.bot import UpdateIntake, build_application, taking_updates
 from bootstrap.settings import Settings
 from telegram_sandbox import Call, FloodLimits, HangFault, Sandbox
