@@ -32,12 +32,12 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from adapters.metrics import updates_handled
-from adapters.telegram.application import ALLOWED_UPDATES
-from adapters.telegram.sandbox import Member, Sandbox, SeededWorld, Status
+from adapters.telegram.updates import ALLOWED_UPDATES
 from bench import reads
 from bootstrap.bot import CONCURRENT_UPDATES, DUE_ACTIONS_TASK, running_bot
 from bootstrap.observability import configure_logging
 from bootstrap.settings import Settings
+from telegram_sandbox import Member, Sandbox, SeededWorld, Status
 
 FIRST_MEMBER_ID = 50_000
 WAIT = 120.0

@@ -12,7 +12,7 @@ import attrs
 from telegram.ext import AIORateLimiter, BaseRateLimiter, ExtBot
 
 from adapters.telegram.rate_limiter import TelegramRateLimiter
-from adapters.telegram.sandbox import Sandbox
+from telegram_sandbox import Sandbox
 
 CALLS = 100
 BUDGET = 5.0

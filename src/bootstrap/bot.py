@@ -29,10 +29,11 @@ from adapters.http.app import (
     create_app,
 )
 from adapters.http.server import serving
-from adapters.telegram.application import ALLOWED_UPDATES, MeasuredApplication
 from adapters.telegram.handlers import on_error, publish_commands, telegram_handlers
 from adapters.telegram.messenger import TelegramMessenger
 from adapters.telegram.rate_limiter import SendLimits, TelegramRateLimiter
+from adapters.telegram.update_processor import MeasuredUpdateProcessor
+from adapters.telegram.updates import ALLOWED_UPDATES
 from application.ports.clock import Clock
 from application.use_cases.run_due_actions import RunDueActions
 from bootstrap.containers import Container, memory_container, postgres_container
@@ -64,12 +65,11 @@ def build_application(settings: Settings, send_limits: SendLimits | None = None)
     """
     builder = (
         ApplicationBuilder()
-        .application_class(MeasuredApplication)
         .token(settings.require_token())
         .base_url(f"{settings.api_url}/bot")
         .base_file_url(f"{settings.api_url}/file/bot")
         .rate_limiter(TelegramRateLimiter(send_limits))
-        .concurrent_updates(CONCURRENT_UPDATES)
+        .concurrent_updates(MeasuredUpdateProcessor(CONCURRENT_UPDATES))
     )
     if settings.webhook_mode:
         builder = builder.updater(None)

@@ -5,7 +5,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-from adapters.telegram.sandbox import Sandbox, SandboxConfig
+from telegram_sandbox import Sandbox, SandboxConfig
 
 
 def register(add_parser: Callable[..., argparse.ArgumentParser]) -> None:

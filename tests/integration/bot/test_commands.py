@@ -4,7 +4,7 @@ import asyncio
 from collections.abc import Callable
 
 from adapters.metrics import updates_handled
-from adapters.telegram.sandbox import AdminRights, Call, Member, RetryAfterFault, Status
+from telegram_sandbox import AdminRights, Call, Member, RetryAfterFault, Status
 from tests.integration.bot.conftest import Story
 
 TIMEOUT = 10.0

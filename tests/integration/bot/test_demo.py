@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bootstrap.demo import run_demo
+from demo.story import run_demo
 
 
 @pytest.fixture

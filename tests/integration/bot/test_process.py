@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 
-from adapters.telegram.sandbox import Sandbox
 from bootstrap.database import free_port
-from bootstrap.demo import tell_story
+from demo.story import tell_story
+from telegram_sandbox import Sandbox
 from tests.integration.conftest import DatabaseFactory
 
 NEZUKO = Path(sys.executable).with_name("nezuko")

@@ -2,8 +2,8 @@
 
 from collections.abc import Callable
 
-from adapters.telegram.sandbox import Call, Member, Status
 from application.use_cases.press_verify import VERIFY_COOLDOWN
+from telegram_sandbox import Call, Member, Status
 from tests.integration.bot.conftest import Story
 
 TIMEOUT = 10.0

@@ -14,10 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.system_clock import MovableClock
 from adapters.telegram.rate_limiter import SendLimits
-from adapters.telegram.sandbox import FloodLimits, Sandbox, SeededWorld
 from bootstrap.bot import running_bot
 from bootstrap.database import free_port
 from bootstrap.settings import Settings
+from telegram_sandbox import FloodLimits, Sandbox, SeededWorld
 from tests.integration.conftest import DatabaseFactory
 
 SECRET = "nezuko-webhook-test_secret-0123456789"

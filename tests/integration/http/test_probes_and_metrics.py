@@ -12,10 +12,10 @@ from telegram import Update
 from adapters.http.app import InvalidUpdate, NotAccepting, create_app
 from adapters.http.server import CannotListen, serving
 from adapters.postgres.engine import create_engine
-from adapters.telegram.sandbox import Call, RetryAfterFault
 from bootstrap.bot import Readiness, UpdateIntake, build_application
 from bootstrap.database import free_port
 from bootstrap.settings import Settings
+from telegram_sandbox import Call, RetryAfterFault
 from tests.integration.http.conftest import Samples, Served, sample, scrape
 
 TIMEOUT = 10.0

@@ -13,11 +13,11 @@ import pytest
 from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
-from adapters.telegram.application import ALLOWED_UPDATES
-from adapters.telegram.sandbox import Call, FloodLimits, HangFault, Sandbox
-from adapters.telegram.sandbox.state import CallbackQueryState, WebhookConfig
+from adapters.telegram.updates import ALLOWED_UPDATES
 from bootstrap.bot import UpdateIntake, build_application, taking_updates
 from bootstrap.settings import Settings
+from telegram_sandbox import Call, FloodLimits, HangFault, Sandbox
+from telegram_sandbox.state import CallbackQueryState, WebhookConfig
 from tests.integration.conftest import DatabaseFactory
 from tests.integration.http.conftest import (
     SECRET,

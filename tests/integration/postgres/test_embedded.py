@@ -14,7 +14,6 @@ import pytest
 from adapters.postgres.guard import runtime_role_problems
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.postgres.urls import InvalidDatabaseUrl, async_url, parse_url
-from bootstrap.cli import main
 from bootstrap.database import (
     FAST_SETTINGS,
     DatabaseSetupError,
@@ -27,6 +26,7 @@ from bootstrap.database import (
     provision_database,
 )
 from bootstrap.migrate_command import run_migrate
+from nezuko.cli import main
 from tests.factories import make_channel, make_policy, new_group
 from tests.integration.conftest import ThrowawayDatabase
 

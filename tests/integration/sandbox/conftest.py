@@ -16,7 +16,7 @@ import pytest
 from telegram import Bot, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from adapters.telegram.sandbox import FloodLimits, Sandbox, SeededWorld
+from telegram_sandbox import FloodLimits, Sandbox, SeededWorld
 
 type App = Application[Any, Any, Any, Any, Any, Any]
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from adapters.telegram.sandbox import (
+from telegram_sandbox import (
     AdminRights,
     DriverError,
     Member,

@@ -11,9 +11,9 @@ import pytest
 from telegram import Bot
 from telegram.error import EndPointNotFound, InvalidToken
 
-from adapters.telegram.sandbox import RetryAfterFault, Sandbox, SeededWorld
 from bootstrap import sandbox_command
-from bootstrap.cli import build_parser
+from nezuko.cli import build_parser
+from telegram_sandbox import RetryAfterFault, Sandbox, SeededWorld
 
 
 async def test_wrong_token_is_unauthorized_and_unknown_method_not_found(sandbox: Sandbox) -> None:

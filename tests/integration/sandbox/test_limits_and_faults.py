@@ -9,7 +9,7 @@ from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
-from adapters.telegram.sandbox import (
+from telegram_sandbox import (
     DropFault,
     FloodLimits,
     HangFault,

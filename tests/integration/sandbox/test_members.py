@@ -17,7 +17,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden
 
-from adapters.telegram.sandbox import AdminRights, Sandbox, SeededWorld, Status
+from telegram_sandbox import AdminRights, Sandbox, SeededWorld, Status
 
 
 async def test_get_chat_full_info(bot: Bot, ids: SeededWorld) -> None:

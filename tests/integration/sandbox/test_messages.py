@@ -12,7 +12,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden
 
-from adapters.telegram.sandbox import AdminRights, Sandbox, SeededWorld
+from telegram_sandbox import AdminRights, Sandbox, SeededWorld
 
 KEYBOARD = InlineKeyboardMarkup(
     [[InlineKeyboardButton("Join", url="https://t.me/nezuko_demo_news")],

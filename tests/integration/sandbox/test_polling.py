@@ -8,7 +8,7 @@ import pytest
 from telegram import Bot, ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Conflict
 
-from adapters.telegram.sandbox import (
+from telegram_sandbox import (
     GROUP_ANONYMOUS_BOT_ID,
     TELEGRAM_SERVICE_ID,
     AdminRights,

@@ -10,7 +10,7 @@ from telegram import Bot, Update
 from telegram.error import BadRequest
 from telegram.ext import TypeHandler
 
-from adapters.telegram.sandbox import Sandbox, SeededWorld
+from telegram_sandbox import Sandbox, SeededWorld
 from tests.integration.sandbox.conftest import App, Received, build_app
 
 SECRET = "s3cret_Token-1"

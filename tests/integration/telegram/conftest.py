@@ -19,9 +19,9 @@ from telegram.request import HTTPXRequest
 
 from adapters.telegram.messenger import TelegramMessenger
 from adapters.telegram.rate_limiter import RetryPolicy, SendLimits, TelegramRateLimiter
-from adapters.telegram.sandbox import AdminRights, FloodLimits, Member, Sandbox, Status
 from domain.ids import ChannelId, GroupId, UserId
 from domain.membership import MemberStatus
+from telegram_sandbox import AdminRights, FloodLimits, Member, Sandbox, Status
 
 FAST_RETRIES = RetryPolicy(flood_retries=3, max_wait=10.0, network_retries=2, backoff=0.05)
 """Production retry counts with short network pauses, so fault tests take milliseconds."""

@@ -19,7 +19,6 @@ from telegram.error import (
 
 from adapters.telegram.error_translation import retry_after_seconds, translate
 from adapters.telegram.messenger import TelegramMessenger
-from adapters.telegram.sandbox import Sandbox
 from application.errors import (
     BotLacksRights,
     ChatNotFound,
@@ -30,6 +29,7 @@ from application.errors import (
 from application.ports.messenger import AdminNotice, NoticeKind
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.policy import ChannelRef
+from telegram_sandbox import Sandbox
 from tests.integration.telegram.conftest import SandboxWorld
 
 type Action = Callable[[TelegramMessenger, SandboxWorld], Awaitable[object]]

@@ -6,7 +6,6 @@ import pytest
 from telegram.ext import ExtBot
 
 from adapters.telegram.messenger import TelegramMessenger
-from adapters.telegram.sandbox import AdminRights, Member, Sandbox, Status
 from adapters.telegram.texts import verify_data
 from application.ports.messenger import (
     AdminNotice,
@@ -19,6 +18,7 @@ from domain.ids import ChannelId, MessageId, UserId
 from domain.membership import Membership, MemberStatus
 from domain.policy import ChannelRef, RequiredChannel
 from domain.senders import Person
+from telegram_sandbox import AdminRights, Member, Sandbox, Status
 from tests.contracts.messenger import MessengerContract
 from tests.integration.telegram.conftest import SandboxWorld
 

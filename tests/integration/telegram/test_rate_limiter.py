@@ -16,7 +16,10 @@ from adapters.telegram.rate_limiter import (
     is_safe_to_repeat,
     is_send,
 )
-from adapters.telegram.sandbox import (
+from application.errors import BotLacksRights, MessengerUnavailable
+from application.ports.messenger import AdminNotice, NoticeKind
+from domain.membership import MemberStatus
+from telegram_sandbox import (
     DropFault,
     FloodLimits,
     HangFault,
@@ -24,9 +27,6 @@ from adapters.telegram.sandbox import (
     Sandbox,
     ServerErrorFault,
 )
-from application.errors import BotLacksRights, MessengerUnavailable
-from application.ports.messenger import AdminNotice, NoticeKind
-from domain.membership import MemberStatus
 from tests.integration.telegram.conftest import FAST_RETRIES, BotFactory, SandboxWorld
 
 SPEEDUP = 30.0

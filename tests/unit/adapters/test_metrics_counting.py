@@ -1,15 +1,18 @@
-"""What the adapters count: cache hits and misses, Bot API attempts by outcome, 429s."""
+"""What the adapters count: cache hits and misses, Bot API attempts by outcome, 429s, updates."""
 
 import datetime as dt
 from typing import Any
 
 import pytest
+import structlog
+from telegram import Update
 from telegram.error import BadRequest, RetryAfter
 
 from adapters.memory.caches import InMemoryGroupCache, InMemoryMembershipCache
-from adapters.metrics import REGISTRY
+from adapters.metrics import REGISTRY, updates_handled
 from adapters.system_clock import SystemClock
 from adapters.telegram.rate_limiter import RetryPolicy, TelegramRateLimiter
+from adapters.telegram.update_processor import MeasuredUpdateProcessor
 from domain.ids import ChannelId, GroupId, UserId
 from domain.membership import Membership, MemberStatus
 
@@ -87,3 +90,42 @@ async def test_a_refusal_is_counted_by_its_error_class() -> None:
 
     assert _value("nezuko_bot_api_calls_total", method=method, outcome="BadRequest") == 1
     assert _value("nezuko_bot_api_calls_total", method=method, outcome="ok") == 0
+
+
+def _message_update(update_id: int) -> Update:
+    return Update.de_json(
+        {
+            "update_id": update_id,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": -1001, "type": "supergroup", "title": "g"},
+                "from": {"id": 42, "is_bot": False, "first_name": "A"},
+                "text": "hi",
+            },
+        },
+        None,
+    )
+
+
+async def test_the_update_processor_counts_times_and_logs_each_update_with_its_ids() -> None:
+    processor = MeasuredUpdateProcessor(2)
+    seen: list[dict[str, Any]] = []
+
+    async def handle() -> None:
+        seen.append(structlog.contextvars.get_contextvars())
+
+    async def fail() -> None:
+        raise RuntimeError("boom")
+
+    received = _value("nezuko_updates_total", type="message")
+    handled = updates_handled("message")
+
+    await processor.process_update(_message_update(9), handle())
+    with pytest.raises(RuntimeError):
+        await processor.process_update(_message_update(10), fail())
+
+    assert seen == [{"update_id": 9, "tenant": -1001, "user": 42}]
+    assert structlog.contextvars.get_contextvars() == {}
+    assert _value("nezuko_updates_total", type="message") - received == 2
+    assert updates_handled("message") - handled == 2

@@ -9,7 +9,7 @@ import pytest
 import structlog
 from telegram import Update
 
-from adapters.telegram.application import log_context
+from adapters.telegram.updates import log_context
 from bootstrap.observability import (
     REDACTED,
     Redactor,

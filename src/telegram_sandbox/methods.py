@@ -10,11 +10,11 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from adapters.telegram.sandbox.errors import ApiError, bad_request, forbidden
-from adapters.telegram.sandbox.limits import FloodControl
-from adapters.telegram.sandbox.params import Params
-from adapters.telegram.sandbox.record import Json
-from adapters.telegram.sandbox.state import (
+from telegram_sandbox.errors import ApiError, bad_request, forbidden
+from telegram_sandbox.limits import FloodControl
+from telegram_sandbox.params import Params
+from telegram_sandbox.record import Json
+from telegram_sandbox.state import (
     Chat,
     ChatType,
     Member,
@@ -24,7 +24,7 @@ from adapters.telegram.sandbox.state import (
     WebhookConfig,
     World,
 )
-from adapters.telegram.sandbox.text import format_text, utf16_len
+from telegram_sandbox.text import format_text, utf16_len
 
 MAX_TEXT = 4096
 NOT_MODIFIED = (

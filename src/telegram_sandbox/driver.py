@@ -7,9 +7,9 @@ Actions a person could not do in Telegram raise `DriverError`.
 
 import attrs
 
-from adapters.telegram.sandbox.errors import DriverError
-from adapters.telegram.sandbox.record import Json
-from adapters.telegram.sandbox.state import (
+from telegram_sandbox.errors import DriverError
+from telegram_sandbox.record import Json
+from telegram_sandbox.state import (
     GROUP_ANONYMOUS_BOT_ID,
     TELEGRAM_SERVICE_ID,
     AdminRights,
@@ -25,7 +25,7 @@ from adapters.telegram.sandbox.state import (
     User,
     World,
 )
-from adapters.telegram.sandbox.text import detect_entities
+from telegram_sandbox.text import detect_entities
 
 type MessageRef = Message | int
 

@@ -3,8 +3,8 @@
 import html.parser
 import re
 
-from adapters.telegram.sandbox.errors import bad_request
-from adapters.telegram.sandbox.record import Json
+from telegram_sandbox.errors import bad_request
+from telegram_sandbox.record import Json
 
 _COMMAND = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
 _MENTION = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{4,32}")

@@ -1,16 +1,20 @@
 """The registry of `nezuko` sub-commands.
 
-Each sub-command is a module in `bootstrap` exposing `register(add_parser)`: it calls
+Each sub-command is a module exposing `register(add_parser)`: it calls
 `add_parser(name, help=...)`, adds its arguments, and sets `handler=` in the parser's defaults to a
 function that takes the parsed arguments and returns an exit code. Add a new sub-command by
 appending its module to `ALL`.
+
+The operator's commands live in `bootstrap`; `nezuko demo` lives in `demo`, a layer above
+`bootstrap`, which is why this registry is not in `bootstrap` (pyproject.toml, `layers`).
 """
 
 import argparse
 from collections.abc import Callable
 from typing import Protocol
 
-from bootstrap import demo_command, migrate_command, run_command, sandbox_command
+from bootstrap import migrate_command, run_command, sandbox_command
+from demo import command as demo_command
 
 type AddParser = Callable[..., argparse.ArgumentParser]
 

@@ -16,7 +16,10 @@ from typing import TextIO, cast
 import attrs
 
 from adapters.system_clock import MovableClock
-from adapters.telegram.sandbox import (
+from application.use_cases.press_verify import VERIFY_COOLDOWN
+from bootstrap.bot import running_bot
+from bootstrap.settings import Settings
+from telegram_sandbox import (
     Call,
     Driver,
     Member,
@@ -25,9 +28,6 @@ from adapters.telegram.sandbox import (
     SeededWorld,
     Status,
 )
-from application.use_cases.press_verify import VERIFY_COOLDOWN
-from bootstrap.bot import running_bot
-from bootstrap.settings import Settings
 
 STEP_TIMEOUT = 15.0
 _TAGS = re.compile(r"<[^>]+>")

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from adapters.telegram.sandbox.record import Json
+from telegram_sandbox.record import Json
 
 GROUP_ANONYMOUS_BOT_ID = 1087968824
 """`from.id` of messages an anonymous group admin sends (@GroupAnonymousBot)."""

@@ -3,9 +3,9 @@
 For demos, tests and benchmarks only; it is not Telegram (README: "The Bot API sandbox").
 """
 
-from adapters.telegram.sandbox.driver import Driver
-from adapters.telegram.sandbox.errors import ApiError, DriverError
-from adapters.telegram.sandbox.limits import (
+from telegram_sandbox.driver import Driver
+from telegram_sandbox.errors import ApiError, DriverError
+from telegram_sandbox.limits import (
     DropFault,
     Fault,
     FaultInjector,
@@ -16,10 +16,10 @@ from adapters.telegram.sandbox.limits import (
     RetryAfterFault,
     ServerErrorFault,
 )
-from adapters.telegram.sandbox.record import Call, CallLog
-from adapters.telegram.sandbox.seed import SeededWorld
-from adapters.telegram.sandbox.server import DEFAULT_TOKEN, Sandbox, SandboxConfig
-from adapters.telegram.sandbox.state import (
+from telegram_sandbox.record import Call, CallLog
+from telegram_sandbox.seed import SeededWorld
+from telegram_sandbox.server import DEFAULT_TOKEN, Sandbox, SandboxConfig
+from telegram_sandbox.state import (
     GROUP_ANONYMOUS_BOT_ID,
     TELEGRAM_SERVICE_ID,
     AdminRights,

@@ -8,9 +8,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bootstrap.demo import run_demo
 from bootstrap.observability import configure_logging
 from bootstrap.settings import Settings
+from demo.story import run_demo
 
 
 def register(add_parser: Callable[..., argparse.ArgumentParser]) -> None:

@@ -9,8 +9,8 @@ import json
 import re
 from typing import Any
 
-from adapters.telegram.sandbox.errors import bad_request
-from adapters.telegram.sandbox.record import Json
+from telegram_sandbox.errors import bad_request
+from telegram_sandbox.record import Json
 
 STRING_PARAMS = frozenset(
     {

@@ -17,6 +17,7 @@ class ManualClock:
         self.now = start
 
     def __call__(self) -> float:
+        """The current time, in seconds."""
         return self.now
 
     def advance(self, seconds: float) -> None:

@@ -7,7 +7,7 @@ import logging
 
 import aiohttp
 
-from adapters.telegram.sandbox.methods import BotApi
+from telegram_sandbox.methods import BotApi
 
 _LOG = logging.getLogger(__name__)
 

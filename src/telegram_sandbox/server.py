@@ -11,9 +11,9 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from adapters.telegram.sandbox.driver import Driver
-from adapters.telegram.sandbox.errors import ApiError, too_many_requests
-from adapters.telegram.sandbox.limits import (
+from telegram_sandbox.driver import Driver
+from telegram_sandbox.errors import ApiError, too_many_requests
+from telegram_sandbox.limits import (
     Clock,
     DropFault,
     FaultInjector,
@@ -23,12 +23,12 @@ from adapters.telegram.sandbox.limits import (
     RetryAfterFault,
     ServerErrorFault,
 )
-from adapters.telegram.sandbox.methods import BotApi
-from adapters.telegram.sandbox.params import Params, decode_form_value
-from adapters.telegram.sandbox.record import CallLog, Json
-from adapters.telegram.sandbox.seed import SeededWorld, seed_world
-from adapters.telegram.sandbox.state import User, World
-from adapters.telegram.sandbox.webhook import WebhookSender
+from telegram_sandbox.methods import BotApi
+from telegram_sandbox.params import Params, decode_form_value
+from telegram_sandbox.record import CallLog, Json
+from telegram_sandbox.seed import SeededWorld, seed_world
+from telegram_sandbox.state import User, World
+from telegram_sandbox.webhook import WebhookSender
 
 DEFAULT_TOKEN = "7000000001:AAHsandboxTOKENforNezukoDemoOnly0123"
 """The token a sandbox accepts unless told otherwise (well-formed, and fake)."""

@@ -3,7 +3,7 @@
 import argparse
 from collections.abc import Sequence
 
-from bootstrap import commands
+from nezuko import commands
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,8 +2,8 @@
 
 import attrs
 
-from adapters.telegram.sandbox.driver import Driver
-from adapters.telegram.sandbox.state import AdminRights, Member, Status
+from telegram_sandbox.driver import Driver
+from telegram_sandbox.state import AdminRights, Member, Status
 
 
 @attrs.frozen
