@@ -16,7 +16,8 @@ from telegram.ext import ContextTypes, TypeHandler
 from adapters.telegram.application import ALLOWED_UPDATES
 from adapters.telegram.sandbox import Call, FloodLimits, HangFault, Sandbox
 from adapters.telegram.sandbox.state import CallbackQueryState, WebhookConfig
-from bootstrap.bot import UpdateIntake, build_application, taking_updates
+from adapters.telegram.webhook import UpdateIntake
+from bootstrap.bot import build_application, taking_updates
 from bootstrap.settings import Settings
 from tests.integration.conftest import DatabaseFactory
 from tests.integration.http.conftest import (
