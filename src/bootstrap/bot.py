@@ -10,7 +10,7 @@ webhook) runs on `HTTP_HOST:HTTP_PORT` in webhook mode and whenever the caller a
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +19,8 @@ from telegram.ext import Application, ApplicationBuilder
 
 from adapters.http.app import PROBE_PATHS, Webhook, create_app
 from adapters.http.server import serving
+from adapters.postgres.embedded import provide_database
+from adapters.postgres.guard import open_runtime_engine
 from adapters.postgres.health import Readiness
 from adapters.telegram.application import ALLOWED_UPDATES, MeasuredApplication
 from adapters.telegram.handlers import (
@@ -34,7 +36,6 @@ from adapters.telegram.webhook import UpdateIntake
 from application.ports.clock import Clock
 from application.use_cases.run_due_actions import RunDueActions
 from bootstrap.containers import Container, memory_container, postgres_container
-from bootstrap.database import open_runtime_engine, provide_database
 from bootstrap.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -186,7 +187,6 @@ async def taking_updates(
 @contextlib.asynccontextmanager
 async def running_bot(
     settings: Settings,
-    environ: Mapping[str, str],
     *,
     clock: Clock | None = None,
     serve_http: bool = False,
@@ -203,8 +203,8 @@ async def running_bot(
     the HTTP server.
 
     Args:
-        settings: The process's settings.
-        environ: Where the database settings are read (`DATABASE_URL`, `NEZUKO_DATA_DIR`).
+        settings: The process's settings (the database's among them: `DATABASE_URL`, else
+            the embedded server under `NEZUKO_DATA_DIR`).
         clock: Replaces the system clock (tests move time forward with it).
         serve_http: Serve `/health`, `/ready` and `/metrics` in polling mode too.
         send_limits: How fast to send; Telegram's limits unless given.
@@ -218,7 +218,7 @@ async def running_bot(
     readiness, intake = Readiness(), UpdateIntake(application)
     async with (
         _http_server(settings, readiness, intake, serve_http),
-        _runtime_engine(environ, memory) as engine,
+        _runtime_engine(settings, memory) as engine,
     ):
         readiness.engine = engine
         messenger = TelegramMessenger(application.bot)
@@ -246,9 +246,7 @@ async def running_bot(
 
 
 @contextlib.asynccontextmanager
-async def _runtime_engine(
-    environ: Mapping[str, str], memory: bool
-) -> AsyncGenerator[AsyncEngine | None]:
+async def _runtime_engine(settings: Settings, memory: bool) -> AsyncGenerator[AsyncEngine | None]:
     """The runtime's engine over the provided database, or None when state is kept in memory.
 
     On leaving: the pool is disposed of and an embedded database stopped.
@@ -257,7 +255,10 @@ async def _runtime_engine(
         log.warning("bot.memory_mode state is kept in process memory and lost when it stops")
         yield None
         return
-    async with provide_database(environ) as urls:
+    database = provide_database(
+        settings.data_dir, settings.database_url, settings.database_admin_url
+    )
+    async with database as urls:
         engine = await open_runtime_engine(urls.runtime)
         try:
             yield engine

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from adapters.postgres.embedded import free_port
 from adapters.telegram.sandbox import Sandbox
-from bootstrap.database import free_port
 from bootstrap.demo import tell_story
 from tests.integration.conftest import DatabaseFactory
 

@@ -12,12 +12,12 @@ from telegram import Update
 from adapters.http.app import create_app
 from adapters.http.server import CannotListen, serving
 from adapters.intake import InvalidUpdate, NotAccepting
+from adapters.postgres.embedded import free_port
 from adapters.postgres.engine import create_engine
 from adapters.postgres.health import Readiness
 from adapters.telegram.sandbox import Call, RetryAfterFault
 from adapters.telegram.webhook import UpdateIntake
 from bootstrap.bot import build_application
-from bootstrap.database import free_port
 from bootstrap.settings import Settings
 from tests.integration.http.conftest import Samples, Served, sample, scrape
 
