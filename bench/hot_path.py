@@ -21,7 +21,7 @@ import resource
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -159,15 +159,17 @@ def _handled_messages() -> float:
     return updates_handled("message")
 
 
-async def nezuko(messages: int, members: int, environ: Mapping[str, str]) -> Run:
+async def nezuko(messages: int, members: int, database: Settings) -> Run:
     """The whole bot, the group protected by both channels, every member known to have joined.
 
-    `environ` chooses the database as for `nezuko run` (`DATABASE_URL`, or `NEZUKO_DATA_DIR`
-    for the embedded server).
+    `database` chooses the database as for `nezuko run` (`database_url`, else the embedded
+    server under `data_dir`); the bot's own settings point at the sandbox.
     """
     async with Sandbox.start() as sandbox:
-        settings = Settings(bot_token=sandbox.token, api_url=sandbox.root_url.rstrip("/"))
-        async with running_bot(settings, environ):
+        settings = attrs.evolve(
+            database, bot_token=sandbox.token, api_url=sandbox.root_url.rstrip("/")
+        )
+        async with running_bot(settings):
             await sandbox.wait_for_poller()
             return await _protected_burst(sandbox, messages, members)
 
@@ -199,13 +201,13 @@ async def _protected_burst(sandbox: Sandbox, messages: int, members: int) -> Run
 async def main(
     messages: int,
     members: int,
-    environ: Mapping[str, str],
+    database: Settings,
     out: TextIO = sys.stdout,
     reads_budget: float = reads.BUDGET,
 ) -> int:
     """Run both bots, print the figures to `out`; 1 if the hot path cost any I/O."""
     baseline = await bare_ptb(messages, members)
-    ours = await nezuko(messages, members, environ)
+    ours = await nezuko(messages, members, database)
     base_rate, our_rate = baseline.per_second(messages), ours.per_second(messages)
     print(
         f"hot path: {messages} messages from {members} members who joined every channel", file=out
@@ -269,5 +271,4 @@ def cli() -> int:
     with tempfile.TemporaryDirectory(prefix="nezuko-bench-") as scratch:
         data_dir = Path(scratch)
         data_dir.chmod(0o711)  # the embedded server may run as `nobody`, which must enter it
-        environ = {"NEZUKO_DATA_DIR": str(data_dir)}
-        return asyncio.run(main(args.messages, args.members, environ))
+        return asyncio.run(main(args.messages, args.members, Settings(data_dir=data_dir)))

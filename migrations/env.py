@@ -3,20 +3,22 @@
 Two ways in:
 - `nezuko migrate` (and tests) call alembic's command API with an open connection in
   `config.attributes["connection"]` and the runtime role in `config.attributes["runtime_role"]`.
-- The `alembic` command line reads DATABASE_ADMIN_URL and the runtime role from
-  `-x runtime_role=NAME`, NEZUKO_RUNTIME_ROLE or DATABASE_URL's user.
+- The `alembic` command line reads the settings as `nezuko migrate` does (the environment, else
+  `.env`): DATABASE_ADMIN_URL, and the runtime role from `-x runtime_role=NAME`,
+  NEZUKO_RUNTIME_ROLE or DATABASE_URL's user (`adapters.postgres.migrations.runtime_role`).
 """
 
 import asyncio
-import os
 from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy import Connection, pool, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from adapters.postgres.migrations import runtime_role
 from adapters.postgres.tables import metadata
-from adapters.postgres.urls import async_url, url_user
+from adapters.postgres.urls import async_url
+from bootstrap.settings import Settings
 
 config = context.config
 target_metadata = metadata
@@ -25,19 +27,8 @@ if config.config_file_name is not None and "connection" not in config.attributes
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
-def _resolve_runtime_role() -> str | None:
-    """The role granted the runtime rights; revisions that grant fail clearly without one."""
-    role = config.attributes.get("runtime_role") or context.get_x_argument(as_dictionary=True).get(
-        "runtime_role"
-    )
-    role = role or os.environ.get("NEZUKO_RUNTIME_ROLE")
-    if not role and os.environ.get("DATABASE_URL"):
-        role = url_user(os.environ["DATABASE_URL"])
-    return str(role) if role else None
-
-
-def _admin_url() -> str:
-    url = os.environ.get("DATABASE_ADMIN_URL") or config.get_main_option("sqlalchemy.url")
+def _admin_url(settings: Settings) -> str:
+    url = settings.database_admin_url or config.get_main_option("sqlalchemy.url")
     if not url:
         raise SystemExit("set DATABASE_ADMIN_URL to the owner's connection URL")
     return async_url(url)
@@ -55,8 +46,8 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
-async def _run_online() -> None:
-    engine = create_async_engine(_admin_url(), poolclass=pool.NullPool)
+async def _run_online(admin_url: str) -> None:
+    engine = create_async_engine(admin_url, poolclass=pool.NullPool)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
@@ -68,9 +59,14 @@ async def _run_online() -> None:
 if context.is_offline_mode():
     raise SystemExit("offline (--sql) migrations are not supported: they need the database")
 
-config.attributes["runtime_role"] = _resolve_runtime_role()
 shared = config.attributes.get("connection")
-if isinstance(shared, Connection):
+if isinstance(shared, Connection):  # `nezuko migrate`: the caller named the runtime role
     _run(shared)
-else:
-    asyncio.run(_run_online())
+else:  # the `alembic` command line
+    settings = Settings.from_env()
+    config.attributes["runtime_role"] = runtime_role(
+        context.get_x_argument(as_dictionary=True).get("runtime_role"),
+        configured=settings.runtime_role,
+        database_url=settings.database_url,
+    )
+    asyncio.run(_run_online(_admin_url(settings)))

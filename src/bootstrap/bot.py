@@ -10,34 +10,27 @@ webhook) runs on `HTTP_HOST:HTTP_PORT` in webhook mode and whenever the caller a
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator
 from typing import Any
 from urllib.parse import urlsplit
 
-import attrs
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
 
-from adapters.http.app import (
-    PROBE_PATHS,
-    InvalidUpdate,
-    JSONObject,
-    NotAccepting,
-    Webhook,
-    create_app,
-)
+from adapters.http.app import PROBE_PATHS, Webhook, create_app
 from adapters.http.server import serving
+from adapters.postgres.embedded import provide_database
+from adapters.postgres.guard import open_runtime_engine
+from adapters.postgres.health import Readiness
 from adapters.telegram.handlers import on_error, publish_commands, telegram_handlers
 from adapters.telegram.messenger import TelegramMessenger
 from adapters.telegram.rate_limiter import SendLimits, TelegramRateLimiter
 from adapters.telegram.update_processor import MeasuredUpdateProcessor
 from adapters.telegram.updates import ALLOWED_UPDATES
+from adapters.telegram.webhook import UpdateIntake
 from application.ports.clock import Clock
 from application.use_cases.run_due_actions import RunDueActions
 from bootstrap.containers import Container, memory_container, postgres_container
-from bootstrap.database import open_runtime_engine, provide_database
 from bootstrap.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -52,9 +45,6 @@ DUE_ACTIONS_INTERVAL = 1.0
 
 DUE_ACTIONS_TASK = "nezuko:due-actions"
 """The name of the task that runs them (the bench tells its database use from the updates')."""
-
-READINESS_TIMEOUT = 2.0
-"""Seconds `/ready` waits for the database's answer before calling it unreachable."""
 
 
 def build_application(settings: Settings, send_limits: SendLimits | None = None) -> BotApplication:
@@ -98,71 +88,6 @@ async def run_due_actions_forever(runner: RunDueActions, interval: float) -> Non
         except Exception:
             log.exception("due_actions.failed")
         await asyncio.sleep(interval)
-
-
-# --- the HTTP server's view of the bot --------------------------------------------------------
-
-
-@attrs.define
-class Readiness:
-    """`/ready`: the bot is started and the database answers a trivial query.
-
-    Attributes:
-        engine: The runtime's engine, set before updates flow; None when state is kept in
-            memory (`nezuko run --memory`), and then there is no database to ask.
-        started: Set once updates flow (polling started or webhook set), cleared on stopping.
-        timeout: Seconds to wait for the database.
-    """
-
-    engine: AsyncEngine | None = None
-    started: bool = False
-    timeout: float = READINESS_TIMEOUT
-
-    async def __call__(self) -> str | None:
-        """Why the bot is not ready, or None when it is."""
-        if not self.started:
-            return "bot not started"
-        if self.engine is None:
-            return None
-        try:
-            async with asyncio.timeout(self.timeout), self.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception as error:  # any failure to answer means not ready
-            log.warning("ready.database_unreachable error=%s", type(error).__name__)
-            return "database unreachable"
-        return None
-
-
-@attrs.define
-class UpdateIntake:
-    """Webhook updates into PTB's update queue, while the bot takes updates.
-
-    Attributes:
-        application: Whose queue and bot to use.
-        accepting: Set between the application's start and the beginning of its stop; before
-            and after, deliveries are refused with `NotAccepting` (Telegram sends them again).
-    """
-
-    application: BotApplication
-    accepting: bool = False
-
-    async def __call__(self, data: JSONObject) -> None:
-        """Parse one update and queue it.
-
-        Raises:
-            NotAccepting: The bot is starting or stopping.
-            InvalidUpdate: The object is not an update.
-        """
-        if not self.accepting:
-            raise NotAccepting
-        update_id = data.get("update_id")
-        if not isinstance(update_id, int) or isinstance(update_id, bool):
-            raise InvalidUpdate("no integer update_id")
-        try:
-            update = Update.de_json(data, self.application.bot)
-        except Exception as error:  # PTB raises whatever a malformed field happens to trigger
-            raise InvalidUpdate(f"{type(error).__name__} {error}"[:200]) from error
-        await self.application.update_queue.put(update)
 
 
 def webhook_path(settings: Settings) -> str:
@@ -236,7 +161,6 @@ async def taking_updates(
 @contextlib.asynccontextmanager
 async def running_bot(
     settings: Settings,
-    environ: Mapping[str, str],
     *,
     clock: Clock | None = None,
     serve_http: bool = False,
@@ -253,8 +177,8 @@ async def running_bot(
     the HTTP server.
 
     Args:
-        settings: The process's settings.
-        environ: Where the database settings are read (`DATABASE_URL`, `NEZUKO_DATA_DIR`).
+        settings: The process's settings (the database's among them: `DATABASE_URL`, else
+            the embedded server under `NEZUKO_DATA_DIR`).
         clock: Replaces the system clock (tests move time forward with it).
         serve_http: Serve `/health`, `/ready` and `/metrics` in polling mode too.
         send_limits: How fast to send; Telegram's limits unless given.
@@ -268,7 +192,7 @@ async def running_bot(
     readiness, intake = Readiness(), UpdateIntake(application)
     async with (
         _http_server(settings, readiness, intake, serve_http),
-        _runtime_engine(environ, memory) as engine,
+        _runtime_engine(settings, memory) as engine,
     ):
         readiness.engine = engine
         messenger = TelegramMessenger(application.bot)
@@ -296,9 +220,7 @@ async def running_bot(
 
 
 @contextlib.asynccontextmanager
-async def _runtime_engine(
-    environ: Mapping[str, str], memory: bool
-) -> AsyncGenerator[AsyncEngine | None]:
+async def _runtime_engine(settings: Settings, memory: bool) -> AsyncGenerator[AsyncEngine | None]:
     """The runtime's engine over the provided database, or None when state is kept in memory.
 
     On leaving: the pool is disposed of and an embedded database stopped.
@@ -307,7 +229,10 @@ async def _runtime_engine(
         log.warning("bot.memory_mode state is kept in process memory and lost when it stops")
         yield None
         return
-    async with provide_database(environ) as urls:
+    database = provide_database(
+        settings.data_dir, settings.database_url, settings.database_admin_url
+    )
+    async with database as urls:
         engine = await open_runtime_engine(urls.runtime)
         try:
             yield engine

@@ -1,20 +1,23 @@
 """`nezuko migrate`: bring the schema, its policies and the runtime role's grants up to date.
 
-With `DATABASE_ADMIN_URL` set, migrations run as that role (the tables' owner) and grant the
-runtime role (`--runtime-role`, else `NEZUKO_RUNTIME_ROLE`, else `DATABASE_URL`'s user) exactly
-the rights it needs. With neither `DATABASE_URL` nor `DATABASE_ADMIN_URL` set, the embedded server
-under `NEZUKO_DATA_DIR` is started, prepared, migrated and stopped again.
+Configured like `nezuko run` (`Settings`: the environment, else `.env`). With `DATABASE_ADMIN_URL`
+set, migrations run as that role (the tables' owner) and grant the runtime role (`--runtime-role`,
+else `NEZUKO_RUNTIME_ROLE`, else `DATABASE_URL`'s user) exactly the rights it needs. With neither
+`DATABASE_URL` nor `DATABASE_ADMIN_URL` set, the embedded server under `NEZUKO_DATA_DIR` is
+started, prepared, migrated and stopped again.
 """
 
 import argparse
 import asyncio
-import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
-from adapters.postgres.urls import InvalidDatabaseUrl, url_user
+from adapters.postgres.embedded import embedded_database
+from adapters.postgres.errors import DatabaseSetupError
+from adapters.postgres.migrations import migrate, runtime_role
+from adapters.postgres.urls import InvalidDatabaseUrl, describe_url
 from application.errors import StorageError
-from bootstrap.database import DatabaseSetupError, migrate, provide_database
+from bootstrap.settings import Settings, SettingsError
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -41,17 +44,24 @@ def register(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Migrate; print what was done or why it failed, and return the exit code."""
-    return asyncio.run(run_migrate(os.environ, str(args.revision), args.runtime_role))
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"nezuko migrate: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return asyncio.run(run_migrate(settings, str(args.revision), args.runtime_role))
 
 
-async def run_migrate(env: Mapping[str, str], revision: str, runtime_role: str | None) -> int:
-    """The body of `nezuko migrate`, with the environment passed in."""
-    admin_url = env.get("DATABASE_ADMIN_URL")
+async def run_migrate(settings: Settings, revision: str, requested_role: str | None) -> int:
+    """The body of `nezuko migrate`, with the settings passed in."""
+    admin_url = settings.database_admin_url
     try:
         if admin_url:
-            role = runtime_role or env.get("NEZUKO_RUNTIME_ROLE")
-            if not role and env.get("DATABASE_URL"):
-                role = url_user(env["DATABASE_URL"])
+            role = runtime_role(
+                requested_role,
+                configured=settings.runtime_role,
+                database_url=settings.database_url,
+            )
             if not role:
                 print(
                     "nezuko migrate: name the runtime role with --runtime-role, "
@@ -60,19 +70,21 @@ async def run_migrate(env: Mapping[str, str], revision: str, runtime_role: str |
                 )
                 return EXIT_USAGE
             await migrate(admin_url, role, revision=revision)
-            print(f"nezuko migrate: schema at {revision}; runtime role {role!r} granted")
+            print(
+                f"nezuko migrate: schema at {revision} ({describe_url(admin_url)}); "
+                f"runtime role {role!r} granted"
+            )
             return 0
-        if env.get("DATABASE_URL"):
+        if settings.database_url:
             print(
                 "nezuko migrate: DATABASE_URL is set but DATABASE_ADMIN_URL is not; migrations "
                 "run as the tables' owner",
                 file=sys.stderr,
             )
             return EXIT_USAGE
-        async with provide_database(env):
+        async with embedded_database(settings.data_dir):
             pass
-        data_dir = env.get("NEZUKO_DATA_DIR") or ".nezuko"
-        print(f"nezuko migrate: embedded database under {data_dir} is at head")
+        print(f"nezuko migrate: embedded database under {settings.data_dir} is at head")
         return 0
     except (InvalidDatabaseUrl, DatabaseSetupError, StorageError) as error:
         print(f"nezuko migrate: {error}", file=sys.stderr)

@@ -2,10 +2,9 @@
 
 import argparse
 import asyncio
-import os
 import signal
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from adapters.http.server import CannotListen
 from bootstrap.bot import running_bot, webhook_path
@@ -44,19 +43,19 @@ def run(arguments: argparse.Namespace) -> int:
         return EXIT_CONFIG
     configure_logging(settings)
     try:
-        asyncio.run(serve(settings, os.environ, memory=arguments.memory))
+        asyncio.run(serve(settings, memory=arguments.memory))
     except CannotListen as error:
         print(f"nezuko run: {error} (set HTTP_HOST and HTTP_PORT)", file=sys.stderr)
         return EXIT_CONFIG
     return 0
 
 
-async def serve(settings: Settings, environ: Mapping[str, str], *, memory: bool = False) -> None:
+async def serve(settings: Settings, *, memory: bool = False) -> None:
     """Run until SIGINT or SIGTERM, then stop gracefully (every update taken is handled)."""
     init_sentry(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running_bot(settings, environ, serve_http=True, memory=memory):
+    async with running_bot(settings, serve_http=True, memory=memory):
         await stop.wait()

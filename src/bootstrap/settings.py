@@ -1,7 +1,9 @@
 """Settings from the environment, with the names of DESIGN §7 (operators and tests rely on them).
 
-In development a `.env` file in the working directory is read first; variables already set in the
-environment win. Secrets are only ever read from here, and `Settings` never shows them in `repr`.
+A `.env` file in the working directory is read first; variables already set in the environment
+win. Every command reads its configuration here and nowhere else (no other module reads
+`os.environ` or `.env`), so `nezuko run` and `nezuko migrate` see the same values. Secrets are
+only ever read from here, and `Settings` never shows them in `repr`.
 """
 
 import enum
@@ -16,6 +18,8 @@ import attrs
 from dotenv import dotenv_values
 
 DEFAULT_API_URL = "https://api.telegram.org"
+DEFAULT_DATA_DIR = Path(".nezuko")
+"""`NEZUKO_DATA_DIR` when unset: where the embedded PostgreSQL keeps its data."""
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -39,7 +43,9 @@ class Settings:
     api_url: str = DEFAULT_API_URL
     database_url: str | None = attrs.field(default=None, repr=False)
     database_admin_url: str | None = attrs.field(default=None, repr=False)
-    data_dir: Path = Path(".nezuko")
+    data_dir: Path = DEFAULT_DATA_DIR
+    runtime_role: str | None = None
+    """`NEZUKO_RUNTIME_ROLE`: the role `nezuko migrate` grants the runtime rights."""
     webhook_url: str | None = None
     webhook_secret: str | None = attrs.field(default=None, repr=False)
     http_host: str = "127.0.0.1"
@@ -120,7 +126,8 @@ class Settings:
             api_url=api_url,
             database_url=database_url,
             database_admin_url=admin_url,
-            data_dir=Path(optional("NEZUKO_DATA_DIR") or ".nezuko"),
+            data_dir=Path(optional("NEZUKO_DATA_DIR") or DEFAULT_DATA_DIR),
+            runtime_role=optional("NEZUKO_RUNTIME_ROLE"),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
             http_host=optional("HTTP_HOST") or "127.0.0.1",

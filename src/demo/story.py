@@ -302,11 +302,10 @@ async def run_demo(out: TextIO, data_dir: Path) -> bool:
 
     Returns whether every step behaved as expected.
     """
-    environ = {"NEZUKO_DATA_DIR": str(data_dir)}
     async with Sandbox.start() as sandbox:
-        settings = Settings(bot_token=sandbox.token, api_url=sandbox.root_url)
+        settings = Settings(bot_token=sandbox.token, api_url=sandbox.root_url, data_dir=data_dir)
         clock = MovableClock()
-        async with running_bot(settings, environ, clock=clock):
+        async with running_bot(settings, clock=clock):
             await sandbox.wait_for_poller()
             story = await tell_story(sandbox, clock, out)
     total = story.passed + story.failed

@@ -23,16 +23,15 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.postgres.embedded import FAST_SETTINGS, EmbeddedPostgres
 from adapters.postgres.engine import create_engine
-from adapters.postgres.urls import async_url, parse_url
-from bootstrap.database import (
-    FAST_SETTINGS,
+from adapters.postgres.provisioning import (
     DatabaseSpec,
     DatabaseUrls,
-    EmbeddedPostgres,
     drop_database,
     provision_database,
 )
+from adapters.postgres.urls import async_url, parse_url
 
 
 @attrs.frozen

@@ -18,7 +18,7 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import cast
 
 import attrs
 from starlette.applications import Starlette
@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.intake import InvalidUpdate, JSONObject, NotAccepting, TakeUpdate
 from adapters.metrics import CONTENT_TYPE, WEBHOOK_REQUESTS, exposition
 
 log = logging.getLogger(__name__)
@@ -35,19 +36,8 @@ MAX_BODY_BYTES = 1 << 20
 """The largest webhook body accepted (an update is a few kilobytes at most)."""
 PROBE_PATHS = frozenset({"/health", "/ready", "/metrics"})
 
-type JSONObject = dict[str, Any]
 type ReadinessProbe = Callable[[], Awaitable[str | None]]
 """Why the service is not ready, as a short reason that never contains a secret; None if it is."""
-type UpdateIntake = Callable[[JSONObject], Awaitable[None]]
-"""Takes one update's JSON object for handling; raises `InvalidUpdate` or `NotAccepting`."""
-
-
-class InvalidUpdate(Exception):
-    """The JSON object is not a Telegram update."""
-
-
-class NotAccepting(Exception):
-    """Updates are not taken right now (the bot is starting or stopping); send it again later."""
 
 
 def _check_path(_: object, __: object, path: str) -> None:
@@ -67,7 +57,7 @@ class Webhook:
 
     path: str = attrs.field(validator=_check_path)
     secret: str = attrs.field(repr=False)
-    intake: UpdateIntake
+    intake: TakeUpdate
 
 
 def create_app(readiness: ReadinessProbe, webhook: Webhook | None = None) -> Starlette:

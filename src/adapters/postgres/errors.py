@@ -57,3 +57,7 @@ def storage_errors() -> Generator[None]:
         raise
     except _DRIVER_ERRORS as error:
         raise translate(error) from error
+
+
+class DatabaseSetupError(RuntimeError):
+    """The database could not be chosen, started or prepared; the message says why."""

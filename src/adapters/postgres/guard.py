@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.postgres.engine import create_engine
 from adapters.postgres.errors import storage_errors
 from adapters.postgres.tables import TENANT_TABLES
 
@@ -104,3 +105,22 @@ async def ensure_runtime_role_is_safe(engine: AsyncEngine) -> None:
     role, problems = await runtime_role_problems(engine)
     if problems:
         raise UnsafeDatabaseRole(role, problems)
+
+
+async def open_runtime_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 5
+) -> AsyncEngine:
+    """The runtime's engine, after the start-up guard accepted its role.
+
+    Raises:
+        UnsafeDatabaseRole: the role is a superuser, has BYPASSRLS or owns the tables (the engine
+            is disposed of first).
+        StorageError: the database could not be reached.
+    """
+    engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+    try:
+        await ensure_runtime_role_is_safe(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return engine

@@ -36,3 +36,9 @@ def async_url(url: str) -> str:
 def url_user(url: str) -> str | None:
     """The user name in the URL, if any."""
     return parse_url(url).username
+
+
+def describe_url(url: str) -> str:
+    """Which database the URL names, for a log line: database, host and port, never credentials."""
+    parsed = parse_url(url)
+    return f"database={parsed.database} host={parsed.host} port={parsed.port or 5432}"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from bootstrap.database import free_port
+from adapters.postgres.embedded import free_port
 from demo.story import tell_story
 from telegram_sandbox import Sandbox
 from tests.integration.conftest import DatabaseFactory

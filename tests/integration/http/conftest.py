@@ -12,10 +12,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from adapters.postgres.embedded import free_port
 from adapters.system_clock import MovableClock
 from adapters.telegram.rate_limiter import SendLimits
 from bootstrap.bot import running_bot
-from bootstrap.database import free_port
 from bootstrap.settings import Settings
 from telegram_sandbox import FloodLimits, Sandbox, SeededWorld
 from tests.integration.conftest import DatabaseFactory
@@ -61,11 +61,11 @@ async def serving_bot(
             http_port=port,
             webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}" if webhook else None,
             webhook_secret=SECRET if webhook else None,
+            database_url=database.runtime_url,
         )
         clock = MovableClock()
-        environ = {"DATABASE_URL": database.runtime_url}
         async with (
-            running_bot(settings, environ, clock=clock, serve_http=True, send_limits=send_limits),
+            running_bot(settings, clock=clock, serve_http=True, send_limits=send_limits),
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10.0) as http,
         ):
             if not webhook:

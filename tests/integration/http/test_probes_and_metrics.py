@@ -9,11 +9,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 
-from adapters.http.app import InvalidUpdate, NotAccepting, create_app
+from adapters.http.app import create_app
 from adapters.http.server import CannotListen, serving
+from adapters.intake import InvalidUpdate, NotAccepting
+from adapters.postgres.embedded import free_port
 from adapters.postgres.engine import create_engine
-from bootstrap.bot import Readiness, UpdateIntake, build_application
-from bootstrap.database import free_port
+from adapters.postgres.health import Readiness
+from adapters.telegram.webhook import UpdateIntake
+from bootstrap.bot import build_application
 from bootstrap.settings import Settings
 from telegram_sandbox import Call, RetryAfterFault
 from tests.integration.http.conftest import Samples, Served, sample, scrape

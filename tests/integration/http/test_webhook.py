@@ -14,7 +14,8 @@ from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
 from adapters.telegram.updates import ALLOWED_UPDATES
-from bootstrap.bot import UpdateIntake, build_application, taking_updates
+from adapters.telegram.webhook import UpdateIntake
+from bootstrap.bot import build_application, taking_updates
 from bootstrap.settings import Settings
 from telegram_sandbox import Call, FloodLimits, HangFault, Sandbox
 from telegram_sandbox.state import CallbackQueryState, WebhookConfig

@@ -11,21 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from adapters.postgres.guard import runtime_role_problems
-from adapters.postgres.unit_of_work import PostgresUnitOfWork
-from adapters.postgres.urls import InvalidDatabaseUrl, async_url, parse_url
-from bootstrap.database import (
+from adapters.postgres.embedded import (
     FAST_SETTINGS,
-    DatabaseSetupError,
-    DatabaseSpec,
-    DatabaseUrls,
     EmbeddedPostgres,
     embedded_server,
-    open_runtime_engine,
     provide_database,
-    provision_database,
 )
+from adapters.postgres.errors import DatabaseSetupError
+from adapters.postgres.guard import open_runtime_engine, runtime_role_problems
+from adapters.postgres.provisioning import DatabaseSpec, DatabaseUrls, provision_database
+from adapters.postgres.unit_of_work import PostgresUnitOfWork
+from adapters.postgres.urls import InvalidDatabaseUrl, async_url, parse_url
 from bootstrap.migrate_command import run_migrate
+from bootstrap.settings import Settings
 from nezuko.cli import main
 from tests.factories import make_channel, make_policy, new_group
 from tests.integration.conftest import ThrowawayDatabase
@@ -49,10 +47,9 @@ def _port_open(url: str) -> bool:
 async def test_without_database_url_an_embedded_server_is_started_migrated_and_stopped(
     data_dir: Path,
 ) -> None:
-    env = {"NEZUKO_DATA_DIR": str(data_dir)}
     group = new_group()
     policy = make_policy(group, make_channel())
-    async with provide_database(env) as urls:
+    async with provide_database(data_dir) as urls:
         assert urls.runtime.startswith("postgresql+asyncpg://nezuko_app:")
         assert urls.admin is not None
         assert urls.admin.startswith("postgresql+asyncpg://nezuko_owner:")
@@ -66,7 +63,7 @@ async def test_without_database_url_an_embedded_server_is_started_migrated_and_s
             await engine.dispose()
         # A second process cannot start the same cluster meanwhile.
         with pytest.raises(DatabaseSetupError, match="in use by another process"):
-            await asyncio.to_thread(embedded_server(env).start)
+            await asyncio.to_thread(embedded_server(data_dir).start)
     assert not _port_open(urls.runtime)
 
     credentials = data_dir / "postgres" / "credentials.json"
@@ -77,7 +74,7 @@ async def test_without_database_url_an_embedded_server_is_started_migrated_and_s
         assert pgdata.stat().st_uid != 0  # the server ran as an unprivileged user
 
     # The second start reuses the cluster, the roles and the data.
-    async with provide_database(env) as again:
+    async with provide_database(data_dir) as again:
         assert again.runtime.split("@")[0] == urls.runtime.split("@")[0]
         engine = await open_runtime_engine(again.runtime)
         try:
@@ -101,12 +98,11 @@ async def test_an_unreachable_data_dir_is_refused_clearly(data_dir: Path) -> Non
 
 
 async def test_configured_urls_are_used_as_they_are() -> None:
-    env = {
-        "DATABASE_URL": "postgres://app:secret@db.example:5433/nezuko",
-        "DATABASE_ADMIN_URL": "postgresql://owner:secret@db.example:5433/nezuko",
-        "NEZUKO_DATA_DIR": "/nonexistent",
-    }
-    async with provide_database(env) as urls:
+    async with provide_database(
+        Path("/nonexistent"),
+        "postgres://app:secret@db.example:5433/nezuko",
+        "postgresql://owner:secret@db.example:5433/nezuko",
+    ) as urls:
         assert urls == DatabaseUrls(
             runtime="postgresql+asyncpg://app:secret@db.example:5433/nezuko",
             admin="postgresql+asyncpg://owner:secret@db.example:5433/nezuko",
@@ -124,25 +120,25 @@ def test_urls_that_are_not_postgresql_are_refused_without_echoing_the_password()
 async def test_nezuko_migrate_with_admin_url_grants_the_runtime_role(
     test_database: ThrowawayDatabase,
 ) -> None:
-    env = {
-        "DATABASE_ADMIN_URL": test_database.admin_url,
-        "DATABASE_URL": test_database.runtime_url,
-    }
-    assert await run_migrate(env, "head", None) == 0
+    settings = Settings(
+        database_admin_url=test_database.admin_url, database_url=test_database.runtime_url
+    )
+    assert await run_migrate(settings, "head", None) == 0
 
 
 async def test_nezuko_migrate_explains_missing_configuration(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert await run_migrate({"DATABASE_URL": "postgresql://a@h/d"}, "head", None) == 2
+    assert await run_migrate(Settings(database_url="postgresql://a@h/d"), "head", None) == 2
     assert "DATABASE_ADMIN_URL" in capsys.readouterr().err
-    assert await run_migrate({"DATABASE_ADMIN_URL": "postgresql://a@h/d"}, "head", None) == 2
+    assert await run_migrate(Settings(database_admin_url="postgresql://a@h/d"), "head", None) == 2
     assert "--runtime-role" in capsys.readouterr().err
 
 
 def test_nezuko_migrate_prepares_the_embedded_database(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    monkeypatch.chdir(data_dir)  # no developer's .env
     for name in ("DATABASE_URL", "DATABASE_ADMIN_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NEZUKO_DATA_DIR", str(data_dir))
@@ -152,8 +148,9 @@ def test_nezuko_migrate_prepares_the_embedded_database(
 
 
 def test_nezuko_migrate_reports_an_unreachable_database(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # no developer's .env
     monkeypatch.setenv("DATABASE_ADMIN_URL", "postgresql://owner:pw@127.0.0.1:9/nezuko")
     monkeypatch.setenv("NEZUKO_RUNTIME_ROLE", "nezuko_app")
     assert main(["migrate"]) == 1

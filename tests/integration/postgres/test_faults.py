@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.postgres.directory import PostgresTenantDirectory
 from adapters.postgres.engine import create_engine
+from adapters.postgres.provisioning import DatabaseSpec, provision_database
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from application.errors import StorageConflict, StorageError
-from bootstrap.database import DatabaseSpec, provision_database
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from tests.factories import (
     T0,

@@ -10,11 +10,11 @@ from adapters.postgres.engine import create_engine
 from adapters.postgres.guard import (
     UnsafeDatabaseRole,
     ensure_runtime_role_is_safe,
+    open_runtime_engine,
     runtime_role_problems,
 )
 from adapters.postgres.urls import parse_url
 from application.errors import StorageError
-from bootstrap.database import open_runtime_engine
 from tests.integration.conftest import DatabaseFactory, ThrowawayDatabase, unique_name
 
 

@@ -9,8 +9,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Connection, Index, MetaData, NullPool, Text, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from adapters.postgres.errors import DatabaseSetupError
+from adapters.postgres.migrations import alembic_config, downgrade, migrate
 from adapters.postgres.tables import TENANT_TABLES, metadata
-from bootstrap.database import DatabaseSetupError, alembic_config, downgrade, migrate
 from tests.integration.conftest import DatabaseFactory, ThrowawayDatabase
 
 

@@ -6,14 +6,8 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.http.app import (
-    SECRET_HEADER,
-    InvalidUpdate,
-    JSONObject,
-    NotAccepting,
-    Webhook,
-    create_app,
-)
+from adapters.http.app import SECRET_HEADER, Webhook, create_app
+from adapters.intake import InvalidUpdate, JSONObject, NotAccepting
 from adapters.metrics import REGISTRY
 
 SECRET = "the-secret_123"

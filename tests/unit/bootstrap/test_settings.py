@@ -106,3 +106,49 @@ def test_a_dotenv_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     assert got.bot_token == TOKEN
     assert got.http_port == 9200
     assert got.log_level == logging.WARNING
+
+
+def test_dotenv_alone_configures_the_database(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "DATABASE_URL=postgresql://app:pw@db:5433/nezuko\n"
+        "DATABASE_ADMIN_URL=postgresql://owner:opw@db:5433/nezuko\n"
+        "NEZUKO_DATA_DIR=/srv/nezuko\n"
+        "NEZUKO_RUNTIME_ROLE=nezuko_app\n"
+    )
+    got = Settings.from_env({}, dotenv=dotenv)
+    assert got.database_url == "postgresql://app:pw@db:5433/nezuko"
+    assert got.database_admin_url == "postgresql://owner:opw@db:5433/nezuko"
+    assert got.data_dir == Path("/srv/nezuko")
+    assert got.runtime_role == "nezuko_app"
+    assert {"pw", "opw"} <= set(got.secrets)  # redacted from logs like the environment's
+
+
+def test_the_environment_overrides_dotenv_for_the_database(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "DATABASE_URL=postgresql://app:pw@dotenv/nezuko\n"
+        "DATABASE_ADMIN_URL=postgresql://owner:opw@dotenv/nezuko\n"
+        "NEZUKO_DATA_DIR=/from/dotenv\n"
+        "NEZUKO_RUNTIME_ROLE=from_dotenv\n"
+    )
+    environ = {
+        "DATABASE_URL": "postgresql://app:pw@env/nezuko",
+        "DATABASE_ADMIN_URL": "postgresql://owner:opw@env/nezuko",
+        "NEZUKO_DATA_DIR": "/from/env",
+        "NEZUKO_RUNTIME_ROLE": "from_env",
+    }
+    got = Settings.from_env(environ, dotenv=dotenv)
+    assert got.database_url == "postgresql://app:pw@env/nezuko"
+    assert got.database_admin_url == "postgresql://owner:opw@env/nezuko"
+    assert got.data_dir == Path("/from/env")
+    assert got.runtime_role == "from_env"
+
+
+def test_the_working_directorys_dotenv_is_read_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text("NEZUKO_DATA_DIR=/srv/nezuko\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEZUKO_DATA_DIR", raising=False)
+    assert Settings.from_env().data_dir == Path("/srv/nezuko")

