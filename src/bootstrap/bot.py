@@ -201,11 +201,12 @@ async def running_bot(
             if engine is None
             else postgres_container(messenger, engine, clock)
         )
+        container.check_dependencies()  # a provider left unwired fails here, not on an update
         install_handlers(application, container)
         async with application:
             await publish_commands(application)
             async with taking_updates(application, settings, intake):
-                loop = asyncio.create_task(
+                loop = asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
                     run_due_actions_forever(container.run_due_actions(), DUE_ACTIONS_INTERVAL),
                     name=DUE_ACTIONS_TASK,
                 )

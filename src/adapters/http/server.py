@@ -74,7 +74,7 @@ async def serving(app: ASGIApp, host: str, port: int) -> AsyncGenerator[int]:
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
     )
     server = _EmbeddedServer(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]), name="http-server")
+    task = asyncio.create_task(server.serve(sockets=[sock]), name="http-server")  # noqa: TID251
     try:
         while not server.started:
             if task.done():
