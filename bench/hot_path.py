@@ -36,6 +36,7 @@ from adapters.telegram.updates import ALLOWED_UPDATES
 from bench import reads
 from bootstrap.bot import CONCURRENT_UPDATES, DUE_ACTIONS_TASK, running_bot
 from bootstrap.observability import configure_logging
+from bootstrap.sending import SENDER_TASK
 from bootstrap.settings import Settings
 from telegram_sandbox import Member, Sandbox, SeededWorld, Status
 
@@ -107,14 +108,15 @@ def _calls_since(sandbox: Sandbox, mark: int) -> tuple[str, ...]:
 def _counting_checkouts() -> Generator[list[int]]:
     """Count database connection checkouts of every pool while the block runs.
 
-    Checkouts by the scheduled-action loop (it polls once a second whatever the traffic) are
-    not the updates' cost and are not counted.
+    Checkouts by the scheduled-action loop and the warning sender (each polls once a second
+    whatever the traffic) are not the updates' cost and are not counted.
     """
     count = [0]
 
     def checkout(*_: object) -> None:
         task = asyncio.current_task()
-        if task is None or task.get_name() != DUE_ACTIONS_TASK:
+        name = task.get_name() if task is not None else ""
+        if not name.startswith((DUE_ACTIONS_TASK, SENDER_TASK)):
             count[0] += 1
 
     event.listen(Pool, "checkout", checkout)

@@ -22,6 +22,8 @@ class MessengerUnavailable(MessengerError):
     """Telegram could not be reached or answered with a transient error (network, 5xx, 429)."""
 
     detail: str = ""
+    retry_after: float | None = None
+    """Seconds Telegram asked to wait (a 429 past the retry budget); `None` for other failures."""
 
     def __str__(self) -> str:
         return f"Telegram unavailable: {self.detail}"

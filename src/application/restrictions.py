@@ -3,7 +3,9 @@
 Transactions never wait on Telegram: each step reads in one short transaction, closes it, calls
 Telegram, then writes the outcome in another short transaction. The restriction is remembered
 before Telegram applies it, so a crash in between never leaves a member muted by the bot
-without the bot knowing (rule 10).
+without the bot knowing (rule 10). Moderation never waits on a message (rule 11): muting stores
+a warning intent in the same transaction as the mute, and the paced sender (`SendWarnings`)
+posts it when the group's send budget allows.
 """
 
 import asyncio
@@ -19,14 +21,15 @@ from application.audit_trail import record
 from application.errors import BotLacksRights, MessengerError, TargetIsAdmin
 from application.ports.caches import MembershipCache
 from application.ports.clock import Clock
-from application.ports.messenger import Messenger, MuteWarning, WarningReason
+from application.ports.messenger import Messenger
+from application.ports.outbox import Outbox
 from application.ports.throttle import Throttle
 from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.policy import GroupPolicy
-from domain.restriction import Restriction
-from domain.schedule import ActionKind, kick_of_unverified, warning_expiry
+from domain.restriction import Restriction, WarningReason
+from domain.schedule import ActionKind, kick_of_unverified, warning_intent
 from domain.senders import Person
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,7 @@ class Restrictions:
     memberships: MembershipCache
     throttle: Throttle
     notices: AdminNotices
+    outbox: Outbox
     _member_locks: "weakref.WeakValueDictionary[tuple[GroupId, UserId], asyncio.Lock]" = (
         attrs.field(
             init=False,
@@ -77,9 +81,10 @@ class Restrictions:
         message_id: MessageId | None = None,
         thread_id: int | None = None,
     ) -> MuteOutcome:
-        """Delete the message, mute the member, warn them, and remember it all (rule 3).
+        """Delete the message, mute the member, and remember it all with a warning intent (rule 3).
 
-        A refused restriction is forgotten again. One member is muted by one update at a time;
+        The warning itself is sent by the paced sender (rule 11). A refused restriction is
+        forgotten again. One member is muted by one update at a time;
         a message that raced a mute of the last `MUTE_SETTLE` is only deleted.
         """
         key = (policy.group_id, member.user_id)
@@ -102,7 +107,10 @@ class Restrictions:
         if message_id is not None:
             await self._delete_quietly(group_id, message_id)
         settled = await self.throttle.allow(f"muted:{group_id}:{user_id}", MUTE_SETTLE)
-        previous = await self._remember(policy, user_id, missing)
+        wanted = Restriction(
+            group_id, user_id, missing, self.clock.now(), None, member.name, reason, thread_id
+        )
+        previous = await self._remember(wanted)
         if previous is not None and not settled:
             if message_id is not None:
                 deleted = AuditEvent.message_deleted(
@@ -120,19 +128,15 @@ class Restrictions:
                 return MuteOutcome.TARGET_IS_ADMIN
             await self._restrict_failed(group_id, user_id, error)
             return MuteOutcome.FAILED
-        warning = MuteWarning(group_id, member, policy.channels_of(missing), reason, thread_id)
-        warning_id = await self._warn_quietly(warning)
         await self._record_mute(
             policy,
             user_id,
             missing,
-            warning_id,
-            reason=reason,
+            reason,
             deleted=message_id is not None,
             first=previous is None,
         )
-        if previous is not None and previous.warning_message_id is not None:
-            await self._delete_quietly(group_id, previous.warning_message_id)
+        self.outbox.wake(group_id)
         return MuteOutcome.MUTED
 
     async def delete_foreign_post(self, group_id: GroupId, message_id: MessageId) -> None:
@@ -160,24 +164,21 @@ class Restrictions:
     async def rewarn(
         self, policy: GroupPolicy, member: Person, missing: tuple[ChannelId, ...]
     ) -> None:
-        """Replace a muted member's warning with one listing only what is still missing."""
+        """Warn a muted member again, listing only what is still missing.
+
+        The new warning replaces the old one once the paced sender has posted it.
+        """
         group_id, user_id = policy.group_id, member.user_id
-        warning = MuteWarning(
-            group_id, member, policy.channels_of(missing), WarningReason.PARTLY_JOINED
-        )
-        warning_id = await self._warn_quietly(warning)
         async with self.uow.begin(group_id) as tx:
             current = await tx.restrictions.get_locked(group_id, user_id)
-            if current is not None:
-                await tx.restrictions.save(current.still_missing(missing).with_warning(warning_id))
-                if warning_id is not None:
-                    await tx.actions.add(
-                        warning_expiry(policy, user_id, warning_id, self.clock.now())
-                    )
-                await tx.commit()
-        stale = current.warning_message_id if current is not None else warning_id
-        if stale is not None:  # the old warning, or the new one if the mute ended meanwhile
-            await self._delete_quietly(group_id, stale)
+            if current is None:  # lifted meanwhile: nothing to warn about
+                return
+            again = current.still_missing(missing).rewarned(WarningReason.PARTLY_JOINED)
+            await tx.restrictions.save(again)
+            await tx.actions.cancel(group_id, ActionKind.SEND_WARNING, user_id)
+            await tx.actions.add(warning_intent(group_id, user_id, self.clock.now()))
+            await tx.commit()
+        self.outbox.wake(group_id)
 
     async def lift(
         self,
@@ -199,32 +200,36 @@ class Restrictions:
         if restriction is None:
             return False
         await self.messenger.unrestrict(group_id, user_id)
-        warnings = {m for m in (restriction.warning_message_id, warning_id) if m is not None}
-        for message_id in warnings:
-            await self._delete_quietly(group_id, message_id)
+        shown = {m for m in (restriction.warning_message_id, warning_id) if m is not None}
         async with self.uow.begin(group_id) as tx:
             await tx.restrictions.delete(group_id, user_id)
-            await tx.actions.cancel(group_id, ActionKind.KICK_UNVERIFIED, user_id)
-            if warnings:  # deleted above
+            for kind in (ActionKind.KICK_UNVERIFIED, ActionKind.SEND_WARNING):
+                await tx.actions.cancel(group_id, kind, user_id)
+            # A merged warning still naming other members stays (rule 5: never someone else's).
+            doomed = [m for m in shown if not await tx.restrictions.warned_by(group_id, m)]
+            if doomed:  # deleted below, so their scheduled deletion goes
                 await tx.actions.cancel(group_id, ActionKind.DELETE_MESSAGE, user_id)
             await tx.audit.record(AuditEvent.unmuted(group_id, self.clock.now(), user_id, reason))
             await tx.commit()
+        for message_id in doomed:
+            await self._delete_quietly(group_id, message_id)
         return True
 
     # --- bookkeeping --------------------------------------------------------------------------
 
-    async def _remember(
-        self, policy: GroupPolicy, user_id: UserId, missing: tuple[ChannelId, ...]
-    ) -> Restriction | None:
-        """Store the restriction about to be applied; return the one it replaces, if any."""
-        group_id = policy.group_id
+    async def _remember(self, wanted: Restriction) -> Restriction | None:
+        """Store the restriction about to be applied; return the one it replaces, if any.
+
+        A restriction already held keeps its start and its current warning.
+        """
+        group_id, user_id = wanted.group_id, wanted.user_id
         async with self.uow.begin(group_id) as tx:
             previous = await tx.restrictions.get_locked(group_id, user_id)
-            since = previous.since if previous is not None else self.clock.now()
-            kept_warning = previous.warning_message_id if previous is not None else None
-            await tx.restrictions.save(
-                Restriction(group_id, user_id, missing, since, kept_warning)
-            )
+            if previous is not None:
+                wanted = attrs.evolve(
+                    wanted, since=previous.since, warning_message_id=previous.warning_message_id
+                )
+            await tx.restrictions.save(wanted)
             await tx.commit()
         return previous
 
@@ -238,23 +243,19 @@ class Restrictions:
         policy: GroupPolicy,
         user_id: UserId,
         missing: tuple[ChannelId, ...],
-        warning_id: MessageId | None,
-        *,
         reason: WarningReason,
+        *,
         deleted: bool,
         first: bool,
     ) -> None:
+        """Audit the mute and store the warning intent (and the kick, for a first mute)."""
         group_id, now = policy.group_id, self.clock.now()
         async with self.uow.begin(group_id) as tx:
-            current = await tx.restrictions.get_locked(group_id, user_id)
-            if current is not None:  # not lifted meanwhile
-                await tx.restrictions.save(current.with_warning(warning_id))
             if deleted:
                 await tx.audit.record(AuditEvent.message_deleted(group_id, now, user_id))
             await tx.audit.record(AuditEvent.muted(group_id, now, user_id, missing, reason))
-            if warning_id is not None:
-                await tx.audit.record(AuditEvent.warned(group_id, now, user_id))
-                await tx.actions.add(warning_expiry(policy, user_id, warning_id, now))
+            await tx.actions.cancel(group_id, ActionKind.SEND_WARNING, user_id)
+            await tx.actions.add(warning_intent(group_id, user_id, now))
             kick = kick_of_unverified(policy, user_id, now) if first else None
             if kick is not None:
                 await tx.actions.add(kick)
@@ -275,10 +276,3 @@ class Restrictions:
             await self.messenger.delete_message(chat_id, message_id)
         except MessengerError as error:
             log.warning("delete.failed chat=%s message=%s error=%s", chat_id, message_id, error)
-
-    async def _warn_quietly(self, warning: MuteWarning) -> MessageId | None:
-        try:
-            return await self.messenger.send_warning(warning)
-        except MessengerError as error:
-            log.warning("warning.failed group=%s error=%s", warning.group_id, error)
-            return None

@@ -31,6 +31,7 @@ from adapters.telegram.webhook import UpdateIntake
 from application.ports.clock import Clock
 from application.use_cases.run_due_actions import RunDueActions
 from bootstrap.containers import Container, memory_container, postgres_container
+from bootstrap.sending import SENDER_TASK, send_warnings_forever
 from bootstrap.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -206,18 +207,31 @@ async def running_bot(
         async with application:
             await publish_commands(application)
             async with taking_updates(application, settings, intake):
-                loop = asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
-                    run_due_actions_forever(container.run_due_actions(), DUE_ACTIONS_INTERVAL),
-                    name=DUE_ACTIONS_TASK,
-                )
+                loops = [
+                    asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
+                        run_due_actions_forever(container.run_due_actions(), DUE_ACTIONS_INTERVAL),
+                        name=DUE_ACTIONS_TASK,
+                    ),
+                    asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
+                        send_warnings_forever(
+                            container.send_warnings(),
+                            container.outbox(),
+                            container.directory(),
+                            container.clock(),
+                        ),
+                        name=SENDER_TASK,
+                    ),
+                ]
                 readiness.started = True
                 try:
                     yield application
                 finally:
                     readiness.started = False
-                    loop.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await loop
+                    for loop in loops:
+                        loop.cancel()
+                    for loop in loops:
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await loop
 
 
 @contextlib.asynccontextmanager

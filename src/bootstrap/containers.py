@@ -16,6 +16,7 @@ from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.caches import InMemoryGroupCache, InMemoryMembershipCache
+from adapters.memory.outbox import InMemoryOutbox
 from adapters.memory.throttle import InMemoryThrottle
 from adapters.memory.unit_of_work import InMemoryTenantDirectory, InMemoryUnitOfWork
 from adapters.postgres.directory import PostgresTenantDirectory
@@ -41,6 +42,7 @@ from application.use_cases.press_verify import PressVerify
 from application.use_cases.protect_group import ProtectGroup
 from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.schedule_deletion import ScheduleDeletion
+from application.use_cases.send_warnings import SendWarnings
 from application.use_cases.show_status import ShowStatus
 from application.use_cases.unexempt_member import UnexemptMember
 from application.use_cases.unlink_channel import UnlinkChannel
@@ -77,6 +79,7 @@ class Container(containers.DeclarativeContainer):
     memberships = providers.Singleton(InMemoryMembershipCache, clock=clock)
     groups = providers.Singleton(InMemoryGroupCache, clock=clock)
     throttle = providers.Singleton(InMemoryThrottle, clock=clock)
+    outbox = providers.Singleton(InMemoryOutbox)
 
     # Collaborators shared by the use cases; singletons, since they hold the in-flight locks.
     lookups = providers.Singleton(
@@ -93,6 +96,7 @@ class Container(containers.DeclarativeContainer):
         memberships=memberships,
         throttle=throttle,
         notices=notices,
+        outbox=outbox,
     )
 
     # Events
@@ -144,6 +148,9 @@ class Container(containers.DeclarativeContainer):
         directory=directory,
     )
     schedule_deletion = providers.Factory(ScheduleDeletion, uow=uow, clock=clock)
+    send_warnings = providers.Factory(
+        SendWarnings, lookups=lookups, messenger=messenger, uow=uow, clock=clock
+    )
 
     # Admin commands
     protect_group = providers.Factory(

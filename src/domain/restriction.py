@@ -1,5 +1,6 @@
 """What the bot remembers about a member it restricted, and why."""
 
+import enum
 from datetime import datetime
 
 import attrs
@@ -7,9 +8,23 @@ import attrs
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 
 
+class WarningReason(enum.StrEnum):
+    """Why a member is warned."""
+
+    JOINED = "joined"
+    SPOKE = "spoke"
+    LEFT_CHANNEL = "left_channel"
+    PARTLY_JOINED = "partly_joined"
+    """The member joined some of the channels; the warning lists the ones still missing."""
+
+
 @attrs.frozen
 class Restriction:
-    """A restriction the bot itself applied (rule 5: only these are ever lifted by the bot)."""
+    """A restriction the bot itself applied (rule 5: only these are ever lifted by the bot).
+
+    It also holds what the member's warning needs (rule 11: the warning is sent later, by the
+    paced sender, from what is remembered here).
+    """
 
     group_id: GroupId
     user_id: UserId
@@ -17,7 +32,14 @@ class Restriction:
     """The channels the member had not joined when last checked."""
     since: datetime
     warning_message_id: MessageId | None = None
-    """The bot's current warning to this member, if one is still shown."""
+    """The bot's current warning to this member, if one is still shown (it may be a merged
+    warning that names other members too)."""
+    name: str = ""
+    """The member's name, as the warning mentions them."""
+    reason: WarningReason = WarningReason.SPOKE
+    """Why the member's latest warning is shown."""
+    thread_id: int | None = None
+    """The forum topic the member wrote in, where their warning goes."""
 
     def still_missing(self, missing: tuple[ChannelId, ...]) -> "Restriction":
         """The same restriction after a re-check found `missing` channels still not joined."""
@@ -26,3 +48,7 @@ class Restriction:
     def with_warning(self, message_id: MessageId | None) -> "Restriction":
         """The same restriction with the warning currently shown for it."""
         return attrs.evolve(self, warning_message_id=message_id)
+
+    def rewarned(self, reason: WarningReason) -> "Restriction":
+        """The same restriction, to be warned again for `reason`."""
+        return attrs.evolve(self, reason=reason)

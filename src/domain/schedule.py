@@ -18,6 +18,9 @@ class ActionKind(enum.StrEnum):
     """Remove the member if the bot's restriction is still in place."""
     LIFT_RESTRICTION = "lift_restriction"
     """Lift the bot's own restriction (after /unprotect, /unlink or /exempt)."""
+    SEND_WARNING = "send_warning"
+    """Warn a member the bot muted (rule 11: a durable intent the paced sender carries out;
+    intents that queue up in a group are merged into one message)."""
 
 
 @attrs.frozen
@@ -65,10 +68,19 @@ def deletion(
 
 
 def warning_expiry(
-    policy: GroupPolicy, user_id: UserId, warning_id: MessageId, now: datetime
+    policy: GroupPolicy, user_id: UserId | None, warning_id: MessageId, now: datetime
 ) -> ScheduledAction:
-    """Rule 3: deleting a warning once the group's `warning_ttl` has passed."""
+    """Rule 3: deleting a warning once the group's `warning_ttl` has passed.
+
+    `user_id` is the member a warning names alone (lifting them cancels the deletion, since the
+    warning goes with them); `None` for a merged warning, which stays until it expires.
+    """
     return deletion(policy.group_id, warning_id, now + policy.settings.warning_ttl, user_id)
+
+
+def warning_intent(group_id: GroupId, user_id: UserId, now: datetime) -> ScheduledAction:
+    """Rule 11: warn this member, as soon as the group's send budget allows."""
+    return ScheduledAction.new(group_id, ActionKind.SEND_WARNING, now, user_id=user_id)
 
 
 def kick_of_unverified(

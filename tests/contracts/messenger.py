@@ -12,10 +12,11 @@ from typing import Protocol
 import pytest
 
 from application.errors import ChatNotFound, TargetIsAdmin
-from application.ports.messenger import ChatKind, Messenger, MuteWarning, WarningReason
+from application.ports.messenger import ChatKind, Messenger, MuteWarning
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.membership import Membership, MemberStatus
 from domain.policy import ChannelRef, RequiredChannel
+from domain.restriction import WarningReason
 from domain.senders import Person
 
 

@@ -7,12 +7,15 @@ between tests is fine.
 
 from datetime import timedelta
 
+import attrs
 import pytest
 
 from application.errors import StorageError
 from application.ports.unit_of_work import TenantDirectory, UnitOfWork
 from domain.audit import AuditKind
+from domain.ids import MessageId
 from domain.policy import FailurePolicy, GroupSettings
+from domain.restriction import WarningReason
 from domain.schedule import ActionKind
 from tests.factories import (
     T0,
@@ -171,6 +174,48 @@ class UnitOfWorkContract:
         async with uow.begin(group) as tx:
             assert await tx.restrictions.get(group, user) is None
 
+    async def test_a_restriction_keeps_what_its_warning_needs(self, uow: UnitOfWork) -> None:
+        group, user, channel = new_group(), new_user(), new_channel()
+        restriction = attrs.evolve(
+            make_restriction(group, user, channel),
+            name="Zoë <b>",
+            reason=WarningReason.LEFT_CHANNEL,
+            thread_id=77,
+            warning_message_id=MessageId(5),
+        )
+        async with uow.begin(group) as tx:
+            await tx.restrictions.save(restriction)
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.restrictions.get(group, user) == restriction
+            await tx.restrictions.save(restriction.rewarned(WarningReason.PARTLY_JOINED))
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            found = await tx.restrictions.get(group, user)
+        assert found is not None
+        assert found.reason is WarningReason.PARTLY_JOINED
+        assert found.name == "Zoë <b>"
+
+    async def test_warned_by_names_every_member_a_warning_names(self, uow: UnitOfWork) -> None:
+        group, other_group, channel = new_group(), new_group(), new_channel()
+        first, second, third = new_user(), new_user(), new_user()
+        merged, single = MessageId(10), MessageId(11)
+        async with uow.begin(group) as tx:
+            for user, warning in ((first, merged), (second, merged), (third, single)):
+                await tx.restrictions.save(
+                    make_restriction(group, user, channel).with_warning(warning)
+                )
+            await tx.commit()
+        async with uow.begin(other_group) as tx:
+            await tx.restrictions.save(
+                make_restriction(other_group, new_user(), channel).with_warning(merged)
+            )
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert set(await tx.restrictions.warned_by(group, merged)) == {first, second}
+            assert await tx.restrictions.warned_by(group, single) == (third,)
+            assert await tx.restrictions.warned_by(group, MessageId(12)) == ()
+
     async def test_all_restrictions_oldest_first(self, uow: UnitOfWork) -> None:
         group, channel = new_group(), new_channel()
         late = make_restriction(group, new_user(), channel, since=T0 + timedelta(hours=1))
@@ -238,6 +283,23 @@ class UnitOfWorkContract:
         async with uow.begin(group) as tx:
             again = await tx.actions.claim_due(group, T0 + lease, lease, 10)
         assert {a.action_id for a in again} == {first.action_id, second.action_id}
+
+    async def test_claim_takes_only_the_kinds_asked_for(self, uow: UnitOfWork) -> None:
+        group = new_group()
+        deletion = make_action(group, due_at=T0 - timedelta(seconds=1))
+        warning = make_action(group, ActionKind.SEND_WARNING, user_id=new_user())
+        async with uow.begin(group) as tx:
+            await tx.actions.add(deletion)
+            await tx.actions.add(warning)
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            sends = {ActionKind.SEND_WARNING}
+            assert await tx.actions.claim_due(group, T0, timedelta(minutes=1), 10, sends) == (
+                warning,
+            )
+            others = frozenset(ActionKind) - sends
+            claimed = await tx.actions.claim_due(group, T0, timedelta(minutes=1), 10, others)
+            assert [a.action_id for a in claimed] == [deletion.action_id]
 
     async def test_claim_respects_the_limit(self, uow: UnitOfWork) -> None:
         group = new_group()

@@ -1,5 +1,6 @@
 """A small world for use-case tests: every use case built by hand from memory adapters."""
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import attrs
@@ -14,13 +15,22 @@ from application.authorization import Caller
 from application.lookups import Lookups
 from application.ports.messenger import ChatInfo, ChatKind, ChatRights
 from application.use_cases.change_settings import ChangeSettings
-from application.use_cases.channel_member_changed import ChannelMemberChanged
+from application.use_cases.channel_member_changed import (
+    ChannelChangeResult,
+    ChannelMemberUpdate,
+)
 from application.use_cases.check_rights import CheckRights
-from application.use_cases.enforce_membership import EnforceCommand, EnforceMembership
+from application.use_cases.enforce_membership import (
+    EnforceCommand,
+    Enforcement,
+)
 from application.use_cases.exempt_member import ExemptMember
 from application.use_cases.explain_member import ExplainMember
 from application.use_cases.on_bot_status_changed import OnBotStatusChanged
-from application.use_cases.on_group_member_updated import OnGroupMemberUpdated
+from application.use_cases.on_group_member_updated import (
+    GroupMemberUpdate,
+    MemberUpdateResult,
+)
 from application.use_cases.on_join_request import OnJoinRequest
 from application.use_cases.press_verify import PressVerify
 from application.use_cases.protect_group import ProtectGroup
@@ -193,6 +203,13 @@ class World:
         async with self.uow.begin(group) as tx:
             return await tx.actions.pending(group)
 
+    async def send_pending(self) -> None:
+        """Let the paced sender post every warning due now, as the process does at once."""
+        sender = self.container.send_warnings()
+        for group in await self.directory.groups_with_due_actions(self.clock.now()):
+            while not (await sender.execute(group)).idle:
+                pass
+
     async def run_due(self, after: timedelta = timedelta(0)) -> None:
         """Let time pass, then run every due action."""
         self.clock.advance(after)
@@ -201,16 +218,16 @@ class World:
     # --- use cases, from the container ---------------------------------------------------------
 
     @property
-    def on_message(self) -> EnforceMembership:
-        return self.container.enforce_membership()
+    def on_message(self) -> "ThenSend[EnforceCommand, Enforcement]":
+        return ThenSend(self.container.enforce_membership().execute, self.send_pending)
 
     @property
-    def on_group_member(self) -> OnGroupMemberUpdated:
-        return self.container.on_group_member_updated()
+    def on_group_member(self) -> "ThenSend[GroupMemberUpdate, MemberUpdateResult]":
+        return ThenSend(self.container.on_group_member_updated().execute, self.send_pending)
 
     @property
-    def on_channel_member(self) -> ChannelMemberChanged:
-        return self.container.channel_member_changed()
+    def on_channel_member(self) -> "ThenSend[ChannelMemberUpdate, ChannelChangeResult]":
+        return ThenSend(self.container.channel_member_changed().execute, self.send_pending)
 
     @property
     def verify(self) -> PressVerify:
@@ -267,6 +284,20 @@ class World:
     @property
     def run_due_actions(self) -> RunDueActions:
         return self.container.run_due_actions()
+
+
+@attrs.frozen
+class ThenSend[C, R]:
+    """A use case that may leave warning intents, followed by the paced sender's round (the
+    process runs the sender at once; tests see the warnings right after the use case)."""
+
+    run: Callable[[C], Awaitable[R]]
+    send: Callable[[], Awaitable[None]]
+
+    async def execute(self, command: C) -> R:
+        result = await self.run(command)
+        await self.send()
+        return result
 
 
 def _as[T](kind: type[T], value: object) -> T:

@@ -6,7 +6,7 @@ invisible to reads, and writing one raises `StorageError`, as PostgreSQL's polic
 """
 
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Collection
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timedelta
 
@@ -22,7 +22,7 @@ from application.ports.repositories import (
 )
 from application.ports.unit_of_work import TenantDirectory, Transaction, UnitOfWork
 from domain.audit import AuditEvent
-from domain.ids import ChannelId, GroupId, UserId
+from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.policy import GroupPolicy
 from domain.restriction import Restriction
 from domain.schedule import ActionKind, ScheduledAction
@@ -116,6 +116,11 @@ class InMemoryRestrictionRepository(RestrictionRepository):
     async def all_locked(self, group_id: GroupId) -> tuple[Restriction, ...]:
         return await self.all(group_id)
 
+    async def warned_by(self, group_id: GroupId, message_id: MessageId) -> tuple[UserId, ...]:
+        return tuple(
+            r.user_id for r in await self.all(group_id) if r.warning_message_id == message_id
+        )
+
 
 @attrs.define
 class InMemoryExemptionRepository(ExemptionRepository):
@@ -177,9 +182,15 @@ class InMemoryScheduledActionRepository(ScheduledActionRepository):
         self._scope.state.actions[action.action_id] = action
 
     async def claim_due(
-        self, group_id: GroupId, now: datetime, lease: timedelta, limit: int
+        self,
+        group_id: GroupId,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        kinds: Collection[ActionKind] | None = None,
     ) -> tuple[ScheduledAction, ...]:
-        due = [a for a in self._mine(group_id) if a.due_at <= now][:limit]
+        wanted = [a for a in self._mine(group_id) if kinds is None or a.kind in kinds]
+        due = [a for a in wanted if a.due_at <= now][:limit]
         for action in due:
             self._scope.state.actions[action.action_id] = attrs.evolve(action, due_at=now + lease)
         return tuple(due)

@@ -10,7 +10,7 @@ from sqlalchemy import RowMapping
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.policy import FailurePolicy, GroupPolicy, GroupSettings, RequiredChannel
-from domain.restriction import Restriction
+from domain.restriction import Restriction, WarningReason
 from domain.schedule import ActionKind, ScheduledAction
 
 type Values = dict[str, Any]
@@ -108,6 +108,9 @@ def restriction_values(restriction: Restriction) -> Values:
         "missing": list(restriction.missing),
         "since": restriction.since,
         "warning_message_id": restriction.warning_message_id,
+        "member_name": restriction.name,
+        "reason": restriction.reason.value,
+        "thread_id": restriction.thread_id,
     }
 
 
@@ -121,6 +124,9 @@ def restriction_from_row(row: RowMapping) -> Restriction:
         missing=tuple(ChannelId(int(str(channel))) for channel in missing),
         since=_datetime(row["since"]),
         warning_message_id=None if message_id is None else MessageId(message_id),
+        name=str(row["member_name"]),
+        reason=WarningReason(str(row["reason"])),
+        thread_id=_optional_int(row["thread_id"]),
     )
 
 

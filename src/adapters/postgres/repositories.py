@@ -5,6 +5,7 @@ every statement inside the transaction's tenant, whatever group id a caller pass
 """
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,7 +34,7 @@ from application.ports.repositories import (
     ScheduledActionRepository,
 )
 from domain.audit import AuditEvent
-from domain.ids import GroupId, UserId
+from domain.ids import GroupId, MessageId, UserId
 from domain.policy import GroupPolicy, RequiredChannel
 from domain.restriction import Restriction
 from domain.schedule import ActionKind, ScheduledAction
@@ -130,6 +131,9 @@ class PostgresGroupRepository(GroupRepository):
             self._stored_channels[group_id] = policy.channels
 
 
+_RESTRICTION_KEY = frozenset({"tenant_id", "user_id"})
+
+
 class PostgresRestrictionRepository(RestrictionRepository):
     """Restrictions the bot applied, in `restrictions`."""
 
@@ -158,9 +162,7 @@ class PostgresRestrictionRepository(RestrictionRepository):
         await self._session.execute(
             upsert.on_conflict_do_update(
                 index_elements=[t.restrictions.c.tenant_id, t.restrictions.c.user_id],
-                set_={
-                    key: upsert.excluded[key] for key in ("missing", "since", "warning_message_id")
-                },
+                set_={key: upsert.excluded[key] for key in values if key not in _RESTRICTION_KEY},
             )
         )
 
@@ -189,6 +191,17 @@ class PostgresRestrictionRepository(RestrictionRepository):
     async def _many(self, query: Select[Any]) -> tuple[Restriction, ...]:
         rows = (await self._session.execute(query)).mappings()
         return tuple(restriction_from_row(row) for row in rows)
+
+    async def warned_by(self, group_id: GroupId, message_id: MessageId) -> tuple[UserId, ...]:
+        restrictions = t.restrictions.c
+        rows = await self._session.execute(
+            select(restrictions.user_id)
+            .where(
+                restrictions.tenant_id == group_id, restrictions.warning_message_id == message_id
+            )
+            .order_by(restrictions.user_id)
+        )
+        return tuple(UserId(int(user_id)) for (user_id,) in rows)
 
 
 class PostgresExemptionRepository(ExemptionRepository):
@@ -254,16 +267,24 @@ class PostgresScheduledActionRepository(ScheduledActionRepository):
         await self._session.execute(insert(t.scheduled_actions).values(action_values(action)))
 
     async def claim_due(
-        self, group_id: GroupId, now: datetime, lease: timedelta, limit: int
+        self,
+        group_id: GroupId,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        kinds: Collection[ActionKind] | None = None,
     ) -> tuple[ScheduledAction, ...]:
         if limit <= 0:
             return ()
         actions = t.scheduled_actions.c
+        due = select(t.scheduled_actions).where(
+            actions.tenant_id == group_id, actions.due_at <= now
+        )
+        if kinds is not None:
+            due = due.where(actions.kind.in_([kind.value for kind in kinds]))
         rows = (
             await self._session.execute(
-                select(t.scheduled_actions)
-                .where(actions.tenant_id == group_id, actions.due_at <= now)
-                .order_by(actions.due_at, actions.action_id)
+                due.order_by(actions.due_at, actions.action_id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )

@@ -83,9 +83,14 @@ restrictions = Table(
     Column("missing", ARRAY(BigInteger), nullable=False),
     Column("since", DateTime(timezone=True), nullable=False),
     Column("warning_message_id", BigInteger, nullable=True),
+    Column("member_name", Text, nullable=False, server_default=""),
+    Column("reason", Text, nullable=False, server_default="spoke"),
+    Column("thread_id", BigInteger, nullable=True),
     PrimaryKeyConstraint("tenant_id", "user_id"),
     # A group's restrictions, oldest first (bulk lifting after /unprotect).
     Index(None, "tenant_id", "since", "user_id"),
+    # Who else a (merged) warning names, before deleting it.
+    Index(None, "tenant_id", "warning_message_id"),
 )
 
 exemptions = Table(

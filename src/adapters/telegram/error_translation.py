@@ -98,9 +98,8 @@ def translate(
     detail = error.message
     match error:
         case RetryAfter():
-            return MessengerUnavailable(
-                f"flood control: retry after {retry_after_seconds(error)}s"
-            )
+            seconds = retry_after_seconds(error)
+            return MessengerUnavailable(f"flood control: retry after {seconds}s", seconds)
         case ChatMigrated():
             return ChatNotFound(f"{reference or chat_id} (now {error.new_chat_id})")
         case Forbidden():

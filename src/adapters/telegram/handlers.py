@@ -255,7 +255,7 @@ class OnVerifyPressed:
         if press is None:
             return
         result = await self.verify.execute(
-            PressVerifyCommand(press.group_id, press.presser, press.data, press.message_id)
+            PressVerifyCommand(press.group_id, press.presser, press.data.owner, press.message_id)
         )
         count_enforcement("verify", result.outcome.value)
         alert = result.outcome is VerifyOutcome.STILL_MISSING

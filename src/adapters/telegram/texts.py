@@ -5,13 +5,15 @@ Nothing user-facing lives in the core; use-case results are turned into words he
 
 import html
 
+import attrs
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.helpers import mention_html
 
 from adapters.telegram.convert import parse_user_id
-from application.ports.messenger import MuteWarning, WarningReason
+from application.ports.messenger import MuteWarning
 from domain.ids import UserId
 from domain.policy import GroupSettings
+from domain.restriction import WarningReason
 
 VERIFY_PREFIX = "verify:"
 SETTINGS_PREFIX = "set:"
@@ -37,13 +39,19 @@ def channel_list_html(titles: list[str]) -> str:
     return bold[0] if len(bold) == 1 else f"{', '.join(bold[:-1])} and {bold[-1]}"
 
 
+_MERGED = "{members}: to talk in this group, join {channels} first."
+
+
 def warning_html(warning: MuteWarning) -> str:
-    """The warning text: a real mention of the muted member and every missing channel."""
-    member = mention_html(warning.member.user_id, warning.member.name or "member")
+    """The warning text: a real mention of each muted member and every missing channel."""
+    members = [mention_html(m.user_id, m.name or "member") for m in warning.members]
     channels = channel_list_html(
         [channel.title for channel in warning.channels] or ["the channels"]
     )
-    first = _WARNINGS[warning.reason].format(member=member, channels=channels)
+    if warning.is_merged:
+        first = _MERGED.format(members=", ".join(members), channels=channels)
+    else:
+        first = _WARNINGS[warning.reason].format(member=members[0], channels=channels)
     return f"{first}\nThen press <b>Verify</b>."
 
 
@@ -54,21 +62,36 @@ def warning_keyboard(warning: MuteWarning) -> InlineKeyboardMarkup:
         for channel in warning.channels
         if channel.join_url
     ]
-    rows.append(
-        [InlineKeyboardButton("Verify", callback_data=verify_data(warning.member.user_id))]
-    )
+    owner = None if warning.is_merged else warning.member.user_id
+    rows.append([InlineKeyboardButton("Verify", callback_data=verify_data(owner))])
     return InlineKeyboardMarkup(rows)
 
 
-def verify_data(owner: UserId) -> str:
-    """The Verify button's callback data: only whom the warning addresses."""
-    return f"{VERIFY_PREFIX}{owner}"
+_ANYONE = "any"
 
 
-def parse_verify_data(data: str) -> UserId | None:
-    """The owner named by a Verify button's data, or `None` if the data is not ours."""
+@attrs.frozen
+class VerifyData:
+    """What a Verify button says: whom its warning addresses."""
+
+    owner: UserId | None
+    """`None` on a merged warning: it acts on whoever presses it (their own status only)."""
+
+
+def verify_data(owner: UserId | None) -> str:
+    """The Verify button's callback data: only whom the warning addresses (or anyone)."""
+    return f"{VERIFY_PREFIX}{_ANYONE if owner is None else owner}"
+
+
+def parse_verify_data(data: str) -> VerifyData | None:
+    """What a Verify button's data says, or `None` if the data is not ours."""
     raw = data.removeprefix(VERIFY_PREFIX)
-    return None if raw == data else parse_user_id(raw)
+    if raw == data:
+        return None
+    if raw == _ANYONE:
+        return VerifyData(None)
+    owner = parse_user_id(raw)
+    return None if owner is None else VerifyData(owner)
 
 
 def settings_data(key: str, value: str) -> str:

@@ -17,6 +17,7 @@ import attrs
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.membership import Membership, MemberStatus
 from domain.policy import ChannelRef, RequiredChannel
+from domain.restriction import WarningReason
 from domain.senders import Person
 
 
@@ -61,21 +62,13 @@ class ChatRights:
         )
 
 
-class WarningReason(enum.StrEnum):
-    """Why a warning is shown."""
-
-    JOINED = "joined"
-    SPOKE = "spoke"
-    LEFT_CHANNEL = "left_channel"
-    PARTLY_JOINED = "partly_joined"
-    """The member joined some of the channels; the warning lists the ones still missing."""
-
-
 @attrs.frozen
 class MuteWarning:
-    """A warning to a member the bot muted.
+    """A warning to members the bot muted.
 
-    It names them, lists each missing channel, and carries a Verify button bound to that member.
+    It names them, lists each missing channel, and carries a Verify button: bound to the member
+    when it warns one, acting on whoever presses it when it warns several (a merged warning,
+    rule 11), always on the presser's own status (rule 5).
     """
 
     group_id: GroupId
@@ -84,6 +77,18 @@ class MuteWarning:
     reason: WarningReason
     thread_id: int | None = None
     """The forum topic the member wrote in, so the warning appears there."""
+    others: tuple[Person, ...] = ()
+    """Further members named by a merged warning."""
+
+    @property
+    def members(self) -> tuple[Person, ...]:
+        """Everyone the warning names."""
+        return (self.member, *self.others)
+
+    @property
+    def is_merged(self) -> bool:
+        """It names several members, so its Verify acts on whoever presses it."""
+        return bool(self.others)
 
 
 class NoticeKind(enum.StrEnum):

@@ -7,11 +7,12 @@ them commits; the use case does, through the transaction.
 
 import uuid
 from abc import abstractmethod
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from domain.audit import AuditEvent
-from domain.ids import GroupId, UserId
+from domain.ids import GroupId, MessageId, UserId
 from domain.policy import GroupPolicy
 from domain.restriction import Restriction
 from domain.schedule import ActionKind, ScheduledAction
@@ -59,6 +60,10 @@ class RestrictionRepository(Protocol):
     async def all_locked(self, group_id: GroupId) -> tuple[Restriction, ...]:
         """`all`, for rewriting them: they stay locked until the transaction ends."""
 
+    @abstractmethod
+    async def warned_by(self, group_id: GroupId, message_id: MessageId) -> tuple[UserId, ...]:
+        """The members whose current warning is this message (several for a merged warning)."""
+
 
 class ExemptionRepository(Protocol):
     """Users a group's admins exempted from enforcement."""
@@ -97,9 +102,14 @@ class ScheduledActionRepository(Protocol):
 
     @abstractmethod
     async def claim_due(
-        self, group_id: GroupId, now: datetime, lease: timedelta, limit: int
+        self,
+        group_id: GroupId,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        kinds: Collection[ActionKind] | None = None,
     ) -> tuple[ScheduledAction, ...]:
-        """Take up to `limit` actions due at `now`, earliest first, for one worker.
+        """Take up to `limit` actions of `kinds` (`None`: any) due at `now`, earliest first.
 
         Claimed actions are pushed back to `now + lease`, so a worker that dies leaves them to be
         claimed again once the lease runs out; a concurrent claimer skips them (never runs one

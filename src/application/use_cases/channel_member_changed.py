@@ -7,12 +7,13 @@ import attrs
 from application.errors import MessengerError
 from application.lookups import Lookups
 from application.ports.caches import GroupSnapshot, MembershipCache
-from application.ports.messenger import Messenger, WarningReason
+from application.ports.messenger import Messenger
 from application.ports.unit_of_work import TenantDirectory, UnitOfWork
 from application.restrictions import MuteOutcome, Restrictions
 from domain.ids import ChannelId, GroupId
 from domain.membership import Membership, is_subscribed
 from domain.policy import GroupPolicy
+from domain.restriction import WarningReason
 from domain.senders import Person, Sender
 
 log = logging.getLogger(__name__)

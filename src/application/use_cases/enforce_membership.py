@@ -6,9 +6,10 @@ import attrs
 
 from application.admin_notices import AdminNotices
 from application.lookups import Lookups
-from application.ports.messenger import Messenger, WarningReason
+from application.ports.messenger import Messenger
 from application.restrictions import MuteOutcome, Restrictions
 from domain.ids import GroupId, MessageId
+from domain.restriction import WarningReason
 from domain.senders import Person, Sender, is_foreign_chat_post
 
 

@@ -6,7 +6,7 @@ import attrs
 
 from application.ports.caches import MembershipCache
 from application.ports.clock import Clock
-from application.ports.messenger import Messenger, WarningReason
+from application.ports.messenger import Messenger
 from application.ports.unit_of_work import UnitOfWork
 from application.use_cases.enforce_membership import (
     EnforceCommand,
@@ -16,6 +16,7 @@ from application.use_cases.enforce_membership import (
 from domain.audit import AuditEvent
 from domain.ids import GroupId, UserId
 from domain.membership import Membership, MemberStatus
+from domain.restriction import WarningReason
 from domain.schedule import ActionKind
 from domain.senders import Person, Sender
 

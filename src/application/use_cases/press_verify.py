@@ -22,8 +22,9 @@ class PressVerifyCommand:
 
     group_id: GroupId
     presser: UserId
-    owner: UserId
-    """Read from the button's data, so it may be forged: it is only compared with `presser`."""
+    owner: UserId | None
+    """Read from the button's data, so it may be forged: it is only compared with `presser`.
+    `None` on a merged warning, whose Verify acts on whoever presses it (rule 11)."""
     warning_id: MessageId | None = None
     """The message that carries the button: the owner's warning, deleted once they are free."""
 
@@ -51,8 +52,8 @@ class VerifyResult:
 class PressVerify:
     """Rule 5: the Verify button.
 
-    - It acts on the person who pressed it, and only if the warning was addressed to them:
-      anyone else's press changes nothing for anyone.
+    - It acts on the person who pressed it, and only if the warning was addressed to them (or
+      names several members, merged): anyone else's press changes nothing for anyone.
     - Presses are throttled per member.
     - It lifts only a restriction the bot applied, never an admin's manual mute.
     - It re-checks every channel fresh from Telegram (no cache).
@@ -66,7 +67,7 @@ class PressVerify:
     async def execute(self, command: PressVerifyCommand) -> VerifyResult:
         """Re-check the presser and lift the bot's restriction if they joined everything."""
         group_id, user = command.group_id, command.presser
-        if command.presser != command.owner:
+        if command.owner is not None and command.presser != command.owner:
             return VerifyResult(VerifyOutcome.NOT_YOURS)
         if not await self.throttle.allow(f"verify:{group_id}:{user}", VERIFY_COOLDOWN):
             return VerifyResult(VerifyOutcome.THROTTLED)

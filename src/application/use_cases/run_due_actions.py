@@ -28,6 +28,10 @@ BATCH = 50
 """Actions run per group in one run, so one busy group does not hold up the others."""
 
 
+_KINDS = frozenset(ActionKind) - {ActionKind.SEND_WARNING}
+"""What this loop runs; warnings are the paced sender's (`SendWarnings`)."""
+
+
 class _Ending(enum.Enum):
     DONE = enum.auto()
     RETRIED = enum.auto()
@@ -79,7 +83,7 @@ class RunDueActions:
 
     async def _claim(self, group_id: GroupId) -> ScheduledAction | None:
         async with self.uow.begin(group_id) as tx:
-            claimed = await tx.actions.claim_due(group_id, self.clock.now(), LEASE, 1)
+            claimed = await tx.actions.claim_due(group_id, self.clock.now(), LEASE, 1, _KINDS)
             await tx.commit()
         return claimed[0] if claimed else None
 
@@ -110,6 +114,8 @@ class RunDueActions:
                     )
             case ActionKind.KICK_UNVERIFIED:
                 await self._kick(action)
+            case ActionKind.SEND_WARNING:  # never claimed here: the paced sender's
+                pass
 
     async def _kick(self, action: ScheduledAction) -> None:
         group_id, user_id = action.group_id, action.user_id

@@ -142,8 +142,9 @@ async def test_polling_mode_serves_the_probes_and_metrics_that_move_with_traffic
     await sandbox.calls.wait_for("sendMessage", _in(ids.group_id), since=mark, timeout=TIMEOUT)
     await sandbox.wait_delivered(timeout=TIMEOUT)
 
-    # The handler counts the outcome once the use case returns, just after the warning went
-    # out, and the handling time is observed once every handler group is done with the join.
+    # The handler counts the outcome once the use case returns, the handling time is observed
+    # once every handler group is done with the join, and the warning goes out from the paced
+    # sender (rule 11) after the /protect reply: wait for all three.
     def settled(now: Samples) -> bool:
         keys = (
             (
@@ -152,7 +153,11 @@ async def test_polling_mode_serves_the_probes_and_metrics_that_move_with_traffic
             ),
             ("nezuko_update_handling_seconds_count", {"type": "chat_member"}),
         )
-        return all(
+        sends = {"method": "sendMessage", "outcome": "ok"}
+        warned = sample(now, "nezuko_bot_api_calls_total", **sends) >= 2 + sample(
+            before, "nezuko_bot_api_calls_total", **sends
+        )
+        return warned and all(
             sample(now, name, **labels) > sample(before, name, **labels) for name, labels in keys
         )
 

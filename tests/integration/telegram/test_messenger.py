@@ -7,16 +7,11 @@ from telegram.ext import ExtBot
 
 from adapters.telegram.messenger import TelegramMessenger
 from adapters.telegram.texts import verify_data
-from application.ports.messenger import (
-    AdminNotice,
-    ChatKind,
-    MuteWarning,
-    NoticeKind,
-    WarningReason,
-)
+from application.ports.messenger import AdminNotice, ChatKind, MuteWarning, NoticeKind
 from domain.ids import ChannelId, MessageId, UserId
 from domain.membership import Membership, MemberStatus
 from domain.policy import ChannelRef, RequiredChannel
+from domain.restriction import WarningReason
 from domain.senders import Person
 from telegram_sandbox import AdminRights, Member, Sandbox, Status
 from tests.contracts.messenger import MessengerContract

@@ -6,6 +6,7 @@ import pytest
 
 from adapters.telegram.texts import (
     SETTINGS_CHOICES,
+    VerifyData,
     channel_list_html,
     parse_settings_data,
     parse_verify_data,
@@ -15,9 +16,10 @@ from adapters.telegram.texts import (
     warning_html,
     warning_keyboard,
 )
-from application.ports.messenger import MuteWarning, WarningReason
+from application.ports.messenger import MuteWarning
 from domain.ids import ChannelId, GroupId, UserId
 from domain.policy import GroupSettings, RequiredChannel
+from domain.restriction import WarningReason
 from domain.senders import Person
 
 NASTY = "<b>Fish & Chips</b> _under_ *stars*"
@@ -80,10 +82,11 @@ def test_keyboard_has_a_join_button_per_reachable_channel_and_a_bound_verify() -
 
 
 def test_verify_data_round_trips_and_forgeries_are_refused() -> None:
-    assert parse_verify_data(verify_data(UserId(123))) == UserId(123)
+    assert parse_verify_data(verify_data(UserId(123))) == VerifyData(UserId(123))
+    assert parse_verify_data(verify_data(None)) == VerifyData(None)  # a merged warning
     for forged in ("verify:", "verify:-5", "verify:abc", "verify:1 OR 1", "menu:1", "1"):
         assert parse_verify_data(forged) is None
-    assert parse_verify_data(verify_data(UserId(2**63 - 1))) == UserId(2**63 - 1)
+    assert parse_verify_data(verify_data(UserId(2**63 - 1))) == VerifyData(UserId(2**63 - 1))
     for odd in ("verify:²", "verify:١٢٣", "verify:0", f"verify:{2**63}", "verify:" + "9" * 20):
         assert parse_verify_data(odd) is None, odd
 

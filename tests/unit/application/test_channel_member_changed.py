@@ -3,12 +3,12 @@
 from datetime import timedelta
 
 from application.errors import MessengerUnavailable
-from application.ports.messenger import WarningReason
 from application.use_cases.channel_member_changed import ChannelChangeResult, ChannelMemberUpdate
 from domain.audit import AuditKind
 from domain.ids import UserId
 from domain.membership import Membership, MemberStatus
 from domain.policy import GroupSettings
+from domain.restriction import WarningReason
 from domain.schedule import ActionKind
 from domain.senders import Person
 from tests.unit.world import (

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from adapters.memory.messenger import InMemoryMessenger
 from application.errors import BotLacksRights, MessengerUnavailable
-from application.ports.messenger import NoticeKind, WarningReason
+from application.ports.messenger import NoticeKind
 from application.restrictions import MUTE_SETTLE
 from application.use_cases.enforce_membership import Enforcement
 from domain.audit import AuditKind
@@ -19,6 +19,7 @@ from domain.ids import (
 )
 from domain.membership import MemberStatus
 from domain.policy import FailurePolicy, GroupSettings
+from domain.restriction import WarningReason
 from domain.schedule import ActionKind
 from tests.unit.world import (
     ADMIN,

@@ -1,6 +1,5 @@
 """Joins, promotions and manual lifts in a group (OnGroupMemberUpdated; rule 3 on joining)."""
 
-from application.ports.messenger import WarningReason
 from application.use_cases.enforce_membership import Enforcement
 from application.use_cases.on_group_member_updated import (
     GroupMemberUpdate,
@@ -8,6 +7,7 @@ from application.use_cases.on_group_member_updated import (
 )
 from domain.ids import GroupId, UserId
 from domain.membership import Membership, MemberStatus
+from domain.restriction import WarningReason
 from domain.senders import Person
 from tests.unit.world import (
     ADMIN,

@@ -1,0 +1,200 @@
+"""Rule 11: the paced sender posts the warnings that muting left as durable intents."""
+
+import logging
+from datetime import timedelta
+
+import attrs
+
+from application.errors import MessengerError, MessengerUnavailable
+from application.lookups import Lookups
+from application.ports.clock import Clock
+from application.ports.messenger import Messenger, MuteWarning
+from application.ports.unit_of_work import UnitOfWork
+from domain.audit import AuditEvent
+from domain.ids import ChannelId, GroupId, MessageId
+from domain.policy import GroupPolicy
+from domain.restriction import Restriction
+from domain.schedule import ActionKind, ScheduledAction, retry_delay, warning_expiry
+from domain.senders import Person
+
+log = logging.getLogger(__name__)
+
+SEND_LEASE = timedelta(seconds=30)
+"""How long a claimed intent is held while its warning is sent (a paced send may wait)."""
+MAX_MERGED = 50
+"""The most members one merged warning names (Telegram caps a message at 4,096 characters)."""
+_KINDS = frozenset({ActionKind.SEND_WARNING})
+
+
+@attrs.frozen
+class SendReport:
+    """What one round in a group came to."""
+
+    sent: int = 0
+    """Messages posted (a merged warning counts once)."""
+    warned: int = 0
+    """Members those messages named."""
+    dropped: int = 0
+    """Intents whose member is no longer muted by the bot."""
+    deferred: int = 0
+    """Intents Telegram could not take now: they run again later."""
+
+    @property
+    def idle(self) -> bool:
+        """Nothing was due."""
+        return not (self.sent or self.dropped or self.deferred)
+
+
+@attrs.frozen
+class SendWarnings:
+    """Rules 3 and 11: warnings go out paced, merged, never lost, never obsolete.
+
+    - Muting stores a warning intent; this posts it when the group's send budget allows, so
+      moderation never waits on a message.
+    - Intents that queued up in a group are merged into one message naming every member, with
+      the union of their missing channels and a Verify that acts on whoever presses it.
+    - An intent whose member is no longer muted by the bot is dropped.
+    - A warning Telegram could not take (network, 5xx, 429 past the budget) is tried again
+      after `retry_after` or a backoff: deferred, never dropped. A refusal (the bot cannot
+      write there) is audited and dropped.
+    - Once posted, the warning replaces the members' previous ones and is deleted after the
+      group's `warning_ttl`.
+    """
+
+    lookups: Lookups
+    messenger: Messenger
+    uow: UnitOfWork
+    clock: Clock
+
+    async def execute(self, group_id: GroupId) -> SendReport:
+        """Post one (possibly merged) warning for what is due in the group."""
+        intents, muted = await self._claim(group_id)
+        live = [(intent, muted[intent]) for intent in intents if intent in muted]
+        dropped = len(intents) - len(live)
+        policy = (await self.lookups.snapshot(group_id)).protected_policy
+        if not live or policy is None:  # nobody left to warn, or protection was turned off
+            await self._complete(group_id, intents)
+            return SendReport(dropped=len(intents))
+        warning = _warning(policy, [restriction for _, restriction in live])
+        try:
+            warning_id = await self.messenger.send_warning(warning)
+        except MessengerUnavailable as error:
+            await self._defer([intent for intent, _ in live], error)
+            await self._complete(group_id, [i for i in intents if i not in muted])
+            return SendReport(dropped=dropped, deferred=len(live))
+        except MessengerError as error:
+            await self._refused(group_id, intents, error)
+            return SendReport(dropped=len(intents))
+        warned = await self._posted(policy, intents, warning_id, merged=warning.is_merged)
+        return SendReport(sent=1, warned=warned, dropped=len(intents) - warned)
+
+    async def _claim(
+        self, group_id: GroupId
+    ) -> tuple[list[ScheduledAction], dict[ScheduledAction, Restriction]]:
+        async with self.uow.begin(group_id) as tx:
+            intents = await tx.actions.claim_due(
+                group_id, self.clock.now(), SEND_LEASE, MAX_MERGED, _KINDS
+            )
+            muted: dict[ScheduledAction, Restriction] = {}
+            for intent in intents:
+                if intent.user_id is not None:
+                    restriction = await tx.restrictions.get(group_id, intent.user_id)
+                    if restriction is not None:
+                        muted[intent] = restriction
+            await tx.commit()
+        return list(intents), muted
+
+    async def _posted(
+        self,
+        policy: GroupPolicy,
+        intents: list[ScheduledAction],
+        warning_id: MessageId,
+        *,
+        merged: bool,
+    ) -> int:
+        """Remember the new warning for every member still muted; retire the ones it replaces."""
+        group_id, now = policy.group_id, self.clock.now()
+        replaced: set[MessageId] = set()
+        named = 0
+        async with self.uow.begin(group_id) as tx:
+            for intent in intents:
+                await tx.actions.complete(group_id, intent.action_id)
+                if intent.user_id is None:
+                    continue
+                current = await tx.restrictions.get_locked(group_id, intent.user_id)
+                if current is None:  # lifted while the warning was on its way
+                    continue
+                if current.warning_message_id is not None:
+                    replaced.add(current.warning_message_id)
+                await tx.restrictions.save(current.with_warning(warning_id))
+                await tx.audit.record(AuditEvent.warned(group_id, now, intent.user_id))
+                named += 1
+            if named:
+                owner = None if merged else intents[0].user_id
+                await tx.actions.add(warning_expiry(policy, owner, warning_id, now))
+            else:
+                replaced.add(warning_id)  # everyone it names was freed meanwhile
+            stale = [m for m in replaced if not await tx.restrictions.warned_by(group_id, m)]
+            await tx.commit()
+        for message_id in stale:
+            await self._delete_quietly(group_id, message_id)
+        return named
+
+    async def _defer(self, intents: list[ScheduledAction], error: MessengerUnavailable) -> None:
+        for intent in intents:
+            wait = retry_delay(intent.attempts)
+            if error.retry_after is not None:
+                wait = timedelta(seconds=error.retry_after)
+            async with self.uow.begin(intent.group_id) as tx:
+                await tx.actions.reschedule(intent.retried(self.clock.now() + wait))
+                await tx.commit()
+        first = intents[0]
+        log.warning(
+            "warning.deferred group=%s members=%s attempt=%s error=%s",
+            first.group_id,
+            len(intents),
+            first.attempts + 1,
+            error,
+        )
+
+    async def _refused(
+        self, group_id: GroupId, intents: list[ScheduledAction], error: MessengerError
+    ) -> None:
+        log.warning("warning.refused group=%s error=%s", group_id, error)
+        now = self.clock.now()
+        async with self.uow.begin(group_id) as tx:
+            for intent in intents:
+                await tx.actions.complete(group_id, intent.action_id)
+                failed = AuditEvent.action_failed(group_id, now, intent.user_id, f"warn: {error}")
+                await tx.audit.record(failed)
+            await tx.commit()
+
+    async def _complete(self, group_id: GroupId, intents: list[ScheduledAction]) -> None:
+        if not intents:
+            return
+        async with self.uow.begin(group_id) as tx:
+            for intent in intents:
+                await tx.actions.complete(group_id, intent.action_id)
+            await tx.commit()
+
+    async def _delete_quietly(self, group_id: GroupId, message_id: MessageId) -> None:
+        try:
+            await self.messenger.delete_message(group_id, message_id)
+        except MessengerError as error:
+            log.warning("delete.failed chat=%s message=%s error=%s", group_id, message_id, error)
+
+
+def _warning(policy: GroupPolicy, muted: list[Restriction]) -> MuteWarning:
+    """One warning for these members: alone as before, or merged with the union of channels."""
+    first, *others = muted
+    missing: dict[ChannelId, None] = {}
+    for restriction in muted:
+        missing.update(dict.fromkeys(restriction.missing))
+    return MuteWarning(
+        policy.group_id,
+        Person(first.user_id, first.name),
+        policy.channels_of(missing),
+        first.reason,
+        first.thread_id if not others else None,
+        tuple(Person(r.user_id, r.name) for r in others),
+    )
