@@ -11,7 +11,7 @@ from application.ports.clock import Clock
 from application.ports.messenger import Messenger, MuteWarning
 from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent
-from domain.ids import ChannelId, GroupId, MessageId
+from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.policy import GroupPolicy
 from domain.restriction import Restriction
 from domain.schedule import ActionKind, ScheduledAction, retry_delay, warning_expiry
@@ -69,7 +69,10 @@ class SendWarnings:
     async def execute(self, group_id: GroupId) -> SendReport:
         """Post one (possibly merged) warning for what is due in the group."""
         intents, muted = await self._claim(group_id)
-        live = [(intent, muted[intent]) for intent in intents if intent in muted]
+        live = sorted(
+            ((intent, muted[intent]) for intent in intents if intent in muted),
+            key=lambda pair: (pair[1].since, pair[1].user_id),  # the longest muted first
+        )
         dropped = len(intents) - len(live)
         policy = (await self.lookups.snapshot(group_id)).protected_policy
         if not live or policy is None:  # nobody left to warn, or protection was turned off
@@ -85,7 +88,8 @@ class SendWarnings:
         except MessengerError as error:
             await self._refused(group_id, intents, error)
             return SendReport(dropped=len(intents))
-        warned = await self._posted(policy, intents, warning_id, merged=warning.is_merged)
+        owner = None if warning.is_merged else warning.member.user_id
+        warned = await self._posted(policy, intents, warning_id, owner)
         return SendReport(sent=1, warned=warned, dropped=len(intents) - warned)
 
     async def _claim(
@@ -109,8 +113,7 @@ class SendWarnings:
         policy: GroupPolicy,
         intents: list[ScheduledAction],
         warning_id: MessageId,
-        *,
-        merged: bool,
+        owner: UserId | None,
     ) -> int:
         """Remember the new warning for every member still muted; retire the ones it replaces."""
         group_id, now = policy.group_id, self.clock.now()
@@ -130,7 +133,6 @@ class SendWarnings:
                 await tx.audit.record(AuditEvent.warned(group_id, now, intent.user_id))
                 named += 1
             if named:
-                owner = None if merged else intents[0].user_id
                 await tx.actions.add(warning_expiry(policy, owner, warning_id, now))
             else:
                 replaced.add(warning_id)  # everyone it names was freed meanwhile
