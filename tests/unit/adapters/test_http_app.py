@@ -21,10 +21,11 @@ class Intake:
         self.taken: list[JSONObject] = []
         self.refusal: Exception | None = None
 
-    async def __call__(self, data: JSONObject) -> None:
+    async def __call__(self, data: JSONObject) -> bool:
         if self.refusal is not None:
             raise self.refusal
         self.taken.append(data)
+        return "ignored" not in data
 
 
 async def ready() -> str | None:
@@ -126,15 +127,15 @@ async def test_without_a_webhook_no_post_route_exists() -> None:
 
 @pytest.mark.parametrize("path", ["/health", "/ready", "/metrics", "no-slash", "/{param}"])
 def test_a_webhook_path_may_not_shadow_a_probe(path: str) -> None:
-    async def take(_: dict[str, Any]) -> None:
-        pass
+    async def take(_: dict[str, Any]) -> bool:
+        return True
 
     with pytest.raises(ValueError, match="webhook path"):
         Webhook(path, SECRET, take)
 
 
 def test_the_secret_never_shows_in_repr() -> None:
-    async def take(_: dict[str, Any]) -> None:
-        pass
+    async def take(_: dict[str, Any]) -> bool:
+        return True
 
     assert SECRET not in repr(Webhook(PATH, SECRET, take))
