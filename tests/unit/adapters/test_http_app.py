@@ -61,6 +61,18 @@ async def test_a_valid_update_is_handed_over_and_answered_200(
     assert _webhook_count("accepted") == before + 1
 
 
+async def test_an_update_the_intake_ignores_is_answered_200_and_counted_apart(
+    client: httpx.AsyncClient,
+) -> None:
+    before = _webhook_count("accepted"), _webhook_count("ignored")
+
+    update: dict[str, object] = {"update_id": 1, "ignored": {}}
+    answer = await client.post(PATH, json=update, headers={SECRET_HEADER: SECRET})
+
+    assert answer.status_code == 200
+    assert (_webhook_count("accepted"), _webhook_count("ignored")) == (before[0], before[1] + 1)
+
+
 @pytest.mark.parametrize(
     ("headers", "status", "outcome"),
     [({}, 401, "missing_secret"), ({SECRET_HEADER: "nope"}, 403, "wrong_secret")],
