@@ -29,7 +29,7 @@ QUERY = {"id": "1", "from": CAROL, "chat_instance": "1", "data": "verify:1003"}
 
 
 def _with(base: dict[str, Any], path: str, value: object) -> dict[str, Any]:
-    """A deep copy of `base` with the field at dotted `path` set (or removed for ...)."""
+    """A deep copy of `base`, the field at dotted `path` set (removed if `value` is `...`)."""
     copy: dict[str, Any] = json.loads(json.dumps(base))
     *parents, last = path.split(".")
     target = copy
