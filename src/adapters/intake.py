@@ -10,12 +10,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 type JSONObject = dict[str, Any]
-type TakeUpdate = Callable[[JSONObject], Awaitable[None]]
-"""Takes one update's JSON object for handling; raises `InvalidUpdate` or `NotAccepting`."""
+type TakeUpdate = Callable[[JSONObject], Awaitable[bool]]
+"""Takes one update's JSON object for handling: True if it will be handled, False if it is
+well-formed but of a kind the bot ignores; raises `InvalidUpdate` or `NotAccepting`."""
 
 
 class InvalidUpdate(Exception):
-    """The JSON object is not a Telegram update."""
+    """The JSON object is not a structurally valid Telegram update; the message says why."""
 
 
 class NotAccepting(Exception):

@@ -77,8 +77,9 @@ CACHE_LOOKUPS = Counter(
 )
 WEBHOOK_REQUESTS = Counter(
     "nezuko_webhook_requests",
-    "Webhook POSTs, by outcome (accepted, missing_secret, wrong_secret, too_large, malformed, "
-    "not_accepting).",
+    "Webhook POSTs, by outcome (accepted, ignored: a kind the bot does not ask for, "
+    "missing_secret, wrong_secret, too_large, malformed: not a JSON object, invalid: not a "
+    "structurally valid update, not_accepting).",
     ["outcome"],
     registry=REGISTRY,
 )
@@ -101,6 +102,8 @@ WEBHOOK_OUTCOMES = (
     "too_large",
     "malformed",
     "not_accepting",
+    "ignored",
+    "invalid",
 )
 
 # Series that exist from the start, so rates and ratios work before the first event.

@@ -349,7 +349,7 @@ class GroupCommand:
         if message is None or user is None or chat is None:
             return
         if chat.type not in GROUPS:
-            await message.reply_text(replies.WORKS_IN_GROUPS)
+            await message.reply_text(replies.WORKS_IN_GROUPS, do_quote=False)
             return
         try:
             reply = await self.run(message, chat, caller_of(message, user), context.args or [])

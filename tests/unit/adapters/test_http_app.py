@@ -21,10 +21,11 @@ class Intake:
         self.taken: list[JSONObject] = []
         self.refusal: Exception | None = None
 
-    async def __call__(self, data: JSONObject) -> None:
+    async def __call__(self, data: JSONObject) -> bool:
         if self.refusal is not None:
             raise self.refusal
         self.taken.append(data)
+        return "ignored" not in data
 
 
 async def ready() -> str | None:
@@ -58,6 +59,18 @@ async def test_a_valid_update_is_handed_over_and_answered_200(
     assert (answer.status_code, answer.content) == (200, b"")
     assert intake.taken == [{"update_id": 1}]
     assert _webhook_count("accepted") == before + 1
+
+
+async def test_an_update_the_intake_ignores_is_answered_200_and_counted_apart(
+    client: httpx.AsyncClient,
+) -> None:
+    before = _webhook_count("accepted"), _webhook_count("ignored")
+
+    update: dict[str, object] = {"update_id": 1, "ignored": {}}
+    answer = await client.post(PATH, json=update, headers={SECRET_HEADER: SECRET})
+
+    assert answer.status_code == 200
+    assert (_webhook_count("accepted"), _webhook_count("ignored")) == (before[0], before[1] + 1)
 
 
 @pytest.mark.parametrize(
@@ -126,15 +139,15 @@ async def test_without_a_webhook_no_post_route_exists() -> None:
 
 @pytest.mark.parametrize("path", ["/health", "/ready", "/metrics", "no-slash", "/{param}"])
 def test_a_webhook_path_may_not_shadow_a_probe(path: str) -> None:
-    async def take(_: dict[str, Any]) -> None:
-        pass
+    async def take(_: dict[str, Any]) -> bool:
+        return True
 
     with pytest.raises(ValueError, match="webhook path"):
         Webhook(path, SECRET, take)
 
 
 def test_the_secret_never_shows_in_repr() -> None:
-    async def take(_: dict[str, Any]) -> None:
-        pass
+    async def take(_: dict[str, Any]) -> bool:
+        return True
 
     assert SECRET not in repr(Webhook(PATH, SECRET, take))
