@@ -1,5 +1,6 @@
 """Webhook deliveries into PTB: a JSON object becomes an `Update` in the application's queue."""
 
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -17,19 +18,22 @@ class UpdateIntake:
         application: Whose queue and bot to use.
         accepting: Set between the application's start and the beginning of its stop; before
             and after, deliveries are refused with `NotAccepting` (Telegram sends them again).
+        room: Whether one more update may be taken now; deliveries are refused with
+            `NotAccepting` while it says no (the database is away, or too many updates wait).
     """
 
     application: Application[Any, Any, Any, Any, Any, Any]
     accepting: bool = False
+    room: Callable[[], bool] = lambda: True
 
     async def __call__(self, data: JSONObject) -> None:
         """Parse one update and queue it.
 
         Raises:
-            NotAccepting: The bot is starting or stopping.
+            NotAccepting: The bot is starting or stopping, or has no room for the update.
             InvalidUpdate: The object is not an update.
         """
-        if not self.accepting:
+        if not (self.accepting and self.room()):
             raise NotAccepting
         update_id = data.get("update_id")
         if not isinstance(update_id, int) or isinstance(update_id, bool):
