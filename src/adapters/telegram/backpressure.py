@@ -51,9 +51,13 @@ class StorageGate:
     Attributes:
         probe: Asks the database (the bot in memory mode has none: it always answers).
         open: Set while the database answers; intake takes no update while it is clear.
+        first_delay: Seconds before asking again a database that did not answer.
+        max_delay: The longest wait between two probes, or two retries (the backoff doubles).
     """
 
     probe: Probe = _always_answers
+    first_delay: float = FIRST_DELAY
+    max_delay: float = MAX_DELAY
     open: asyncio.Event = attrs.field(factory=asyncio.Event)
     _lock: asyncio.Lock = attrs.field(factory=asyncio.Lock)
     _answered_at: float = float("-inf")
@@ -73,13 +77,13 @@ class StorageGate:
         failed_at = time.monotonic()
         async with self._lock:
             if self._answered_at < failed_at:  # nobody asked the database since this failure
-                delay = FIRST_DELAY
+                delay = self.first_delay
                 while not await self.probe():
                     if self.open.is_set():
                         self.open.clear()
                         log.warning("storage.outage intake paused until the database answers")
                     await asyncio.sleep(delay)
-                    delay = min(delay * 2, MAX_DELAY)
+                    delay = min(delay * 2, self.max_delay)
                 self._answered_at = time.monotonic()
                 if not self.open.is_set():
                     self.open.set()
@@ -89,7 +93,7 @@ class StorageGate:
             return True
         if failures > RETRIES_WHILE_ANSWERING:
             return False
-        await asyncio.sleep(min(FIRST_DELAY * 2**failures, MAX_DELAY))
+        await asyncio.sleep(min(self.first_delay * 2**failures, self.max_delay))
         return True
 
 
