@@ -5,6 +5,11 @@ Updates arrive by long polling, or by webhook when `WEBHOOK_URL` and `WEBHOOK_SE
 webhook) runs on `HTTP_HOST:HTTP_PORT` in webhook mode and whenever the caller asks for it
 (`nezuko run` always does). `running_bot()` is the whole process minus signal handling, so
 `nezuko run`, `nezuko demo` and the end-to-end tests run exactly the same code.
+
+Backpressure (rules 10 and 11): every handler callback is retried after a storage failure until
+the database answers again, and meanwhile no update is taken (`StorageGate`); at most
+`FETCH_AHEAD` updates are taken ahead of handling, and polling confirms only handled ones, so a
+stop ends within `STOP_BOUND` seconds whatever the backlog.
 """
 
 import asyncio
@@ -251,8 +256,8 @@ async def running_bot(
     `serve_http` is set or in webhook mode; `/ready` turns 200 once updates flow. On leaving:
     stop taking updates (webhook deliveries are refused with 503 from then on, and Telegram
     sends them again later), stop the scheduled-action loop, handle every update already taken
-    (rule 10), close the bot, dispose of the database pool, stop an embedded database, close
-    the HTTP server.
+    within `STOP_GRACE` (rule 10; in polling mode what is left stays unconfirmed), close the
+    bot, dispose of the database pool, stop an embedded database, close the HTTP server.
 
     Args:
         settings: The process's settings (the database's among them: `DATABASE_URL`, else
