@@ -5,10 +5,16 @@ Updates arrive by long polling, or by webhook when `WEBHOOK_URL` and `WEBHOOK_SE
 webhook) runs on `HTTP_HOST:HTTP_PORT` in webhook mode and whenever the caller asks for it
 (`nezuko run` always does). `running_bot()` is the whole process minus signal handling, so
 `nezuko run`, `nezuko demo` and the end-to-end tests run exactly the same code.
+
+Backpressure (rules 10 and 11): every handler callback is retried after a storage failure until
+the database answers again, and meanwhile no update is taken (`StorageGate`); at most
+`FETCH_AHEAD` updates are taken ahead of handling, and polling confirms only handled ones, so a
+stop ends within `STOP_BOUND` seconds whatever the backlog.
 """
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -21,9 +27,16 @@ from adapters.http.app import PROBE_PATHS, Webhook, create_app
 from adapters.http.server import serving
 from adapters.postgres.embedded import provide_database
 from adapters.postgres.guard import open_runtime_engine
-from adapters.postgres.health import Readiness
+from adapters.postgres.health import Readiness, database_answers
+from adapters.telegram.backpressure import (
+    RetriedOnStorageFailure,
+    StorageGate,
+    TakenUpdates,
+    TakingQueue,
+)
 from adapters.telegram.handlers import on_error, publish_commands, telegram_handlers
 from adapters.telegram.messenger import TelegramMessenger
+from adapters.telegram.polling import Poller
 from adapters.telegram.rate_limiter import SendLimits, TelegramRateLimiter
 from adapters.telegram.update_processor import MeasuredUpdateProcessor
 from adapters.telegram.updates import ALLOWED_UPDATES
@@ -41,6 +54,22 @@ type BotApplication = Application[Any, Any, Any, Any, Any, Any]
 CONCURRENT_UPDATES = 32
 """Updates handled at once: a 429 wait in one chat must not hold up every other group."""
 
+FETCH_AHEAD = 100
+"""Updates taken from Telegram and not handled yet, at most (Telegram's largest batch).
+
+In polling mode none of them is confirmed to Telegram before it is handled; in webhook mode
+deliveries beyond them are refused with 503 (Telegram sends them again)."""
+
+STOP_GRACE = 5.0
+"""Seconds a stop gives the updates already taken to be handled; past it the rest are cancelled
+(in polling mode they stay unconfirmed and Telegram sends them again after the restart). The
+whole stop stays within `STOP_BOUND`."""
+
+STOP_BOUND = 10.0
+"""Seconds from SIGTERM/SIGINT to exit, under any backlog (README, Operations): the grace, one
+second to cancel what it left, one for the final getUpdates, and the HTTP server's close
+(its slowest request, `/ready`, is bounded by its own timeout)."""
+
 DUE_ACTIONS_INTERVAL = 1.0
 """Seconds between two runs of the scheduled actions (warning deletions, kicks, unmutes)."""
 
@@ -48,28 +77,40 @@ DUE_ACTIONS_TASK = "nezuko:due-actions"
 """The name of the task that runs them (the bench tells its database use from the updates')."""
 
 
-def build_application(settings: Settings, send_limits: SendLimits | None = None) -> BotApplication:
+def build_application(
+    settings: Settings, send_limits: SendLimits | None = None, taken: TakenUpdates | None = None
+) -> BotApplication:
     """The PTB application with our rate limiter, pointed at `TELEGRAM_API_URL`.
 
-    In webhook mode it has no updater: updates come in through `UpdateIntake`.
+    It has no PTB updater: updates come in through our `Poller` or through `UpdateIntake`,
+    into a queue that notes each one in `taken` (the fetch-ahead window) until it is handled.
     `send_limits` defaults to Telegram's (tests against the sandbox run them faster).
     """
-    builder = (
+    taken = taken if taken is not None else TakenUpdates(FETCH_AHEAD)
+    return (
         ApplicationBuilder()
         .token(settings.require_token())
         .base_url(f"{settings.api_url}/bot")
         .base_file_url(f"{settings.api_url}/file/bot")
         .rate_limiter(TelegramRateLimiter(send_limits))
-        .concurrent_updates(MeasuredUpdateProcessor(CONCURRENT_UPDATES))
+        .concurrent_updates(MeasuredUpdateProcessor(CONCURRENT_UPDATES, taken))
+        .update_queue(TakingQueue(taken))
+        .updater(None)
+        .build()
     )
-    if settings.webhook_mode:
-        builder = builder.updater(None)
-    return builder.build()
 
 
-def install_handlers(application: BotApplication, container: Container) -> None:
-    """Register every handler, wired to the container's use cases."""
+def install_handlers(
+    application: BotApplication, container: Container, gate: StorageGate | None = None
+) -> None:
+    """Register every handler, wired to the container's use cases.
+
+    Every callback runs again after a storage failure once the database answers (`gate`), so
+    an update already taken is not lost to a database outage (rule 11).
+    """
+    gate = gate if gate is not None else StorageGate()
     for handler, group in telegram_handlers(container.events(), container.commands()):
+        handler.callback = RetriedOnStorageFailure(handler.callback, gate)
         application.add_handler(handler, group)
     application.add_error_handler(on_error)
 
@@ -124,16 +165,31 @@ async def _http_server(
         yield
 
 
+def _processor(application: BotApplication) -> MeasuredUpdateProcessor:
+    processor = application.update_processor
+    assert isinstance(processor, MeasuredUpdateProcessor)  # build_application made it
+    return processor
+
+
 @contextlib.asynccontextmanager
 async def taking_updates(
-    application: BotApplication, settings: Settings, intake: UpdateIntake
+    application: BotApplication,
+    settings: Settings,
+    intake: UpdateIntake,
+    gate: StorageGate | None = None,
 ) -> AsyncGenerator[None]:
     """Start the application and the flow of updates (webhook or polling).
 
-    On leaving: stop taking updates, then handle every update already taken, queued ones
-    included, before the application stops (rule 10).
+    On leaving: stop taking updates, then handle every update already taken, within
+    `STOP_GRACE` seconds (rule 10). What is left then is cancelled: in polling mode it was never
+    confirmed to Telegram (the final getUpdates confirms only what was handled), so Telegram
+    sends it again after the restart; in webhook mode it is logged as lost.
     """
+    processor = _processor(application)
+    taken, gate = processor.taken, gate if gate is not None else StorageGate()
     await application.start()
+    poller: Poller | None = None
+    polling: asyncio.Task[None] | None = None
     try:
         if settings.webhook_mode:
             intake.accepting = True
@@ -144,19 +200,46 @@ async def taking_updates(
             )
             log.info("bot.started mode=webhook path=%s", webhook_path(settings))
         else:
-            updater = application.updater
-            assert updater is not None  # ApplicationBuilder makes one unless told not to
-            await updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
+            await application.bot.delete_webhook()
+            queue = application.update_queue
+            poller = Poller(application.bot, queue, taken, gate, ALLOWED_UPDATES)
+            polling = asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
+                poller.run(), name="nezuko:polling"
+            )
             log.info("bot.started mode=polling")
         yield
     finally:
         intake.accepting = False
-        if application.updater is not None and application.updater.running:
-            await application.updater.stop()
-        # Handle what is queued while the application still runs: an update its fetcher takes
-        # after stop() began would go to a task PTB no longer awaits, and could be cut short.
-        await application.update_queue.join()
+        if polling is not None:
+            polling.cancel()
+            try:
+                await polling
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("polling.stopped")
+        await _handle_taken(processor, taken)
+        if poller is not None:
+            await poller.confirm_handled()
+        elif taken.abandoned:
+            log.error("stop.lost_updates ids=%s", sorted(taken.abandoned))
         await application.stop()
+
+
+async def _handle_taken(processor: MeasuredUpdateProcessor, taken: TakenUpdates) -> None:
+    """Wait up to `STOP_GRACE` for every taken update to be handled; cancel what is left."""
+    try:
+        async with asyncio.timeout(STOP_GRACE):
+            while taken.count:
+                await taken.changed()
+        return
+    except TimeoutError:
+        cancelled = processor.cancel_unhandled()
+        log.warning("stop.out_of_time unhandled=%s cancelled=%s", taken.count, cancelled)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(1.0):
+            while taken.count:
+                await taken.changed()
 
 
 @contextlib.asynccontextmanager
@@ -174,8 +257,8 @@ async def running_bot(
     `serve_http` is set or in webhook mode; `/ready` turns 200 once updates flow. On leaving:
     stop taking updates (webhook deliveries are refused with 503 from then on, and Telegram
     sends them again later), stop the scheduled-action loop, handle every update already taken
-    (rule 10), close the bot, dispose of the database pool, stop an embedded database, close
-    the HTTP server.
+    within `STOP_GRACE` (rule 10; in polling mode what is left stays unconfirmed), close the
+    bot, dispose of the database pool, stop an embedded database, close the HTTP server.
 
     Args:
         settings: The process's settings (the database's among them: `DATABASE_URL`, else
@@ -190,12 +273,16 @@ async def running_bot(
         SettingsError: Webhook mode is configured inconsistently.
     """
     application = build_application(settings, send_limits)
-    readiness, intake = Readiness(), UpdateIntake(application)
+    taken, gate = _processor(application).taken, StorageGate()
+    readiness = Readiness()
+    intake = UpdateIntake(application, room=lambda: gate.open.is_set() and taken.has_room)
     async with (
         _http_server(settings, readiness, intake, serve_http),
         _runtime_engine(settings, memory) as engine,
     ):
         readiness.engine = engine
+        if engine is not None:
+            gate.probe = functools.partial(database_answers, engine)
         messenger = TelegramMessenger(application.bot)
         container = (
             memory_container(messenger, clock)
@@ -203,10 +290,10 @@ async def running_bot(
             else postgres_container(messenger, engine, clock)
         )
         container.check_dependencies()  # a provider left unwired fails here, not on an update
-        install_handlers(application, container)
+        install_handlers(application, container, gate)
         async with application:
             await publish_commands(application)
-            async with taking_updates(application, settings, intake):
+            async with taking_updates(application, settings, intake, gate):
                 loops = [
                     asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
                         run_due_actions_forever(container.run_due_actions(), DUE_ACTIONS_INTERVAL),

@@ -2,15 +2,41 @@
 
 import asyncio
 import logging
+from typing import Any, cast
 
+import asyncpg
 import attrs
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
 
 READINESS_TIMEOUT = 2.0
 """Seconds `/ready` waits for the database's answer before calling it unreachable."""
+
+
+async def database_answers(engine: AsyncEngine, timeout: float = READINESS_TIMEOUT) -> bool:  # noqa: ASYNC109
+    """Whether the engine's database answers `SELECT 1` within `timeout` seconds; never raises.
+
+    It asks on a connection of its own, outside the engine's pool: a pool exhausted by
+    connections stuck on a hung server would hold the question up to the checkout timeout,
+    and returning a connection to the pool rolls it back on the server, which a hung server
+    never answers. The connection is dropped without a word to the server (`terminate`), so
+    nothing after the timeout waits on the server either.
+    """
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    driver: Any = cast(Any, asyncpg)  # untyped
+    connection: Any = None
+    try:
+        async with asyncio.timeout(timeout):
+            connection = await driver.connect(dsn, timeout=timeout)
+            await connection.fetchval("SELECT 1")
+    except Exception as error:  # any failure to answer means it does not answer
+        log.warning("database.unreachable error=%s", type(error).__name__)
+        return False
+    finally:
+        if connection is not None:
+            connection.terminate()
+    return True
 
 
 @attrs.define
@@ -21,7 +47,7 @@ class Readiness:
         engine: The runtime's engine, set before updates flow; None when state is kept in
             memory (`nezuko run --memory`), and then there is no database to ask.
         started: Set once updates flow (polling started or webhook set), cleared on stopping.
-        timeout: Seconds to wait for the database.
+        timeout: Seconds the whole check may take, connecting included.
     """
 
     engine: AsyncEngine | None = None
@@ -34,10 +60,6 @@ class Readiness:
             return "bot not started"
         if self.engine is None:
             return None
-        try:
-            async with asyncio.timeout(self.timeout), self.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception as error:  # any failure to answer means not ready
-            log.warning("ready.database_unreachable error=%s", type(error).__name__)
+        if not await database_answers(self.engine, self.timeout):
             return "database unreachable"
         return None

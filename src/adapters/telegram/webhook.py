@@ -18,7 +18,7 @@ and holds up the ones behind it; for the same reason the shapes ask for nothing 
 does not promise.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -159,10 +159,13 @@ class UpdateIntake:
         application: Whose queue and bot to use.
         accepting: Set between the application's start and the beginning of its stop; before
             and after, deliveries are refused with `NotAccepting` (Telegram sends them again).
+        room: Whether one more update may be taken now; deliveries are refused with
+            `NotAccepting` while it says no (the database is away, or too many updates wait).
     """
 
     application: Application[Any, Any, Any, Any, Any, Any]
     accepting: bool = False
+    room: Callable[[], bool] = lambda: True
 
     async def __call__(self, data: JSONObject) -> bool:
         """Check one update and queue it, unless the bot does not ask for its kind.
@@ -171,10 +174,10 @@ class UpdateIntake:
             True if queued; False for a well-formed update of a kind the bot does not ask for.
 
         Raises:
-            NotAccepting: The bot is starting or stopping.
+            NotAccepting: The bot is starting or stopping, or has no room for the update.
             InvalidUpdate: The object is not a structurally valid update.
         """
-        if not self.accepting:
+        if not (self.accepting and self.room()):
             raise NotAccepting
         if kind_of(data) not in ALLOWED_UPDATES:
             return False

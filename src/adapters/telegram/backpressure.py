@@ -1,0 +1,201 @@
+"""Backpressure: updates are retried through a database outage, and intake pauses meanwhile.
+
+An update whose handling failed with a `StorageError` is not given up: its handler callback
+runs again once the database answers (`RetriedOnStorageFailure`), so an update already taken
+from Telegram is never lost to an outage or to the pool's checkout timeout. While the database
+does not answer, `StorageGate.open` is cleared and no new update is taken (long polling waits,
+webhook deliveries are refused with 503 and sent again by Telegram); it is set again when the
+database answers a probe.
+
+`TakenUpdates` is the fetch-ahead window: the updates taken from Telegram and not handled yet.
+Polling takes at most `limit` of them and never confirms one before it is handled, so a stop
+that cannot finish them in time leaves them with Telegram instead of losing them.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from application.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+type Probe = Callable[[], Awaitable[bool]]
+"""Whether the database answers a trivial query now; bounded in time, never raises."""
+type Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[Any]]
+
+FIRST_DELAY = 0.1
+"""Seconds before the first probe of a database that stopped answering."""
+MAX_DELAY = 2.0
+"""The longest wait between two probes (the backoff doubles up to it)."""
+RETRIES_WHILE_ANSWERING = 5
+"""Retries of one update whose storage failure was not an outage (the database answered at
+once): a conflict or a dropped connection is worth a few; a failure that repeats with the
+database up is a bug, and goes to the error handler instead of blocking its slot forever."""
+
+
+async def _always_answers() -> bool:
+    return True
+
+
+@attrs.define
+class StorageGate:
+    """Whether the database answers, as the updates being handled found it.
+
+    Attributes:
+        probe: Asks the database (the bot in memory mode has none: it always answers).
+        open: Set while the database answers; intake takes no update while it is clear.
+        first_delay: Seconds before asking again a database that did not answer.
+        max_delay: The longest wait between two probes, or two retries (the backoff doubles).
+    """
+
+    probe: Probe = _always_answers
+    first_delay: float = FIRST_DELAY
+    max_delay: float = MAX_DELAY
+    open: asyncio.Event = attrs.field(factory=asyncio.Event)
+    _lock: asyncio.Lock = attrs.field(factory=asyncio.Lock)
+    _answered_at: float = float("-inf")
+    _reopened_at: float = float("-inf")
+
+    def __attrs_post_init__(self) -> None:
+        self.open.set()
+
+    async def recovered(self, failures: int) -> bool:
+        """Wait until the database answers after a storage failure; whether to try again.
+
+        Probes with backoff until the database answers (concurrent callers share the probes:
+        one probes, the others wait for its answer), closing the gate while it does not.
+        Returns False only when the database kept answering and the same update failed more
+        than `RETRIES_WHILE_ANSWERING` times: that failure is not an outage.
+        """
+        failed_at = time.monotonic()
+        async with self._lock:
+            if self._answered_at < failed_at:  # nobody asked the database since this failure
+                delay = self.first_delay
+                while not await self.probe():
+                    if self.open.is_set():
+                        self.open.clear()
+                        log.warning("storage.outage intake paused until the database answers")
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.max_delay)
+                self._answered_at = time.monotonic()
+                if not self.open.is_set():
+                    self.open.set()
+                    self._reopened_at = self._answered_at
+                    log.warning("storage.recovered intake resumes")
+        if self._reopened_at >= failed_at:  # it was an outage, and it is over
+            return True
+        if failures > RETRIES_WHILE_ANSWERING:
+            return False
+        await asyncio.sleep(min(self.first_delay * 2**failures, self.max_delay))
+        return True
+
+
+@attrs.frozen
+class RetriedOnStorageFailure:
+    """A handler callback run again after a storage failure, until it succeeds.
+
+    The use cases are written to be re-run: what they did before the failure (a deletion, a
+    restriction, a remembered row) is done again harmlessly or found done.
+    """
+
+    callback: Callback
+    gate: StorageGate
+
+    async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> Any:
+        """Run the callback; on a storage failure wait for the database and run it again."""
+        failures = 0
+        while True:
+            try:
+                return await self.callback(update, context)
+            except StorageError as error:
+                failures += 1
+                log.warning(
+                    "update.storage_failed update_id=%s attempt=%s error=%s",
+                    update.update_id,
+                    failures,
+                    error,
+                )
+                if not await self.gate.recovered(failures):
+                    raise
+
+
+@attrs.define
+class TakenUpdates:
+    """The updates taken from Telegram and not handled yet: the fetch-ahead window.
+
+    Attributes:
+        limit: How many may be taken and not handled at once.
+        highest: The highest update id ever taken (0: none yet).
+        abandoned: Ids taken and never handled (cancelled by a stop that ran out of time).
+    """
+
+    limit: int
+    highest: int = 0
+    version: int = 0
+    """Counts every take and finish (to wait for a change since a given moment)."""
+    abandoned: set[int] = attrs.field(factory=set[int])
+    _pending: set[int] = attrs.field(factory=set[int])
+    _changed: asyncio.Event = attrs.field(factory=asyncio.Event)
+
+    @property
+    def count(self) -> int:
+        """How many are taken and not handled yet."""
+        return len(self._pending)
+
+    @property
+    def has_room(self) -> bool:
+        """Whether one more may be taken."""
+        return len(self._pending) < self.limit
+
+    def is_new(self, update_id: int) -> bool:
+        """Whether the update was never taken (ids only grow)."""
+        return update_id > self.highest
+
+    def take(self, update_id: int) -> None:
+        """Note an update put into the application's queue."""
+        self._pending.add(update_id)
+        self.highest = max(self.highest, update_id)
+        self._notify()
+
+    def finish(self, update_id: int, *, handled: bool) -> None:
+        """Note an update handled (or, `handled=False`, given up unhandled)."""
+        self._pending.discard(update_id)
+        if not handled:
+            self.abandoned.add(update_id)
+        self._notify()
+
+    def confirmable(self) -> int:
+        """The getUpdates offset that confirms every handled update and no other one."""
+        unhandled = self._pending | self.abandoned
+        return min(unhandled) if unhandled else self.highest + 1
+
+    async def changed(self, since: int | None = None) -> None:
+        """Wait until an update is taken or finished (after `version` was `since`)."""
+        if since is None or since == self.version:
+            await self._changed.wait()
+
+    def _notify(self) -> None:
+        self.version += 1
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+
+class TakingQueue(asyncio.Queue[object]):
+    """PTB's update queue, noting every update put into it in `taken` (polling and webhook)."""
+
+    def __init__(self, taken: TakenUpdates) -> None:
+        super().__init__()
+        self.taken = taken
+
+    def put_nowait(self, item: object) -> None:
+        """Queue the item; an update counts as taken from then until it is handled."""
+        if isinstance(item, Update):
+            self.taken.take(item.update_id)
+        super().put_nowait(item)

@@ -1,0 +1,123 @@
+"""Rule 10: a stop keeps its promise in bounded time, under a raid's backlog.
+
+`nezuko run` runs as its own process against the Bot API sandbox (Telegram's send limits, as in
+production: every mute's warning waits for its group's 20-a-minute pace and the overall 30 a
+second, so a raid's backlog cannot be handled quickly). Three thousand members who are not
+subscribed speak at once in 30 protected groups; the test stops the process while the backlog
+is still there. It must exit within `STOP_BOUND`, and
+every update it confirmed to the sandbox (by getUpdates offset) must have been handled: the
+message deleted, its author muted and warned. What it did not handle stays with the sandbox,
+unconfirmed, for the next start.
+"""
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from adapters.postgres.embedded import free_port
+from telegram_sandbox import AdminRights, Member, Sandbox, Status
+from tests.integration.conftest import DatabaseFactory
+
+NEZUKO = Path(sys.executable).with_name("nezuko")
+BACKLOG = 3000
+GROUPS = tuple(-1002000000001 - n for n in range(30))
+RAIDERS_FROM = 300_000
+PATIENCE = 30.0
+STOP_BOUND = 10.0
+"""Seconds from the signal to the exit, as README's Operations paragraph promises."""
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+async def test_rule_10_a_stop_during_a_3000_update_backlog_is_bounded_and_loses_nothing(
+    database_factory: DatabaseFactory, tmp_path: Path, stop: signal.Signals
+) -> None:
+    database = await database_factory()
+    async with Sandbox.start() as sandbox:
+        seeded = sandbox.seeded
+        assert seeded is not None
+        driver, calls, owner = sandbox.driver, sandbox.calls, seeded.owner_id
+        for n, group in enumerate(GROUPS):
+            driver.supergroup(group, f"Raided {n}", owner_id=owner)
+            moderator = AdminRights.moderator()
+            driver.place(group, Member(seeded.bot_id, Status.ADMINISTRATOR, rights=moderator))
+        environ = {
+            "PATH": os.environ.get("PATH", ""),
+            "TELEGRAM_BOT_TOKEN": sandbox.token,
+            "TELEGRAM_API_URL": sandbox.root_url,
+            "DATABASE_URL": database.runtime_url,
+            "HTTP_PORT": str(free_port()),
+            "LOG_FORMAT": "json",
+        }
+        log = tmp_path / "nezuko.log"
+        with log.open("w") as sink:
+            process = await asyncio.create_subprocess_exec(
+                str(NEZUKO), "run", env=environ, cwd=tmp_path, stdout=sink, stderr=sink
+            )
+            try:
+                await sandbox.wait_for_poller(timeout=PATIENCE)
+                mark = calls.mark()
+                for group in GROUPS:
+                    driver.say(group, owner, "/protect @nezuko_demo_news")
+                await calls.wait_until(
+                    lambda: (
+                        sum(
+                            "Protection is on" in str(c.param("text"))
+                            for c in calls.of("sendMessage", since=mark)
+                        )
+                        == len(GROUPS)
+                    ),
+                    timeout=PATIENCE,
+                )
+                await sandbox.wait_delivered(timeout=PATIENCE)
+
+                raid: dict[int, tuple[int, int, int]] = {}  # update -> (group, raider, message)
+                for n in range(BACKLOG):
+                    group, raider = GROUPS[n % len(GROUPS)], RAIDERS_FROM + n
+                    driver.user(raider, f"Raider {raider}")
+                    driver.place(group, Member(raider, Status.MEMBER))
+                    message = driver.say(group, raider, "spam")
+                    raid[sandbox.world.updates[-1].update_id] = (group, raider, message.message_id)
+                # The bot takes the first updates, and the backlog is still there.
+                await calls.wait_for("deleteMessage", timeout=PATIENCE)
+                await asyncio.sleep(1.0)
+                process.send_signal(stop)
+                signalled = time.monotonic()
+                try:
+                    code = await asyncio.wait_for(process.wait(), timeout=STOP_BOUND + 5)
+                except TimeoutError:
+                    code = None
+                took = time.monotonic() - signalled
+            finally:
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
+
+        pending = {update.update_id for update in sandbox.world.updates}
+        confirmed = [update_id for update_id in raid if update_id not in pending]
+        lost = [
+            update_id
+            for update_id in confirmed
+            if driver.message(raid[update_id][0], raid[update_id][2]) is not None
+            or not driver.is_restricted(raid[update_id][0], raid[update_id][1])
+        ]
+        warned = {m.text for group in GROUPS for m in driver.bot_messages(group) if m.text}
+        unwarned = [
+            update_id
+            for update_id in confirmed
+            if not any(f"Raider {raid[update_id][1]}" in text for text in warned)
+        ]
+        report = (
+            f"stop took {took:.1f} s (exit code {code}); {len(confirmed)} of {BACKLOG} confirmed, "
+            f"{len(lost)} of them unhandled, {len(unwarned)} unwarned; {len(pending)} pending"
+        )
+        print(report)
+        assert code == 0, report + "\n" + log.read_text()[-3000:]
+        assert took <= STOP_BOUND, report
+        assert lost == [], report
+        assert unwarned == [], report
+        assert len(pending) > 0, report  # the stop came during the backlog

@@ -1,0 +1,86 @@
+"""Backpressure's bookkeeping: retries through an outage, the gate, the fetch-ahead window.
+
+The whole flow (PTB, the sandbox, a PostgreSQL server stopped and started) is in
+`tests/integration/bot/test_backpressure.py` and `test_stop.py`; these pin the rules of the
+parts without I/O.
+"""
+
+from typing import Any, cast
+
+import pytest
+from telegram import Update
+
+from adapters.telegram.backpressure import (
+    RETRIES_WHILE_ANSWERING,
+    RetriedOnStorageFailure,
+    StorageGate,
+    TakenUpdates,
+)
+from application.errors import StorageError
+
+NO_CONTEXT = cast(Any, None)  # the wrapper only hands it on
+
+
+def _gate(answers: list[bool], seen_open: list[bool]) -> StorageGate:
+    """A gate whose probe gives `answers` in turn (then True), noting whether it was open."""
+    gate = StorageGate(first_delay=0.001, max_delay=0.001)
+
+    async def probe() -> bool:
+        seen_open.append(gate.open.is_set())
+        return answers.pop(0) if answers else True
+
+    gate.probe = probe
+    return gate
+
+
+async def test_an_update_that_failed_during_an_outage_runs_again_once_the_database_answers() -> (
+    None
+):
+    seen_open: list[bool] = []
+    gate = _gate([False, False, False], seen_open)
+    runs: list[bool] = []
+
+    async def handler(update: Update, context: Any) -> None:
+        runs.append(gate.open.is_set())
+        if len(runs) < 3:
+            raise StorageError("database error (08006): connection refused")
+
+    await RetriedOnStorageFailure(handler, gate)(Update(7), NO_CONTEXT)
+
+    assert len(runs) == 3
+    # Closed from the first failed probe until one answered; the second failure asks once more.
+    assert seen_open == [True, False, False, False, True]
+    assert gate.open.is_set()  # open again once it answered
+
+
+async def test_a_storage_failure_repeating_while_the_database_answers_is_given_up() -> None:
+    """A bug, not an outage: after a few retries it goes to the error handler."""
+    gate = _gate([], [])
+    runs: list[int] = []
+
+    async def handler(update: Update, context: Any) -> None:
+        runs.append(update.update_id)
+        raise StorageError("database error (22001): value too long")
+
+    with pytest.raises(StorageError):
+        await RetriedOnStorageFailure(handler, gate)(Update(8), NO_CONTEXT)
+
+    assert len(runs) == RETRIES_WHILE_ANSWERING + 1
+    assert gate.open.is_set()  # not an outage: intake never paused
+
+
+def test_polling_confirms_only_below_the_oldest_update_not_handled() -> None:
+    taken = TakenUpdates(limit=3)
+    assert taken.confirmable() == 1  # nothing taken yet: confirm nothing
+    for update_id in (10, 11, 12):
+        taken.take(update_id)
+    assert not taken.has_room
+    taken.finish(11, handled=True)
+    assert taken.confirmable() == 10  # 11 is handled, but 10 is not yet
+    assert taken.has_room
+    taken.finish(10, handled=True)
+    assert taken.confirmable() == 12
+    taken.finish(12, handled=False)  # a stop gave it up
+    assert taken.confirmable() == 12  # so Telegram keeps it
+    assert taken.is_new(13)
+    assert not taken.is_new(12)
