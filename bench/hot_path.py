@@ -34,9 +34,8 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 from adapters.metrics import updates_handled
 from adapters.telegram.updates import ALLOWED_UPDATES
 from bench import reads
-from bootstrap.bot import CONCURRENT_UPDATES, DUE_ACTIONS_TASK, running_bot
+from bootstrap.bot import CONCURRENT_UPDATES, DUE_ACTIONS_TASK, SENDER_TASK, running_bot
 from bootstrap.observability import configure_logging
-from bootstrap.sending import SENDER_TASK
 from bootstrap.settings import Settings
 from telegram_sandbox import Member, Sandbox, SeededWorld, Status
 

@@ -110,7 +110,7 @@ class Restrictions:
         wanted = Restriction(
             group_id, user_id, missing, self.clock.now(), None, member.name, reason, thread_id
         )
-        previous = await self._remember(wanted)
+        previous = await self._remember(policy, wanted, settled=settled)
         if previous is not None and not settled:
             if message_id is not None:
                 deleted = AuditEvent.message_deleted(
@@ -118,25 +118,17 @@ class Restrictions:
                 )
                 await record(self.uow, deleted)
             return MuteOutcome.MUTED
+        self.outbox.wake(group_id)
         try:
             await self.messenger.restrict(group_id, user_id)
         except MessengerError as error:
-            if previous is None:
-                await self._forget(group_id, user_id)
+            await self._undo(group_id, user_id, forget=previous is None)
             if isinstance(error, TargetIsAdmin):
                 await self.memberships.forget_admins(group_id)
                 return MuteOutcome.TARGET_IS_ADMIN
             await self._restrict_failed(group_id, user_id, error)
             return MuteOutcome.FAILED
-        await self._record_mute(
-            policy,
-            user_id,
-            missing,
-            reason,
-            deleted=message_id is not None,
-            first=previous is None,
-        )
-        self.outbox.wake(group_id)
+        await self._record_mute(group_id, user_id, missing, reason, deleted=message_id is not None)
         return MuteOutcome.MUTED
 
     async def delete_foreign_post(self, group_id: GroupId, message_id: MessageId) -> None:
@@ -217,12 +209,17 @@ class Restrictions:
 
     # --- bookkeeping --------------------------------------------------------------------------
 
-    async def _remember(self, wanted: Restriction) -> Restriction | None:
+    async def _remember(
+        self, policy: GroupPolicy, wanted: Restriction, *, settled: bool
+    ) -> Restriction | None:
         """Store the restriction about to be applied; return the one it replaces, if any.
 
-        A restriction already held keeps its start and its current warning.
+        With it go its warning intent and, for a first mute, the kick. Everything the mute leaves to do later is committed before Telegram is asked, in one
+        transaction, so running the update again after a failure anywhere later repeats
+        nothing and loses nothing. A restriction already held keeps its start and its warning;
+        one muted moments ago (not `settled`) gets no second warning.
         """
-        group_id, user_id = wanted.group_id, wanted.user_id
+        group_id, user_id, now = wanted.group_id, wanted.user_id, self.clock.now()
         async with self.uow.begin(group_id) as tx:
             previous = await tx.restrictions.get_locked(group_id, user_id)
             if previous is not None:
@@ -230,35 +227,39 @@ class Restrictions:
                     wanted, since=previous.since, warning_message_id=previous.warning_message_id
                 )
             await tx.restrictions.save(wanted)
+            if previous is None or settled:
+                await tx.actions.cancel(group_id, ActionKind.SEND_WARNING, user_id)
+                await tx.actions.add(warning_intent(group_id, user_id, now))
+            kick = kick_of_unverified(policy, user_id, now) if previous is None else None
+            if kick is not None:
+                await tx.actions.add(kick)
             await tx.commit()
         return previous
 
-    async def _forget(self, group_id: GroupId, user_id: UserId) -> None:
+    async def _undo(self, group_id: GroupId, user_id: UserId, *, forget: bool) -> None:
+        """Telegram refused the mute: no warning, and a first mute is forgotten with its kick."""
         async with self.uow.begin(group_id) as tx:
-            await tx.restrictions.delete(group_id, user_id)
+            await tx.actions.cancel(group_id, ActionKind.SEND_WARNING, user_id)
+            if forget:
+                await tx.restrictions.delete(group_id, user_id)
+                await tx.actions.cancel(group_id, ActionKind.KICK_UNVERIFIED, user_id)
             await tx.commit()
 
     async def _record_mute(
         self,
-        policy: GroupPolicy,
+        group_id: GroupId,
         user_id: UserId,
         missing: tuple[ChannelId, ...],
         reason: WarningReason,
         *,
         deleted: bool,
-        first: bool,
     ) -> None:
-        """Audit the mute and store the warning intent (and the kick, for a first mute)."""
-        group_id, now = policy.group_id, self.clock.now()
+        """Audit the mute Telegram applied."""
+        now = self.clock.now()
         async with self.uow.begin(group_id) as tx:
             if deleted:
                 await tx.audit.record(AuditEvent.message_deleted(group_id, now, user_id))
             await tx.audit.record(AuditEvent.muted(group_id, now, user_id, missing, reason))
-            await tx.actions.cancel(group_id, ActionKind.SEND_WARNING, user_id)
-            await tx.actions.add(warning_intent(group_id, user_id, now))
-            kick = kick_of_unverified(policy, user_id, now) if first else None
-            if kick is not None:
-                await tx.actions.add(kick)
             await tx.commit()
 
     async def _restrict_failed(

@@ -41,10 +41,9 @@ from adapters.telegram.rate_limiter import SendLimits, TelegramRateLimiter
 from adapters.telegram.update_processor import MeasuredUpdateProcessor
 from adapters.telegram.updates import ALLOWED_UPDATES
 from adapters.telegram.webhook import UpdateIntake
+from application.background import run_due_actions_forever, send_warnings_forever
 from application.ports.clock import Clock
-from application.use_cases.run_due_actions import RunDueActions
 from bootstrap.containers import Container, memory_container, postgres_container
-from bootstrap.sending import SENDER_TASK, send_warnings_forever
 from bootstrap.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -75,6 +74,8 @@ DUE_ACTIONS_INTERVAL = 1.0
 
 DUE_ACTIONS_TASK = "nezuko:due-actions"
 """The name of the task that runs them (the bench tells its database use from the updates')."""
+SENDER_TASK = "nezuko:warnings"
+"""The prefix of the paced sender's tasks' names (likewise)."""
 
 
 def build_application(
@@ -113,23 +114,6 @@ def install_handlers(
         handler.callback = RetriedOnStorageFailure(handler.callback, gate)
         application.add_handler(handler, group)
     application.add_error_handler(on_error)
-
-
-async def run_due_actions_forever(runner: RunDueActions, interval: float) -> None:
-    """Run due actions until cancelled; a failing run is logged and the loop goes on."""
-    while True:
-        try:
-            report = await runner.execute()
-            if report.done or report.retried or report.abandoned:
-                log.info(
-                    "due_actions done=%s retried=%s abandoned=%s",
-                    report.done,
-                    report.retried,
-                    report.abandoned,
-                )
-        except Exception:
-            log.exception("due_actions.failed")
-        await asyncio.sleep(interval)
 
 
 def webhook_path(settings: Settings) -> str:
@@ -305,6 +289,7 @@ async def running_bot(
                             container.outbox(),
                             container.directory(),
                             container.clock(),
+                            SENDER_TASK,
                         ),
                         name=SENDER_TASK,
                     ),

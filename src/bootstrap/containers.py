@@ -10,7 +10,7 @@ Containers stay synchronous (no async resources): the engine and the bot are cre
 disposed by the entry point, and passed in.
 """
 
-from typing import cast
+from typing import ClassVar, cast
 
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -152,26 +152,15 @@ class Container(containers.DeclarativeContainer):
         SendWarnings, lookups=lookups, messenger=messenger, uow=uow, clock=clock
     )
 
-    # Admin commands
-    protect_group = providers.Factory(
-        ProtectGroup, uow=uow, messenger=messenger, clock=clock, groups=groups
-    )
-    unprotect_group = providers.Factory(
-        UnprotectGroup, uow=uow, messenger=messenger, clock=clock, groups=groups
-    )
-    unlink_channel = providers.Factory(
-        UnlinkChannel, uow=uow, messenger=messenger, clock=clock, groups=groups
-    )
+    # Admin commands (those that change a group's configuration take the same four)
+    _configures: ClassVar = {"uow": uow, "messenger": messenger, "clock": clock, "groups": groups}
+    protect_group = providers.Factory(ProtectGroup, **_configures)
+    unprotect_group = providers.Factory(UnprotectGroup, **_configures)
+    unlink_channel = providers.Factory(UnlinkChannel, **_configures)
     show_status = providers.Factory(ShowStatus, uow=uow, messenger=messenger)
-    change_settings = providers.Factory(
-        ChangeSettings, uow=uow, messenger=messenger, clock=clock, groups=groups
-    )
-    exempt_member = providers.Factory(
-        ExemptMember, uow=uow, messenger=messenger, clock=clock, groups=groups
-    )
-    unexempt_member = providers.Factory(
-        UnexemptMember, uow=uow, messenger=messenger, clock=clock, groups=groups
-    )
+    change_settings = providers.Factory(ChangeSettings, **_configures)
+    exempt_member = providers.Factory(ExemptMember, **_configures)
+    unexempt_member = providers.Factory(UnexemptMember, **_configures)
     check_rights = providers.Factory(CheckRights, uow=uow, messenger=messenger)
     explain_member = providers.Factory(
         ExplainMember, lookups=lookups, uow=uow, messenger=messenger

@@ -16,3 +16,7 @@ class Outbox(Protocol):
     @abstractmethod
     def wake(self, group_id: GroupId) -> None:
         """A warning intent for this group was committed: send it as soon as the budget allows."""
+
+    @abstractmethod
+    async def woken(self, wait_at_most: float) -> frozenset[GroupId]:
+        """The groups rung since the last call, waiting up to `wait_at_most` s for one ring."""

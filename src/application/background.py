@@ -1,6 +1,7 @@
-"""The paced sender's loop: warning intents into Telegram, a group at a time (rule 11).
+"""The bot's background work: due actions and the paced sender, each a loop over a use case.
 
-Woken at once when a use case stores an intent (`InMemoryOutbox`), and every second anyway, so
+Rule 10: deferred work lives in the database; these loops run it. Rule 11: the sender is woken
+at once when a use case stores a warning intent (`Outbox`), and polls every second anyway, so
 deferred intents and those a previous process left are found too. Each group is drained by one
 task at a time, so its intents merge while its send budget is spent; groups are served side by
 side, so a slow group never holds up another.
@@ -9,26 +10,45 @@ side, so a slow group never holds up another.
 import asyncio
 import logging
 
-from adapters.memory.outbox import InMemoryOutbox
 from application.ports.clock import Clock
+from application.ports.outbox import Outbox
 from application.ports.unit_of_work import TenantDirectory
+from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.send_warnings import SendWarnings
 from domain.ids import GroupId
 
 log = logging.getLogger(__name__)
 
-SENDER_TASK = "nezuko:warnings"
-"""The name of the sender's tasks (the bench tells their database use from the updates')."""
-POLL_SECONDS = 1.0
+SENDER_POLL_SECONDS = 1.0
 """How long the sender sleeps when nobody rings."""
 GROUPS_AT_ONCE = 32
 """Groups whose warnings are being sent at the same time."""
 
 
+async def run_due_actions_forever(runner: RunDueActions, interval: float) -> None:
+    """Run due actions until cancelled; a failing run is logged and the loop goes on."""
+    while True:
+        try:
+            report = await runner.execute()
+            if report.done or report.retried or report.abandoned:
+                log.info(
+                    "due_actions done=%s retried=%s abandoned=%s",
+                    report.done,
+                    report.retried,
+                    report.abandoned,
+                )
+        except Exception:
+            log.exception("due_actions.failed")
+        await asyncio.sleep(interval)
+
+
 async def send_warnings_forever(
-    sender: SendWarnings, outbox: InMemoryOutbox, directory: TenantDirectory, clock: Clock
+    sender: SendWarnings, outbox: Outbox, directory: TenantDirectory, clock: Clock, name: str
 ) -> None:
-    """Send warnings until cancelled; a failing round is logged and the loop goes on."""
+    """Send warnings until cancelled; a failing round is logged and the loop goes on.
+
+    `name` prefixes the names of the tasks that drain each group.
+    """
     busy: set[GroupId] = set()
     slots = asyncio.Semaphore(GROUPS_AT_ONCE)
 
@@ -44,7 +64,7 @@ async def send_warnings_forever(
 
     async with asyncio.TaskGroup() as tasks:
         while True:
-            groups = await outbox.woken(POLL_SECONDS)
+            groups = await outbox.woken(SENDER_POLL_SECONDS)
             if not groups:
                 try:
                     groups = frozenset(await directory.groups_with_due_actions(clock.now()))
@@ -53,4 +73,4 @@ async def send_warnings_forever(
                     continue
             for group_id in groups - busy:
                 busy.add(group_id)
-                tasks.create_task(drain(group_id), name=f"{SENDER_TASK}:{group_id}")
+                tasks.create_task(drain(group_id), name=f"{name}:{group_id}")
