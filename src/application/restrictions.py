@@ -214,10 +214,11 @@ class Restrictions:
     ) -> Restriction | None:
         """Store the restriction about to be applied; return the one it replaces, if any.
 
-        With it go its warning intent and, for a first mute, the kick. Everything the mute leaves to do later is committed before Telegram is asked, in one
-        transaction, so running the update again after a failure anywhere later repeats
-        nothing and loses nothing. A restriction already held keeps its start and its warning;
-        one muted moments ago (not `settled`) gets no second warning.
+        With it go its warning intent and, for a first mute, the kick. Everything the mute leaves
+        to do later is committed before Telegram is asked, in one transaction, so running the
+        update again after a failure anywhere later repeats nothing and loses nothing. A
+        restriction already held keeps its start and its warning; one muted moments ago (not
+        `settled`) gets no second warning.
         """
         group_id, user_id, now = wanted.group_id, wanted.user_id, self.clock.now()
         async with self.uow.begin(group_id) as tx:

@@ -1,0 +1,174 @@
+"""The raid workload (issue 10): 1,000 non-subscribed members join one protected group in 10 s.
+
+The sandbox enforces Telegram's flood limits and the bot paces itself as for Telegram. Figures:
+the time from the last join until every joiner is muted and every spam message deleted, the
+messages the bot sent into the group, the 429s it received, the slowest answer to an admin of
+another group meanwhile, and how long a graceful stop takes at the peak of a second backlog.
+`make bench` holds them to `TARGETS`; the test `tests/integration/bot/test_raid.py` runs the
+same workload for correctness.
+"""
+
+import asyncio
+import contextlib
+import time
+
+import attrs
+
+from adapters.postgres.embedded import free_port
+from adapters.system_clock import MovableClock
+from bootstrap.bot import running_bot
+from bootstrap.settings import Settings
+from telegram_sandbox import AdminRights, FloodLimits, Sandbox
+
+RAIDERS = 1_000
+RAID_SECONDS = 10.0
+SPAMMERS = 200
+OTHER_GROUP = -1001000000099
+BACKLOG = 1_000
+"""Joins of a second raid arriving at once, to stop the bot at the peak of its backlog."""
+
+
+@attrs.frozen
+class Targets:
+    """What the raid must come to (issue 10's "Done when")."""
+
+    cleaned_within: float = 30.0
+    answered_within: float = 2.0
+    stop_within: float = 10.0
+
+
+TARGETS = Targets()
+
+
+@attrs.frozen
+class RaidResult:
+    """What one raid came to."""
+
+    joins_seconds: float
+    """How long the joins took to arrive (paced to `RAID_SECONDS`)."""
+    cleaned_after: float
+    """Seconds from the last join until every joiner was muted and every spam message gone."""
+    spam: int
+    messages_into_group: int
+    floods: int
+    """429s the bot received."""
+    slowest_answer: float
+    """The slowest answer to `/status` in another group during the raid."""
+    stop_seconds: float
+    """How long the graceful stop took at the peak of a second backlog."""
+
+    def misses(self, targets: Targets = TARGETS) -> list[str]:
+        """The targets this result missed (none: all met)."""
+        missed: list[str] = []
+        if self.cleaned_after > targets.cleaned_within:
+            missed.append(f"cleaned {self.cleaned_after:.1f} s after the last join")
+        if self.slowest_answer > targets.answered_within:
+            missed.append(f"another group waited {self.slowest_answer:.2f} s")
+        if self.floods:
+            missed.append(f"{self.floods} 429s")
+        if self.stop_seconds > targets.stop_within:
+            missed.append(f"the stop took {self.stop_seconds:.1f} s")
+        return missed
+
+
+async def raid(base: Settings) -> RaidResult:
+    """Run the raid against a fresh sandbox, on the database `base` configures."""
+    async with Sandbox.start(limits=FloodLimits()) as sandbox:
+        settings = attrs.evolve(
+            base,
+            bot_token=sandbox.token,
+            api_url=sandbox.root_url.rstrip("/"),
+            http_port=free_port(),
+        )
+        async with contextlib.AsyncExitStack() as bot:
+            await bot.enter_async_context(running_bot(settings, clock=MovableClock()))
+            result = await _raid(sandbox)
+            second_backlog(sandbox)
+            await asyncio.sleep(0.5)  # the bot is taking the second raid's updates
+            stopping = time.monotonic()
+            await bot.aclose()
+            return attrs.evolve(result, stop_seconds=time.monotonic() - stopping)
+
+
+async def _raid(sandbox: Sandbox) -> RaidResult:
+    await sandbox.wait_for_poller()
+    ids, driver, calls = sandbox.seeded, sandbox.driver, sandbox.calls
+    assert ids is not None
+    group, owner = ids.group_id, ids.owner_id
+    driver.supergroup(OTHER_GROUP, "Other group", owner_id=owner)
+    driver.add_bot(OTHER_GROUP, by=owner, rights=AdminRights.moderator())
+    driver.say(group, owner, "/protect @nezuko_demo_news")
+    await calls.wait_for("sendMessage", lambda c: c.param("chat_id") == group, timeout=30)
+    mark = calls.mark()
+    raiders = [driver.user(700_000 + n, f"Raider {n}").id for n in range(RAIDERS)]
+    unmuted = set(raiders)
+    spam: list[int] = []
+
+    def cleaned() -> bool:  # cheap to ask every 10 ms: only those not yet seen muted
+        unmuted.difference_update([r for r in unmuted if driver.is_restricted(group, r)])
+        return not unmuted and all(driver.message(group, m) is None for m in spam)
+
+    asked: list[asyncio.Task[float]] = []
+    started = time.monotonic()
+    async with asyncio.TaskGroup() as tasks:
+        for n, raider in enumerate(raiders):
+            driver.join(group, raider)
+            if n % (RAIDERS // SPAMMERS) == 0:  # writes at once, before any mute
+                spam.append(driver.say(group, raider, f"spam {n}").message_id)
+            if n % 100 == 50:  # an admin of another group asks something mid-raid
+                asked.append(tasks.create_task(_answered_in(sandbox, OTHER_GROUP, owner)))
+            await asyncio.sleep(
+                max(0.0, started + RAID_SECONDS * (n + 1) / RAIDERS - time.monotonic())
+            )
+        last_join = time.monotonic()
+        await sandbox.wait_until(cleaned, timeout=300)
+        cleaned_after = time.monotonic() - last_join
+    into_group = [c for c in calls.of("sendMessage", since=mark) if c.param("chat_id") == group]
+    return RaidResult(
+        joins_seconds=last_join - started,
+        cleaned_after=cleaned_after,
+        spam=len(spam),
+        messages_into_group=len(into_group),
+        floods=sum(1 for c in calls.all(since=mark) if c.status == 429),
+        slowest_answer=max(task.result() for task in asked),
+        stop_seconds=0.0,
+    )
+
+
+def second_backlog(sandbox: Sandbox) -> None:
+    """A second raid arrives all at once: the stop comes at the peak of its backlog."""
+    ids = sandbox.seeded
+    assert ids is not None
+    for n in range(BACKLOG):
+        raider = sandbox.driver.user(800_000 + n, f"Late raider {n}").id
+        sandbox.driver.join(ids.group_id, raider)
+
+
+async def _answered_in(sandbox: Sandbox, group: int, admin: int) -> float:
+    """Seconds until the bot answers `/status` in `group`."""
+    mark = sandbox.calls.mark()
+    asked = time.monotonic()
+    sandbox.driver.say(group, admin, "/status")
+    with contextlib.suppress(TimeoutError):
+        await sandbox.calls.wait_for(
+            "sendMessage", lambda c: c.param("chat_id") == group, since=mark, timeout=60
+        )
+    return time.monotonic() - asked
+
+
+def report(result: RaidResult) -> str:
+    """The figures, one line each."""
+    return "\n".join(
+        (
+            f"raid: {RAIDERS} non-subscribed joins in {result.joins_seconds:.1f} s, "
+            f"{result.spam} spam messages, flood limits on",
+            f"  every joiner muted, all spam deleted: {result.cleaned_after:6.1f} s after the "
+            f"last join (target {TARGETS.cleaned_within:.0f} s)",
+            f"  messages the bot sent into the group: {result.messages_into_group}",
+            f"  429s received:                        {result.floods} (target 0)",
+            f"  slowest answer in another group:      {result.slowest_answer:6.2f} s "
+            f"(target {TARGETS.answered_within:.0f} s)",
+            f"  graceful stop at the peak of a {BACKLOG}-join backlog: "
+            f"{result.stop_seconds:.1f} s (target {TARGETS.stop_within:.0f} s)",
+        )
+    )
