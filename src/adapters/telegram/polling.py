@@ -12,15 +12,20 @@ a getUpdates batch of 100), and none while `StorageGate.open` is clear (the data
 
 import asyncio
 import logging
+import warnings
 from collections.abc import Sequence
+from typing import Any, cast
 
 import attrs
-from telegram import Bot
+from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
+from telegram.warnings import PTBUserWarning
 
 from adapters.telegram.backpressure import StorageGate, TakenUpdates
 
 log = logging.getLogger(__name__)
+
+type JSONDict = dict[str, Any]
 
 POLL_TIMEOUT = 10
 """Seconds one getUpdates waits for updates when there are none."""
@@ -29,6 +34,8 @@ MAX_BATCH = 100
 ERROR_DELAY = 1.0
 """The first wait after a failed getUpdates (doubling up to `MAX_ERROR_DELAY`)."""
 MAX_ERROR_DELAY = 30.0
+READ_MARGIN = 10.0
+"""Seconds a getUpdates may take beyond its long-poll timeout before it counts as failed."""
 FINAL_CONFIRM_TIMEOUT = 2.0
 """Seconds the stop waits for the getUpdates that confirms what was handled."""
 
@@ -59,12 +66,7 @@ class Poller:
             await self._wait_for_room()
             asked = self.taken.version
             try:
-                updates = await self.bot.get_updates(
-                    offset=self.taken.confirmable(),
-                    limit=MAX_BATCH,
-                    timeout=self.timeout,
-                    allowed_updates=list(self.allowed_updates),
-                )
+                batch = await self._get_updates(self.taken.confirmable())
             except InvalidToken:
                 log.exception("polling.invalid_token")
                 raise
@@ -74,15 +76,33 @@ class Poller:
                 delay = min(delay * 2, MAX_ERROR_DELAY)
                 continue
             delay = ERROR_DELAY
-            fresh = [update for update in updates if self.taken.is_new(update.update_id)]
-            for update in fresh:
+            # Updates still being handled come back in every batch until they are handled:
+            # only the new ones are parsed (PTB's parsing costs more than the handling of most).
+            fresh = [raw for raw in batch if self.taken.is_new(_update_id(raw))]
+            for raw in fresh:
                 if not (self.taken.has_room and self.gate.open.is_set()):
                     break  # the rest stays unconfirmed and comes back with the next batch
-                await self.queue.put(update)
-            if updates and not fresh:
+                await self.queue.put(Update.de_json(raw, self.bot))
+            if batch and not fresh:
                 # The batch held only updates still being handled: wait for one to finish
                 # rather than asking again at once for the same batch.
                 await self.taken.changed(since=asked)
+
+    async def _get_updates(self, offset: int | None) -> list[JSONDict]:
+        """One getUpdates, unparsed (`Bot.get_updates` would parse the whole batch)."""
+        with warnings.catch_warnings():  # PTB asks to prefer get_updates, which parses
+            warnings.simplefilter("ignore", PTBUserWarning)
+            batch = await self.bot.do_api_request(
+                "getUpdates",
+                api_kwargs={
+                    "offset": offset,
+                    "limit": MAX_BATCH,
+                    "timeout": self.timeout,
+                    "allowed_updates": list(self.allowed_updates),
+                },
+                read_timeout=self.timeout + READ_MARGIN,
+            )
+        return cast("list[JSONDict]", batch) if isinstance(batch, list) else []
 
     async def _wait_for_room(self) -> None:
         while not (self.taken.has_room and self.gate.open.is_set()):
@@ -101,3 +121,8 @@ class Poller:
             log.warning("polling.final_confirm_failed offset=%s error=%s", offset, error)
             return
         log.info("polling.confirmed below=%s", offset)
+
+
+def _update_id(raw: JSONDict) -> int:
+    update_id = raw.get("update_id")
+    return update_id if isinstance(update_id, int) else -1
