@@ -33,7 +33,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 
 from adapters.metrics import updates_handled
 from adapters.telegram.updates import ALLOWED_UPDATES
-from bench import reads
+from bench import raid, reads
 from bootstrap.bot import CONCURRENT_UPDATES, DUE_ACTIONS_TASK, SENDER_TASK, running_bot
 from bootstrap.observability import configure_logging
 from bootstrap.settings import Settings
@@ -205,8 +205,10 @@ async def main(
     database: Settings,
     out: TextIO = sys.stdout,
     reads_budget: float = reads.BUDGET,
+    *,
+    with_raid: bool = True,
 ) -> int:
-    """Run both bots, print the figures to `out`; 1 if the hot path cost any I/O."""
+    """Run both bots and the raid, print the figures to `out`; 1 if a target was missed."""
     baseline = await bare_ptb(messages, members)
     ours = await nezuko(messages, members, database)
     base_rate, our_rate = baseline.per_second(messages), ours.per_second(messages)
@@ -246,6 +248,14 @@ async def main(
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak RSS of the bench process (both bots, sandbox): {peak:.0f} MiB", file=out)
+    raided = await raid.raid(database) if with_raid else None
+    if raided is not None:
+        print(raid.report(raided), file=out)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"  peak RSS of the bench process after the raid: {peak:.0f} MiB", file=out)
+        if missed := raided.misses():
+            print(f"bench: FAIL — the raid missed its targets: {'; '.join(missed)}", file=out)
+            return 1
     if ours_reads.done < reads.CALLS:
         print("bench: FAIL — reads were held back by our rate limiter", file=out)
         return 1

@@ -14,7 +14,9 @@ async def test_the_bench_runs_both_bots_and_finds_the_hot_path_free_of_io(
 ) -> None:
     database = await database_factory()
     out = io.StringIO()
-    code = await main(60, 3, Settings(database_url=database.runtime_url), out, reads_budget=1.0)
+    code = await main(
+        60, 3, Settings(database_url=database.runtime_url), out, reads_budget=1.0, with_raid=False
+    )
     text = out.getvalue()
     assert code == 0, text
     assert "bare PTB (do-nothing handler)" in text
