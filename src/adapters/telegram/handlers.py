@@ -209,6 +209,17 @@ class OnMyChatMember:
         count_enforcement("bot_status", outcome.value)
 
 
+async def answer(query: CallbackQuery, text: str, *, show_alert: bool = False) -> None:
+    """Answer a button press; one Telegram no longer takes (too old, after a restart) is logged.
+
+    The press's work is done either way: only the toast is lost.
+    """
+    try:
+        await query.answer(text, show_alert=show_alert)
+    except BadRequest as error:
+        log.info("press.answer_expired error=%s", error.message)
+
+
 @attrs.frozen
 class Press[T]:
     """A button press whose data one of our parsers accepted."""
@@ -231,7 +242,7 @@ async def pressed[T](update: Update, parse: Callable[[str], T | None]) -> Press[
         return None
     data = parse(query.data) if query.data is not None else None
     if data is None or query.message is None:
-        await query.answer(replies.INVALID_BUTTON)
+        await answer(query, replies.INVALID_BUTTON)
         return None
     message = query.message
     return Press(
@@ -259,7 +270,7 @@ class OnVerifyPressed:
         )
         count_enforcement("verify", result.outcome.value)
         alert = result.outcome is VerifyOutcome.STILL_MISSING
-        await press.query.answer(replies.verify_answer(result), show_alert=alert)
+        await answer(press.query, replies.verify_answer(result), show_alert=alert)
 
 
 @attrs.frozen
@@ -278,9 +289,9 @@ class OnSettingsPressed:
         try:
             result = await self.settings.execute(command)
         except (ApplicationError, DomainError) as error:
-            await query.answer(replies.error_text(error), show_alert=True)
+            await answer(query, replies.error_text(error), show_alert=True)
             return
-        await query.answer(replies.saved_answer(key, result.settings))
+        await answer(query, replies.saved_answer(key, result.settings))
         try:
             await query.edit_message_text(
                 replies.settings_result_html(result),

@@ -5,6 +5,7 @@ nothing is processed; a malformed body gets 400 and the bot keeps serving; and a
 handles every update already taken (rule 10).
 """
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -349,3 +350,36 @@ async def test_a_press_without_data_or_message_is_answered_as_not_valid(
     assert answered.param("text") == "This button is not valid."
     assert sandbox.calls.of("restrictChatMember", since=mark) == []
     assert sandbox.calls.of("getChatMember", since=mark) == []
+
+
+async def test_a_press_telegram_no_longer_takes_an_answer_for_is_not_an_error(
+    webhook_bot: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a restart Telegram refuses answers to old presses ("query is too old")."""
+    ids, sandbox, http = webhook_bot.ids, webhook_bot.sandbox, webhook_bot.http
+    await protect(webhook_bot)
+    mark = sandbox.calls.mark()
+    body = {
+        "update_id": 962_000,
+        "callback_query": {
+            "id": "expired-1",  # the sandbox never issued it: answering it fails as when expired
+            "from": {"id": ids.carol_id, "is_bot": False, "first_name": "Carol"},
+            "chat_instance": "1",
+            "data": f"verify:{ids.carol_id}",
+            "message": {
+                "message_id": 1,
+                "date": 1_700_000_000,
+                "chat": {"id": ids.group_id, "type": "supergroup", "title": "Nezuko Demo Group"},
+                "text": "a warning",
+            },
+        },
+    }
+
+    answer = await http.post(WEBHOOK_PATH, content=json.dumps(body), headers={HEADER: SECRET})
+
+    assert answer.status_code == 200
+    refused = await sandbox.calls.wait_for("answerCallbackQuery", since=mark, timeout=TIMEOUT)
+    assert not refused.ok
+    await sandbox.wait_delivered(timeout=TIMEOUT)
+    await asyncio.sleep(0.2)  # the handler finishes after the refused answer
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
