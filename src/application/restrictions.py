@@ -18,7 +18,7 @@ import attrs
 
 from application.admin_notices import AdminNotices
 from application.audit_trail import record
-from application.errors import BotLacksRights, MessengerError, TargetIsAdmin
+from application.errors import BotLacksRights, MessengerError, MessengerUnavailable, TargetIsAdmin
 from application.ports.caches import MembershipCache
 from application.ports.clock import Clock
 from application.ports.messenger import Messenger
@@ -29,7 +29,13 @@ from domain.audit import AuditEvent
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.policy import GroupPolicy
 from domain.restriction import Restriction, WarningReason
-from domain.schedule import ActionKind, kick_of_unverified, warning_intent
+from domain.schedule import (
+    ActionKind,
+    kick_of_unverified,
+    restriction_retry,
+    retry_delay,
+    warning_intent,
+)
 from domain.senders import Person
 
 log = logging.getLogger(__name__)
@@ -47,8 +53,11 @@ class MuteOutcome(enum.StrEnum):
     """Muted now, or already muted moments ago (the message was only deleted)."""
     TARGET_IS_ADMIN = "target_is_admin"
     """Telegram refused: the member is an admin after all (the cached admin set is dropped)."""
+    DEFERRED = "deferred"
+    """Telegram could not take it now (a 429 past the wait budget, a 5xx): the restriction is
+    remembered and applied by a due action after `retry_after` or a backoff (rule 11)."""
     FAILED = "failed"
-    """Telegram refused or failed; audited, and the admins told if the bot lacks rights."""
+    """Telegram refused; audited, and the admins told if the bot lacks rights."""
 
 
 @attrs.frozen
@@ -121,6 +130,9 @@ class Restrictions:
         self.outbox.wake(group_id)
         try:
             await self.messenger.restrict(group_id, user_id)
+        except MessengerUnavailable as error:
+            await self._defer(group_id, user_id, error)
+            return MuteOutcome.DEFERRED
         except MessengerError as error:
             await self._undo(group_id, user_id, forget=previous is None)
             if isinstance(error, TargetIsAdmin):
@@ -236,6 +248,54 @@ class Restrictions:
                 await tx.actions.add(kick)
             await tx.commit()
         return previous
+
+    async def apply_deferred(self, policy: GroupPolicy, user_id: UserId) -> MuteOutcome | None:
+        """Apply a mute that was deferred, if the bot still holds it; `None` if it does not.
+
+        Raises `MessengerUnavailable` when Telegram still cannot take it (the caller defers it
+        again).
+        """
+        group_id = policy.group_id
+        async with self.uow.begin(group_id) as tx:
+            restriction = await tx.restrictions.get(group_id, user_id)
+        if restriction is None:
+            return None
+        try:
+            await self.messenger.restrict(group_id, user_id)
+        except MessengerUnavailable:
+            raise
+        except MessengerError as error:
+            await self._undo(group_id, user_id, forget=True)
+            if isinstance(error, TargetIsAdmin):
+                await self.memberships.forget_admins(group_id)
+                return MuteOutcome.TARGET_IS_ADMIN
+            await self._restrict_failed(group_id, user_id, error)
+            return MuteOutcome.FAILED
+        now = self.clock.now()
+        async with self.uow.begin(group_id) as tx:
+            await tx.actions.cancel(group_id, ActionKind.SEND_WARNING, user_id)
+            await tx.actions.add(warning_intent(group_id, user_id, now))
+            muted = AuditEvent.muted(group_id, now, user_id, restriction.missing, "deferred")
+            await tx.audit.record(muted)
+            await tx.commit()
+        self.outbox.wake(group_id)
+        return MuteOutcome.MUTED
+
+    async def _defer(
+        self, group_id: GroupId, user_id: UserId, error: MessengerUnavailable
+    ) -> None:
+        """Keep the restriction; apply it later; no warning until it holds (rule 11)."""
+        wait = timedelta(seconds=error.retry_after) if error.retry_after else retry_delay(0)
+        now = self.clock.now()
+        async with self.uow.begin(group_id) as tx:
+            await tx.actions.cancel(group_id, ActionKind.SEND_WARNING, user_id)
+            await tx.actions.add(restriction_retry(group_id, user_id, now + wait))
+            reason = f"restrict deferred {wait.total_seconds():g} s: {error}"
+            await tx.audit.record(AuditEvent.action_failed(group_id, now, user_id, reason))
+            await tx.commit()
+        log.warning(
+            "mute.deferred group=%s user=%s wait=%s error=%s", group_id, user_id, wait, error
+        )
 
     async def _undo(self, group_id: GroupId, user_id: UserId, *, forget: bool) -> None:
         """Telegram refused the mute: no warning, and a first mute is forgotten with its kick."""

@@ -18,6 +18,9 @@ class ActionKind(enum.StrEnum):
     """Remove the member if the bot's restriction is still in place."""
     LIFT_RESTRICTION = "lift_restriction"
     """Lift the bot's own restriction (after /unprotect, /unlink or /exempt)."""
+    RESTRICT_MEMBER = "restrict_member"
+    """Apply a mute Telegram could not take at once (a 429 past the wait budget, a 5xx): the
+    restriction is remembered, the warning follows once the mute holds."""
     SEND_WARNING = "send_warning"
     """Warn a member the bot muted (rule 11: a durable intent the paced sender carries out;
     intents that queue up in a group are merged into one message)."""
@@ -76,6 +79,11 @@ def warning_expiry(
     warning goes with them); `None` for a merged warning, which stays until it expires.
     """
     return deletion(policy.group_id, warning_id, now + policy.settings.warning_ttl, user_id)
+
+
+def restriction_retry(group_id: GroupId, user_id: UserId, at: datetime) -> ScheduledAction:
+    """Rule 11: apply this member's mute at `at`, Telegram having refused it for now."""
+    return ScheduledAction.new(group_id, ActionKind.RESTRICT_MEMBER, at, user_id=user_id)
 
 
 def warning_intent(group_id: GroupId, user_id: UserId, now: datetime) -> ScheduledAction:

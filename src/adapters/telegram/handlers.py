@@ -86,6 +86,10 @@ type Context = ContextTypes.DEFAULT_TYPE
 type Handler = BaseHandler[Update, Context, None]
 GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
 ENFORCEMENT_GROUP = -1
+_REMOVED = frozenset(
+    {Enforcement.RESTRICTED, Enforcement.RESTRICT_DEFERRED, Enforcement.FOREIGN_POST_DELETED}
+)
+"""Outcomes after which the message is gone: no command handler runs on it."""
 
 
 class UsageError(Exception):
@@ -149,7 +153,7 @@ class OnGroupMessage:
             )
         )
         count_enforcement("message", outcome.value)
-        if outcome in (Enforcement.RESTRICTED, Enforcement.FOREIGN_POST_DELETED):
+        if outcome in _REMOVED:
             raise ApplicationHandlerStop
 
 

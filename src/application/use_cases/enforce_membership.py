@@ -24,6 +24,8 @@ class Enforcement(enum.StrEnum):
     FOREIGN_POST_DELETED = "foreign_post_deleted"
     """A message sent on behalf of another chat was removed; there is nobody to mute."""
     RESTRICTED = "restricted"
+    RESTRICT_DEFERRED = "restrict_deferred"
+    """Telegram could not mute now: the message is gone and the mute is applied later."""
     RESTRICT_FAILED = "restrict_failed"
 
 
@@ -98,5 +100,6 @@ class EnforceMembership:
 _ENFORCEMENT_OF = {
     MuteOutcome.MUTED: Enforcement.RESTRICTED,
     MuteOutcome.TARGET_IS_ADMIN: Enforcement.EXEMPT,
+    MuteOutcome.DEFERRED: Enforcement.RESTRICT_DEFERRED,
     MuteOutcome.FAILED: Enforcement.RESTRICT_FAILED,
 }

@@ -92,7 +92,7 @@ class RunDueActions:
             await self._perform(action)
         except MessengerUnavailable as error:
             if action.attempts + 1 < MAX_ATTEMPTS:
-                await self._reschedule(action)
+                await self._reschedule(action, error)
                 return _Ending.RETRIED
             await self._abandon(action, error)
             return _Ending.ABANDONED
@@ -114,8 +114,18 @@ class RunDueActions:
                     )
             case ActionKind.KICK_UNVERIFIED:
                 await self._kick(action)
+            case ActionKind.RESTRICT_MEMBER:
+                await self._restrict(action)
             case ActionKind.SEND_WARNING:  # never claimed here: the paced sender's
                 pass
+
+    async def _restrict(self, action: ScheduledAction) -> None:
+        """A deferred mute: applied if the bot still holds it and protection is on."""
+        if action.user_id is None:
+            return
+        policy = (await self.lookups.snapshot(action.group_id)).protected_policy
+        if policy is not None:
+            await self.restrictions.apply_deferred(policy, action.user_id)
 
     async def _kick(self, action: ScheduledAction) -> None:
         group_id, user_id = action.group_id, action.user_id
@@ -142,8 +152,11 @@ class RunDueActions:
             await tx.actions.complete(group_id, action.action_id)
             await tx.commit()
 
-    async def _reschedule(self, action: ScheduledAction) -> None:
-        at = self.clock.now() + retry_delay(action.attempts)
+    async def _reschedule(self, action: ScheduledAction, error: MessengerUnavailable) -> None:
+        wait = retry_delay(action.attempts)
+        if error.retry_after is not None:  # Telegram said how long: exactly that
+            wait = timedelta(seconds=error.retry_after)
+        at = self.clock.now() + wait
         async with self.uow.begin(action.group_id) as tx:
             await tx.actions.reschedule(action.retried(at))
             await tx.commit()

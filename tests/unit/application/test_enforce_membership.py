@@ -8,6 +8,7 @@ from application.errors import BotLacksRights, MessengerUnavailable
 from application.ports.messenger import NoticeKind
 from application.restrictions import MUTE_SETTLE
 from application.use_cases.enforce_membership import Enforcement
+from application.use_cases.unprotect_group import UnprotectCommand
 from domain.audit import AuditKind
 from domain.ids import (
     ANONYMOUS_ADMIN_BOT,
@@ -24,6 +25,7 @@ from domain.schedule import ActionKind
 from tests.unit.world import (
     ADMIN,
     ALICE,
+    AS_ADMIN,
     BOB,
     BOT,
     GROUP,
@@ -346,3 +348,48 @@ async def test_design_5_lookups_of_one_groups_admins_at_once_ask_telegram_once()
     assert len(set(answers)) == 1
     assert answers[0] is not None
     assert OWNER in answers[0]
+
+
+async def test_rule_11_a_mute_telegram_cannot_take_now_is_deferred_then_applied(
+    world: World,
+) -> None:
+    """Issue 10: a 90 s 429 on restrictChatMember dropped the mute; now it waits, then applies."""
+    await world.protect()
+    world.messenger.fail(
+        "restrict", GROUP, lambda: MessengerUnavailable("flood", retry_after=90.0)
+    )
+
+    outcome = await world.on_message.execute(world.message(ALICE))
+
+    assert outcome is Enforcement.RESTRICT_DEFERRED
+    assert not world.messenger.is_restricted(GROUP, ALICE)
+    assert await world.restriction(ALICE) is not None  # remembered: it will be applied
+    assert world.messenger.warnings == []  # no warning before the mute holds
+    [retry] = await world.pending()
+    assert retry.kind is ActionKind.RESTRICT_MEMBER
+    assert retry.due_at == world.clock.now() + timedelta(seconds=90)
+    world.messenger.heal("restrict", GROUP)
+    await world.run_due(timedelta(seconds=89))
+    assert not world.messenger.is_restricted(GROUP, ALICE)  # not before retry_after
+
+    await world.run_due(timedelta(seconds=1))
+    await world.send_pending()
+
+    assert world.messenger.is_restricted(GROUP, ALICE)
+    assert [w.member.user_id for _, w in world.messenger.warnings] == [ALICE]
+    assert AuditKind.MUTED in await world.audit_kinds()
+
+
+async def test_rule_11_a_deferred_mute_is_dropped_when_the_member_is_freed_meanwhile(
+    world: World,
+) -> None:
+    await world.protect()
+    world.messenger.fail("restrict", GROUP, lambda: MessengerUnavailable("5xx"))
+    await world.on_message.execute(world.message(ALICE))
+    world.messenger.heal("restrict", GROUP)
+    await world.unprotect.execute(UnprotectCommand(GROUP, AS_ADMIN))
+
+    await world.run_due(timedelta(minutes=1))
+
+    assert not world.messenger.is_restricted(GROUP, ALICE)
+    assert await world.restriction(ALICE) is None
