@@ -31,6 +31,7 @@ from domain.policy import GroupPolicy
 from domain.restriction import Restriction, WarningReason
 from domain.schedule import (
     ActionKind,
+    deletion,
     kick_of_unverified,
     restriction_retry,
     retry_delay,
@@ -114,7 +115,7 @@ class Restrictions:
     ) -> MuteOutcome:
         group_id, user_id = policy.group_id, member.user_id
         if message_id is not None:
-            await self._delete_quietly(group_id, message_id)
+            await self._delete_or_defer(group_id, message_id, user_id)
         settled = await self.throttle.allow(f"muted:{group_id}:{user_id}", MUTE_SETTLE)
         wanted = Restriction(
             group_id, user_id, missing, self.clock.now(), None, member.name, reason, thread_id
@@ -332,6 +333,21 @@ class Restrictions:
         await record(self.uow, failed)
         if isinstance(error, BotLacksRights):
             await self.notices.cannot_restrict(group_id)
+
+    async def _delete_or_defer(
+        self, group_id: GroupId, message_id: MessageId, user_id: UserId
+    ) -> None:
+        """Delete a member's message; if Telegram cannot now, schedule it (rule 11)."""
+        try:
+            await self.messenger.delete_message(group_id, message_id)
+        except MessengerUnavailable as error:
+            wait = timedelta(seconds=error.retry_after) if error.retry_after else retry_delay(0)
+            async with self.uow.begin(group_id) as tx:
+                await tx.actions.add(deletion(group_id, message_id, self.clock.now() + wait))
+                await tx.commit()
+            log.warning("delete.deferred chat=%s message=%s wait=%s", group_id, message_id, wait)
+        except MessengerError as error:
+            log.warning("delete.failed chat=%s message=%s error=%s", group_id, message_id, error)
 
     async def _delete_quietly(self, chat_id: GroupId, message_id: MessageId) -> None:
         try:

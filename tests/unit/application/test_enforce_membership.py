@@ -393,3 +393,24 @@ async def test_rule_11_a_deferred_mute_is_dropped_when_the_member_is_freed_meanw
 
     assert not world.messenger.is_restricted(GROUP, ALICE)
     assert await world.restriction(ALICE) is None
+
+
+async def test_rule_11_a_long_hold_in_the_group_queues_the_next_members_moderation(
+    world: World,
+) -> None:
+    """Issue 10: during a long 429 hold the next member's message stayed visible and unmuted."""
+    await world.protect()
+    held = lambda: MessengerUnavailable("flood", retry_after=90.0)  # noqa: E731
+    world.messenger.fail("restrict", GROUP, held)
+    world.messenger.fail("delete_message", GROUP, held)
+    command = world.message(BOB)
+
+    assert await world.on_message.execute(command) is Enforcement.RESTRICT_DEFERRED
+
+    kinds = sorted(a.kind for a in await world.pending())
+    assert kinds == sorted([ActionKind.DELETE_MESSAGE, ActionKind.RESTRICT_MEMBER])
+    world.messenger.heal("restrict", GROUP)
+    world.messenger.heal("delete_message", GROUP)
+    await world.run_due(timedelta(seconds=90))
+    assert (GROUP, command.message_id) in world.messenger.deleted
+    assert world.messenger.is_restricted(GROUP, BOB)
