@@ -94,8 +94,9 @@ class Restrictions:
         """Delete the message, mute the member, and remember it all with a warning intent (rule 3).
 
         The warning itself is sent by the paced sender (rule 11). A refused restriction is
-        forgotten again. One member is muted by one update at a time;
-        a message that raced a mute of the last `MUTE_SETTLE` is only deleted.
+        forgotten again; one Telegram cannot take now is deferred. One member is muted by one
+        update at a time; a message that raced a mute of the last `MUTE_SETTLE` is only
+        deleted.
         """
         key = (policy.group_id, member.user_id)
         async with self._member_locks.setdefault(key, asyncio.Lock()):
@@ -128,7 +129,6 @@ class Restrictions:
                 )
                 await record(self.uow, deleted)
             return MuteOutcome.MUTED
-        self.outbox.wake(group_id)
         try:
             await self.messenger.restrict(group_id, user_id)
         except MessengerUnavailable as error:
@@ -141,6 +141,7 @@ class Restrictions:
                 return MuteOutcome.TARGET_IS_ADMIN
             await self._restrict_failed(group_id, user_id, error)
             return MuteOutcome.FAILED
+        self.outbox.wake(group_id)  # the warning goes once the mute holds
         await self._record_mute(group_id, user_id, missing, reason, deleted=message_id is not None)
         return MuteOutcome.MUTED
 
