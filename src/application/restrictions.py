@@ -34,7 +34,7 @@ from domain.schedule import (
     deletion,
     kick_of_unverified,
     restriction_retry,
-    retry_delay,
+    retry_wait,
     warning_intent,
 )
 from domain.senders import Person
@@ -287,7 +287,7 @@ class Restrictions:
         self, group_id: GroupId, user_id: UserId, error: MessengerUnavailable
     ) -> None:
         """Keep the restriction; apply it later; no warning until it holds (rule 11)."""
-        wait = timedelta(seconds=error.retry_after) if error.retry_after else retry_delay(0)
+        wait = retry_wait(0, error.retry_after)
         now = self.clock.now()
         async with self.uow.begin(group_id) as tx:
             await tx.actions.cancel(group_id, ActionKind.SEND_WARNING, user_id)
@@ -342,7 +342,7 @@ class Restrictions:
         try:
             await self.messenger.delete_message(group_id, message_id)
         except MessengerUnavailable as error:
-            wait = timedelta(seconds=error.retry_after) if error.retry_after else retry_delay(0)
+            wait = retry_wait(0, error.retry_after)
             async with self.uow.begin(group_id) as tx:
                 await tx.actions.add(deletion(group_id, message_id, self.clock.now() + wait))
                 await tx.commit()

@@ -110,3 +110,12 @@ MAX_ATTEMPTS = 5
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff before the next attempt: 10 s, 20 s, 40 s, … capped at 10 minutes."""
     return min(timedelta(seconds=10 * 2**attempts), timedelta(minutes=10))
+
+
+def retry_wait(attempts: int, retry_after: float | None = None) -> timedelta:
+    """How long to wait before trying again.
+
+    Exactly what Telegram asked for, when it said (`retry_after` seconds); else the backoff for
+    `attempts` earlier failures.
+    """
+    return timedelta(seconds=retry_after) if retry_after is not None else retry_delay(attempts)

@@ -14,7 +14,7 @@ from application.ports.unit_of_work import TenantDirectory, UnitOfWork
 from application.restrictions import Restrictions
 from domain.audit import AuditEvent
 from domain.ids import GroupId
-from domain.schedule import MAX_ATTEMPTS, ActionKind, ScheduledAction, retry_delay
+from domain.schedule import MAX_ATTEMPTS, ActionKind, ScheduledAction, retry_wait
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +153,7 @@ class RunDueActions:
             await tx.commit()
 
     async def _reschedule(self, action: ScheduledAction, error: MessengerUnavailable) -> None:
-        wait = retry_delay(action.attempts)
-        if error.retry_after is not None:  # Telegram said how long: exactly that
-            wait = timedelta(seconds=error.retry_after)
+        wait = retry_wait(action.attempts, error.retry_after)
         at = self.clock.now() + wait
         async with self.uow.begin(action.group_id) as tx:
             await tx.actions.reschedule(action.retried(at))

@@ -14,7 +14,7 @@ from domain.audit import AuditEvent
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.policy import GroupPolicy
 from domain.restriction import Restriction
-from domain.schedule import ActionKind, ScheduledAction, retry_delay, warning_expiry
+from domain.schedule import ActionKind, ScheduledAction, retry_wait, warning_expiry
 from domain.senders import Person
 
 log = logging.getLogger(__name__)
@@ -144,9 +144,7 @@ class SendWarnings:
 
     async def _defer(self, intents: list[ScheduledAction], error: MessengerUnavailable) -> None:
         for intent in intents:
-            wait = retry_delay(intent.attempts)
-            if error.retry_after is not None:
-                wait = timedelta(seconds=error.retry_after)
+            wait = retry_wait(intent.attempts, error.retry_after)
             async with self.uow.begin(intent.group_id) as tx:
                 await tx.actions.reschedule(intent.retried(self.clock.now() + wait))
                 await tx.commit()
