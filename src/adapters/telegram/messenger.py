@@ -9,6 +9,7 @@ sets the rate limiter and `TELEGRAM_API_URL`.
 """
 
 from collections.abc import Awaitable
+from typing import Any
 
 from telegram import (
     Bot,
@@ -24,9 +25,11 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
+from telegram.ext import ExtBot
 
 from adapters.telegram.error_translation import TARGET_IS_ADMIN, describes, translate
 from adapters.telegram.notices import notice_html
+from adapters.telegram.rate_limiter import CallOptions, Priority
 from adapters.telegram.texts import warning_html, warning_keyboard
 from application.errors import MessengerUnavailable
 from application.ports.messenger import (
@@ -165,16 +168,31 @@ class TelegramMessenger(Messenger):
 
     async def send_warning(self, warning: MuteWarning) -> MessageId:
         return await self._post(
-            warning.group_id, warning_html(warning), warning, thread_id=warning.thread_id
+            warning.group_id,
+            warning_html(warning),
+            warning,
+            thread_id=warning.thread_id,
+            priority=Priority.WARNING,
         )
 
     async def notify_admins(self, notice: AdminNotice) -> None:
-        await self._post(notice.group_id, notice_html(notice), None, thread_id=None)
+        await self._post(
+            notice.group_id, notice_html(notice), None, thread_id=None, priority=Priority.NOTICE
+        )
 
     async def _post(
-        self, chat_id: int, text: str, warning: MuteWarning | None, *, thread_id: int | None
+        self,
+        chat_id: int,
+        text: str,
+        warning: MuteWarning | None,
+        *,
+        thread_id: int | None,
+        priority: Priority,
     ) -> MessageId:
         markup = warning_keyboard(warning) if warning is not None else None
+        # Answers to people go before these into a chat (the limiter's priorities); a plain
+        # `Bot` (no limiter) takes no `rate_limit_args`.
+        paced = _paced(self.bot, priority)
         try:
             try:
                 sent = await self.bot.send_message(
@@ -183,17 +201,23 @@ class TelegramMessenger(Messenger):
                     parse_mode=ParseMode.HTML,
                     reply_markup=markup,
                     message_thread_id=thread_id,
+                    **paced,
                 )
             except BadRequest as error:
                 if thread_id is None or not describes(error, _NO_SUCH_TOPIC):
                     raise
                 # The topic was closed or deleted meanwhile: say it in the general topic.
                 sent = await self.bot.send_message(
-                    chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+                    chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, **paced
                 )
         except TelegramError as error:
             raise translate(error, chat_id=chat_id) from error
         return MessageId(sent.message_id)
+
+
+def _paced(bot: Bot, priority: Priority) -> dict[str, Any]:
+    """The priority for the limiter, for a bot that has one (a plain `Bot` takes no args)."""
+    return {"rate_limit_args": CallOptions(priority)} if isinstance(bot, ExtBot) else {}
 
 
 async def _call[T](

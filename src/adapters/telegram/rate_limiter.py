@@ -15,10 +15,14 @@ passes a rate limiter, so long polls are not counted.
 """
 
 import asyncio
+import contextlib
 import datetime as dt
+import enum
+import heapq
+import itertools
 import logging
 import warnings
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine
 from typing import Any, override
 
 import attrs
@@ -156,6 +160,67 @@ class RetryPolicy:
         return min(self.max_backoff, self.backoff * 2 ** (failures - 1))
 
 
+class Priority(enum.IntEnum):
+    """Which sends into one chat go first when they queue up (issue 10, rule 11)."""
+
+    ANSWER = 0
+    """Replies to people: commands, button presses (the default)."""
+    WARNING = 1
+    NOTICE = 2
+
+
+@attrs.frozen
+class CallOptions:
+    """What a caller may pass as `rate_limit_args` (a bare int still sets the 429 retries)."""
+
+    priority: Priority = Priority.ANSWER
+    flood_retries: int | None = None
+
+
+class _PriorityGate:
+    """Per chat, one send at a time waits for the chat's pace, the highest priority first.
+
+    Among the waiting sends the next is the one of the highest priority (then the earliest), so
+    an answer waits behind at most the one warning already being paced, not every queued one.
+    """
+
+    def __init__(self) -> None:
+        self._busy: set[ChatKey] = set()
+        self._waiting: dict[ChatKey, list[tuple[int, int, asyncio.Future[None]]]] = {}
+        self._order = itertools.count()
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chat: ChatKey, priority: Priority) -> AsyncGenerator[None]:
+        """Hold the chat's turn for a send of `priority` while the block paces it."""
+        if chat in self._busy:
+            handed = asyncio.get_running_loop().create_future()
+            heapq.heappush(
+                self._waiting.setdefault(chat, []), (priority, next(self._order), handed)
+            )
+            try:
+                await handed
+            except asyncio.CancelledError:
+                if handed.done() and not handed.cancelled():
+                    self._pass_on(chat)  # the turn came as the waiter was cancelled
+                raise
+        else:
+            self._busy.add(chat)
+        try:
+            yield
+        finally:
+            self._pass_on(chat)
+
+    def _pass_on(self, chat: ChatKey) -> None:
+        waiting = self._waiting.get(chat, [])
+        while waiting:
+            _, _, handed = heapq.heappop(waiting)
+            if not handed.done():  # a cancelled waiter is skipped
+                handed.set_result(None)
+                return
+        self._waiting.pop(chat, None)
+        self._busy.discard(chat)
+
+
 @attrs.frozen
 class _Target:
     """Where a call goes, as the limiter sees it."""
@@ -180,7 +245,7 @@ class _Target:
         return cls(chat, is_send(endpoint))
 
 
-class TelegramRateLimiter(BaseRateLimiter[int]):
+class TelegramRateLimiter(BaseRateLimiter[int | CallOptions]):
     """Paces sends into chats and retries 429s, network errors and timeouts.
 
     - Sends (see `is_send`) pass three aiolimiter buckets: the chat's, the group's (groups and
@@ -194,8 +259,11 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
       `RetryPolicy.network_retries` times; a timeout likewise, for calls that are safe to
       repeat (see `is_safe_to_repeat`). Then the error propagates.
 
-    `rate_limit_args` (an int), when a caller passes it, overrides the number of 429 retries
-    for that one call.
+    - Sends into one chat that queue up for its pace go by `Priority`: answers to people first,
+      then warnings, then notices (`rate_limit_args=CallOptions(priority=…)`).
+
+    `rate_limit_args` (an int, or `CallOptions.flood_retries`), when a caller passes it,
+    overrides the number of 429 retries for that one call.
     """
 
     def __init__(
@@ -213,6 +281,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         self._groups: dict[ChatKey, AsyncLimiter] = {}
         self._chats: dict[ChatKey, AsyncLimiter] = {}
         self._holds: dict[tuple[ChatKey, bool], float] = {}
+        self._gate = _PriorityGate()
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -231,7 +300,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: int | None,
+        rate_limit_args: int | CallOptions | None,
     ) -> ApiResult:
         """Make the call, paced and retried as the class describes.
 
@@ -242,12 +311,20 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                 not safe to repeat); `BadRequest` and other refusals are never retried.
         """
         target = _Target.of(endpoint, data)
-        flood_budget = self.retries.flood_retries if rate_limit_args is None else rate_limit_args
+        options = (
+            rate_limit_args
+            if isinstance(rate_limit_args, CallOptions)
+            else CallOptions(flood_retries=rate_limit_args)
+        )
+        flood_budget = (
+            self.retries.flood_retries if options.flood_retries is None else options.flood_retries
+        )
         floods = failures = 0
         while True:
             await self._wait_for_hold(target)
             if target.send:
-                await self._pace(target)
+                async with self._gate.turn(target.chat, options.priority):
+                    await self._pace(target)
             try:
                 return await _counted(callback, args, kwargs, endpoint)
             except RetryAfter as error:

@@ -17,8 +17,11 @@ from adapters.telegram.rate_limiter import (
     is_send,
 )
 from application.errors import BotLacksRights, MessengerUnavailable
-from application.ports.messenger import AdminNotice, NoticeKind
+from application.ports.messenger import AdminNotice, MuteWarning, NoticeKind
+from domain.ids import UserId
 from domain.membership import MemberStatus
+from domain.restriction import WarningReason
+from domain.senders import Person
 from telegram_sandbox import (
     DropFault,
     FloodLimits,
@@ -311,3 +314,29 @@ async def test_bad_requests_are_never_retried(
         await messenger.restrict(world.weak_group, world.member)
     assert sandbox.calls.count("sendMessage") == 1
     assert sandbox.calls.count("restrictChatMember") == 1
+
+
+async def test_an_answer_goes_before_warnings_queued_into_the_same_group(
+    make_bot: BotFactory, world: SandboxWorld, sandbox: Sandbox
+) -> None:
+    """Issue 10: into one group, answers to people first, then warnings, then notices."""
+    sandbox.flood.limits = sped_up_telegram_limits()
+    async with make_bot(limits=SendLimits().scaled(SPEEDUP)) as bot:
+        messenger = TelegramMessenger(bot)
+        warnings = [
+            MuteWarning(world.group, Person(UserId(500 + n), f"w{n}"), (), WarningReason.SPOKE)
+            for n in range(12)
+        ]
+        async with asyncio.TaskGroup() as tasks:
+            for warning in warnings:
+                tasks.create_task(messenger.send_warning(warning))
+            tasks.create_task(
+                messenger.notify_admins(AdminNotice(world.group, NoticeKind.CANNOT_RESTRICT))
+            )
+            await asyncio.sleep(0.05)  # the first burst is out; the rest wait for the pace
+            tasks.create_task(bot.send_message(world.group, "the answer"))
+    texts = [m.text or "" for m in sandbox.driver.bot_messages(world.group)]
+    answer = next(n for n, text in enumerate(texts) if text == "the answer")
+    noticed = next(n for n, text in enumerate(texts) if "Admins" in text)
+    assert answer <= 6, texts  # the next send after the burst, not after every warning
+    assert noticed == len(texts) - 1, texts  # a notice waits for the warnings
