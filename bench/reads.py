@@ -7,6 +7,7 @@ bucket (DESIGN §4), so membership checks would crawl; ours paces only what Tele
 import asyncio
 import contextlib
 import time
+from typing import Any
 
 import attrs
 from telegram.ext import AIORateLimiter, BaseRateLimiter, ExtBot
@@ -28,12 +29,12 @@ class Reads:
 
 
 async def through(
-    sandbox: Sandbox, limiter: BaseRateLimiter[int], budget: float = BUDGET
+    sandbox: Sandbox, limiter: BaseRateLimiter[Any], budget: float = BUDGET
 ) -> Reads:
     """`CALLS` getChatMember calls on one channel, or as many as fit in `budget` seconds."""
     seeded = sandbox.seeded
     assert seeded is not None  # Sandbox.start() seeds by default
-    bot: ExtBot[int] = ExtBot(
+    bot: ExtBot[Any] = ExtBot(
         sandbox.token, base_url=f"{sandbox.root_url.rstrip('/')}/bot", rate_limiter=limiter
     )
     done = 0

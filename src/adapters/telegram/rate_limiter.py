@@ -177,6 +177,10 @@ class CallOptions:
     flood_retries: int | None = None
 
 
+type RateLimitArgs = int | CallOptions
+"""What this limiter takes as `rate_limit_args` (the `ExtBot` type parameter)."""
+
+
 class _PriorityGate:
     """Per chat, one send at a time waits for the chat's pace, the highest priority first.
 
@@ -245,7 +249,7 @@ class _Target:
         return cls(chat, is_send(endpoint))
 
 
-class TelegramRateLimiter(BaseRateLimiter[int | CallOptions]):
+class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
     """Paces sends into chats and retries 429s, network errors and timeouts.
 
     - Sends (see `is_send`) pass three aiolimiter buckets: the chat's, the group's (groups and
@@ -300,7 +304,7 @@ class TelegramRateLimiter(BaseRateLimiter[int | CallOptions]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: int | CallOptions | None,
+        rate_limit_args: RateLimitArgs | None,
     ) -> ApiResult:
         """Make the call, paced and retried as the class describes.
 

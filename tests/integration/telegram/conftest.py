@@ -18,7 +18,12 @@ from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
 from adapters.telegram.messenger import TelegramMessenger
-from adapters.telegram.rate_limiter import RetryPolicy, SendLimits, TelegramRateLimiter
+from adapters.telegram.rate_limiter import (
+    RateLimitArgs,
+    RetryPolicy,
+    SendLimits,
+    TelegramRateLimiter,
+)
 from domain.ids import ChannelId, GroupId, UserId
 from domain.membership import MemberStatus
 from telegram_sandbox import AdminRights, FloodLimits, Member, Sandbox, Status
@@ -96,7 +101,7 @@ def world(sandbox: Sandbox) -> SandboxWorld:
     return SandboxWorld(sandbox)
 
 
-type BotFactory = Callable[..., AbstractAsyncContextManager[ExtBot[int]]]
+type BotFactory = Callable[..., AbstractAsyncContextManager[ExtBot[RateLimitArgs]]]
 
 
 @pytest.fixture
@@ -109,7 +114,7 @@ def make_bot(sandbox: Sandbox) -> BotFactory:
         limits: SendLimits | None = None,
         retries: RetryPolicy = FAST_RETRIES,
         read_timeout: float = 5.0,
-    ) -> AsyncGenerator[ExtBot[int]]:
+    ) -> AsyncGenerator[ExtBot[RateLimitArgs]]:
         request = HTTPXRequest(connection_pool_size=32, read_timeout=read_timeout)
         limiter = TelegramRateLimiter(limits, retries)
         async with ExtBot(
@@ -121,12 +126,12 @@ def make_bot(sandbox: Sandbox) -> BotFactory:
 
 
 @pytest.fixture
-async def bot(make_bot: BotFactory) -> AsyncIterator[ExtBot[int]]:
+async def bot(make_bot: BotFactory) -> AsyncIterator[ExtBot[RateLimitArgs]]:
     """An ExtBot with the production rate limiter (Telegram's limits, fast network retries)."""
     async with make_bot() as opened:
         yield opened
 
 
 @pytest.fixture
-def messenger(bot: ExtBot[int]) -> TelegramMessenger:
+def messenger(bot: ExtBot[RateLimitArgs]) -> TelegramMessenger:
     return TelegramMessenger(bot)

@@ -11,6 +11,7 @@ from telegram.ext import ExtBot
 from adapters.telegram.messenger import TelegramMessenger
 from adapters.telegram.rate_limiter import (
     Pace,
+    RateLimitArgs,
     RetryPolicy,
     SendLimits,
     is_safe_to_repeat,
@@ -223,7 +224,7 @@ async def test_sends_into_many_chats_stay_under_the_overall_limit(
 
 
 async def test_rate_limit_args_override_the_429_retries_of_one_call(
-    bot: ExtBot[int], world: SandboxWorld, sandbox: Sandbox
+    bot: ExtBot[RateLimitArgs], world: SandboxWorld, sandbox: Sandbox
 ) -> None:
     """PTB drops a falsy `rate_limit_args`, so the smallest override is one retry."""
     sandbox.faults.inject("sendMessage", RetryAfterFault(retry_after=1), times=2)
