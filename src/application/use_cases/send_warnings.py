@@ -69,6 +69,8 @@ class SendWarnings:
     async def execute(self, group_id: GroupId) -> SendReport:
         """Post one (possibly merged) warning for what is due in the group."""
         intents, muted = await self._claim(group_id)
+        if not intents:
+            return SendReport()
         live = sorted(
             ((intent, muted[intent]) for intent in intents if intent in muted),
             key=lambda pair: (pair[1].since, pair[1].user_id),  # the longest muted first
