@@ -135,19 +135,14 @@ class Restrictions:
             await self._defer(group_id, user_id, error)
             return MuteOutcome.DEFERRED
         except MessengerError as error:
-            await self._undo(group_id, user_id, forget=previous is None)
-            if isinstance(error, TargetIsAdmin):
-                await self.memberships.forget_admins(group_id)
-                return MuteOutcome.TARGET_IS_ADMIN
-            await self._restrict_failed(group_id, user_id, error)
-            return MuteOutcome.FAILED
+            return await self._refused(group_id, user_id, error, forget=previous is None)
         self.outbox.wake(group_id)  # the warning goes once the mute holds
         await self._record_mute(group_id, user_id, missing, reason, deleted=message_id is not None)
         return MuteOutcome.MUTED
 
     async def delete_foreign_post(self, group_id: GroupId, message_id: MessageId) -> None:
         """Delete a message sent on behalf of another chat: there is nobody to mute (rule 3)."""
-        await self._delete_quietly(group_id, message_id)
+        await delete_quietly(self.messenger, group_id, message_id)
         deleted = AuditEvent.message_deleted(
             group_id, self.clock.now(), reason="sent on behalf of another chat"
         )
@@ -218,7 +213,7 @@ class Restrictions:
             await tx.audit.record(AuditEvent.unmuted(group_id, self.clock.now(), user_id, reason))
             await tx.commit()
         for message_id in doomed:
-            await self._delete_quietly(group_id, message_id)
+            await delete_quietly(self.messenger, group_id, message_id)
         return True
 
     # --- bookkeeping --------------------------------------------------------------------------
@@ -251,13 +246,12 @@ class Restrictions:
             await tx.commit()
         return previous
 
-    async def apply_deferred(self, policy: GroupPolicy, user_id: UserId) -> MuteOutcome | None:
+    async def apply_deferred(self, group_id: GroupId, user_id: UserId) -> MuteOutcome | None:
         """Apply a mute that was deferred, if the bot still holds it; `None` if it does not.
 
         Raises `MessengerUnavailable` when Telegram still cannot take it (the caller defers it
         again).
         """
-        group_id = policy.group_id
         async with self.uow.begin(group_id) as tx:
             restriction = await tx.restrictions.get(group_id, user_id)
         if restriction is None:
@@ -267,12 +261,7 @@ class Restrictions:
         except MessengerUnavailable:
             raise
         except MessengerError as error:
-            await self._undo(group_id, user_id, forget=True)
-            if isinstance(error, TargetIsAdmin):
-                await self.memberships.forget_admins(group_id)
-                return MuteOutcome.TARGET_IS_ADMIN
-            await self._restrict_failed(group_id, user_id, error)
-            return MuteOutcome.FAILED
+            return await self._refused(group_id, user_id, error, forget=True)
         now = self.clock.now()
         async with self.uow.begin(group_id) as tx:
             await tx.actions.cancel(group_id, ActionKind.SEND_WARNING, user_id)
@@ -298,6 +287,21 @@ class Restrictions:
         log.warning(
             "mute.deferred group=%s user=%s wait=%s error=%s", group_id, user_id, wait, error
         )
+
+    async def _refused(
+        self, group_id: GroupId, user_id: UserId, error: MessengerError, *, forget: bool
+    ) -> MuteOutcome:
+        """Telegram refused the mute: undo it, and say why.
+
+        The member is an admin after all, or the refusal is audited (and the admins told when
+        the bot lacks rights).
+        """
+        await self._undo(group_id, user_id, forget=forget)
+        if isinstance(error, TargetIsAdmin):
+            await self.memberships.forget_admins(group_id)
+            return MuteOutcome.TARGET_IS_ADMIN
+        await self._restrict_failed(group_id, user_id, error)
+        return MuteOutcome.FAILED
 
     async def _undo(self, group_id: GroupId, user_id: UserId, *, forget: bool) -> None:
         """Telegram refused the mute: no warning, and a first mute is forgotten with its kick."""
@@ -350,8 +354,10 @@ class Restrictions:
         except MessengerError as error:
             log.warning("delete.failed chat=%s message=%s error=%s", group_id, message_id, error)
 
-    async def _delete_quietly(self, chat_id: GroupId, message_id: MessageId) -> None:
-        try:
-            await self.messenger.delete_message(chat_id, message_id)
-        except MessengerError as error:
-            log.warning("delete.failed chat=%s message=%s error=%s", chat_id, message_id, error)
+
+async def delete_quietly(messenger: Messenger, chat_id: GroupId, message_id: MessageId) -> None:
+    """Delete a message; a failure is logged, never raised (nothing waits on the deletion)."""
+    try:
+        await messenger.delete_message(chat_id, message_id)
+    except MessengerError as error:
+        log.warning("delete.failed chat=%s message=%s error=%s", chat_id, message_id, error)

@@ -123,9 +123,8 @@ class RunDueActions:
         """A deferred mute: applied if the bot still holds it and protection is on."""
         if action.user_id is None:
             return
-        policy = (await self.lookups.snapshot(action.group_id)).protected_policy
-        if policy is not None:
-            await self.restrictions.apply_deferred(policy, action.user_id)
+        if (await self.lookups.snapshot(action.group_id)).is_protected:
+            await self.restrictions.apply_deferred(action.group_id, action.user_id)
 
     async def _kick(self, action: ScheduledAction) -> None:
         group_id, user_id = action.group_id, action.user_id

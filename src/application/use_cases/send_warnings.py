@@ -10,6 +10,7 @@ from application.lookups import Lookups
 from application.ports.clock import Clock
 from application.ports.messenger import Messenger, MuteWarning
 from application.ports.unit_of_work import UnitOfWork
+from application.restrictions import delete_quietly
 from domain.audit import AuditEvent
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.policy import GroupPolicy
@@ -141,7 +142,7 @@ class SendWarnings:
             stale = [m for m in replaced if not await tx.restrictions.warned_by(group_id, m)]
             await tx.commit()
         for message_id in stale:
-            await self._delete_quietly(group_id, message_id)
+            await delete_quietly(self.messenger, group_id, message_id)
         return named
 
     async def _defer(self, intents: list[ScheduledAction], error: MessengerUnavailable) -> None:
@@ -178,12 +179,6 @@ class SendWarnings:
             for intent in intents:
                 await tx.actions.complete(group_id, intent.action_id)
             await tx.commit()
-
-    async def _delete_quietly(self, group_id: GroupId, message_id: MessageId) -> None:
-        try:
-            await self.messenger.delete_message(group_id, message_id)
-        except MessengerError as error:
-            log.warning("delete.failed chat=%s message=%s error=%s", group_id, message_id, error)
 
 
 def _warning(policy: GroupPolicy, muted: list[Restriction]) -> MuteWarning:
