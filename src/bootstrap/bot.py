@@ -6,10 +6,11 @@ webhook) runs on `HTTP_HOST:HTTP_PORT` in webhook mode and whenever the caller a
 (`nezuko run` always does). `running_bot()` is the whole process minus signal handling, so
 `nezuko run`, `nezuko demo` and the end-to-end tests run exactly the same code.
 
-Backpressure (rules 10 and 11): every handler callback is retried after a storage failure until
-the database answers again, and meanwhile no update is taken (`StorageGate`); at most
-`FETCH_AHEAD` updates are taken ahead of handling, and polling confirms only handled ones, so a
-stop ends within `STOP_BOUND` seconds whatever the backlog.
+Backpressure (rules 10 and 11): every update taken from Telegram is kept in the intake journal
+before Telegram is told it arrived, and what a stop or a crash left unhandled is handled after the
+next start; every handler callback is retried after a storage failure until the database answers
+again, and meanwhile no update is taken (`StorageGate`). At most `TAKEN_AT_ONCE` updates are held
+in memory, and a stop ends within `STOP_BOUND` seconds whatever the backlog.
 """
 
 import asyncio
@@ -21,14 +22,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
 
 from adapters.http.app import PROBE_PATHS, Webhook, create_app
 from adapters.http.server import serving
+from adapters.intake import UpdateJournal
+from adapters.memory.journal import MemoryJournal
 from adapters.postgres.embedded import provide_database
 from adapters.postgres.guard import open_runtime_engine
 from adapters.postgres.health import Readiness, database_answers
+from adapters.postgres.journal import PostgresJournal
 from adapters.telegram.backpressure import (
+    Journaling,
     RetriedOnStorageFailure,
     StorageGate,
     TakenUpdates,
@@ -53,21 +59,26 @@ type BotApplication = Application[Any, Any, Any, Any, Any, Any]
 CONCURRENT_UPDATES = 32
 """Updates handled at once: a 429 wait in one chat must not hold up every other group."""
 
-FETCH_AHEAD = 100
-"""Updates taken from Telegram and not handled yet, at most (Telegram's largest batch).
+TAKEN_AT_ONCE = 2_000
+"""Updates taken from Telegram and not handled yet, at most, in this process.
 
-In polling mode none of them is confirmed to Telegram before it is handled; in webhook mode
-deliveries beyond them are refused with 503 (Telegram sends them again)."""
+They are all in the intake journal too. Polling takes no more while they wait; in webhook mode
+deliveries beyond them are refused with 503 (Telegram sends them again). Enough that a command
+in a quiet group is taken at once behind a raid's backlog in another (issue 10)."""
 
-STOP_GRACE = 5.0
+STOP_GRACE = 3.0
 """Seconds a stop gives the updates already taken to be handled; past it the rest are cancelled
-(in polling mode they stay unconfirmed and Telegram sends them again after the restart). The
-whole stop stays within `STOP_BOUND`."""
+and stay in the journal for the next start. The whole stop stays within `STOP_BOUND`."""
+
+FINAL_MARK_TIMEOUT = 2.0
+"""Seconds a stop gives the journal to learn which updates were handled (those it does not
+learn are handled again after the restart: harmless)."""
 
 STOP_BOUND = 10.0
 """Seconds from SIGTERM/SIGINT to exit, under any backlog (README, Operations): the grace, one
-second to cancel what it left, one for the final getUpdates, and the HTTP server's close
-(its slowest request, `/ready`, is bounded by its own timeout)."""
+second to cancel what it left, two to mark what was handled in the journal, two for the final
+getUpdates, and the HTTP server's close (its slowest request, `/ready`, is bounded by its own
+timeout)."""
 
 DUE_ACTIONS_INTERVAL = 1.0
 """Seconds between two runs of the scheduled actions (warning deletions, kicks, unmutes)."""
@@ -84,10 +95,10 @@ def build_application(
     """The PTB application with our rate limiter, pointed at `TELEGRAM_API_URL`.
 
     It has no PTB updater: updates come in through our `Poller` or through `UpdateIntake`,
-    into a queue that notes each one in `taken` (the fetch-ahead window) until it is handled.
+    into a queue that notes each one in `taken` until it is handled.
     `send_limits` defaults to Telegram's (tests against the sandbox run them faster).
     """
-    taken = taken if taken is not None else TakenUpdates(FETCH_AHEAD)
+    taken = taken if taken is not None else TakenUpdates(TAKEN_AT_ONCE)
     return (
         ApplicationBuilder()
         .token(settings.require_token())
@@ -161,20 +172,34 @@ async def taking_updates(
     settings: Settings,
     intake: UpdateIntake,
     gate: StorageGate | None = None,
+    journal: UpdateJournal | None = None,
 ) -> AsyncGenerator[None]:
     """Start the application and the flow of updates (webhook or polling).
 
+    First the updates an earlier process kept in the journal and did not handle are queued;
+    then every update taken is kept in the journal before Telegram is told it arrived (rule 10).
     On leaving: stop taking updates, then handle every update already taken, within
-    `STOP_GRACE` seconds (rule 10). What is left then is cancelled: in polling mode it was never
-    confirmed to Telegram (the final getUpdates confirms only what was handled), so Telegram
-    sends it again after the restart; in webhook mode it is logged as lost.
+    `STOP_GRACE` seconds; what is left then is cancelled and stays in the journal for the next
+    start. `journal` defaults to one in memory (kept for this process only).
     """
     processor = _processor(application)
-    taken, gate = processor.taken, gate if gate is not None else StorageGate()
+    gate = gate if gate is not None else StorageGate()
+    journaling = Journaling(journal or MemoryJournal(), processor.taken, gate)
+    intake.journal = journaling.journal
     await application.start()
     poller: Poller | None = None
-    polling: asyncio.Task[None] | None = None
+    tasks: list[asyncio.Task[None]] = []
     try:
+        leftovers = await journaling.leftovers()
+        for raw in leftovers:
+            await application.update_queue.put(Update.de_json(raw, application.bot))
+        if leftovers:
+            log.info("bot.leftovers updates=%s", len(leftovers))
+        tasks.append(
+            asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
+                journaling.mark_handled_forever(), name="nezuko:journal"
+            )
+        )
         if settings.webhook_mode:
             intake.accepting = True
             await application.bot.set_webhook(
@@ -185,28 +210,32 @@ async def taking_updates(
             log.info("bot.started mode=webhook path=%s", webhook_path(settings))
         else:
             await application.bot.delete_webhook()
-            queue = application.update_queue
-            poller = Poller(application.bot, queue, taken, gate, ALLOWED_UPDATES)
-            polling = asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
-                poller.run(), name="nezuko:polling"
+            poller = Poller(application.bot, application.update_queue, journaling, ALLOWED_UPDATES)
+            tasks.append(
+                asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
+                    poller.run(), name="nezuko:polling"
+                )
             )
             log.info("bot.started mode=polling")
         yield
     finally:
         intake.accepting = False
-        if polling is not None:
-            polling.cancel()
+        for task in reversed(tasks):  # polling first, then the marking (a last one follows)
+            task.cancel()
             try:
-                await polling
+                await task
             except asyncio.CancelledError:
                 pass
             except Exception:
-                log.exception("polling.stopped")
-        await _handle_taken(processor, taken)
+                log.exception("intake.stopped task=%s", task.get_name())
+        await _handle_taken(processor, processor.taken)
+        try:
+            async with asyncio.timeout(FINAL_MARK_TIMEOUT):
+                await journaling.mark_handled()
+        except TimeoutError:
+            log.warning("stop.mark_timeout: handled updates will be handled again after restart")
         if poller is not None:
-            await poller.confirm_handled()
-        elif taken.abandoned:
-            log.error("stop.lost_updates ids=%s", sorted(taken.abandoned))
+            await poller.confirm_taken()
         await application.stop()
 
 
@@ -219,7 +248,12 @@ async def _handle_taken(processor: MeasuredUpdateProcessor, taken: TakenUpdates)
         return
     except TimeoutError:
         cancelled = processor.cancel_unhandled()
-        log.warning("stop.out_of_time unhandled=%s cancelled=%s", taken.count, cancelled)
+        log.warning(
+            "stop.out_of_time unhandled=%s cancelled=%s: they stay in the journal for the next "
+            "start",
+            taken.count,
+            cancelled,
+        )
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(1.0):
             while taken.count:
@@ -241,7 +275,7 @@ async def running_bot(
     `serve_http` is set or in webhook mode; `/ready` turns 200 once updates flow. On leaving:
     stop taking updates (webhook deliveries are refused with 503 from then on, and Telegram
     sends them again later), stop the scheduled-action loop, handle every update already taken
-    within `STOP_GRACE` (rule 10; in polling mode what is left stays unconfirmed), close the
+    within `STOP_GRACE` (rule 10; what is left stays in the journal for the next start), close the
     bot, dispose of the database pool, stop an embedded database, close the HTTP server.
 
     Args:
@@ -276,8 +310,11 @@ async def running_bot(
         container.check_dependencies()  # a provider left unwired fails here, not on an update
         install_handlers(application, container, gate)
         async with application:
+            journal = (
+                MemoryJournal() if engine is None else PostgresJournal(engine, application.bot.id)
+            )
             await publish_commands(application)
-            async with taking_updates(application, settings, intake, gate):
+            async with taking_updates(application, settings, intake, gate, journal):
                 loops = [
                     asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
                         run_due_actions_forever(container.run_due_actions(), DUE_ACTIONS_INTERVAL),

@@ -1,6 +1,7 @@
 """The database schema as SQLAlchemy Core tables: the reference the migrations must match.
 
-Every table is tenant-owned: `tenant_id` is the group's chat id, and row-level security (created by
+Every table but `taken_updates` (the bot's own intake journal, which belongs to no group) is
+tenant-owned: `tenant_id` is the group's chat id, and row-level security (created by
 the migrations, not expressible here) limits each transaction to the tenant it set with
 `set_config('app.tenant_id', …, true)`. Channel display data lives in `required_channels`, one row
 per group and channel, so one group's setup never changes what another group shows.
@@ -24,7 +25,7 @@ from sqlalchemy import (
     Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -145,3 +146,18 @@ TENANT_TABLES: tuple[Table, ...] = (
     scheduled_actions,
 )
 """Every table with row-level security on `tenant_id`, in creation order."""
+
+taken_updates = Table(
+    "taken_updates",
+    metadata,
+    Column("bot_id", BigInteger, nullable=False),
+    Column("update_id", BigInteger, nullable=False),
+    # The update as Telegram sent it while it is not handled; NULL once it is (only the id is
+    # kept a while longer, so that Telegram sending it again is recognised).
+    Column("payload", JSONB, nullable=True),
+    Column("taken_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    PrimaryKeyConstraint("bot_id", "update_id"),
+    # Forgetting the ids of updates handled long ago.
+    Index(None, "taken_at"),
+)
+"""The intake journal (rule 10): every update taken from Telegram, kept before it is confirmed."""

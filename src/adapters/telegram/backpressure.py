@@ -7,21 +7,23 @@ does not answer, `StorageGate.open` is cleared and no new update is taken (long 
 webhook deliveries are refused with 503 and sent again by Telegram); it is set again when the
 database answers a probe.
 
-`TakenUpdates` is the fetch-ahead window: the updates taken from Telegram and not handled yet.
-Polling takes at most `limit` of them and never confirms one before it is handled, so a stop
-that cannot finish them in time leaves them with Telegram instead of losing them.
+Every update taken is first kept in the intake journal (`Journaling`, over an `UpdateJournal`),
+then confirmed to Telegram, and marked handled in the journal a moment after it is handled; what
+a stop or a crash left unhandled is handled after the next start. `TakenUpdates` bounds what one
+process holds in memory at once.
 """
 
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import attrs
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from adapters.intake import JSONObject, UpdateJournal
 from application.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,8 @@ FIRST_DELAY = 0.1
 """Seconds before the first probe of a database that stopped answering."""
 MAX_DELAY = 2.0
 """The longest wait between two probes (the backoff doubles up to it)."""
+MARK_INTERVAL = 0.2
+"""Seconds between two marks of handled updates in the journal (one statement for them all)."""
 RETRIES_WHILE_ANSWERING = 5
 """Retries of one update whose storage failure was not an outage (the database answered at
 once): a conflict or a dropped connection is worth a few; a failure that repeats with the
@@ -128,20 +132,18 @@ class RetriedOnStorageFailure:
 
 @attrs.define
 class TakenUpdates:
-    """The updates taken from Telegram and not handled yet: the fetch-ahead window.
+    """The updates taken from Telegram and not handled yet, in this process.
 
     Attributes:
-        limit: How many may be taken and not handled at once.
-        highest: The highest update id ever taken (0: none yet).
-        abandoned: Ids taken and never handled (cancelled by a stop that ran out of time).
+        limit: How many may be taken and not handled at once (they are kept in memory; the
+            journal holds them too, so a stop may leave them for the next start).
     """
 
     limit: int
-    highest: int = 0
     version: int = 0
     """Counts every take and finish (to wait for a change since a given moment)."""
-    abandoned: set[int] = attrs.field(factory=set[int])
     _pending: set[int] = attrs.field(factory=set[int])
+    _handled: list[int] = attrs.field(factory=list[int])
     _changed: asyncio.Event = attrs.field(factory=asyncio.Event)
 
     @property
@@ -150,31 +152,35 @@ class TakenUpdates:
         return len(self._pending)
 
     @property
+    def room(self) -> int:
+        """How many more may be taken now."""
+        return max(0, self.limit - len(self._pending))
+
+    @property
     def has_room(self) -> bool:
         """Whether one more may be taken."""
-        return len(self._pending) < self.limit
-
-    def is_new(self, update_id: int) -> bool:
-        """Whether the update was never taken (ids only grow)."""
-        return update_id > self.highest
+        return self.room > 0
 
     def take(self, update_id: int) -> None:
         """Note an update put into the application's queue."""
         self._pending.add(update_id)
-        self.highest = max(self.highest, update_id)
         self._notify()
 
     def finish(self, update_id: int, *, handled: bool) -> None:
-        """Note an update handled (or, `handled=False`, given up unhandled)."""
+        """Note an update handled (or, `handled=False`, given up unhandled: it stays kept)."""
         self._pending.discard(update_id)
-        if not handled:
-            self.abandoned.add(update_id)
+        if handled:
+            self._handled.append(update_id)
         self._notify()
 
-    def confirmable(self) -> int:
-        """The getUpdates offset that confirms every handled update and no other one."""
-        unhandled = self._pending | self.abandoned
-        return min(unhandled) if unhandled else self.highest + 1
+    def drain_handled(self) -> list[int]:
+        """The updates handled since the last call, to mark in the journal."""
+        handled, self._handled = self._handled, []
+        return handled
+
+    def give_back(self, update_ids: list[int]) -> None:
+        """Handled updates the journal could not be told about: offered again next time."""
+        self._handled.extend(update_ids)
 
     async def changed(self, since: int | None = None) -> None:
         """Wait until an update is taken or finished (after `version` was `since`)."""
@@ -185,6 +191,64 @@ class TakenUpdates:
         self.version += 1
         self._changed.set()
         self._changed = asyncio.Event()
+
+
+@attrs.frozen
+class Journaling:
+    """The intake journal as the flow of updates uses it (rule 10).
+
+    Attributes:
+        journal: Where taken updates are kept until handled.
+        taken: The updates of this process not handled yet, and those handled since the
+            journal was last told.
+        gate: Closed while the database is away.
+    """
+
+    journal: UpdateJournal
+    taken: TakenUpdates
+    gate: StorageGate
+
+    async def keep(self, updates: Sequence[JSONObject]) -> frozenset[int]:
+        """Keep the updates, waiting out a database outage (intake stays paused meanwhile)."""
+        failures = 0
+        while True:
+            try:
+                return await self.journal.keep(updates)
+            except StorageError as error:
+                failures += 1
+                log.warning("journal.keep_failed attempt=%s error=%s", failures, error)
+                if not await self.gate.recovered(failures):
+                    raise
+
+    async def leftovers(self) -> list[JSONObject]:
+        """What an earlier process took and did not handle, waiting out a database outage."""
+        failures = 0
+        while True:
+            try:
+                return await self.journal.leftovers()
+            except StorageError as error:
+                failures += 1
+                log.warning("journal.leftovers_failed attempt=%s error=%s", failures, error)
+                if not await self.gate.recovered(failures):
+                    raise
+
+    async def mark_handled(self) -> None:
+        """Tell the journal which updates were handled since last time.
+
+        On a storage failure they are kept, and offered again the next time.
+        """
+        handled = self.taken.drain_handled()
+        try:
+            await self.journal.mark_handled(handled)
+        except StorageError as error:
+            self.taken.give_back(handled)
+            log.warning("journal.mark_failed updates=%s error=%s", len(handled), error)
+
+    async def mark_handled_forever(self, interval: float = MARK_INTERVAL) -> None:
+        """Mark handled updates every `interval` seconds until cancelled."""
+        while True:
+            await asyncio.sleep(interval)
+            await self.mark_handled()
 
 
 class TakingQueue(asyncio.Queue[object]):

@@ -1,13 +1,16 @@
-"""Long polling that confirms an update to Telegram only once it is handled (rule 10).
+"""Long polling that keeps every update in the intake journal before confirming it (rule 10).
 
 PTB's `Updater` confirms a batch by the next getUpdates' offset as soon as the batch is in the
 application's queue, so updates taken and not yet handled are lost when the process stops
-before handling them. This poller asks getUpdates with the offset of the oldest update not
-handled yet (`TakenUpdates.confirmable`): Telegram forgets an update only once it and every
-earlier one are handled, and what a stop could not handle is sent again after a restart.
+before handling them. This poller keeps each batch in the journal first (`Journaling.keep`,
+which waits out a database outage), and only then asks for the next one, whose offset confirms
+it: an update Telegram forgot is in the journal until it is handled, and what a stop or a crash
+left is handled after the next start.
 
-It takes at most `TakenUpdates.limit` updates ahead of handling (the fetch-ahead window, at most
-a getUpdates batch of 100), and none while `StorageGate.open` is clear (the database is away).
+So polling looks as far ahead as the process may hold (`TakenUpdates.limit`, thousands), not
+one getUpdates batch: during a raid in one group, a command in another is taken at once and
+handled in turn (`FairSlots`), instead of waiting behind the raid's backlog. Nothing is taken
+while `StorageGate.open` is clear (the database is away).
 """
 
 import asyncio
@@ -21,7 +24,8 @@ from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.warnings import PTBUserWarning
 
-from adapters.telegram.backpressure import StorageGate, TakenUpdates
+from adapters.telegram.backpressure import Journaling, TakenUpdates
+from application.errors import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +41,7 @@ MAX_ERROR_DELAY = 30.0
 READ_MARGIN = 10.0
 """Seconds a getUpdates may take beyond its long-poll timeout before it counts as failed."""
 FINAL_CONFIRM_TIMEOUT = 2.0
-"""Seconds the stop waits for the getUpdates that confirms what was handled."""
+"""Seconds the stop waits for the getUpdates that confirms what was taken."""
 
 
 @attrs.define
@@ -46,27 +50,26 @@ class Poller:
 
     Attributes:
         bot: Asks getUpdates.
-        queue: The application's update queue (a `TakingQueue` over `taken`).
-        taken: The fetch-ahead window.
-        gate: Closed while the database is away.
+        queue: The application's update queue (a `TakingQueue` over `journaling.taken`).
+        journaling: Keeps each batch before it is confirmed; says how many more may be taken.
         allowed_updates: The update types requested (DESIGN §7).
+        offset: The next getUpdates' offset: every update below it is kept.
     """
 
     bot: Bot
     queue: asyncio.Queue[object]
-    taken: TakenUpdates
-    gate: StorageGate
+    journaling: Journaling
     allowed_updates: Sequence[str]
     timeout: int = POLL_TIMEOUT
+    offset: int | None = None
 
     async def run(self) -> None:
         """Poll until cancelled; a failed getUpdates is logged and tried again with backoff."""
         delay = ERROR_DELAY
         while True:
             await self._wait_for_room()
-            asked = self.taken.version
             try:
-                batch = await self._get_updates(self.taken.confirmable())
+                batch = await self._get_updates(self.offset)
             except InvalidToken:
                 log.exception("polling.invalid_token")
                 raise
@@ -76,17 +79,20 @@ class Poller:
                 delay = min(delay * 2, MAX_ERROR_DELAY)
                 continue
             delay = ERROR_DELAY
-            # Updates still being handled come back in every batch until they are handled:
-            # only the new ones are parsed (PTB's parsing costs more than the handling of most).
-            fresh = [raw for raw in batch if self.taken.is_new(_update_id(raw))]
-            for raw in fresh:
-                if not (self.taken.has_room and self.gate.open.is_set()):
-                    break  # the rest stays unconfirmed and comes back with the next batch
-                await self.queue.put(Update.de_json(raw, self.bot))
-            if batch and not fresh:
-                # The batch held only updates still being handled: wait for one to finish
-                # rather than asking again at once for the same batch.
-                await self.taken.changed(since=asked)
+            batch = batch[: self.taken.room]  # the rest stays unconfirmed for the next batch
+            if not batch:
+                continue
+            try:
+                new = await self.journaling.keep(batch)
+            except StorageError:  # failing with the database up: a bug, not an outage
+                log.exception("polling.keep_failed retry_in=%s", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_ERROR_DELAY)
+                continue  # unconfirmed: the batch comes again
+            self.offset = max(_update_id(raw) for raw in batch) + 1
+            for raw in batch:  # one kept before (a restart's first batch) is a leftover
+                if _update_id(raw) in new:
+                    await self.queue.put(Update.de_json(raw, self.bot))
 
     async def _get_updates(self, offset: int | None) -> list[JSONDict]:
         """One getUpdates, unparsed (`Bot.get_updates` would parse the whole batch)."""
@@ -105,15 +111,23 @@ class Poller:
         return cast("list[JSONDict]", batch) if isinstance(batch, list) else []
 
     async def _wait_for_room(self) -> None:
-        while not (self.taken.has_room and self.gate.open.is_set()):
-            if not self.gate.open.is_set():
-                await self.gate.open.wait()
+        gate = self.journaling.gate
+        while not (self.taken.has_room and gate.open.is_set()):
+            if not gate.open.is_set():
+                await gate.open.wait()
             else:
                 await self.taken.changed()
 
-    async def confirm_handled(self) -> None:
-        """Confirm to Telegram every handled update, and none that was not (on stopping)."""
-        offset = self.taken.confirmable()
+    @property
+    def taken(self) -> TakenUpdates:
+        """The updates taken and not handled yet."""
+        return self.journaling.taken
+
+    async def confirm_taken(self) -> None:
+        """Confirm to Telegram every update taken (they are in the journal; on stopping)."""
+        offset = self.offset
+        if offset is None:
+            return
         try:
             async with asyncio.timeout(FINAL_CONFIRM_TIMEOUT):
                 await self.bot.get_updates(offset=offset, limit=1, timeout=0)

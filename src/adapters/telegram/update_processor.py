@@ -89,7 +89,7 @@ class MeasuredUpdateProcessor(SimpleUpdateProcessor):
     never reach another's lines). The time covers every handler group and the error handler,
     not the wait in the queue nor for a free slot among `max_concurrent_updates`.
 
-    Each update is marked finished in `taken` (the fetch-ahead window) once handled, and the
+    Each update is marked finished in `taken` (and so, soon, in the journal) once handled; the
     tasks of the updates not handled yet can be cancelled when a stop runs out of time.
     """
 

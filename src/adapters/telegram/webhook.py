@@ -25,9 +25,10 @@ import attrs
 from telegram import Update
 from telegram.ext import Application
 
-from adapters.intake import InvalidUpdate, JSONObject, NotAccepting
+from adapters.intake import InvalidUpdate, JSONObject, NotAccepting, UpdateJournal
 from adapters.telegram.convert import MAX_ID
 from adapters.telegram.updates import ALLOWED_UPDATES
+from application.errors import StorageError
 
 
 @attrs.frozen
@@ -161,11 +162,14 @@ class UpdateIntake:
             and after, deliveries are refused with `NotAccepting` (Telegram sends them again).
         room: Whether one more update may be taken now; deliveries are refused with
             `NotAccepting` while it says no (the database is away, or too many updates wait).
+        journal: Where an update is kept before the delivery is answered 200 (rule 10); a
+            delivery it cannot keep is refused with `NotAccepting`. None keeps nothing.
     """
 
     application: Application[Any, Any, Any, Any, Any, Any]
     accepting: bool = False
     room: Callable[[], bool] = lambda: True
+    journal: UpdateJournal | None = None
 
     async def __call__(self, data: JSONObject) -> bool:
         """Check one update and queue it, unless the bot does not ask for its kind.
@@ -174,7 +178,8 @@ class UpdateIntake:
             True if queued; False for a well-formed update of a kind the bot does not ask for.
 
         Raises:
-            NotAccepting: The bot is starting or stopping, or has no room for the update.
+            NotAccepting: The bot is starting or stopping, has no room for the update, or
+                cannot keep it.
             InvalidUpdate: The object is not a structurally valid update.
         """
         if not (self.accepting and self.room()):
@@ -185,5 +190,12 @@ class UpdateIntake:
             update = Update.de_json(data, self.application.bot)
         except Exception as error:  # PTB raises whatever a malformed field happens to trigger
             raise InvalidUpdate(f"{type(error).__name__} {error}"[:200]) from error
+        if self.journal is not None:
+            try:
+                new = await self.journal.keep([data])
+            except StorageError as error:
+                raise NotAccepting from error
+            if update.update_id not in new:  # sent again: it is handled, or a leftover
+                return True
         await self.application.update_queue.put(update)
         return True

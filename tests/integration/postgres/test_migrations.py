@@ -140,6 +140,7 @@ EXPECTED_RUNTIME_RIGHTS = {
     "exemptions": {"SELECT", "INSERT", "DELETE"},
     "audit_events": {"SELECT", "INSERT"},
     "scheduled_actions": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    "taken_updates": {"SELECT", "INSERT", "UPDATE", "DELETE"},  # the intake journal: no tenant
 }
 
 

@@ -1,17 +1,20 @@
-"""Backpressure's bookkeeping: retries through an outage, the gate, the fetch-ahead window.
+"""Backpressure's bookkeeping: retries through an outage, the gate, what is taken and kept.
 
 The whole flow (PTB, the sandbox, a PostgreSQL server stopped and started) is in
 `tests/integration/bot/test_backpressure.py` and `test_stop.py`; these pin the rules of the
 parts without I/O.
 """
 
+from collections.abc import Collection
 from typing import Any, cast
 
 import pytest
 from telegram import Update
 
+from adapters.memory.journal import MemoryJournal
 from adapters.telegram.backpressure import (
     RETRIES_WHILE_ANSWERING,
+    Journaling,
     RetriedOnStorageFailure,
     StorageGate,
     TakenUpdates,
@@ -69,18 +72,37 @@ async def test_a_storage_failure_repeating_while_the_database_answers_is_given_u
     assert gate.open.is_set()  # not an outage: intake never paused
 
 
-def test_polling_confirms_only_below_the_oldest_update_not_handled() -> None:
+def test_taken_updates_bound_what_is_held_and_report_only_handled_ones_to_the_journal() -> None:
     taken = TakenUpdates(limit=3)
-    assert taken.confirmable() == 1  # nothing taken yet: confirm nothing
     for update_id in (10, 11, 12):
         taken.take(update_id)
     assert not taken.has_room
+    assert taken.room == 0
     taken.finish(11, handled=True)
-    assert taken.confirmable() == 10  # 11 is handled, but 10 is not yet
-    assert taken.has_room
+    assert taken.room == 1
+    taken.finish(12, handled=False)  # a stop gave it up: it stays in the journal
+    assert taken.drain_handled() == [11]
+    assert taken.drain_handled() == []
+    taken.give_back([11])  # the journal did not answer: offered again
     taken.finish(10, handled=True)
-    assert taken.confirmable() == 12
-    taken.finish(12, handled=False)  # a stop gave it up
-    assert taken.confirmable() == 12  # so Telegram keeps it
-    assert taken.is_new(13)
-    assert not taken.is_new(12)
+    assert sorted(taken.drain_handled()) == [10, 11]
+    assert taken.count == 0
+
+
+async def test_journaling_keeps_handled_marks_the_journal_could_not_take() -> None:
+    journal = MemoryJournal()
+    taken = TakenUpdates(limit=10)
+    journaling = Journaling(journal, taken, StorageGate())
+    assert await journaling.keep([{"update_id": 1}, {"update_id": 2}]) == {1, 2}
+    assert await journaling.keep([{"update_id": 2}, {"update_id": 3}]) == {3}  # 2 was kept
+    taken.take(1)
+    taken.finish(1, handled=True)
+    await Journaling(_FailingMarks(), taken, StorageGate()).mark_handled()
+    assert [u["update_id"] for u in await journal.leftovers()] == [1, 2, 3]
+    await journaling.mark_handled()  # the journal answers again: 1 is marked now
+    assert [u["update_id"] for u in await journal.leftovers()] == [2, 3]
+
+
+class _FailingMarks(MemoryJournal):
+    async def mark_handled(self, update_ids: Collection[int]) -> None:
+        raise StorageError("database error (08006): connection refused")
