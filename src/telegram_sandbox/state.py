@@ -5,6 +5,7 @@ which also decides which updates Telegram would send the bot for each change.
 """
 
 import enum
+import random
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
@@ -455,6 +456,7 @@ class World:
     """
 
     FIRST_UPDATE_ID: ClassVar[int] = 100_000_001
+    """The lowest update id a world may start at."""
 
     def __init__(self, bot: User, *, clock: Callable[[], float] = time.time) -> None:
         self.bot = bot
@@ -479,7 +481,9 @@ class World:
         self.allowed_updates: frozenset[str] | None = None
         self.webhook: WebhookConfig | None = None
         self.on_update: Callable[[], None] = lambda: None
-        self._next_update_id = self.FIRST_UPDATE_ID
+        # Like Telegram for a bot with no recent updates, a new world starts its update ids at
+        # a random point: two worlds in one database never share ids.
+        self._next_update_id = random.randrange(self.FIRST_UPDATE_ID, 2**31)
         self._next_message_id: dict[int, int] = {}
         self._counter = 0
 

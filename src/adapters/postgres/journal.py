@@ -23,6 +23,11 @@ FORGET_AFTER = timedelta(hours=1)
 FORGET_EVERY = 60.0
 """Seconds between two sweeps of the ids kept past `FORGET_AFTER`."""
 
+_ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
+"""Journal writes do not wait for the disk: they must outlive the bot's process (a crash, a
+kill -9), which they do once committed; a crash of PostgreSQL itself may lose the last fraction
+of a second of them (three `wal_writer_delay`s at most), which the hot path is not worth."""
+
 _KEEP = text(
     "INSERT INTO taken_updates (bot_id, update_id, payload) "
     "SELECT :bot_id, kept.update_id, kept.payload::jsonb "
@@ -65,6 +70,7 @@ class PostgresJournal:
         parameters = {"bot_id": self._bot_id, "update_ids": ids, "payloads": payloads}
         with storage_errors():
             async with self._engine.begin() as connection:
+                await connection.execute(_ASYNC_COMMIT)
                 result = await connection.execute(_KEEP, parameters)
                 return frozenset(int(update_id) for update_id in result.scalars())
 
@@ -74,6 +80,7 @@ class PostgresJournal:
             return
         with storage_errors():
             async with self._engine.begin() as connection:
+                await connection.execute(_ASYNC_COMMIT)
                 if update_ids:
                     parameters = {"bot_id": self._bot_id, "update_ids": list(update_ids)}
                     await connection.execute(_HANDLED, parameters)
