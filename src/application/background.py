@@ -31,7 +31,10 @@ async def run_due_actions_forever(runner: RunDueActions, interval: float) -> Non
         try:
             report = await runner.execute()
             if report.done or report.retried or report.abandoned:
-                log.info(
+                # Deferrals alone are not news: each action says when it is worth a line.
+                level = logging.INFO if report.done or report.abandoned else logging.DEBUG
+                log.log(
+                    level,
                     "due_actions done=%s retried=%s abandoned=%s",
                     report.done,
                     report.retried,

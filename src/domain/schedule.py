@@ -103,13 +103,17 @@ def kick_of_unverified(
     )
 
 
-MAX_ATTEMPTS = 5
-"""Attempts before a failing action is given up (and the failure audited)."""
+RETRY_CAP = timedelta(minutes=10)
+"""The longest backoff: a failing action is tried again at least this often, forever (rule 11:
+deferred, never dropped)."""
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """Exponential backoff before the next attempt: 10 s, 20 s, 40 s, … capped at 10 minutes."""
-    return min(timedelta(seconds=10 * 2**attempts), timedelta(minutes=10))
+    """Exponential backoff before the next attempt: 10 s, 20 s, 40 s, … capped at `RETRY_CAP`.
+
+    Any number of earlier failures is fine (an action may fail for days).
+    """
+    return min(timedelta(seconds=10) * 2 ** min(attempts, 16), RETRY_CAP)
 
 
 def retry_wait(attempts: int, retry_after: float | None = None) -> timedelta:
@@ -119,3 +123,11 @@ def retry_wait(attempts: int, retry_after: float | None = None) -> timedelta:
     `attempts` earlier failures.
     """
     return timedelta(seconds=retry_after) if retry_after is not None else retry_delay(attempts)
+
+
+def worth_reporting(failures: int) -> bool:
+    """Whether the `failures`-th failure in a row of one action is worth a log line.
+
+    The 1st, 2nd, 4th, 8th, …: an action failing for days writes a dozen lines, not thousands.
+    """
+    return failures > 0 and failures & (failures - 1) == 0

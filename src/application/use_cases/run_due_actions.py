@@ -1,12 +1,20 @@
 """Run the scheduled actions that fell due: warning deletions, kicks, bulk unmutes."""
 
+import asyncio
+import contextlib
 import enum
 import logging
+from collections.abc import AsyncGenerator
 from datetime import timedelta
 
 import attrs
 
-from application.errors import MessengerError, MessengerUnavailable, TargetIsAdmin
+from application.errors import (
+    MessengerError,
+    MessengerUnavailable,
+    StorageError,
+    TargetIsAdmin,
+)
 from application.lookups import Lookups
 from application.ports.clock import Clock
 from application.ports.messenger import Messenger
@@ -14,16 +22,20 @@ from application.ports.unit_of_work import TenantDirectory, UnitOfWork
 from application.restrictions import Restrictions
 from domain.audit import AuditEvent
 from domain.ids import GroupId
-from domain.schedule import MAX_ATTEMPTS, ActionKind, ScheduledAction, retry_wait
+from domain.schedule import ActionKind, ScheduledAction, retry_wait, worth_reporting
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=10)
+LEASE = timedelta(seconds=5)
 """How long a claimed action is held by one worker before another may take it.
 
-Each action is claimed on its own, just before it runs, so a worker that dies holds at most one
-action per group, and only this long. An action that outlives its lease (a long 429 wait) may
-be run by a second worker too; every action is harmless to run twice."""
+Each action is claimed on its own, just before it runs, and its lease is renewed every
+`RENEW_EVERY` while it runs (a long 429 wait), so a worker that dies holds at most one action
+per group, and only this long (issue 10: everything lifted within 10 s of a restart after
+kill -9). Should a renewal come late, a second worker may run the action too; every action is
+harmless to run twice."""
+RENEW_EVERY = LEASE / 3
+"""How often the lease of the action being run is pushed forward."""
 BATCH = 50
 """Actions run per group in one run, so one busy group does not hold up the others."""
 
@@ -40,7 +52,13 @@ class _Ending(enum.Enum):
 
 @attrs.frozen
 class RunReport:
-    """How the actions of one run ended."""
+    """How the actions of one run ended.
+
+    Attributes:
+        done: Carried out (or found needless).
+        retried: Failed for now and deferred to a later run.
+        abandoned: Refused by Telegram, ended and audited.
+    """
 
     done: int = 0
     retried: int = 0
@@ -55,8 +73,14 @@ class RunDueActions:
       do not run one twice and a worker that dies leaves the one it held to the next within
       seconds (issue 10: a 2-minute lease on 50 claimed at once kept members muted for minutes).
     - A kick happens only if the bot's restriction is still in place and protection is on.
-    - A transient Telegram failure retries with backoff; after `MAX_ATTEMPTS`, or on a refusal,
-      the action is dropped and the failure audited.
+
+    Rule 11: a failure past the immediate retries is deferred, never dropped.
+
+    - A transient Telegram failure (`MessengerUnavailable`) defers the action, after Telegram's
+      `retry_after` or a backoff capped at `RETRY_CAP`, as often as it takes. The first deferral
+      is audited and logged with when it runs again; later ones are logged ever more rarely
+      (`worth_reporting`), so an outage does not flood the log.
+    - A refusal (any other `MessengerError`) ends the action, audited and logged.
     """
 
     lookups: Lookups
@@ -65,6 +89,7 @@ class RunDueActions:
     uow: UnitOfWork
     clock: Clock
     directory: TenantDirectory
+    renew_every: timedelta = RENEW_EVERY
 
     async def execute(self) -> RunReport:
         """Run everything due now, tenant by tenant."""
@@ -89,18 +114,57 @@ class RunDueActions:
 
     async def _run(self, action: ScheduledAction) -> "_Ending":
         try:
-            await self._perform(action)
+            async with self._held(action):
+                await self._perform(action)
         except MessengerUnavailable as error:
-            if action.attempts + 1 < MAX_ATTEMPTS:
-                await self._reschedule(action, error)
-                return _Ending.RETRIED
-            await self._abandon(action, error)
-            return _Ending.ABANDONED
+            await self._defer(action, error)
+            return _Ending.RETRIED
         except MessengerError as error:
             await self._abandon(action, error)
             return _Ending.ABANDONED
         await self._complete(action.group_id, action)
         return _Ending.DONE
+
+    @contextlib.asynccontextmanager
+    async def _held(self, action: ScheduledAction) -> AsyncGenerator[None]:
+        """Keep the action's lease while the block runs; stop renewing before leaving it.
+
+        The renewal is over when the block is left, so the bookkeeping that follows (complete,
+        defer) is never overwritten by a late renewal.
+        """
+        finished = asyncio.Event()
+        renewal = asyncio.create_task(  # noqa: TID251 -- awaited on every exit path, below
+            self._renew(action, finished), name=f"lease:{action.action_id}"
+        )
+        try:
+            yield
+        except asyncio.CancelledError:
+            renewal.cancel()
+            raise
+        finally:
+            finished.set()
+            await asyncio.wait([renewal])
+
+    async def _renew(self, action: ScheduledAction, finished: asyncio.Event) -> None:
+        """Push the action's lease forward every `renew_every` until `finished` is set."""
+        every = self.renew_every.total_seconds()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(finished.wait(), every)
+            if finished.is_set():
+                return
+            try:
+                async with self.uow.begin(action.group_id) as tx:
+                    held = attrs.evolve(action, due_at=self.clock.now() + LEASE)
+                    await tx.actions.reschedule(held)
+                    await tx.commit()
+            except StorageError as error:  # the lease may run out: a second run is harmless
+                log.warning(
+                    "action.lease_not_renewed kind=%s group=%s error=%s",
+                    action.kind,
+                    action.group_id,
+                    error,
+                )
 
     async def _perform(self, action: ScheduledAction) -> None:
         match action.kind:
@@ -151,20 +215,46 @@ class RunDueActions:
             await tx.actions.complete(group_id, action.action_id)
             await tx.commit()
 
-    async def _reschedule(self, action: ScheduledAction, error: MessengerUnavailable) -> None:
+    async def _defer(self, action: ScheduledAction, error: MessengerUnavailable) -> None:
+        """Rule 11: try again later; the first deferral is audited, later ones logged rarely."""
+        failures = action.attempts + 1
         wait = retry_wait(action.attempts, error.retry_after)
-        at = self.clock.now() + wait
+        now = self.clock.now()
+        at = now + wait
+        first = action.attempts == 0
         async with self.uow.begin(action.group_id) as tx:
             await tx.actions.reschedule(action.retried(at))
+            if first:
+                reason = f"{action.kind} deferred {wait.total_seconds():g} s: {error}"
+                await tx.audit.record(
+                    AuditEvent.action_failed(action.group_id, now, action.user_id, reason)
+                )
             await tx.commit()
+        level = logging.WARNING if worth_reporting(failures) else logging.DEBUG
+        log.log(
+            level,
+            "action.deferred kind=%s group=%s user=%s failures=%s retry_in=%ss at=%s error=%s",
+            action.kind,
+            action.group_id,
+            action.user_id,
+            failures,
+            f"{wait.total_seconds():g}",
+            at.isoformat(timespec="seconds"),
+            error,
+        )
 
     async def _abandon(self, action: ScheduledAction, error: MessengerError) -> None:
+        """A refusal: the action ends, audited."""
         log.warning(
-            "action.abandoned kind=%s group=%s error=%s", action.kind, action.group_id, error
+            "action.refused kind=%s group=%s user=%s error=%s",
+            action.kind,
+            action.group_id,
+            action.user_id,
+            error,
         )
         async with self.uow.begin(action.group_id) as tx:
             await tx.actions.complete(action.group_id, action.action_id)
-            reason = f"{action.kind} after {action.attempts + 1} attempts: {error}"
+            reason = f"{action.kind} refused after {action.attempts + 1} attempts: {error}"
             await tx.audit.record(
                 AuditEvent.action_failed(action.group_id, self.clock.now(), action.user_id, reason)
             )

@@ -1,11 +1,16 @@
 """Rule 10: deferred work lives in the store, survives restarts, and fails loudly."""
 
-from datetime import timedelta
+import asyncio
+import logging
+import re
+from datetime import datetime, timedelta
 
+import attrs
 import pytest
 
 from adapters.memory.messenger import InMemoryMessenger
 from application.errors import BotLacksRights, MessengerUnavailable, TargetIsAdmin
+from application.use_cases import run_due_actions
 from application.use_cases.exempt_member import ExemptCommand
 from application.use_cases.press_verify import PressVerifyCommand
 from application.use_cases.run_due_actions import LEASE, RunReport
@@ -15,10 +20,11 @@ from domain.audit import AuditKind
 from domain.ids import GroupId, MessageId, UserId
 from domain.membership import MemberStatus
 from domain.policy import GroupSettings
-from domain.schedule import MAX_ATTEMPTS, ActionKind
+from domain.schedule import RETRY_CAP, ActionKind
 from tests.unit.world import ALICE, AS_ADMIN, BOT, GROUP, NEWS, World
 
 KICK_AFTER = GroupSettings(kick_after=timedelta(hours=1))
+FAILURES = 20
 
 
 async def test_rule_10_scheduled_work_survives_a_restart(world: World) -> None:
@@ -62,23 +68,45 @@ async def test_a_member_promoted_meanwhile_is_not_kicked(world: World) -> None:
     assert await world.pending() == ()
 
 
-async def test_transient_failures_retry_with_backoff_then_give_up_and_audit(
-    world: World,
+async def test_rule_11_transient_failures_are_deferred_with_backoff_never_dropped(
+    world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Issue 10 §3: a failure past the immediate retries is deferred (it used to be dropped
+    after 5 attempts); the first deferral is audited, and the log is not flooded."""
+    caplog.set_level(logging.DEBUG, logger=run_due_actions.__name__)
     world.messenger.fail("delete_message", GROUP, lambda: MessengerUnavailable("timeout"))
-    await world.schedule_deletion.execute(ScheduleDeletionCommand(GROUP, (MessageId(5),)))
-    reports: list[RunReport] = []
-    for _ in range(MAX_ATTEMPTS):
-        world.clock.advance(timedelta(minutes=10))
-        reports.append(await world.run_due_actions.execute())
+    await world.schedule_deletion.execute(
+        ScheduleDeletionCommand(GROUP, (MessageId(5),), after=timedelta(0))
+    )
+    started, waits = world.clock.now(), list[timedelta]()
+    for _ in range(FAILURES):
+        assert await world.run_due_actions.execute() == RunReport(retried=1)
+        [action] = await world.pending()
+        waits.append(action.due_at - world.clock.now())
+        world.clock.advance(waits[-1])
 
-    assert [r.retried for r in reports] == [1] * (MAX_ATTEMPTS - 1) + [0]
-    assert reports[-1].abandoned == 1
-    assert len(world.messenger.calls_of("delete_message")) == MAX_ATTEMPTS
+    assert [w.total_seconds() for w in waits[:8]] == [10, 20, 40, 80, 160, 320, 600, 600]
+    assert set(waits[6:]) == {RETRY_CAP}  # capped, forever
+    assert len(world.messenger.calls_of("delete_message")) == FAILURES
+    [action] = await world.pending()
+    assert action.attempts == FAILURES
+    [deferred] = [e for e in await world.audit() if e.kind is AuditKind.ACTION_FAILED]
+    assert "deferred 10 s" in deferred.reason
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [re.findall(r"failures=(\d+)", line) for line in warnings] == [
+        ["1"],
+        ["2"],
+        ["4"],
+        ["8"],
+        ["16"],
+    ]  # of 20 deferrals, each logged at DEBUG
+    first_retry = started + timedelta(seconds=10)
+    assert f"retry_in=10s at={first_retry.isoformat()}" in warnings[0]
+
+    world.messenger.heal("delete_message", GROUP)
+    assert await world.run_due_actions.execute() == RunReport(done=1)
+    assert world.messenger.deleted == [(GROUP, MessageId(5))]
     assert await world.pending() == ()
-    failed = (await world.audit())[-1]
-    assert failed.kind is AuditKind.ACTION_FAILED
-    assert f"{MAX_ATTEMPTS} attempts" in failed.reason
 
 
 async def test_a_retried_action_waits_for_its_backoff(world: World) -> None:
@@ -99,7 +127,12 @@ async def test_a_refusal_is_not_retried(world: World) -> None:
     world.messenger.fail("unrestrict", GROUP, lambda: BotLacksRights(GROUP, "not admin"))
     await world.exempt.execute(ExemptCommand(GROUP, AS_ADMIN, ALICE))
     report = await world.run_due_actions.execute()
-    assert report.abandoned == 1
+    assert report == RunReport(abandoned=1)
+    assert ActionKind.LIFT_RESTRICTION not in {a.kind for a in await world.pending()}
+    failed = (await world.audit())[-1]
+    assert failed.kind is AuditKind.ACTION_FAILED
+    assert "refused" in failed.reason
+    assert "lacks rights" in failed.reason
     assert await world.restriction(ALICE) is not None  # still known as muted by the bot
     assert world.messenger.memberships[(GROUP, ALICE)].status is MemberStatus.RESTRICTED
 
@@ -117,6 +150,68 @@ async def test_an_action_claimed_by_a_worker_that_died_runs_after_the_lease(
     world.clock.advance(timedelta(minutes=2))
     assert await world.run_due_actions.execute() == RunReport(done=1)
     assert world.messenger.deleted == [(GROUP, MessageId(9))]
+
+
+class SlowMessenger(InMemoryMessenger):
+    """A messenger whose deletions wait until the test releases them (a long 429 wait)."""
+
+    def __init__(self) -> None:
+        super().__init__(own_id=BOT)
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def delete_message(self, chat_id: int, message_id: MessageId) -> None:
+        self.entered.set()
+        await self.release.wait()
+        await super().delete_message(chat_id, message_id)
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["done", "deferred"])
+async def test_rule_10_a_running_actions_lease_is_renewed_so_no_other_worker_takes_it(
+    fails: bool,
+) -> None:
+    """Short leases (issue 10 §6) hold for as long as the action runs, and the renewal stops
+    before the action's own bookkeeping, which it never overwrites."""
+    world = World(messenger=SlowMessenger())
+    slow = world.messenger
+    assert isinstance(slow, SlowMessenger)
+    await world.schedule_deletion.execute(
+        ScheduleDeletionCommand(GROUP, (MessageId(7),), after=timedelta(0))
+    )
+    worker = attrs.evolve(world.run_due_actions, renew_every=timedelta(milliseconds=5))
+    other = World(clock=world.clock, uow=world.uow)  # a second worker on the same store
+    running = asyncio.create_task(worker.execute())
+    await slow.entered.wait()
+    world.clock.advance(LEASE * 3)  # the call outlives its first lease
+
+    async def lease_ends() -> datetime:
+        [held] = await world.pending()
+        return held.due_at
+
+    for _ in range(200):  # until the next renewal
+        if await lease_ends() > world.clock.now():
+            break
+        await asyncio.sleep(0.005)
+    assert await lease_ends() == world.clock.now() + LEASE
+
+    assert await other.run_due_actions.execute() == RunReport()
+    assert other.messenger.calls_of("delete_message") == []
+
+    if fails:
+        slow.fail("delete_message", GROUP, lambda: MessengerUnavailable("timeout"))
+    slow.release.set()
+    await asyncio.sleep(0.05)  # renewals had every chance to come late
+    if fails:
+        assert await running == RunReport(retried=1)
+        [deferred] = await world.pending()
+        assert (deferred.attempts, deferred.due_at) == (
+            1,
+            world.clock.now() + timedelta(seconds=10),
+        )
+    else:
+        assert await running == RunReport(done=1)
+        assert await world.pending() == ()
+        assert slow.deleted == [(GROUP, MessageId(7))]
 
 
 async def test_command_replies_are_deleted_after_a_minute(world: World) -> None:
