@@ -141,9 +141,7 @@ async def test_rule_10_a_stop_during_a_3000_update_backlog_is_bounded_and_loses_
         assert await _journal_leftovers(database.superuser_url) <= set(pending)
 
 
-async def _nezuko(
-    environ: dict[str, str], cwd: Path, sink: TextIO
-) -> asyncio.subprocess.Process:
+async def _nezuko(environ: dict[str, str], cwd: Path, sink: TextIO) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         str(NEZUKO), "run", env=environ, cwd=cwd, stdout=sink, stderr=sink
     )
