@@ -3,7 +3,9 @@
 The sandbox enforces Telegram's flood limits and the bot paces itself as for Telegram. Figures:
 the time from the last join until every joiner is muted and every spam message deleted, the
 messages the bot sent into the group, the 429s it received, the slowest answer to an admin of
-another group meanwhile, and how long a graceful stop takes at the peak of a second backlog.
+another group meanwhile (one `/status` a second, each in its own quiet group: Telegram lets a bot
+send about 20 messages a minute into one group, so ten answers in ten seconds into a single group
+would measure Telegram's limit, not the bot), and how long a graceful stop takes at the peak of a second backlog.
 `make bench` holds them to `TARGETS`; the test `tests/integration/bot/test_raid.py` runs the
 same workload for correctness.
 """
@@ -23,19 +25,16 @@ from telegram_sandbox import AdminRights, FloodLimits, Sandbox
 RAIDERS = 1_000
 RAID_SECONDS = 10.0
 SPAMMERS = 200
-OTHER_GROUP = -1001000000099
+ASKS = 10
+"""Admins of other groups asking `/status` during the raid, one a second."""
+OTHER_GROUPS = tuple(-1001000000099 - n for n in range(ASKS))
 BACKLOG = 1_000
 """Joins of a second raid arriving at once, to stop the bot at the peak of its backlog."""
 
 
 @attrs.frozen
 class Targets:
-    """What the raid must come to (issue 10's "Done when").
-
-    `answered_within` is printed, not enforced yet: in polling mode the bot sees at most the 100
-    oldest unconfirmed updates (it confirms only what it handled), so another group's command
-    waits behind up to 100 raid updates; measured 2.0-3.3 s here. Issue 10 stays open for it.
-    """
+    """What the raid must come to (issue 10's "Done when")."""
 
     cleaned_within: float = 30.0
     answered_within: float = 2.0
@@ -69,6 +68,8 @@ class RaidResult:
             missed.append(f"cleaned {self.cleaned_after:.1f} s after the last join")
         if self.floods:
             missed.append(f"{self.floods} 429s")
+        if self.slowest_answer > targets.answered_within:
+            missed.append(f"an answer in another group took {self.slowest_answer:.1f} s")
         if self.stop_seconds > targets.stop_within:
             missed.append(f"the stop took {self.stop_seconds:.1f} s")
         return missed
@@ -98,8 +99,9 @@ async def _raid(sandbox: Sandbox) -> RaidResult:
     ids, driver, calls = sandbox.seeded, sandbox.driver, sandbox.calls
     assert ids is not None
     group, owner = ids.group_id, ids.owner_id
-    driver.supergroup(OTHER_GROUP, "Other group", owner_id=owner)
-    driver.add_bot(OTHER_GROUP, by=owner, rights=AdminRights.moderator())
+    for n, other in enumerate(OTHER_GROUPS):
+        driver.supergroup(other, f"Other group {n}", owner_id=owner)
+        driver.add_bot(other, by=owner, rights=AdminRights.moderator())
     driver.say(group, owner, "/protect @nezuko_demo_news")
     await calls.wait_for("sendMessage", lambda c: c.param("chat_id") == group, timeout=30)
     mark = calls.mark()
@@ -127,8 +129,9 @@ async def _raid(sandbox: Sandbox) -> RaidResult:
             driver.join(group, raider)
             if n % (RAIDERS // SPAMMERS) == 0:  # writes at once, before any mute
                 spam.append(driver.say(group, raider, f"spam {n}").message_id)
-            if n % 100 == 50:  # an admin of another group asks something mid-raid
-                asked.append(tasks.create_task(_answered_in(sandbox, OTHER_GROUP, owner)))
+            if n % (RAIDERS // ASKS) == RAIDERS // ASKS // 2:  # an admin elsewhere asks
+                other = OTHER_GROUPS[len(asked)]
+                asked.append(tasks.create_task(_answered_in(sandbox, other, owner)))
             await asyncio.sleep(
                 max(0.0, started + RAID_SECONDS * (n + 1) / RAIDERS - time.monotonic())
             )
@@ -179,7 +182,7 @@ def report(result: RaidResult) -> str:
             f"  messages the bot sent into the group: {result.messages_into_group}",
             f"  429s received:                        {result.floods} (target 0)",
             f"  slowest answer in another group:      {result.slowest_answer:6.2f} s "
-            f"(target {TARGETS.answered_within:.0f} s, not enforced yet: see `Targets`)",
+            f"(target {TARGETS.answered_within:.0f} s)",
             f"  graceful stop at the peak of a {BACKLOG}-join backlog: "
             f"{result.stop_seconds:.1f} s (target {TARGETS.stop_within:.0f} s)",
         )
