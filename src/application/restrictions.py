@@ -258,7 +258,8 @@ class Restrictions:
             return None
         try:
             await self.messenger.restrict(group_id, user_id)
-        except MessengerUnavailable:
+        except MessengerUnavailable as error:
+            log.warning("mute.deferred_again group=%s user=%s error=%s", group_id, user_id, error)
             raise
         except MessengerError as error:
             return await self._refused(group_id, user_id, error, forget=True)

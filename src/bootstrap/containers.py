@@ -40,6 +40,7 @@ from application.use_cases.on_group_member_updated import OnGroupMemberUpdated
 from application.use_cases.on_join_request import OnJoinRequest
 from application.use_cases.press_verify import PressVerify
 from application.use_cases.protect_group import ProtectGroup
+from application.use_cases.retire_stale_warning import RetireStaleWarning
 from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.schedule_deletion import ScheduleDeletion
 from application.use_cases.send_warnings import SendWarnings
@@ -124,8 +125,16 @@ class Container(containers.DeclarativeContainer):
         uow=uow,
         directory=directory,
     )
+    retire_stale_warning = providers.Factory(
+        RetireStaleWarning, uow=uow, messenger=messenger, clock=clock
+    )
     press_verify = providers.Factory(
-        PressVerify, lookups=lookups, restrictions=restrictions, throttle=throttle, uow=uow
+        PressVerify,
+        lookups=lookups,
+        restrictions=restrictions,
+        throttle=throttle,
+        uow=uow,
+        stale_warnings=retire_stale_warning,
     )
     on_bot_status_changed = providers.Factory(
         OnBotStatusChanged,
@@ -173,6 +182,7 @@ class Container(containers.DeclarativeContainer):
         group_member=on_group_member_updated,
         channel_member=channel_member_changed,
         verify=press_verify,
+        stale_warning=retire_stale_warning,
         cleanup=schedule_deletion,
         bot_status=on_bot_status_changed,
         join_request=on_join_request,

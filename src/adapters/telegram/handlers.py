@@ -7,6 +7,7 @@ The enforcement handlers count what each use case returned (`nezuko_enforcement_
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -19,6 +20,7 @@ from telegram import (
     Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    MaybeInaccessibleMessage,
     Message,
     MessageEntity,
     Update,
@@ -72,6 +74,7 @@ from application.use_cases.on_group_member_updated import (
 from application.use_cases.on_join_request import JoinRequestCommand, OnJoinRequest
 from application.use_cases.press_verify import PressVerify, PressVerifyCommand, VerifyOutcome
 from application.use_cases.protect_group import ProtectCommand, ProtectGroup
+from application.use_cases.retire_stale_warning import RetireStaleWarning, StaleWarningCommand
 from application.use_cases.schedule_deletion import ScheduleDeletion, ScheduleDeletionCommand
 from application.use_cases.show_status import ShowStatus, StatusCommand
 from application.use_cases.unexempt_member import UnexemptCommand, UnexemptMember
@@ -119,6 +122,7 @@ class Events:
     group_member: OnGroupMemberUpdated
     channel_member: ChannelMemberChanged
     verify: PressVerify
+    stale_warning: RetireStaleWarning
     cleanup: ScheduleDeletion
     bot_status: OnBotStatusChanged
     join_request: OnJoinRequest
@@ -129,9 +133,13 @@ class Events:
 
 @attrs.frozen
 class OnGroupMessage:
-    """A new or edited message in a group: enforce rule 3."""
+    """A new or edited message in a group: enforce rule 3.
+
+    A reply to a warning of the bot's that is stale (rule 11) deletes that warning too.
+    """
 
     enforce: EnforceMembership
+    stale_warning: RetireStaleWarning
 
     async def __call__(self, update: Update, context: Context) -> None:
         """Judge the sender; stop other handlers if their message was removed."""
@@ -153,6 +161,12 @@ class OnGroupMessage:
             )
         )
         count_enforcement("message", outcome.value)
+        replied = message.reply_to_message
+        posted_at = bot_warning_posted_at(replied, context.bot.id)
+        if replied is not None and posted_at is not None:
+            await self.stale_warning.execute(
+                StaleWarningCommand(GroupId(chat.id), MessageId(replied.message_id), posted_at)
+            )
         if outcome in _REMOVED:
             raise ApplicationHandlerStop
 
@@ -258,9 +272,31 @@ async def pressed[T](update: Update, parse: Callable[[str], T | None]) -> Press[
     )
 
 
+def bot_warning_posted_at(
+    message: MaybeInaccessibleMessage | None, bot_id: int
+) -> datetime | None:
+    """When the bot posted `message`, if it is a warning of the bot's (it has our Verify button).
+
+    `None` for any other message, and for one Telegram no longer shows the bot (too old).
+    """
+    if not isinstance(message, Message) or message.from_user is None:
+        return None
+    if message.from_user.id != bot_id or message.reply_markup is None:
+        return None
+    buttons = (b for row in message.reply_markup.inline_keyboard for b in row)
+    if not any(
+        isinstance(b.callback_data, str) and parse_verify_data(b.callback_data) for b in buttons
+    ):
+        return None
+    return message.date
+
+
 @attrs.frozen
 class OnVerifyPressed:
-    """The Verify button: it acts only on whoever pressed it (rule 5)."""
+    """The Verify button: it acts only on whoever pressed it (rule 5).
+
+    A press on a stale warning of the bot's also deletes it (rule 11, `RetireStaleWarning`).
+    """
 
     verify: PressVerify
 
@@ -269,8 +305,11 @@ class OnVerifyPressed:
         press = await pressed(update, parse_verify_data)
         if press is None:
             return
+        posted_at = bot_warning_posted_at(press.query.message, context.bot.id)
         result = await self.verify.execute(
-            PressVerifyCommand(press.group_id, press.presser, press.data.owner, press.message_id)
+            PressVerifyCommand(
+                press.group_id, press.presser, press.data.owner, press.message_id, posted_at
+            )
         )
         count_enforcement("verify", result.outcome.value)
         alert = result.outcome is VerifyOutcome.STILL_MISSING
@@ -488,7 +527,10 @@ def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler,
     """Every handler with its handler group."""
     group_messages = filters.ChatType.GROUPS & ~filters.StatusUpdate.ALL
     handlers: list[tuple[Handler, int]] = [
-        (MessageHandler(group_messages, OnGroupMessage(events.enforce)), ENFORCEMENT_GROUP),
+        (
+            MessageHandler(group_messages, OnGroupMessage(events.enforce, events.stale_warning)),
+            ENFORCEMENT_GROUP,
+        ),
         (
             ChatMemberHandler(
                 OnChatMember(events.group_member, events.channel_member),

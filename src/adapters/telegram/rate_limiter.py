@@ -7,7 +7,8 @@ membership-enforcement bot makes those far more often than it sends; PTB's stock
 `AIORateLimiter` puts every call with a negative chat id in the 20-a-minute bucket, which caps
 membership checks per channel at 20 a minute (DESIGN §4). So this limiter paces sends only and
 lets every other call straight through; any call that still meets a 429 waits exactly
-`retry_after` and is tried again, holding back only the calls into the same chat.
+`retry_after` and is tried again, holding back only what Telegram limited: the sends into that
+chat, or that method's calls into that chat.
 
 Every attempt is counted by method and outcome (`nezuko_bot_api_calls_total`), and every 429
 once more with the wait it asked for (`nezuko_bot_api_flood_waits_total`); getUpdates never
@@ -231,11 +232,23 @@ class _Target:
 
     chat: ChatKey
     send: bool
+    method: str
+    """The endpoint, lower-cased."""
 
     @property
     def is_group(self) -> bool:
         """Groups, supergroups and channels have negative ids or are named by @username."""
         return isinstance(self.chat, str) or (self.chat is not None and self.chat < 0)
+
+    @property
+    def held_with(self) -> tuple[ChatKey, str]:
+        """What a 429 on this call holds back: every send into the chat, else this method there.
+
+        Telegram's flood limits count messages per chat; a 429 on another call (a restriction)
+        says nothing about deleting a message there, so it holds only calls of its own method
+        into that chat, and enforcement of other members goes on (issue 10).
+        """
+        return (self.chat, "send" if self.send else self.method)
 
     @classmethod
     def of(cls, endpoint: str, data: dict[str, Any]) -> "_Target":
@@ -246,7 +259,7 @@ class _Target:
         else:
             text = str(raw)
             chat = int(text) if text.lstrip("-").isdigit() else text.lower()
-        return cls(chat, is_send(endpoint))
+        return cls(chat, is_send(endpoint), endpoint.lower())
 
 
 class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
@@ -254,11 +267,12 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
 
     - Sends (see `is_send`) pass three aiolimiter buckets: the chat's, the group's (groups and
       channels only) and the overall one. Every other call goes straight through.
-    - A 429 holds back the calls into that chat (sends and other calls separately: a send
-      refused for the 20-a-minute limit does not delay getChatMember there) for exactly
-      `retry_after`, then the call is made again, up to `RetryPolicy.flood_retries` times. A
+    - A 429 on a send holds back the sends into that chat; one on any other call, the calls of
+      that method into that chat (a send refused for the 20-a-minute limit does not delay
+      getChatMember there, nor a refused restriction the deletion of a message). The held call
+      is made again after exactly `retry_after`, up to `RetryPolicy.flood_retries` times. A
       `retry_after` above `RetryPolicy.max_wait` is not waited for: the call fails with the
-      `RetryAfter`, and so does every call into that chat until the wait is over.
+      `RetryAfter`, and so does every call it holds back until the wait is over.
     - A network error or 5xx is retried after a pause that doubles each time, up to
       `RetryPolicy.network_retries` times; a timeout likewise, for calls that are safe to
       repeat (see `is_safe_to_repeat`). Then the error propagates.
@@ -284,7 +298,7 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
         self._overall = self.limits.overall.limiter()
         self._groups: dict[ChatKey, AsyncLimiter] = {}
         self._chats: dict[ChatKey, AsyncLimiter] = {}
-        self._holds: dict[tuple[ChatKey, bool], float] = {}
+        self._holds: dict[tuple[ChatKey, str], float] = {}
         self._gate = _PriorityGate()
 
     async def initialize(self) -> None:
@@ -371,12 +385,12 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
     # --- holds after a 429 ------------------------------------------------------------------
 
     def _hold(self, target: _Target, seconds: float) -> None:
-        key = (target.chat, target.send)
+        key = target.held_with
         until = asyncio.get_running_loop().time() + seconds
         self._holds[key] = max(until, self._holds.get(key, 0.0))
 
     async def _wait_for_hold(self, target: _Target) -> None:
-        key = (target.chat, target.send)
+        key = target.held_with
         loop = asyncio.get_running_loop()
         while (until := self._holds.get(key)) is not None:
             remaining = until - loop.time()

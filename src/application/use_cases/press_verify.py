@@ -1,7 +1,7 @@
 """A member pressed the Verify button of a warning."""
 
 import enum
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -10,6 +10,7 @@ from application.lookups import Lookups
 from application.ports.throttle import Throttle
 from application.ports.unit_of_work import UnitOfWork
 from application.restrictions import Restrictions
+from application.use_cases.retire_stale_warning import RetireStaleWarning, StaleWarningCommand
 from domain.ids import GroupId, MessageId, UserId
 from domain.policy import RequiredChannel
 
@@ -27,6 +28,9 @@ class PressVerifyCommand:
     `None` on a merged warning, whose Verify acts on whoever presses it (rule 11)."""
     warning_id: MessageId | None = None
     """The message that carries the button: the owner's warning, deleted once they are free."""
+    posted_at: datetime | None = None
+    """When the bot posted that message; `None` unless the bot posted it (only a message of
+    the bot's is ever deleted as a stale warning)."""
 
 
 class VerifyOutcome(enum.StrEnum):
@@ -57,15 +61,28 @@ class PressVerify:
     - Presses are throttled per member.
     - It lifts only a restriction the bot applied, never an admin's manual mute.
     - It re-checks every channel fresh from Telegram (no cache).
+    - Rule 11: a press on a warning that is no member's current warning (the orphan of a send
+      that timed out, or one left behind) acts as usual, then deletes that warning.
     """
 
     lookups: Lookups
     restrictions: Restrictions
     throttle: Throttle
     uow: UnitOfWork
+    stale_warnings: RetireStaleWarning
 
     async def execute(self, command: PressVerifyCommand) -> VerifyResult:
         """Re-check the presser and lift the bot's restriction if they joined everything."""
+        result = await self._press(command)
+        warning_id, posted_at = command.warning_id, command.posted_at
+        # A lift has already deleted the pressed warning, unless it still warns someone else.
+        lifted = result.outcome is VerifyOutcome.LIFTED
+        if not lifted and warning_id is not None and posted_at is not None:
+            stale = StaleWarningCommand(command.group_id, warning_id, posted_at)
+            await self.stale_warnings.execute(stale)
+        return result
+
+    async def _press(self, command: PressVerifyCommand) -> VerifyResult:
         group_id, user = command.group_id, command.presser
         if command.owner is not None and command.presser != command.owner:
             return VerifyResult(VerifyOutcome.NOT_YOURS)

@@ -1,7 +1,10 @@
 """EnforceMembership: rule 3 on the message path, with rules 4, 8, 9 and the DESIGN §5 hot path."""
 
 import asyncio
+import logging
 from datetime import timedelta
+
+import pytest
 
 from adapters.memory.messenger import InMemoryMessenger
 from application.errors import BotLacksRights, MessengerUnavailable
@@ -378,6 +381,25 @@ async def test_rule_11_a_mute_telegram_cannot_take_now_is_deferred_then_applied(
     assert world.messenger.is_restricted(GROUP, ALICE)
     assert [w.member.user_id for _, w in world.messenger.warnings] == [ALICE]
     assert AuditKind.MUTED in await world.audit_kinds()
+
+
+async def test_rule_11_a_mute_failing_past_the_retries_is_logged_each_time_it_is_deferred(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 10: a restriction failing 3x500 left an audit row and no log line."""
+    caplog.set_level(logging.WARNING, logger="application.restrictions")
+    await world.protect()
+    world.messenger.fail("restrict", GROUP, lambda: MessengerUnavailable("502 Bad Gateway"))
+    await world.on_message.execute(world.message(ALICE))
+
+    await world.run_due(timedelta(seconds=10))
+
+    logged = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [line.split()[0] for line in logged] == ["mute.deferred", "mute.deferred_again"]
+    assert all(f"user={ALICE}" in line and "502 Bad Gateway" in line for line in logged)
+    [retry] = await world.pending()
+    assert (retry.kind, retry.attempts) == (ActionKind.RESTRICT_MEMBER, 1)
+    assert AuditKind.ACTION_FAILED in await world.audit_kinds()
 
 
 async def test_rule_11_a_deferred_mute_is_dropped_when_the_member_is_freed_meanwhile(

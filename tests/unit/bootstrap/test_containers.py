@@ -25,7 +25,7 @@ def test_every_use_case_is_wired_on_memory_adapters() -> None:
     use_cases = memory_container(messenger)
     use_cases.check_dependencies()
     built = {name: getattr(use_cases, name)() for name in USE_CASES}
-    assert len(built) == 18
+    assert len(built) == 19
     assert isinstance(built["enforce_membership"], EnforceMembership)
     protect = built["protect_group"]
     assert isinstance(protect, ProtectGroup)
@@ -46,6 +46,7 @@ def test_the_handlers_get_every_use_case_from_the_container() -> None:
     assert isinstance(commands, Commands)
     assert isinstance(events.enforce, EnforceMembership)
     assert events.group_member.enforce.lookups is events.verify.lookups
+    assert events.stale_warning.uow is events.verify.stale_warnings.uow
 
 
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
