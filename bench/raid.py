@@ -5,9 +5,9 @@ the time from the last join until every joiner is muted and every spam message d
 messages the bot sent into the group, the 429s it received, the slowest answer to an admin of
 another group meanwhile (one `/status` a second, each in its own quiet group: Telegram lets a
 bot send about 20 messages a minute into one group, so ten answers in ten seconds into a single
-group would measure Telegram's limit, not the bot), and how long a graceful stop takes at the peak of a second backlog.
-`make bench` holds them to `TARGETS`; the test `tests/integration/bot/test_raid.py` runs the
-same workload for correctness.
+group would measure Telegram's limit, not the bot), and how long a graceful stop takes at the
+peak of a second backlog. `make bench` holds them to `TARGETS`; the test
+`tests/integration/bot/test_raid.py` runs the same workload for correctness.
 """
 
 import asyncio
