@@ -85,6 +85,11 @@ DUE_ACTIONS_INTERVAL = 1.0
 
 DUE_ACTIONS_TASK = "nezuko:due-actions"
 """The name of the task that runs them (the bench tells its database use from the updates')."""
+POLLING_TASK = "nezuko:polling"
+JOURNAL_TASK = "nezuko:journal"
+INTAKE_TASKS = (POLLING_TASK, JOURNAL_TASK)
+"""The tasks that keep updates in the intake journal and mark them handled (the bench counts
+their database use apart: it is per batch of updates, not per update)."""
 SENDER_TASK = "nezuko:warnings"
 """The prefix of the paced sender's tasks' names (likewise)."""
 
@@ -197,7 +202,7 @@ async def taking_updates(
             log.info("bot.leftovers updates=%s", len(leftovers))
         tasks.append(
             asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
-                journaling.mark_handled_forever(), name="nezuko:journal"
+                journaling.mark_handled_forever(), name=JOURNAL_TASK
             )
         )
         if settings.webhook_mode:
@@ -213,7 +218,7 @@ async def taking_updates(
             poller = Poller(application.bot, application.update_queue, journaling, ALLOWED_UPDATES)
             tasks.append(
                 asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
-                    poller.run(), name="nezuko:polling"
+                    poller.run(), name=POLLING_TASK
                 )
             )
             log.info("bot.started mode=polling")
