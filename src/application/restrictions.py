@@ -250,7 +250,7 @@ class Restrictions:
         """Apply a mute that was deferred, if the bot still holds it; `None` if it does not.
 
         Raises `MessengerUnavailable` when Telegram still cannot take it (the caller defers it
-        again).
+        again, and says so: `RunDueActions`' `action.deferred`).
         """
         async with self.uow.begin(group_id) as tx:
             restriction = await tx.restrictions.get(group_id, user_id)
@@ -258,8 +258,7 @@ class Restrictions:
             return None
         try:
             await self.messenger.restrict(group_id, user_id)
-        except MessengerUnavailable as error:
-            log.warning("mute.deferred_again group=%s user=%s error=%s", group_id, user_id, error)
+        except MessengerUnavailable:
             raise
         except MessengerError as error:
             return await self._refused(group_id, user_id, error, forget=True)

@@ -395,7 +395,7 @@ async def test_rule_11_a_mute_failing_past_the_retries_is_logged_each_time_it_is
     await world.run_due(timedelta(seconds=10))
 
     logged = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert [line.split()[0] for line in logged] == ["mute.deferred", "mute.deferred_again"]
+    assert [line.split()[0] for line in logged] == ["mute.deferred", "action.deferred"]
     assert all(f"user={ALICE}" in line and "502 Bad Gateway" in line for line in logged)
     [retry] = await world.pending()
     assert (retry.kind, retry.attempts) == (ActionKind.RESTRICT_MEMBER, 1)
