@@ -34,6 +34,7 @@ from adapters.postgres.guard import open_runtime_engine
 from adapters.postgres.health import Readiness, database_answers
 from adapters.postgres.journal import PostgresJournal
 from adapters.telegram.backpressure import (
+    CoalescedJournal,
     Journaling,
     RetriedOnStorageFailure,
     StorageGate,
@@ -190,7 +191,7 @@ async def taking_updates(
     processor = _processor(application)
     gate = gate if gate is not None else StorageGate()
     journaling = Journaling(journal or MemoryJournal(), processor.taken, gate)
-    intake.journal = journaling.journal
+    intake.journal = CoalescedJournal(journaling.journal)  # deliveries come one by one
     await application.start()
     poller: Poller | None = None
     tasks: list[asyncio.Task[None]] = []

@@ -16,7 +16,7 @@ process holds in memory at once.
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
 import attrs
@@ -249,6 +249,64 @@ class Journaling:
         while True:
             await asyncio.sleep(interval)
             await self.mark_handled()
+
+
+class CoalescedJournal:
+    """An `UpdateJournal` whose concurrent `keep` calls share one statement (a group commit).
+
+    Webhook deliveries arrive one update per request, up to Telegram's `max_connections` at
+    once: while one statement keeps the first, the others wait and are kept together by the
+    next, so a burst of deliveries costs a few statements, not one each.
+    """
+
+    def __init__(self, journal: UpdateJournal) -> None:
+        self._journal = journal
+        self._waiting: list[tuple[JSONObject, asyncio.Future[bool]]] = []
+        self._writing = False
+
+    async def keep(self, updates: Sequence[JSONObject]) -> frozenset[int]:
+        loop = asyncio.get_running_loop()
+        mine = [(update, loop.create_future()) for update in updates]
+        self._waiting.extend(mine)
+        if not self._writing:
+            self._writing = True
+            try:
+                await self._write_all()
+            finally:
+                self._writing = False
+        kept = await asyncio.gather(*(future for _, future in mine))
+        return frozenset(
+            int(update["update_id"]) for (update, _), new in zip(mine, kept, strict=True) if new
+        )
+
+    async def _write_all(self) -> None:
+        """Keep what waits, batch after batch, until nothing does; each waiter gets its answer."""
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                new = await self._journal.keep([update for update, _ in batch])
+            except Exception as error:  # each waiter of this batch refuses its delivery
+                _fail(batch, error)
+                continue
+            except BaseException:  # the writer was cancelled: nobody is left to write
+                _fail(batch + self._waiting, StorageError("the journal's writer was cancelled"))
+                self._waiting = []
+                raise
+            for update, future in batch:
+                if not future.done():
+                    future.set_result(int(update["update_id"]) in new)
+
+    async def mark_handled(self, update_ids: Collection[int]) -> None:
+        await self._journal.mark_handled(update_ids)
+
+    async def leftovers(self) -> list[JSONObject]:
+        return await self._journal.leftovers()
+
+
+def _fail(waiting: list[tuple[JSONObject, asyncio.Future[bool]]], error: Exception) -> None:
+    for _, future in waiting:
+        if not future.done():
+            future.set_exception(error)
 
 
 class TakingQueue(asyncio.Queue[object]):

@@ -5,15 +5,18 @@ The whole flow (PTB, the sandbox, a PostgreSQL server stopped and started) is in
 parts without I/O.
 """
 
-from collections.abc import Collection
+import asyncio
+from collections.abc import Collection, Sequence
 from typing import Any, cast
 
 import pytest
 from telegram import Update
 
+from adapters.intake import JSONObject
 from adapters.memory.journal import MemoryJournal
 from adapters.telegram.backpressure import (
     RETRIES_WHILE_ANSWERING,
+    CoalescedJournal,
     Journaling,
     RetriedOnStorageFailure,
     StorageGate,
@@ -106,3 +109,38 @@ async def test_journaling_keeps_handled_marks_the_journal_could_not_take() -> No
 class _FailingMarks(MemoryJournal):
     async def mark_handled(self, update_ids: Collection[int]) -> None:
         raise StorageError("database error (08006): connection refused")
+
+
+class _CountingJournal(MemoryJournal):
+    """Counts statements; each takes a moment, as a round trip would."""
+
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__()
+        self.statements: list[int] = []
+        self.fail = fail
+
+    async def keep(self, updates: Sequence[JSONObject]) -> frozenset[int]:
+        self.statements.append(len(updates))
+        await asyncio.sleep(0.01)
+        if self.fail:
+            raise StorageError("database error (08006): connection refused")
+        return await super().keep(updates)
+
+
+async def test_deliveries_kept_at_once_share_statements_and_each_learns_if_it_is_new() -> None:
+    journal = _CountingJournal()
+    coalesced = CoalescedJournal(journal)
+    await coalesced.keep([{"update_id": 5}])
+    answers = await asyncio.gather(*(coalesced.keep([{"update_id": n}]) for n in range(1, 41)))
+    assert answers == [frozenset() if n == 5 else frozenset({n}) for n in range(1, 41)]
+    assert journal.statements[0] == 1
+    assert len(journal.statements) <= 3  # 40 deliveries: the first alone, the rest together
+    assert sum(journal.statements) == 41
+
+
+async def test_when_the_journal_fails_every_waiting_delivery_is_refused() -> None:
+    coalesced = CoalescedJournal(_CountingJournal(fail=True))
+    results = await asyncio.gather(
+        *(coalesced.keep([{"update_id": n}]) for n in range(10)), return_exceptions=True
+    )
+    assert all(isinstance(result, StorageError) for result in results)
