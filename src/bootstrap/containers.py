@@ -35,6 +35,8 @@ from application.use_cases.check_rights import CheckRights
 from application.use_cases.enforce_membership import EnforceMembership
 from application.use_cases.exempt_member import ExemptMember
 from application.use_cases.explain_member import ExplainMember
+from application.use_cases.list_exempted import ListExempted
+from application.use_cases.list_muted import ListMuted
 from application.use_cases.on_bot_status_changed import OnBotStatusChanged
 from application.use_cases.on_group_member_updated import OnGroupMemberUpdated
 from application.use_cases.on_join_request import OnJoinRequest
@@ -44,6 +46,7 @@ from application.use_cases.retire_stale_warning import RetireStaleWarning
 from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.schedule_deletion import ScheduleDeletion
 from application.use_cases.send_warnings import SendWarnings
+from application.use_cases.show_log import ShowLog
 from application.use_cases.show_status import ShowStatus
 from application.use_cases.unexempt_member import UnexemptMember
 from application.use_cases.unlink_channel import UnlinkChannel
@@ -174,6 +177,9 @@ class Container(containers.DeclarativeContainer):
     explain_member = providers.Factory(
         ExplainMember, lookups=lookups, uow=uow, messenger=messenger
     )
+    list_muted = providers.Factory(ListMuted, uow=uow, messenger=messenger)
+    list_exempted = providers.Factory(ListExempted, uow=uow, messenger=messenger)
+    show_log = providers.Factory(ShowLog, uow=uow, messenger=messenger)
 
     # What the Telegram handlers take
     events = providers.Factory(
@@ -198,6 +204,9 @@ class Container(containers.DeclarativeContainer):
         unexempt=unexempt_member,
         check=check_rights,
         explain=explain_member,
+        muted=list_muted,
+        exempted=list_exempted,
+        log=show_log,
     )
 
 

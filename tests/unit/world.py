@@ -26,6 +26,8 @@ from application.use_cases.enforce_membership import (
 )
 from application.use_cases.exempt_member import ExemptMember
 from application.use_cases.explain_member import ExplainMember
+from application.use_cases.list_exempted import ListExempted
+from application.use_cases.list_muted import ListMuted
 from application.use_cases.on_bot_status_changed import OnBotStatusChanged
 from application.use_cases.on_group_member_updated import (
     GroupMemberUpdate,
@@ -36,6 +38,7 @@ from application.use_cases.press_verify import PressVerify
 from application.use_cases.protect_group import ProtectGroup
 from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.schedule_deletion import ScheduleDeletion
+from application.use_cases.show_log import ShowLog
 from application.use_cases.show_status import ShowStatus
 from application.use_cases.unexempt_member import UnexemptMember
 from application.use_cases.unlink_channel import UnlinkChannel
@@ -268,6 +271,18 @@ class World:
     @property
     def explain(self) -> ExplainMember:
         return self.container.explain_member()
+
+    @property
+    def muted(self) -> ListMuted:
+        return self.container.list_muted()
+
+    @property
+    def exempted(self) -> ListExempted:
+        return self.container.list_exempted()
+
+    @property
+    def log(self) -> ShowLog:
+        return self.container.show_log()
 
     @property
     def schedule_deletion(self) -> ScheduleDeletion:

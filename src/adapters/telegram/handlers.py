@@ -45,14 +45,19 @@ from adapters.telegram import replies
 from adapters.telegram.convert import caller_of, parse_user_id, person_of, sender_of
 from adapters.telegram.messenger import membership_of
 from adapters.telegram.texts import (
+    LIST_PREFIX,
+    LISTS,
     SETTINGS_PREFIX,
     VERIFY_PREFIX,
+    pages_keyboard,
+    parse_list_data,
     parse_settings_data,
     parse_verify_data,
     settings_keyboard,
 )
 from application.authorization import Caller
 from application.errors import ApplicationError
+from application.paging import ListCommand
 from application.use_cases.change_settings import ChangeSettings, SettingsCommand
 from application.use_cases.channel_member_changed import (
     ChannelMemberChanged,
@@ -66,6 +71,8 @@ from application.use_cases.enforce_membership import (
 )
 from application.use_cases.exempt_member import ExemptCommand, ExemptMember
 from application.use_cases.explain_member import ExplainCommand, ExplainMember
+from application.use_cases.list_exempted import ListExempted
+from application.use_cases.list_muted import ListMuted
 from application.use_cases.on_bot_status_changed import BotStatusUpdate, OnBotStatusChanged
 from application.use_cases.on_group_member_updated import (
     GroupMemberUpdate,
@@ -76,6 +83,7 @@ from application.use_cases.press_verify import PressVerify, PressVerifyCommand, 
 from application.use_cases.protect_group import ProtectCommand, ProtectGroup
 from application.use_cases.retire_stale_warning import RetireStaleWarning, StaleWarningCommand
 from application.use_cases.schedule_deletion import ScheduleDeletion, ScheduleDeletionCommand
+from application.use_cases.show_log import ShowLog
 from application.use_cases.show_status import ShowStatus, StatusCommand
 from application.use_cases.unexempt_member import UnexemptCommand, UnexemptMember
 from application.use_cases.unlink_channel import UnlinkChannel, UnlinkCommand
@@ -112,6 +120,23 @@ class Commands:
     unexempt: UnexemptMember
     check: CheckRights
     explain: ExplainMember
+    muted: ListMuted
+    exempted: ListExempted
+    log: ShowLog
+
+    async def list_page(self, name: str, command: ListCommand) -> "Reply":
+        """Page `command.page` of the list `name` (one of `LISTS`), with its page buttons."""
+        match name:
+            case "muted":
+                muted = await self.muted.execute(command)
+                page, text = muted.page, replies.muted_html(muted)
+            case "exempted":
+                exempted = await self.exempted.execute(command)
+                page, text = exempted, replies.exempted_html(exempted)
+            case _:
+                logged = await self.log.execute(command)
+                page, text = logged, replies.log_html(logged)
+        return Reply(text, pages_keyboard(name, page.number, page.pages))
 
 
 @attrs.frozen
@@ -345,6 +370,36 @@ class OnSettingsPressed:
             log.info("settings.menu_not_updated error=%s", error.message)
 
 
+@attrs.frozen
+class OnListPagePressed:
+    """A page button of `/muted`, `/exempted` or `/log`: admins only, the message shows it."""
+
+    commands: Commands
+
+    async def __call__(self, update: Update, context: Context) -> None:
+        """Show the page asked for in place, or say in an alert why not."""
+        press = await pressed(update, parse_list_data)
+        if press is None:
+            return
+        query, data = press.query, press.data
+        command = ListCommand(press.group_id, Caller(press.presser), data.page)
+        try:
+            reply = await self.commands.list_page(data.name, command)
+        except (ApplicationError, DomainError) as error:
+            await answer(query, replies.error_text(error), show_alert=True)
+            return
+        await answer(query, "")
+        try:
+            await query.edit_message_text(
+                reply.html,
+                parse_mode=ParseMode.HTML,
+                reply_markup=reply.keyboard,
+                disable_web_page_preview=True,
+            )
+        except BadRequest as error:  # the page shown already, or the message is gone
+            log.info("list.page_not_updated error=%s", error.message)
+
+
 async def on_unknown_button(update: Update, context: Context) -> None:
     """Callback data none of our buttons carries (forged, or from an old version): say so."""
     await pressed(update, lambda _: None)  # no parser accepts anything here
@@ -492,7 +547,14 @@ def command_runs(commands: Commands) -> dict[str, Run]:
         result = await commands.explain.execute(ExplainCommand(GroupId(chat.id), caller, user))
         return replies.explanation_html(result)
 
+    def listing(name: str) -> Run:
+        async def run(_: Message, chat: Chat, caller: Caller, __: Sequence[str]) -> Reply:
+            return await commands.list_page(name, ListCommand(GroupId(chat.id), caller))
+
+        return run
+
     return {
+        **{name: listing(name) for name in LISTS},
         "protect": protect,
         "unprotect": unprotect,
         "unlink": unlink,
@@ -547,6 +609,10 @@ def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler,
             CallbackQueryHandler(
                 OnSettingsPressed(commands.settings), pattern=f"^{SETTINGS_PREFIX}"
             ),
+            0,
+        ),
+        (
+            CallbackQueryHandler(OnListPagePressed(commands), pattern=f"^{LIST_PREFIX}"),
             0,
         ),
         (CallbackQueryHandler(on_unknown_button), 0),

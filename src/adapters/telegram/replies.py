@@ -3,6 +3,7 @@
 import html
 
 import attrs
+from telegram.helpers import mention_html
 
 from application.diagnosis import Finding, Problem
 from application.errors import (
@@ -13,16 +14,20 @@ from application.errors import (
     NotPermitted,
     StorageError,
 )
+from application.paging import Page
 from application.use_cases.change_settings import SettingsResult
 from application.use_cases.check_rights import CheckReport
 from application.use_cases.exempt_member import ExemptResult
 from application.use_cases.explain_member import Explanation
+from application.use_cases.list_muted import MutedList
 from application.use_cases.press_verify import VerifyOutcome, VerifyResult
 from application.use_cases.protect_group import ProtectOutcome, ProtectResult
 from application.use_cases.show_status import StatusReport
 from application.use_cases.unlink_channel import UnlinkResult
 from application.use_cases.unprotect_group import UnprotectResult
+from domain.audit import AuditEvent, AuditKind
 from domain.errors import DomainError
+from domain.ids import UserId
 from domain.policy import GroupSettings, RequiredChannel
 
 INVALID_BUTTON = "This button is not valid."
@@ -53,6 +58,9 @@ ADMIN_COMMANDS = (
     CommandHelp("unexempt", "/unexempt", "(reply, or a user id) enforce the rules on them again"),
     CommandHelp("check", "/check", "check the bot's rights here and in every channel"),
     CommandHelp("why", "/why", "(reply, or a user id) why is this member muted?"),
+    CommandHelp("muted", "/muted", "who the bot muted here, since when, and why"),
+    CommandHelp("exempted", "/exempted", "the members never muted here"),
+    CommandHelp("log", "/log", "what the bot and the admins did lately"),
 )
 """The group admins' command menu (setMyCommands) and the usage hints, from one table."""
 
@@ -235,3 +243,77 @@ def error_html(error: Exception) -> str:
             return html.escape(str(error)).capitalize() + "."
         case _:
             return "Something went wrong; nothing was changed."
+
+
+def _person(user_id: UserId | None, name: str = "") -> str:
+    return "someone" if user_id is None else mention_html(user_id, name or str(user_id))
+
+
+def _page_head[T](title: str, page: Page[T]) -> str:
+    pages = f" (page {page.number} of {page.pages})" if page.pages > 1 else ""
+    return f"<b>{title}</b>: {page.total}{pages}"
+
+
+def muted_html(muted: MutedList) -> str:
+    """The reply to /muted: each member as a mention, since when, the channels they miss."""
+    page = muted.page
+    if not page.total:
+        return "Nobody is muted by me here."
+    lines = [_page_head("Muted by me", page)]
+    for n, restriction in enumerate(page.items, start=page.offset + 1):
+        channels = (
+            muted.policy.channels_of(restriction.missing) if muted.policy is not None else ()
+        )
+        missing = ", ".join(_channel(c) for c in channels) or "no channel any more"
+        lines.append(
+            f"{n}. {_person(restriction.user_id, restriction.name)}, since "
+            f"{restriction.since:%Y-%m-%d %H:%M} UTC; not joined: {missing}"
+        )
+    return "\n".join(lines)
+
+
+def exempted_html(page: Page[UserId]) -> str:
+    """The reply to /exempted."""
+    if not page.total:
+        return f"Nobody is exempt here. {USAGE['exempt']}"
+    lines = [_page_head("Never muted here", page)]
+    lines += [
+        f"{n}. {_person(user_id)}" for n, user_id in enumerate(page.items, start=page.offset + 1)
+    ]
+    return "\n".join(lines)
+
+
+_LOGGED = {
+    AuditKind.MUTED: "muted {subject}",
+    AuditKind.UNMUTED: "unmuted {subject}",
+    AuditKind.WARNED: "warned {subject}",
+    AuditKind.MESSAGE_DELETED: "deleted a message",
+    AuditKind.KICKED: "removed {subject}",
+    AuditKind.CHECK_FAILED: "could not check a channel",
+    AuditKind.ACTION_FAILED: "could not act on {subject}",
+    AuditKind.PROTECTED: "turned protection on",
+    AuditKind.UNPROTECTED: "turned protection off",
+    AuditKind.CHANNEL_UNLINKED: "unlinked a channel",
+    AuditKind.SETTING_CHANGED: "changed a setting",
+    AuditKind.EXEMPTED: "exempted {subject}",
+    AuditKind.UNEXEMPTED: "took {subject} off the exemption list",
+    AuditKind.BOT_STATUS_CHANGED: "changed the bot's rights",
+    AuditKind.JOIN_REQUESTED: "{subject} asked to join",
+}
+
+
+def _logged_html(event: AuditEvent) -> str:
+    who = "I" if event.actor is None else _person(event.actor)
+    what = _LOGGED[event.kind].format(subject=_person(event.subject))
+    line = f"{event.at:%m-%d %H:%M} {who} {what}"
+    if event.kind is AuditKind.JOIN_REQUESTED:
+        line = f"{event.at:%m-%d %H:%M} {what}"
+    reason = f": <i>{html.escape(event.reason)}</i>" if event.reason else ""
+    return line + reason
+
+
+def log_html(page: Page[AuditEvent]) -> str:
+    """The reply to /log: newest first, times in UTC."""
+    if not page.total:
+        return "Nothing happened here yet."
+    return "\n".join([_page_head("Lately (UTC)", page), *map(_logged_html, page.items)])

@@ -17,6 +17,10 @@ from domain.restriction import WarningReason
 
 VERIFY_PREFIX = "verify:"
 SETTINGS_PREFIX = "set:"
+LIST_PREFIX = "list:"
+LISTS = ("muted", "exempted", "log")
+"""The admin lists that page with buttons (`/muted`, `/exempted`, `/log`)."""
+MAX_PAGE = 999
 SETTINGS_CHOICES: dict[str, tuple[str, ...]] = {
     "failure_policy": ("open", "closed"),
     "warning_ttl": ("30s", "2m", "10m", "1h"),
@@ -122,3 +126,49 @@ def settings_keyboard(settings: GroupSettings) -> InlineKeyboardMarkup:
         for key, values in SETTINGS_CHOICES.items()
     ]
     return InlineKeyboardMarkup(rows)
+
+
+@attrs.frozen
+class ListData:
+    """What a list's page button says: which list, which page."""
+
+    name: str
+    page: int
+
+
+def list_data(name: str, page: int) -> str:
+    """A page button's callback data."""
+    return f"{LIST_PREFIX}{name}:{page}"
+
+
+def parse_list_data(data: str) -> ListData | None:
+    """The list and page a page button names, or `None` if the data is not ours."""
+    raw = data.removeprefix(LIST_PREFIX)
+    name, separator, page = raw.partition(":")
+    if raw == data or not separator or name not in LISTS:
+        return None
+    if not (page.isascii() and page.isdigit() and 1 <= len(page) <= 3) or int(page) < 1:
+        return None
+    return ListData(name, int(page))
+
+
+def pages_keyboard(name: str, number: int, pages: int) -> InlineKeyboardMarkup | None:
+    """« and » buttons to the neighbouring pages of a list, or none for a single page."""
+    if pages <= 1:
+        return None
+    row: list[InlineKeyboardButton] = []
+    if number > 1:
+        row.append(
+            InlineKeyboardButton(
+                "« Newer" if name == "log" else "« Previous",
+                callback_data=list_data(name, number - 1),
+            )
+        )
+    row.append(InlineKeyboardButton(f"{number}/{pages}", callback_data=list_data(name, number)))
+    if number < pages:
+        row.append(
+            InlineKeyboardButton(
+                "Older »" if name == "log" else "Next »", callback_data=list_data(name, number + 1)
+            )
+        )
+    return InlineKeyboardMarkup([row])
