@@ -10,14 +10,20 @@ from tests.integration.bot.conftest import Story
 TIMEOUT = 10.0
 
 
-async def command(story: Story, text: str, *, by: int | None = None) -> str:
-    """Send a command in the group as Alice (or `by`) and return the bot's reply text."""
+async def command(story: Story, text: str, *, by: int | None = None, warned: bool = False) -> str:
+    """Send a command in the group as Alice (or `by`) and return the bot's reply text.
+
+    `warned`: warnings may be on their way too; the reply is the first message that is not one.
+    """
     ids, calls = story.ids, story.sandbox.calls
     mark = calls.mark()
     story.sandbox.driver.say(ids.group_id, by or ids.owner_id, text)
-    reply: Call = await calls.wait_for(
-        "sendMessage", lambda c: c.param("chat_id") == ids.group_id, since=mark, timeout=TIMEOUT
-    )
+
+    def replies(call: Call) -> bool:
+        warning = "Then press <b>Verify</b>" in str(call.param("text"))
+        return call.param("chat_id") == ids.group_id and not (warned and warning)
+
+    reply: Call = await calls.wait_for("sendMessage", replies, since=mark, timeout=TIMEOUT)
     return str(reply.param("text"))
 
 
@@ -254,3 +260,49 @@ async def test_a_burst_of_messages_gets_one_mute_and_one_warning(story: Story) -
     warnings = [c for c in calls.of("sendMessage", since=mark) if "Verify" in str(c.param("text"))]
     assert len(warnings) == 1
     assert len(calls.of("restrictChatMember", since=mark)) == 1
+
+
+async def test_muted_exempted_and_log_page_with_buttons_for_admins_only(story: Story) -> None:
+    """Issue 11, point 3: admins see who is affected; the page buttons refuse members."""
+    ids, driver, calls = story.ids, story.sandbox.driver, story.sandbox.calls
+    await protect(story)
+    assert "Nobody is muted by me here." in await command(story, "/muted", warned=True)
+    speakers = [driver.user(900_000 + n, f"Speaker <{n}>").id for n in range(12)]
+    for speaker in speakers:
+        driver.place(ids.group_id, Member(speaker, Status.MEMBER))
+        driver.say(ids.group_id, speaker, "hello")
+    await calls.wait_until(
+        lambda: all(driver.is_restricted(ids.group_id, s) for s in speakers), timeout=TIMEOUT
+    )
+
+    first = await command(story, "/muted", warned=True)
+    assert "<b>Muted by me</b>: 12 (page 1 of 2)" in first
+    assert '">Speaker &lt;' in first  # names escaped inside the mentions
+    assert 'not joined: <a href="https://t.me/nezuko_demo_news">Nezuko News</a>' in first
+    listing = driver.last_bot_message(ids.group_id)
+    assert listing is not None
+    assert "list:muted:2" in [b.get("callback_data") for b in listing.buttons()]
+
+    query = driver.press(ids.bob_id, listing, "list:muted:2")  # a member: refused
+    await story.sandbox.wait_until(lambda: driver.callback_answer(query) is not None)
+    assert "Only the group's creator" in str((driver.callback_answer(query) or {}).get("text"))
+    mark = calls.mark()
+    driver.press(ids.owner_id, listing, "list:muted:2")
+    edit = await calls.wait_for("editMessageText", since=mark, timeout=TIMEOUT)
+    assert edit.param("message_id") == listing.message_id
+    second = str(edit.param("text"))
+    assert "(page 2 of 2)" in second
+    on_first = {s for s in speakers if f'tg://user?id={s}"' in first}
+    on_second = {s for s in speakers if f'tg://user?id={s}"' in second}
+    assert (len(on_first), len(on_second)) == (10, 2)
+    assert on_first | on_second == set(speakers)
+
+    assert "Nobody is exempt here." in await command(story, "/exempted", warned=True)
+    await command(story, f"/exempt {ids.carol_id}", warned=True)
+    assert f"tg://user?id={ids.carol_id}" in await command(story, "/exempted", warned=True)
+    logged = await command(story, "/log", warned=True)
+    newest = logged.splitlines()[1]  # newest first: the owner exempting Carol
+    assert f'<a href="tg://user?id={ids.owner_id}">' in newest
+    assert f'exempted <a href="tg://user?id={ids.carol_id}">' in newest
+    assert "I warned" in logged or "I muted" in logged
+    assert "Only the group's creator" in await command(story, "/log", by=ids.bob_id, warned=True)

@@ -6,8 +6,11 @@ import pytest
 
 from adapters.telegram.texts import (
     SETTINGS_CHOICES,
+    ListData,
     VerifyData,
     channel_list_html,
+    pages_keyboard,
+    parse_list_data,
     parse_settings_data,
     parse_verify_data,
     settings_data,
@@ -118,3 +121,35 @@ def test_settings_menu_ticks_the_current_values_and_fits_telegrams_limits() -> N
         for button in row:
             assert isinstance(button.callback_data, str)
             assert len(button.callback_data.encode()) <= 64
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "list:muted",
+        "list:muted:",
+        "list:muted:0",
+        "list:muted:²",
+        "list:muted:1000",
+        "list:banned:1",
+        "list:muted:-1",
+        "list:muted:1:2",
+        "lists:muted:1",
+        "muted:1",
+    ],
+)
+def test_page_button_forgeries_are_refused(data: str) -> None:
+    assert parse_list_data(data) is None
+
+
+def test_page_buttons_round_trip_and_a_single_page_has_none() -> None:
+    keyboard = pages_keyboard("log", 2, 3)
+    assert keyboard is not None
+    [row] = keyboard.inline_keyboard
+    assert [b.text for b in row] == ["« Newer", "2/3", "Older »"]
+    assert [parse_list_data(str(b.callback_data)) for b in row] == [
+        ListData("log", 1),
+        ListData("log", 2),
+        ListData("log", 3),
+    ]
+    assert pages_keyboard("muted", 1, 1) is None
