@@ -35,6 +35,7 @@ from application.use_cases.check_rights import CheckRights
 from application.use_cases.enforce_membership import EnforceMembership
 from application.use_cases.exempt_member import ExemptMember
 from application.use_cases.explain_member import ExplainMember
+from application.use_cases.gate_member_command import GateMemberCommand
 from application.use_cases.list_exempted import ListExempted
 from application.use_cases.list_muted import ListMuted
 from application.use_cases.on_bot_status_changed import OnBotStatusChanged
@@ -178,6 +179,9 @@ class Container(containers.DeclarativeContainer):
         ExplainMember, lookups=lookups, uow=uow, messenger=messenger
     )
     list_muted = providers.Factory(ListMuted, uow=uow, messenger=messenger)
+    gate_member_command = providers.Factory(
+        GateMemberCommand, messenger=messenger, throttle=throttle
+    )
     list_exempted = providers.Factory(ListExempted, uow=uow, messenger=messenger)
     show_log = providers.Factory(ShowLog, uow=uow, messenger=messenger)
 
@@ -190,6 +194,7 @@ class Container(containers.DeclarativeContainer):
         verify=press_verify,
         stale_warning=retire_stale_warning,
         cleanup=schedule_deletion,
+        member_command=gate_member_command,
         bot_status=on_bot_status_changed,
         join_request=on_join_request,
     )

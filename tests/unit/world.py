@@ -26,6 +26,7 @@ from application.use_cases.enforce_membership import (
 )
 from application.use_cases.exempt_member import ExemptMember
 from application.use_cases.explain_member import ExplainMember
+from application.use_cases.gate_member_command import GateMemberCommand
 from application.use_cases.list_exempted import ListExempted
 from application.use_cases.list_muted import ListMuted
 from application.use_cases.on_bot_status_changed import OnBotStatusChanged
@@ -271,6 +272,10 @@ class World:
     @property
     def explain(self) -> ExplainMember:
         return self.container.explain_member()
+
+    @property
+    def member_command(self) -> GateMemberCommand:
+        return self.container.gate_member_command()
 
     @property
     def muted(self) -> ListMuted:

@@ -56,7 +56,7 @@ from adapters.telegram.texts import (
     settings_keyboard,
 )
 from application.authorization import Caller
-from application.errors import ApplicationError
+from application.errors import ApplicationError, NotPermitted
 from application.paging import ListCommand
 from application.use_cases.change_settings import ChangeSettings, SettingsCommand
 from application.use_cases.channel_member_changed import (
@@ -71,6 +71,7 @@ from application.use_cases.enforce_membership import (
 )
 from application.use_cases.exempt_member import ExemptCommand, ExemptMember
 from application.use_cases.explain_member import ExplainCommand, ExplainMember
+from application.use_cases.gate_member_command import GateMemberCommand, MemberCommand
 from application.use_cases.list_exempted import ListExempted
 from application.use_cases.list_muted import ListMuted
 from application.use_cases.on_bot_status_changed import BotStatusUpdate, OnBotStatusChanged
@@ -149,6 +150,7 @@ class Events:
     verify: PressVerify
     stale_warning: RetireStaleWarning
     cleanup: ScheduleDeletion
+    member_command: GateMemberCommand
     bot_status: OnBotStatusChanged
     join_request: OnJoinRequest
 
@@ -443,10 +445,15 @@ type Run = Callable[[Message, Chat, Caller, Sequence[str]], Awaitable[str | Repl
 
 @attrs.frozen
 class GroupCommand:
-    """An admin command in a group: run it, reply, and delete both messages after a while."""
+    """An admin command in a group: run it, reply, and delete both messages after a while.
+
+    A member's attempt is deleted at once and answered at most once per member per cooldown
+    (`GateMemberCommand`), so members cannot make the bot talk.
+    """
 
     run: Run
     cleanup: ScheduleDeletion
+    gate: GateMemberCommand
 
     async def __call__(self, update: Update, context: Context) -> None:
         """Reply with the outcome or with what went wrong."""
@@ -460,25 +467,38 @@ class GroupCommand:
         if chat.type not in GROUPS:
             await message.reply_text(replies.WORKS_IN_GROUPS, do_quote=False)
             return
+        group_id, command_id = GroupId(chat.id), MessageId(message.message_id)
         try:
             reply = await self.run(message, chat, caller_of(message, user), context.args or [])
+        except NotPermitted as error:
+            gated = MemberCommand(group_id, UserId(user.id), command_id)
+            if await self.gate.execute(gated):  # the command is gone already
+                await _reply(message, Reply(replies.error_html(error)), self.cleanup)
+            return
         except (ApplicationError, DomainError) as error:
             reply = replies.error_html(error)
         except UsageError as error:
             reply = str(error)
-        if isinstance(reply, str):
-            reply = Reply(reply)
-        sent = await message.reply_html(
-            reply.html,
-            disable_web_page_preview=True,
-            do_quote=False,
-            reply_markup=reply.keyboard,
-        )
-        await self.cleanup.execute(
-            ScheduleDeletionCommand(
-                GroupId(chat.id), (MessageId(message.message_id), MessageId(sent.message_id))
-            )
-        )
+        await _reply(message, reply, self.cleanup, command_id)
+
+
+async def _reply(
+    message: Message,
+    reply: str | Reply,
+    cleanup: ScheduleDeletion,
+    command_id: MessageId | None = None,
+) -> None:
+    """Send the reply into the group; it (and the command, if given) is deleted after a while."""
+    if isinstance(reply, str):
+        reply = Reply(reply)
+    sent = await message.reply_html(
+        reply.html,
+        disable_web_page_preview=True,
+        do_quote=False,
+        reply_markup=reply.keyboard,
+    )
+    doomed = tuple(m for m in (command_id, MessageId(sent.message_id)) if m is not None)
+    await cleanup.execute(ScheduleDeletionCommand(GroupId(message.chat.id), doomed))
 
 
 def _target(message: Message, args: Sequence[str], usage: str) -> UserId:
@@ -567,14 +587,36 @@ def command_runs(commands: Commands) -> dict[str, Run]:
     }
 
 
-async def on_start(update: Update, context: Context) -> None:
-    """/start and /help: a menu in private chat, a short pointer in groups."""
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None:
-        return
-    if chat.type != ChatType.PRIVATE:
-        await message.reply_html(replies.GROUP_HELP, do_quote=False)
-        return
+@attrs.frozen
+class OnStart:
+    """/start and /help: a menu in private chat, a short pointer in groups.
+
+    In a group it is gated like a member's command: deleted at once, answered once per member
+    per cooldown, the answer deleted after a while.
+    """
+
+    cleanup: ScheduleDeletion
+    gate: GateMemberCommand
+
+    async def __call__(self, update: Update, context: Context) -> None:
+        """Answer in private; in a group, answer unless the member was answered lately."""
+        message, chat, user = (
+            update.effective_message,
+            update.effective_chat,
+            update.effective_user,
+        )
+        if message is None or chat is None:
+            return
+        if chat.type != ChatType.PRIVATE:
+            sender = UserId(user.id) if user is not None else UserId(chat.id)
+            gated = MemberCommand(GroupId(chat.id), sender, MessageId(message.message_id))
+            if await self.gate.execute(gated):
+                await _reply(message, replies.GROUP_HELP, self.cleanup)
+            return
+        await _private_help(message, context)
+
+
+async def _private_help(message: Message, context: Context) -> None:
     username = context.bot.username
     add = InlineKeyboardButton(
         replies.ADD_TO_GROUP, url=f"https://t.me/{username}?startgroup=true"
@@ -617,10 +659,14 @@ def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler,
         ),
         (CallbackQueryHandler(on_unknown_button), 0),
         (ChatJoinRequestHandler(OnJoinRequestReceived(events.join_request)), 0),
-        (CommandHandler(["start", "help"], on_start), 0),
+        (
+            CommandHandler(["start", "help"], OnStart(events.cleanup, events.member_command)),
+            0,
+        ),
     ]
     for name, run in command_runs(commands).items():
-        handlers.append((CommandHandler(name, GroupCommand(run, events.cleanup)), 0))
+        command = GroupCommand(run, events.cleanup, events.member_command)
+        handlers.append((CommandHandler(name, command), 0))
     return handlers
 
 

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 
 from adapters.metrics import updates_handled
 from telegram_sandbox import AdminRights, Call, Member, RetryAfterFault, Status
@@ -164,7 +165,7 @@ async def test_start_help_and_join_requests(story: Story) -> None:
     driver.request_join(ids.private_channel_id, ids.dave_id)
     await story.sandbox.wait_delivered(timeout=TIMEOUT)
     # the request is taken without a crash, left pending, and the bot keeps serving
-    assert "/protect" in await command(story, "/help", by=ids.carol_id)
+    assert "/protect" in await command(story, "/help", by=ids.bob_id)
     assert [r.user_id for r in driver.join_requests(ids.private_channel_id)] == [ids.dave_id]
 
 
@@ -301,8 +302,46 @@ async def test_muted_exempted_and_log_page_with_buttons_for_admins_only(story: S
     await command(story, f"/exempt {ids.carol_id}", warned=True)
     assert f"tg://user?id={ids.carol_id}" in await command(story, "/exempted", warned=True)
     logged = await command(story, "/log", warned=True)
-    newest = logged.splitlines()[1]  # newest first: the owner exempting Carol
-    assert f'<a href="tg://user?id={ids.owner_id}">' in newest
-    assert f'exempted <a href="tg://user?id={ids.carol_id}">' in newest
+    [exempting] = [line for line in logged.splitlines() if " exempted " in line]
+    owner, carol = ids.owner_id, ids.carol_id
+    by_whom = (
+        f'<a href="tg://user?id={owner}">{owner}</a> exempted <a href="tg://user?id={carol}">'
+    )
+    assert by_whom in exempting
     assert "I warned" in logged or "I muted" in logged
     assert "Only the group's creator" in await command(story, "/log", by=ids.bob_id, warned=True)
+
+
+async def test_members_cannot_make_the_bot_talk(story: Story) -> None:
+    """Issue 11, point 6: a member's admin commands and /help are deleted at once and answered
+    once per member per 10 minutes; the answer goes too, after a while."""
+    ids, driver, calls = story.ids, story.sandbox.driver, story.sandbox.calls
+    await protect(story)
+    mark = calls.mark()
+    typed = [driver.say(ids.group_id, ids.bob_id, text) for text in ("/status", "/log", "/help")]
+    for message in typed:
+        await calls.wait_for(
+            "deleteMessage",
+            lambda c, m=message: c.param("message_id") == m.message_id,
+            since=mark,
+            timeout=TIMEOUT,
+        )
+    await story.sandbox.wait_delivered(timeout=TIMEOUT)
+    await asyncio.sleep(0.3)  # time for another answer, were one on its way
+    answers = [
+        c for c in calls.of("sendMessage", since=mark) if c.param("chat_id") == ids.group_id
+    ]
+    assert len(answers) == 1
+    assert "Only the group's creator" in str(answers[0].param("text"))
+    assert all(driver.message(ids.group_id, m.message_id) is None for m in typed)
+
+    # Someone else gets their own answer; an admin's command is answered as always.
+    assert "/protect" in await command(story, "/help")
+    assert "Protection is" in await command(story, "/status")
+    [refusal] = [
+        m for m in driver.bot_messages(ids.group_id) if "Only the group" in (m.text or "")
+    ]
+    story.clock.advance(timedelta(minutes=2))  # the answers are deleted after a minute
+    await story.sandbox.wait_until(
+        lambda: driver.message(ids.group_id, refusal.message_id) is None, timeout=TIMEOUT
+    )
