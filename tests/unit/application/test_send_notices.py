@@ -222,3 +222,23 @@ async def test_due_actions_leave_notices_to_the_sender(world: World) -> None:
 
     assert world.messenger.calls_of("notify_admins") == []
     assert len(await notice_intents(world)) == 1
+
+
+async def test_a_notice_refused_in_a_group_never_set_up_starts_no_audit_trail(
+    world: World,
+) -> None:
+    """The bot added without the rights it needs: the notice is tried all the same."""
+    demote(world)
+    added = BotStatusUpdate(
+        GROUP, False, Membership(MemberStatus.LEFT), Membership(MemberStatus.MEMBER), OWNER
+    )
+    assert await world.on_bot_status.execute(added) is BotStatusOutcome.GROUP_NEEDS_RIGHTS
+    world.messenger.fail("notify_admins", GROUP, lambda: BotLacksRights(GROUP, "send messages"))
+
+    await world.send_pending()
+
+    assert world.messenger.calls_of("notify_admins") == [("notify_admins", GROUP, None)]
+    assert await notice_intents(world) == []
+    assert await world.audit() == []  # not a tenant: no trail is started for it
+    async with world.uow.begin(GROUP) as tx:
+        assert await tx.groups.get(GROUP) is None
