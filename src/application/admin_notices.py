@@ -1,21 +1,23 @@
-"""Telling a group's admins what keeps the bot from doing its job, once per cooldown."""
+"""Telling a group's admins what keeps the bot from doing its job, once per cooldown.
 
-import logging
+Rule 11: a notice is a durable intent (`ActionKind.SEND_NOTICE`), stored with the audit row that
+explains it; the paced sender (`SendNotices`) posts it after the group's warnings. Nothing here
+waits on Telegram.
+"""
+
 from datetime import timedelta
 
 import attrs
 
-from application.audit_trail import record
-from application.errors import MessengerError
 from application.ports.clock import Clock
-from application.ports.messenger import AdminNotice, Messenger, NoticeKind
+from application.ports.outbox import Outbox
 from application.ports.throttle import Throttle
 from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent
 from domain.ids import ChannelId, GroupId
+from domain.notices import NoticeKind
 from domain.policy import GroupPolicy
-
-log = logging.getLogger(__name__)
+from domain.schedule import ScheduledAction, notice_intent
 
 ADMIN_NOTICE_COOLDOWN = timedelta(hours=6)
 """Rule 8: admins hear about a failing channel once, not per message."""
@@ -23,12 +25,15 @@ ADMIN_NOTICE_COOLDOWN = timedelta(hours=6)
 
 @attrs.frozen
 class AdminNotices:
-    """Notices to admins, throttled per problem; sending one never fails the caller."""
+    """Notices to admins, throttled per problem when they are stored.
+
+    Storing one never waits on Telegram; sending it is the paced sender's (`SendNotices`).
+    """
 
     uow: UnitOfWork
-    messenger: Messenger
     clock: Clock
     throttle: Throttle
+    outbox: Outbox
 
     async def report_unanswered(
         self, policy: GroupPolicy, unanswered: tuple[ChannelId, ...]
@@ -38,22 +43,35 @@ class AdminNotices:
             key = f"unanswered:{policy.group_id}:{channel.channel_id}"
             if not await self.throttle.allow(key, ADMIN_NOTICE_COOLDOWN):
                 continue
+            now = self.clock.now()
             reason = f"failure policy {policy.settings.failure_policy}"
-            await record(
-                self.uow,
-                AuditEvent.check_failed(
-                    policy.group_id, self.clock.now(), channel.channel_id, reason
-                ),
+            failed = AuditEvent.check_failed(policy.group_id, now, channel.channel_id, reason)
+            intent = notice_intent(
+                policy.group_id, NoticeKind.CHECKS_FAILING, now, channel.channel_id
             )
-            await self._notify(AdminNotice(policy.group_id, NoticeKind.CHECKS_FAILING, channel))
+            await self._store(policy.group_id, intent, failed)
 
-    async def cannot_restrict(self, group_id: GroupId) -> None:
-        """Tell the admins the bot lacks the rights it needs in the group, once per cooldown."""
+    async def cannot_restrict(self, group_id: GroupId, failure: AuditEvent | None = None) -> None:
+        """Tell the admins the bot lacks the rights it needs in the group, once per cooldown.
+
+        `failure`, the audit row of what the missing rights made fail, is recorded in any case,
+        in the same transaction as the notice when there is one.
+        """
+        intent = None
         if await self.throttle.allow(f"cannot-restrict:{group_id}", ADMIN_NOTICE_COOLDOWN):
-            await self._notify(AdminNotice(group_id, NoticeKind.CANNOT_RESTRICT))
+            intent = notice_intent(group_id, NoticeKind.CANNOT_RESTRICT, self.clock.now())
+        await self._store(group_id, intent, failure)
 
-    async def _notify(self, notice: AdminNotice) -> None:
-        try:
-            await self.messenger.notify_admins(notice)
-        except MessengerError as error:
-            log.warning("notice.failed group=%s error=%s", notice.group_id, error)
+    async def _store(
+        self, group_id: GroupId, intent: ScheduledAction | None, event: AuditEvent | None
+    ) -> None:
+        if intent is None and event is None:
+            return
+        async with self.uow.begin(group_id) as tx:
+            if event is not None:
+                await tx.audit.record(event)
+            if intent is not None:
+                await tx.actions.add(intent)
+            await tx.commit()
+        if intent is not None:
+            self.outbox.wake(group_id)

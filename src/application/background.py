@@ -1,10 +1,11 @@
 """The bot's background work: due actions and the paced sender, each a loop over a use case.
 
 Rule 10: deferred work lives in the database; these loops run it. Rule 11: the sender is woken
-at once when a use case stores a warning intent (`Outbox`), and polls every second anyway, so
-deferred intents and those a previous process left are found too. Each group is drained by one
-task at a time, so its intents merge while its send budget is spent; groups are served side by
-side, so a slow group never holds up another.
+at once when a use case stores a warning or notice intent (`Outbox`), and polls every second
+anyway, so deferred intents and those a previous process left are found too. Each group is
+drained by one task at a time, so its intents merge while its send budget is spent, and a notice
+goes only when no warning is due there (notices come last); groups are served side by side, so a
+slow group never holds up another.
 """
 
 import asyncio
@@ -14,6 +15,7 @@ from application.ports.clock import Clock
 from application.ports.outbox import Outbox
 from application.ports.unit_of_work import TenantDirectory
 from application.use_cases.run_due_actions import RunDueActions
+from application.use_cases.send_notices import SendNotices
 from application.use_cases.send_warnings import SendWarnings
 from domain.ids import GroupId
 
@@ -45,10 +47,25 @@ async def run_due_actions_forever(runner: RunDueActions, interval: float) -> Non
         await asyncio.sleep(interval)
 
 
+async def drain_group(sender: SendWarnings, notices: SendNotices, group_id: GroupId) -> None:
+    """Send what is due in one group: every warning first, then a notice when none is left."""
+    while True:
+        if not (await sender.execute(group_id)).idle:
+            continue
+        if (await notices.execute(group_id)).idle:
+            return
+
+
 async def send_warnings_forever(
-    sender: SendWarnings, outbox: Outbox, directory: TenantDirectory, clock: Clock, name: str
+    sender: SendWarnings,
+    notices: SendNotices,
+    outbox: Outbox,
+    directory: TenantDirectory,
+    clock: Clock,
+    *,
+    name: str,
 ) -> None:
-    """Send warnings until cancelled; a failing round is logged and the loop goes on.
+    """Send warnings, then notices, until cancelled; a failing round is logged, the loop goes on.
 
     `name` prefixes the names of the tasks that drain each group.
     """
@@ -58,8 +75,7 @@ async def send_warnings_forever(
     async def drain(group_id: GroupId) -> None:
         try:
             async with slots:
-                while not (await sender.execute(group_id)).idle:
-                    pass
+                await drain_group(sender, notices, group_id)
         except Exception:
             log.exception("warnings.failed group=%s", group_id)
         finally:

@@ -335,9 +335,10 @@ class Restrictions:
         failed = AuditEvent.action_failed(
             group_id, self.clock.now(), user_id, f"restrict: {error}"
         )
-        await record(self.uow, failed)
-        if isinstance(error, BotLacksRights):
-            await self.notices.cannot_restrict(group_id)
+        if isinstance(error, BotLacksRights):  # the admins are told, with the failure
+            await self.notices.cannot_restrict(group_id, failed)
+        else:
+            await record(self.uow, failed)
 
     async def _delete_or_defer(
         self, group_id: GroupId, message_id: MessageId, user_id: UserId

@@ -329,10 +329,11 @@ async def running_bot(
                     asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
                         send_warnings_forever(
                             container.send_warnings(),
+                            container.send_notices(),
                             container.outbox(),
                             container.directory(),
                             container.clock(),
-                            SENDER_TASK,
+                            name=SENDER_TASK,
                         ),
                         name=SENDER_TASK,
                     ),

@@ -46,6 +46,7 @@ from application.use_cases.protect_group import ProtectGroup
 from application.use_cases.retire_stale_warning import RetireStaleWarning
 from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.schedule_deletion import ScheduleDeletion
+from application.use_cases.send_notices import SendNotices
 from application.use_cases.send_warnings import SendWarnings
 from application.use_cases.show_log import ShowLog
 from application.use_cases.show_status import ShowStatus
@@ -91,7 +92,7 @@ class Container(containers.DeclarativeContainer):
         Lookups, uow=uow, messenger=messenger, memberships=memberships, groups=groups
     )
     notices = providers.Singleton(
-        AdminNotices, uow=uow, messenger=messenger, clock=clock, throttle=throttle
+        AdminNotices, uow=uow, clock=clock, throttle=throttle, outbox=outbox
     )
     restrictions = providers.Singleton(
         Restrictions,
@@ -163,6 +164,9 @@ class Container(containers.DeclarativeContainer):
     schedule_deletion = providers.Factory(ScheduleDeletion, uow=uow, clock=clock)
     send_warnings = providers.Factory(
         SendWarnings, lookups=lookups, messenger=messenger, uow=uow, clock=clock
+    )
+    send_notices = providers.Factory(
+        SendNotices, lookups=lookups, messenger=messenger, uow=uow, clock=clock
     )
 
     # Admin commands (those that change a group's configuration take the same four)

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from domain.ids import GroupId, MessageId, UserId
+from domain.ids import ChannelId, GroupId, MessageId, UserId
+from domain.notices import NoticeKind
 from domain.policy import GroupPolicy
 
 
@@ -24,6 +25,9 @@ class ActionKind(enum.StrEnum):
     SEND_WARNING = "send_warning"
     """Warn a member the bot muted (rule 11: a durable intent the paced sender carries out;
     intents that queue up in a group are merged into one message)."""
+    SEND_NOTICE = "send_notice"
+    """Tell the group's admins what keeps the bot from its job (rules 8 and 11: a durable intent
+    the paced sender carries out after the group's warnings)."""
 
 
 @attrs.frozen
@@ -37,6 +41,10 @@ class ScheduledAction:
     user_id: UserId | None = None
     message_id: MessageId | None = None
     attempts: int = 0
+    notice: NoticeKind | None = None
+    """What a `SEND_NOTICE` tells the admins."""
+    channel_id: ChannelId | None = None
+    """The required channel a `SEND_NOTICE` is about, if any."""
 
     @classmethod
     def new(
@@ -47,9 +55,20 @@ class ScheduledAction:
         *,
         user_id: UserId | None = None,
         message_id: MessageId | None = None,
+        notice: NoticeKind | None = None,
+        channel_id: ChannelId | None = None,
     ) -> "ScheduledAction":
         """A new action with a fresh id, due at `due_at`."""
-        return cls(uuid.uuid4(), group_id, kind, due_at, user_id, message_id)
+        return cls(
+            uuid.uuid4(),
+            group_id,
+            kind,
+            due_at,
+            user_id,
+            message_id,
+            notice=notice,
+            channel_id=channel_id,
+        )
 
     def retried(self, at: datetime) -> "ScheduledAction":
         """The same action, due again at `at` after one more failed attempt."""
@@ -89,6 +108,15 @@ def restriction_retry(group_id: GroupId, user_id: UserId, at: datetime) -> Sched
 def warning_intent(group_id: GroupId, user_id: UserId, now: datetime) -> ScheduledAction:
     """Rule 11: warn this member, as soon as the group's send budget allows."""
     return ScheduledAction.new(group_id, ActionKind.SEND_WARNING, now, user_id=user_id)
+
+
+def notice_intent(
+    group_id: GroupId, notice: NoticeKind, now: datetime, channel_id: ChannelId | None = None
+) -> ScheduledAction:
+    """Rules 8 and 11: tell the admins, once the group's warnings have gone out."""
+    return ScheduledAction.new(
+        group_id, ActionKind.SEND_NOTICE, now, notice=notice, channel_id=channel_id
+    )
 
 
 def kick_of_unverified(

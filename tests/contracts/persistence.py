@@ -14,9 +14,10 @@ from application.errors import StorageError
 from application.ports.unit_of_work import TenantDirectory, UnitOfWork
 from domain.audit import AuditKind
 from domain.ids import MessageId
+from domain.notices import NoticeKind
 from domain.policy import FailurePolicy, GroupSettings
 from domain.restriction import WarningReason
-from domain.schedule import ActionKind
+from domain.schedule import ActionKind, notice_intent
 from tests.factories import (
     T0,
     make_action,
@@ -300,6 +301,36 @@ class UnitOfWorkContract:
             others = frozenset(ActionKind) - sends
             claimed = await tx.actions.claim_due(group, T0, timedelta(minutes=1), 10, others)
             assert [a.action_id for a in claimed] == [deletion.action_id]
+
+    async def test_a_notice_intent_keeps_what_it_says_and_its_channel(
+        self, uow: UnitOfWork
+    ) -> None:
+        """Rule 11: a notice to admins is stored as an intent and claimed back whole."""
+        group, channel = new_group(), new_channel()
+        failing = notice_intent(group, NoticeKind.CHECKS_FAILING, T0, channel)
+        no_rights = notice_intent(group, NoticeKind.CANNOT_RESTRICT, T0 + timedelta(seconds=1))
+        async with uow.begin(group) as tx:
+            await tx.actions.add(failing)
+            await tx.actions.add(no_rights)
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.actions.pending(group) == (failing, no_rights)
+            notices = {ActionKind.SEND_NOTICE}
+            later = T0 + timedelta(seconds=1)
+            claimed = await tx.actions.claim_due(group, later, timedelta(minutes=1), 10, notices)
+            await tx.actions.reschedule(claimed[0].retried(later + timedelta(seconds=10)))
+            await tx.commit()
+        assert claimed == (failing, no_rights)
+        assert (claimed[0].notice, claimed[0].channel_id) == (NoticeKind.CHECKS_FAILING, channel)
+        assert (claimed[1].notice, claimed[1].channel_id) == (NoticeKind.CANNOT_RESTRICT, None)
+        async with uow.begin(group) as tx:
+            pending = {a.action_id: a for a in await tx.actions.pending(group)}
+        retried = pending[failing.action_id]
+        assert (retried.notice, retried.channel_id, retried.attempts) == (
+            NoticeKind.CHECKS_FAILING,
+            channel,
+            1,
+        )
 
     async def test_claim_respects_the_limit(self, uow: UnitOfWork) -> None:
         group = new_group()

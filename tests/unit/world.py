@@ -12,6 +12,7 @@ from adapters.memory.messenger import InMemoryMessenger
 from adapters.memory.throttle import InMemoryThrottle
 from adapters.memory.unit_of_work import InMemoryTenantDirectory, InMemoryUnitOfWork
 from application.authorization import Caller
+from application.background import drain_group
 from application.lookups import Lookups
 from application.ports.messenger import ChatInfo, ChatKind, ChatRights
 from application.use_cases.change_settings import ChangeSettings
@@ -208,11 +209,11 @@ class World:
             return await tx.actions.pending(group)
 
     async def send_pending(self) -> None:
-        """Let the paced sender post every warning due now, as the process does at once."""
-        sender = self.container.send_warnings()
+        """Let the paced sender post every warning and notice due now, as the process does at
+        once."""
+        sender, notices = self.container.send_warnings(), self.container.send_notices()
         for group in await self.directory.groups_with_due_actions(self.clock.now()):
-            while not (await sender.execute(group)).idle:
-                pass
+            await drain_group(sender, notices, group)
 
     async def run_due(self, after: timedelta = timedelta(0)) -> None:
         """Let time pass, then run every due action."""

@@ -9,6 +9,7 @@ from sqlalchemy import RowMapping
 
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, GroupId, MessageId, UserId
+from domain.notices import NoticeKind
 from domain.policy import FailurePolicy, GroupPolicy, GroupSettings, RequiredChannel
 from domain.restriction import Restriction, WarningReason
 from domain.schedule import ActionKind, ScheduledAction
@@ -175,6 +176,8 @@ def action_values(action: ScheduledAction) -> Values:
         "user_id": action.user_id,
         "message_id": action.message_id,
         "attempts": action.attempts,
+        "notice": None if action.notice is None else action.notice.value,
+        "channel_id": action.channel_id,
     }
 
 
@@ -182,6 +185,8 @@ def action_from_row(row: RowMapping) -> ScheduledAction:
     """A scheduled action from its row."""
     user = _optional_int(row["user_id"])
     message = _optional_int(row["message_id"])
+    channel = _optional_int(row["channel_id"])
+    notice = row["notice"]
     action_id = row["action_id"]
     return ScheduledAction(
         action_id=action_id if isinstance(action_id, uuid.UUID) else uuid.UUID(str(action_id)),
@@ -191,4 +196,6 @@ def action_from_row(row: RowMapping) -> ScheduledAction:
         user_id=None if user is None else UserId(user),
         message_id=None if message is None else MessageId(message),
         attempts=int(row["attempts"]),
+        notice=None if notice is None else NoticeKind(str(notice)),
+        channel_id=None if channel is None else ChannelId(channel),
     )

@@ -129,6 +129,9 @@ scheduled_actions = Table(
     Column("user_id", BigInteger, nullable=True),
     Column("message_id", BigInteger, nullable=True),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
+    # What a notice to the admins says and which channel it is about (NULL for other kinds).
+    Column("notice", Text, nullable=True),
+    Column("channel_id", BigInteger, nullable=True),
     PrimaryKeyConstraint("action_id"),
     # Claiming a group's due actions, and the directory's "which groups have due actions".
     Index(None, "tenant_id", "due_at"),

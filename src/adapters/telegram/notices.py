@@ -2,7 +2,8 @@
 
 import html
 
-from application.ports.messenger import AdminNotice, NoticeKind
+from application.ports.messenger import AdminNotice
+from domain.notices import NoticeKind
 
 
 def notice_html(notice: AdminNotice) -> str:

@@ -16,6 +16,7 @@ import attrs
 
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.membership import Membership, MemberStatus
+from domain.notices import NoticeKind
 from domain.policy import ChannelRef, RequiredChannel
 from domain.restriction import WarningReason
 from domain.senders import Person
@@ -89,15 +90,6 @@ class MuteWarning:
     def is_merged(self) -> bool:
         """It names several members, so its Verify acts on whoever presses it."""
         return bool(self.others)
-
-
-class NoticeKind(enum.StrEnum):
-    """Things group admins are told about."""
-
-    CHECKS_FAILING = "checks_failing"
-    """Telegram cannot answer membership questions for a channel; the failure policy applies."""
-    CANNOT_RESTRICT = "cannot_restrict"
-    """The bot lost the right to restrict members of the group."""
 
 
 @attrs.frozen

@@ -1,4 +1,4 @@
-"""Waking the paced sender when a warning intent is stored (rule 11)."""
+"""Waking the paced sender when a warning or notice intent is stored (rule 11)."""
 
 from abc import abstractmethod
 from typing import Protocol
@@ -9,13 +9,14 @@ from domain.ids import GroupId
 class Outbox(Protocol):
     """The doorbell of the paced sender.
 
-    Warnings are durable intents (`ActionKind.SEND_WARNING` in the schedule); the sender finds
-    them by itself within a second, and at once when rung. Ringing never waits and never fails.
+    Warnings and notices to admins are durable intents (`ActionKind.SEND_WARNING` and
+    `SEND_NOTICE` in the schedule); the sender finds them by itself within a second, and at once
+    when rung. Ringing never waits and never fails.
     """
 
     @abstractmethod
     def wake(self, group_id: GroupId) -> None:
-        """A warning intent for this group was committed: send it as soon as the budget allows."""
+        """An intent for this group was committed: send it as soon as the budget allows."""
 
     @abstractmethod
     async def woken(self, wait_at_most: float) -> frozenset[GroupId]:

@@ -40,8 +40,9 @@ BATCH = 50
 """Actions run per group in one run, so one busy group does not hold up the others."""
 
 
-_KINDS = frozenset(ActionKind) - {ActionKind.SEND_WARNING}
-"""What this loop runs; warnings are the paced sender's (`SendWarnings`)."""
+_KINDS = frozenset(ActionKind) - {ActionKind.SEND_WARNING, ActionKind.SEND_NOTICE}
+"""What this loop runs; warnings and notices are the paced sender's (`SendWarnings`,
+`SendNotices`)."""
 
 
 class _Ending(enum.Enum):
@@ -180,7 +181,7 @@ class RunDueActions:
                 await self._kick(action)
             case ActionKind.RESTRICT_MEMBER:
                 await self._restrict(action)
-            case ActionKind.SEND_WARNING:  # never claimed here: the paced sender's
+            case ActionKind.SEND_WARNING | ActionKind.SEND_NOTICE:  # the paced sender's
                 pass
 
     async def _restrict(self, action: ScheduledAction) -> None:

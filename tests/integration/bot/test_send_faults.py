@@ -295,3 +295,45 @@ async def test_rule_11_90_s_429s_on_a_warning_and_on_a_mute_hold_only_those_call
     ]
     assert {c.param("user_id") for c in later_restricts} == {ERIN, FRANK}
     assert min(c.at for c in later_restricts) >= restrict_refused.at + HOLD - 0.5
+
+
+def notices_in_group(story: Story) -> list[Message]:
+    """The bot's visible notices to the group's admins about its missing rights."""
+    return [
+        m
+        for m in story.sandbox.driver.bot_messages(story.ids.group_id)
+        if "I cannot mute members here" in (m.text or "")
+    ]
+
+
+async def test_rule_11_a_notice_failing_past_the_retries_is_deferred_then_sent_by_the_sender(
+    story: Story, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A notice to admins is a durable intent the paced sender posts, not the update's handler.
+
+    Before, the handler sent it inline and a notice Telegram could not take was only logged.
+    """
+    caplog.set_level(logging.WARNING)
+    ids, sandbox, driver = story.ids, story.sandbox, story.sandbox.driver
+    await protect(story)
+    attempts = 3  # the immediate attempts of one send (a try and two retries)
+    sandbox.faults.inject(
+        "sendMessage", ServerErrorFault(500, "Internal Server Error"), times=attempts
+    )
+    mark = sandbox.calls.mark()
+    driver.demote_bot(ids.group_id, by=ids.owner_id)
+
+    await sandbox.wait_until(lambda: sandbox.faults.pending("sendMessage") == 0, timeout=TIMEOUT)
+    await settle(story)
+    assert notices_in_group(story) == []  # not given up: deferred
+    deferred = [r.getMessage() for r in caplog.records if "notice.deferred" in r.getMessage()]
+    assert len(deferred) == 1
+    assert f"group={ids.group_id}" in deferred[0]
+    assert "kind=cannot_restrict" in deferred[0]
+
+    story.clock.advance(BACKOFF)  # the deferred notice is due again
+    await sandbox.wait_until(lambda: len(notices_in_group(story)) == 1, timeout=TIMEOUT)
+    await settle(story)
+    sends = [c for c in sandbox.calls.of("sendMessage", since=mark) if c.param("chat_id") < 0]
+    assert [c.status for c in sends] == [500] * attempts + [200]
+    assert len(notices_in_group(story)) == 1

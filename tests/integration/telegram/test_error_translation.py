@@ -26,8 +26,9 @@ from application.errors import (
     MessengerUnavailable,
     TargetIsAdmin,
 )
-from application.ports.messenger import AdminNotice, NoticeKind
+from application.ports.messenger import AdminNotice
 from domain.ids import ChannelId, GroupId, MessageId, UserId
+from domain.notices import NoticeKind
 from domain.policy import ChannelRef
 from telegram_sandbox import Sandbox
 from tests.integration.telegram.conftest import SandboxWorld

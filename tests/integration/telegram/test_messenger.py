@@ -7,9 +7,10 @@ from telegram.ext import ExtBot
 
 from adapters.telegram.messenger import TelegramMessenger
 from adapters.telegram.texts import verify_data
-from application.ports.messenger import AdminNotice, ChatKind, MuteWarning, NoticeKind
+from application.ports.messenger import AdminNotice, ChatKind, MuteWarning
 from domain.ids import ChannelId, MessageId, UserId
 from domain.membership import Membership, MemberStatus
+from domain.notices import NoticeKind
 from domain.policy import ChannelRef, RequiredChannel
 from domain.restriction import WarningReason
 from domain.senders import Person

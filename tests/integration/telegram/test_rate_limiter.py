@@ -18,9 +18,10 @@ from adapters.telegram.rate_limiter import (
     is_send,
 )
 from application.errors import BotLacksRights, MessengerUnavailable
-from application.ports.messenger import AdminNotice, MuteWarning, NoticeKind
+from application.ports.messenger import AdminNotice, MuteWarning
 from domain.ids import UserId
 from domain.membership import MemberStatus
+from domain.notices import NoticeKind
 from domain.restriction import WarningReason
 from domain.senders import Person
 from telegram_sandbox import (

@@ -8,7 +8,6 @@ import pytest
 
 from adapters.memory.messenger import InMemoryMessenger
 from application.errors import BotLacksRights, MessengerUnavailable
-from application.ports.messenger import NoticeKind
 from application.restrictions import MUTE_SETTLE
 from application.use_cases.enforce_membership import Enforcement
 from application.use_cases.unprotect_group import UnprotectCommand
@@ -22,6 +21,7 @@ from domain.ids import (
     UserId,
 )
 from domain.membership import MemberStatus
+from domain.notices import NoticeKind
 from domain.policy import FailurePolicy, GroupSettings
 from domain.restriction import WarningReason
 from domain.schedule import ActionKind

@@ -1,9 +1,10 @@
 """The bot's own standing changes (my_chat_member): recorded, and admins told what is missing."""
 
-from application.ports.messenger import ChatRights, NoticeKind
+from application.ports.messenger import ChatRights
 from application.use_cases.on_bot_status_changed import BotStatusOutcome, BotStatusUpdate
 from domain.audit import AuditKind
 from domain.membership import Membership, MemberStatus
+from domain.notices import NoticeKind
 from tests.unit.world import ALICE, BOT, GROUP, NEWS, NEWS_CHANNEL, OWNER, World
 
 ADMIN_STATUS = Membership(MemberStatus.ADMINISTRATOR)
@@ -28,6 +29,8 @@ async def test_demoted_in_a_protected_group_the_admins_are_told_once(world: Worl
     for _ in range(2):
         outcome = await world.on_bot_status.execute(in_group(ADMIN_STATUS, MEMBER))
         assert outcome is BotStatusOutcome.GROUP_NEEDS_RIGHTS
+    assert world.messenger.notices == []  # rule 11: the paced sender posts it
+    await world.send_pending()
     assert [n.kind for n in world.messenger.notices] == [NoticeKind.CANNOT_RESTRICT]
     events = await world.audit()
     assert [e.kind for e in events] == [AuditKind.BOT_STATUS_CHANGED] * 2

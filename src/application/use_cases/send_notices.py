@@ -1,0 +1,132 @@
+"""Rule 11: the paced sender posts the notices to admins that were left as durable intents."""
+
+import logging
+from datetime import timedelta
+
+import attrs
+
+from application.errors import MessengerError, MessengerUnavailable
+from application.lookups import Lookups
+from application.ports.clock import Clock
+from application.ports.messenger import AdminNotice, Messenger
+from application.ports.unit_of_work import UnitOfWork
+from domain.audit import AuditEvent
+from domain.ids import GroupId
+from domain.notices import NoticeKind
+from domain.schedule import ActionKind, ScheduledAction, retry_wait, worth_reporting
+
+log = logging.getLogger(__name__)
+
+NOTICE_LEASE = timedelta(seconds=30)
+"""How long a claimed intent is held while its notice is sent (a paced send may wait)."""
+_KINDS = frozenset({ActionKind.SEND_NOTICE})
+
+
+@attrs.frozen
+class NoticeReport:
+    """What one round in a group came to."""
+
+    sent: int = 0
+    dropped: int = 0
+    """Intents that ended unsent: obsolete, or refused by Telegram."""
+    deferred: int = 0
+    """Intents Telegram could not take now: they run again later."""
+
+    @property
+    def idle(self) -> bool:
+        """Nothing was due."""
+        return not (self.sent or self.dropped or self.deferred)
+
+
+@attrs.frozen
+class SendNotices:
+    """Rules 8 and 11: notices to admins go out paced, after the warnings, never lost.
+
+    - Storing a notice (`AdminNotices`, throttled per problem there) never waits on Telegram;
+      this posts it when the group's send budget allows. The sender runs it only when no
+      warning is due in the group: notices come last.
+    - A notice about a channel the group no longer requires is dropped.
+    - A notice Telegram could not take (network, 5xx, 429 past the budget) is tried again after
+      `retry_after` or a backoff: deferred, never dropped. A refusal (the bot cannot write
+      there) ends it, logged, and audited in a group the bot protects.
+    """
+
+    lookups: Lookups
+    messenger: Messenger
+    uow: UnitOfWork
+    clock: Clock
+
+    async def execute(self, group_id: GroupId) -> NoticeReport:
+        """Post the group's earliest due notice, if any."""
+        async with self.uow.begin(group_id) as tx:
+            claimed = await tx.actions.claim_due(
+                group_id, self.clock.now(), NOTICE_LEASE, 1, _KINDS
+            )
+            await tx.commit()
+        if not claimed:
+            return NoticeReport()
+        intent = claimed[0]
+        notice = await self._notice(intent)
+        if notice is None:
+            await self._complete(intent)
+            return NoticeReport(dropped=1)
+        try:
+            await self.messenger.notify_admins(notice)
+        except MessengerUnavailable as error:
+            await self._defer(intent, error)
+            return NoticeReport(deferred=1)
+        except MessengerError as error:
+            await self._refused(intent, error)
+            return NoticeReport(dropped=1)
+        await self._complete(intent)
+        log.info("notice.sent group=%s kind=%s", group_id, intent.notice)
+        return NoticeReport(sent=1)
+
+    async def _notice(self, intent: ScheduledAction) -> AdminNotice | None:
+        """The notice the intent stands for; `None` when it is malformed or obsolete."""
+        match intent.notice:
+            case NoticeKind.CANNOT_RESTRICT:
+                return AdminNotice(intent.group_id, NoticeKind.CANNOT_RESTRICT)
+            case NoticeKind.CHECKS_FAILING:
+                policy = (await self.lookups.snapshot(intent.group_id)).policy
+                if policy is None or intent.channel_id is None:
+                    return None
+                channel = policy.channel(intent.channel_id)
+                if channel is None:  # unlinked meanwhile: nothing to tell
+                    return None
+                return AdminNotice(intent.group_id, NoticeKind.CHECKS_FAILING, channel)
+            case None:
+                return None
+
+    async def _defer(self, intent: ScheduledAction, error: MessengerUnavailable) -> None:
+        failures = intent.attempts + 1
+        wait = retry_wait(intent.attempts, error.retry_after)
+        async with self.uow.begin(intent.group_id) as tx:
+            await tx.actions.reschedule(intent.retried(self.clock.now() + wait))
+            await tx.commit()
+        level = logging.WARNING if worth_reporting(failures) else logging.DEBUG
+        log.log(
+            level,
+            "notice.deferred group=%s kind=%s failures=%s retry_in=%ss error=%s",
+            intent.group_id,
+            intent.notice,
+            failures,
+            f"{wait.total_seconds():g}",
+            error,
+        )
+
+    async def _refused(self, intent: ScheduledAction, error: MessengerError) -> None:
+        group_id = intent.group_id
+        log.warning("notice.refused group=%s kind=%s error=%s", group_id, intent.notice, error)
+        async with self.uow.begin(group_id) as tx:
+            await tx.actions.complete(group_id, intent.action_id)
+            if await tx.groups.get(group_id) is not None:  # a tenant: its trail says so
+                reason = f"notice {intent.notice} refused: {error}"
+                failed = AuditEvent.action_failed(group_id, self.clock.now(), None, reason)
+                await tx.audit.record(failed)
+            await tx.commit()
+
+    async def _complete(self, intent: ScheduledAction) -> None:
+        async with self.uow.begin(intent.group_id) as tx:
+            await tx.actions.complete(intent.group_id, intent.action_id)
+            await tx.commit()

@@ -1,0 +1,12 @@
+"""What group admins are told about when the bot cannot do its job (rule 8)."""
+
+import enum
+
+
+class NoticeKind(enum.StrEnum):
+    """Things group admins are told about."""
+
+    CHECKS_FAILING = "checks_failing"
+    """Telegram cannot answer membership questions for a channel; the failure policy applies."""
+    CANNOT_RESTRICT = "cannot_restrict"
+    """The bot lost the right to restrict members of the group."""
