@@ -49,6 +49,9 @@ FIRST_MEMBER_ID = 50_000
 MESSAGES_PER_INTAKE_STATEMENT = 40
 """The intake journal's budget: one statement per getUpdates batch (up to 100 updates) and one
 per marking round (every 0.2 s) come to about one per 80 messages in the burst."""
+INTAKE_ALLOWANCE = 5
+"""Statements allowed beyond the budget, whatever the burst: a burst of a few messages still
+takes a batch or two and a marking round."""
 WAIT = 120.0
 
 
@@ -256,7 +259,7 @@ async def main(
     print(
         f"  the intake journal's statements in the burst:          {ours.intake_checkouts} "
         f"(1 per {messages / max(ours.intake_checkouts, 1):.0f} messages; "
-        f"budget 1 per {MESSAGES_PER_INTAKE_STATEMENT})",
+        f"budget 1 per {MESSAGES_PER_INTAKE_STATEMENT}, plus {INTAKE_ALLOWANCE})",
         file=out,
     )
     ours_reads, stock_reads = await reads.compare(reads_budget)
@@ -288,7 +291,7 @@ async def main(
             file=out,
         )
         return 1
-    if ours.intake_checkouts * MESSAGES_PER_INTAKE_STATEMENT > messages:
+    if ours.intake_checkouts > messages / MESSAGES_PER_INTAKE_STATEMENT + INTAKE_ALLOWANCE:
         print("bench: FAIL — the intake journal wrote more often than its budget", file=out)
         return 1
     print(
