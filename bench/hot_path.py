@@ -33,7 +33,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 
 from adapters.metrics import updates_handled
 from adapters.telegram.updates import ALLOWED_UPDATES
-from bench import raid, reads
+from bench import burst, raid, reads
 from bootstrap.bot import (
     CONCURRENT_UPDATES,
     DUE_ACTIONS_TASK,
@@ -281,6 +281,11 @@ async def main(
         print(f"  peak RSS of the bench process after the raid: {peak:.0f} MiB", file=out)
         if missed := raided.misses():
             print(f"bench: FAIL — the raid missed its targets: {'; '.join(missed)}", file=out)
+            return 1
+        bursted = await burst.burst(database)
+        print(burst.report(bursted), file=out)
+        if missed := bursted.misses():
+            print(f"bench: FAIL — the burst missed its targets: {'; '.join(missed)}", file=out)
             return 1
     if ours_reads.done < reads.CALLS:
         print("bench: FAIL — reads were held back by our rate limiter", file=out)
