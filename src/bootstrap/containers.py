@@ -49,6 +49,7 @@ from application.use_cases.schedule_deletion import ScheduleDeletion
 from application.use_cases.send_notices import SendNotices
 from application.use_cases.send_warnings import SendWarnings
 from application.use_cases.show_log import ShowLog
+from application.use_cases.show_my_mutes import ShowMyMutes
 from application.use_cases.show_status import ShowStatus
 from application.use_cases.unexempt_member import UnexemptMember
 from application.use_cases.unlink_channel import UnlinkChannel
@@ -183,6 +184,7 @@ class Container(containers.DeclarativeContainer):
         ExplainMember, lookups=lookups, uow=uow, messenger=messenger
     )
     list_muted = providers.Factory(ListMuted, uow=uow, messenger=messenger)
+    show_my_mutes = providers.Factory(ShowMyMutes, directory=directory, uow=uow)
     gate_member_command = providers.Factory(
         GateMemberCommand, messenger=messenger, throttle=throttle
     )
@@ -199,6 +201,7 @@ class Container(containers.DeclarativeContainer):
         stale_warning=retire_stale_warning,
         cleanup=schedule_deletion,
         member_command=gate_member_command,
+        my_mutes=show_my_mutes,
         bot_status=on_bot_status_changed,
         join_request=on_join_request,
     )

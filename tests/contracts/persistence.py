@@ -381,6 +381,23 @@ class UnitOfWorkContract:
         assert disabled not in found
         assert unrelated not in found
 
+    async def test_directory_finds_the_enabled_groups_where_the_bot_muted_a_member(
+        self, uow: UnitOfWork, directory: TenantDirectory
+    ) -> None:
+        member, someone_else = new_user(), new_user()
+        muting, disabled, elsewhere = new_group(), new_group(), new_group()
+        for group, enabled, muted in (
+            (muting, True, member),
+            (disabled, False, member),
+            (elsewhere, True, someone_else),
+        ):
+            async with uow.begin(group) as tx:
+                await tx.groups.save(make_policy(group, make_channel(), enabled=enabled))
+                await tx.restrictions.save(make_restriction(group, muted))
+                await tx.commit()
+        assert await directory.groups_muting(member) == (muting,)
+        assert await directory.groups_muting(new_user()) == ()
+
     async def test_directory_finds_groups_with_due_actions(
         self, uow: UnitOfWork, directory: TenantDirectory
     ) -> None:

@@ -41,6 +41,7 @@ from application.use_cases.protect_group import ProtectGroup
 from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.schedule_deletion import ScheduleDeletion
 from application.use_cases.show_log import ShowLog
+from application.use_cases.show_my_mutes import ShowMyMutes
 from application.use_cases.show_status import ShowStatus
 from application.use_cases.unexempt_member import UnexemptMember
 from application.use_cases.unlink_channel import UnlinkChannel
@@ -273,6 +274,10 @@ class World:
     @property
     def explain(self) -> ExplainMember:
         return self.container.explain_member()
+
+    @property
+    def my_mutes(self) -> ShowMyMutes:
+        return self.container.show_my_mutes()
 
     @property
     def member_command(self) -> GateMemberCommand:

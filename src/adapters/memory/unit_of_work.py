@@ -279,3 +279,13 @@ class InMemoryTenantDirectory(TenantDirectory):
         return tuple(
             sorted({a.group_id for a in self.uow.state.actions.values() if a.due_at <= now})
         )
+
+    async def groups_muting(self, user_id: UserId) -> tuple[GroupId, ...]:
+        policies = self.uow.state.policies
+        return tuple(
+            sorted(
+                group_id
+                for group_id, member in self.uow.state.restrictions
+                if member == user_id and group_id in policies and policies[group_id].enabled
+            )
+        )

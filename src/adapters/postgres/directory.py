@@ -1,8 +1,8 @@
 """The cross-tenant seam over PostgreSQL: `SECURITY DEFINER` functions that return group ids only.
 
-The runtime role cannot read other tenants' rows; the two functions (created by the migrations,
-owned by the schema owner, with a fixed `search_path`) answer exactly the two questions that span
-tenants, and nothing else.
+The runtime role cannot read other tenants' rows; the directory functions (created by the
+migrations, owned by the schema owner, with a fixed `search_path`) answer exactly the three
+questions that span tenants, and nothing else.
 """
 
 from datetime import datetime
@@ -12,11 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.postgres.errors import storage_errors
 from application.ports.unit_of_work import TenantDirectory
-from domain.ids import ChannelId, GroupId
+from domain.ids import ChannelId, GroupId, UserId
 
 GROUPS_REQUIRING = text(
     "SELECT tenant_id FROM directory_groups_requiring(:channel_id) ORDER BY tenant_id"
 ).bindparams(bindparam("channel_id", type_=BigInteger))
+
+GROUPS_MUTING = text(
+    "SELECT tenant_id FROM directory_groups_muting(:user_id) ORDER BY tenant_id"
+).bindparams(bindparam("user_id", type_=BigInteger))
 
 GROUPS_WITH_DUE_ACTIONS = text(
     "SELECT tenant_id FROM directory_groups_with_due_actions(:now) ORDER BY tenant_id"
@@ -34,6 +38,9 @@ class PostgresTenantDirectory(TenantDirectory):
 
     async def groups_with_due_actions(self, now: datetime) -> tuple[GroupId, ...]:
         return await self._ids(GROUPS_WITH_DUE_ACTIONS, {"now": now})
+
+    async def groups_muting(self, user_id: UserId) -> tuple[GroupId, ...]:
+        return await self._ids(GROUPS_MUTING, {"user_id": user_id})
 
     async def _ids(self, query: TextClause, parameters: dict[str, object]) -> tuple[GroupId, ...]:
         with storage_errors():

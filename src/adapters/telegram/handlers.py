@@ -26,7 +26,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -47,10 +47,14 @@ from adapters.telegram.messenger import membership_of
 from adapters.telegram.texts import (
     LIST_PREFIX,
     LISTS,
+    PRIVATE_VERIFY_PREFIX,
     SETTINGS_PREFIX,
     VERIFY_PREFIX,
+    my_mutes_html,
+    my_mutes_keyboard,
     pages_keyboard,
     parse_list_data,
+    parse_private_verify_data,
     parse_settings_data,
     parse_verify_data,
     settings_keyboard,
@@ -85,6 +89,7 @@ from application.use_cases.protect_group import ProtectCommand, ProtectGroup
 from application.use_cases.retire_stale_warning import RetireStaleWarning, StaleWarningCommand
 from application.use_cases.schedule_deletion import ScheduleDeletion, ScheduleDeletionCommand
 from application.use_cases.show_log import ShowLog
+from application.use_cases.show_my_mutes import ShowMyMutes
 from application.use_cases.show_status import ShowStatus, StatusCommand
 from application.use_cases.unexempt_member import UnexemptCommand, UnexemptMember
 from application.use_cases.unlink_channel import UnlinkChannel, UnlinkCommand
@@ -151,6 +156,7 @@ class Events:
     stale_warning: RetireStaleWarning
     cleanup: ScheduleDeletion
     member_command: GateMemberCommand
+    my_mutes: ShowMyMutes
     bot_status: OnBotStatusChanged
     join_request: OnJoinRequest
 
@@ -591,20 +597,20 @@ def command_runs(commands: Commands) -> dict[str, Run]:
 class OnStart:
     """/start and /help: a menu in private chat, a short pointer in groups.
 
-    In a group it is gated like a member's command: deleted at once, answered once per member
-    per cooldown, the answer deleted after a while.
+    In private, a member the bot muted somewhere gets, instead, every such group with the
+    channels to join and a Verify for each (rule 12); so does any message they write there. In
+    a group it is gated like a member's command: deleted at once, answered once per member per
+    cooldown, the answer deleted after a while.
     """
 
     cleanup: ScheduleDeletion
     gate: GateMemberCommand
+    my_mutes: ShowMyMutes
 
     async def __call__(self, update: Update, context: Context) -> None:
         """Answer in private; in a group, answer unless the member was answered lately."""
-        message, chat, user = (
-            update.effective_message,
-            update.effective_chat,
-            update.effective_user,
-        )
+        message, chat = update.effective_message, update.effective_chat
+        user = update.effective_user
         if message is None or chat is None:
             return
         if chat.type != ChatType.PRIVATE:
@@ -613,7 +619,60 @@ class OnStart:
             if await self.gate.execute(gated):
                 await _reply(message, replies.GROUP_HELP, self.cleanup)
             return
-        await _private_help(message, context)
+        muted = await self.my_mutes.execute(UserId(user.id)) if user is not None else ()
+        try:
+            if muted:
+                await message.reply_html(
+                    my_mutes_html(muted),
+                    reply_markup=my_mutes_keyboard(muted),
+                    disable_web_page_preview=True,
+                )
+            elif message.text is not None and message.text.startswith("/"):
+                await _private_help(message, context)
+            else:
+                await message.reply_html(replies.NOT_MUTED_ANYWHERE)
+        except TelegramError as error:  # they blocked the bot, or the chat is gone
+            log.info("private.reply_failed chat=%s error=%s", chat.id, error)
+
+
+@attrs.frozen
+class OnPrivateVerifyPressed:
+    """Verify in the private chat (rule 12).
+
+    The same rules as the group's, for the group the button names, acting only on the presser;
+    after a lift the list is shown again as it now stands.
+    """
+
+    verify: PressVerify
+    my_mutes: ShowMyMutes
+
+    async def __call__(self, update: Update, context: Context) -> None:
+        """Run the press, answer, and refresh the list in place."""
+        query = update.callback_query
+        if query is None:
+            return
+        group_id = parse_private_verify_data(query.data) if query.data is not None else None
+        if group_id is None or query.message is None:
+            await answer(query, replies.INVALID_BUTTON)
+            return
+        presser = UserId(query.from_user.id)
+        result = await self.verify.execute(PressVerifyCommand(group_id, presser, presser))
+        count_enforcement("verify_private", result.outcome.value)
+        alert = result.outcome is VerifyOutcome.STILL_MISSING
+        await answer(query, replies.verify_answer(result), show_alert=alert)
+        if result.outcome is not VerifyOutcome.LIFTED:
+            return
+        muted = await self.my_mutes.execute(presser)
+        text = my_mutes_html(muted) if muted else replies.NOT_MUTED_ANYWHERE
+        try:
+            await query.edit_message_text(
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=my_mutes_keyboard(muted) if muted else None,
+                disable_web_page_preview=True,
+            )
+        except BadRequest as error:
+            log.info("my_mutes.not_updated error=%s", error.message)
 
 
 async def _private_help(message: Message, context: Context) -> None:
@@ -630,6 +689,7 @@ async def _private_help(message: Message, context: Context) -> None:
 def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler, int]]:
     """Every handler with its handler group."""
     group_messages = filters.ChatType.GROUPS & ~filters.StatusUpdate.ALL
+    start = OnStart(events.cleanup, events.member_command, events.my_mutes)
     handlers: list[tuple[Handler, int]] = [
         (
             MessageHandler(group_messages, OnGroupMessage(events.enforce, events.stale_warning)),
@@ -657,12 +717,17 @@ def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler,
             CallbackQueryHandler(OnListPagePressed(commands), pattern=f"^{LIST_PREFIX}"),
             0,
         ),
-        (CallbackQueryHandler(on_unknown_button), 0),
-        (ChatJoinRequestHandler(OnJoinRequestReceived(events.join_request)), 0),
         (
-            CommandHandler(["start", "help"], OnStart(events.cleanup, events.member_command)),
+            CallbackQueryHandler(
+                OnPrivateVerifyPressed(events.verify, events.my_mutes),
+                pattern=f"^{PRIVATE_VERIFY_PREFIX}",
+            ),
             0,
         ),
+        (CallbackQueryHandler(on_unknown_button), 0),
+        (ChatJoinRequestHandler(OnJoinRequestReceived(events.join_request)), 0),
+        (CommandHandler(["start", "help"], start), 0),
+        (MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND, start), 0),
     ]
     for name, run in command_runs(commands).items():
         command = GroupCommand(run, events.cleanup, events.member_command)

@@ -189,7 +189,7 @@ class TelegramMessenger(Messenger):
         thread_id: int | None,
         priority: Priority,
     ) -> MessageId:
-        markup = warning_keyboard(warning) if warning is not None else None
+        markup = warning_keyboard(warning, self.bot.username) if warning is not None else None
         # Answers to people go before these into a chat (the limiter's priorities); a plain
         # `Bot` (no limiter) takes no `rate_limit_args`.
         paced = _paced(self.bot, priority)

@@ -73,6 +73,10 @@ GROUP_HELP = (
     "I make members join this group's channels before they can talk here. "
     "Admins: /protect @channel to start; /status, /settings and /check for the rest."
 )
+NOT_MUTED_ANYWHERE = (
+    "I have not muted you in any group. If you cannot write somewhere, an admin of that group "
+    "muted you: only they can help. Send /start to see what I do."
+)
 PRIVATE_HELP = (
     "<b>Nezuko</b> makes members of your group join your channels before they can talk.\n\n"
     "1. Add me to your group as an admin who can <i>ban users</i> and <i>delete messages</i>.\n"

@@ -4,6 +4,7 @@ Nothing user-facing lives in the core; use-case results are turned into words he
 """
 
 import html
+from collections.abc import Sequence
 
 import attrs
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -11,13 +12,18 @@ from telegram.helpers import mention_html
 
 from adapters.telegram.convert import parse_user_id
 from application.ports.messenger import MuteWarning
-from domain.ids import UserId
+from application.use_cases.show_my_mutes import MutedHere
+from domain.ids import GroupId, UserId
 from domain.policy import GroupSettings
 from domain.restriction import WarningReason
 
 VERIFY_PREFIX = "verify:"
 SETTINGS_PREFIX = "set:"
 LIST_PREFIX = "list:"
+PRIVATE_VERIFY_PREFIX = "pverify:"
+"""A Verify button in the private chat: it names the group (rule 12)."""
+MUTED_START = "muted"
+"""The `/start` payload of the warning's deep link into the private chat."""
 LISTS = ("muted", "exempted", "log")
 """The admin lists that page with buttons (`/muted`, `/exempted`, `/log`)."""
 MAX_PAGE = 999
@@ -59,8 +65,15 @@ def warning_html(warning: MuteWarning) -> str:
     return f"{first}\nThen press <b>Verify</b>."
 
 
-def warning_keyboard(warning: MuteWarning) -> InlineKeyboardMarkup:
-    """One join button per missing channel, then a Verify button bound to the muted member."""
+def warning_keyboard(
+    warning: MuteWarning, bot_username: str | None = None
+) -> InlineKeyboardMarkup:
+    """The warning's buttons: one per missing channel, Verify, and the way to the bot.
+
+    Verify is bound to the muted member (or anyone, on a merged warning); the last button opens
+    the private chat with the bot (rule 12), where a muted member can always learn why and what
+    to do, long after the warning is gone.
+    """
     rows = [
         [InlineKeyboardButton(f"Join {channel.title}", url=channel.join_url)]
         for channel in warning.channels
@@ -68,6 +81,9 @@ def warning_keyboard(warning: MuteWarning) -> InlineKeyboardMarkup:
     ]
     owner = None if warning.is_merged else warning.member.user_id
     rows.append([InlineKeyboardButton("Verify", callback_data=verify_data(owner))])
+    if bot_username:
+        help_url = f"https://t.me/{bot_username}?start={MUTED_START}"
+        rows.append([InlineKeyboardButton("Why am I muted?", url=help_url)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -172,3 +188,46 @@ def pages_keyboard(name: str, number: int, pages: int) -> InlineKeyboardMarkup |
             )
         )
     return InlineKeyboardMarkup([row])
+
+
+def private_verify_data(group_id: GroupId) -> str:
+    """A private-chat Verify button's callback data: the group it verifies in."""
+    return f"{PRIVATE_VERIFY_PREFIX}{group_id}"
+
+
+def parse_private_verify_data(data: str) -> GroupId | None:
+    """The group a private-chat Verify button names, or `None` if the data is not ours.
+
+    The id is typed by whoever crafted the press; the Verify acts only on the presser's own
+    restriction in that group, so a forged id changes nothing for anyone else.
+    """
+    raw = data.removeprefix(PRIVATE_VERIFY_PREFIX)
+    if raw == data or not raw.startswith("-") or not raw[1:].isascii() or not raw[1:].isdigit():
+        return None
+    group_id = int(raw)
+    return GroupId(group_id) if -(2**63) <= group_id < 0 else None
+
+
+def my_mutes_html(muted: Sequence[MutedHere]) -> str:
+    """The private chat's answer to a muted member: every group, and what to join there."""
+    lines = ["You are muted by me in:"]
+    for here in muted:
+        channels = channel_list_html([c.title for c in here.missing] or ["the channels"])
+        lines.append(f"• <b>{html.escape(here.policy.title)}</b>: join {channels}")
+    lines.append("Join them, then press <b>Verify</b> for that group.")
+    return "\n".join(lines)
+
+
+def my_mutes_keyboard(muted: Sequence[MutedHere]) -> InlineKeyboardMarkup:
+    """Per group: a join button per missing channel, then its Verify."""
+    rows: list[list[InlineKeyboardButton]] = []
+    for here in muted:
+        rows += [
+            [InlineKeyboardButton(f"Join {channel.title}", url=channel.join_url)]
+            for channel in here.missing
+            if channel.join_url
+        ]
+        title = here.policy.title[:40]
+        verify = private_verify_data(here.policy.group_id)
+        rows.append([InlineKeyboardButton(f"Verify in {title}", callback_data=verify)])
+    return InlineKeyboardMarkup(rows)

@@ -12,7 +12,7 @@ from application.ports.repositories import (
     RestrictionRepository,
     ScheduledActionRepository,
 )
-from domain.ids import ChannelId, GroupId
+from domain.ids import ChannelId, GroupId, UserId
 
 
 class Transaction(Protocol):
@@ -56,3 +56,7 @@ class TenantDirectory(Protocol):
     @abstractmethod
     async def groups_with_due_actions(self, now: datetime) -> tuple[GroupId, ...]:
         """Groups that have scheduled actions due at `now`."""
+
+    @abstractmethod
+    async def groups_muting(self, user_id: UserId) -> tuple[GroupId, ...]:
+        """Groups with protection on where the bot holds a restriction of the member (rule 12)."""

@@ -345,3 +345,54 @@ async def test_members_cannot_make_the_bot_talk(story: Story) -> None:
     await story.sandbox.wait_until(
         lambda: driver.message(ids.group_id, refusal.message_id) is None, timeout=TIMEOUT
     )
+
+
+async def test_rule_12_a_muted_member_finds_their_way_back_from_the_private_chat(
+    story: Story,
+) -> None:
+    """Issue 11, point 1: the warning links to the private chat, which lists the member's
+    mutes with join buttons and a Verify that works there, long after the warning is gone."""
+    ids, driver, calls = story.ids, story.sandbox.driver, story.sandbox.calls
+    await protect(story)
+    driver.say(ids.group_id, ids.carol_id, "hi")
+    warning = await calls.wait_for(
+        "sendMessage", lambda c: "Verify" in str(c.param("reply_markup")), timeout=TIMEOUT
+    )
+    assert "?start=muted" in str(warning.param("reply_markup"))
+    warned = driver.last_bot_message(ids.group_id)
+    assert warned is not None
+
+    mark = calls.mark()
+    driver.say(ids.carol_id, ids.carol_id, "/start muted")
+    listing = await calls.wait_for(
+        "sendMessage", lambda c: c.param("chat_id") == ids.carol_id, since=mark, timeout=TIMEOUT
+    )
+    assert "You are muted by me in:" in str(listing.param("text"))
+    assert "Nezuko Demo Group" in str(listing.param("text"))
+    shown = driver.last_bot_message(ids.carol_id)
+    assert shown is not None
+    verify = f"pverify:{ids.group_id}"
+    assert verify in [b.get("callback_data") for b in shown.buttons()]
+    assert "Join Nezuko News" in [b.get("text") for b in shown.buttons()]
+
+    # Not joined yet: told what is missing, still muted
+    query = driver.press(ids.carol_id, shown, verify)
+    await story.sandbox.wait_until(lambda: driver.callback_answer(query) is not None)
+    assert "Join first" in str((driver.callback_answer(query) or {}).get("text"))
+    assert driver.is_restricted(ids.group_id, ids.carol_id)
+
+    # Joined: the channel join lifts the mute (rule 6); the private chat then says so
+    driver.join(ids.news_channel_id, ids.carol_id)
+    await calls.wait_until(  # her warning goes once the bot has forgotten the mute
+        lambda: (
+            not driver.is_restricted(ids.group_id, ids.carol_id)
+            and driver.message(ids.group_id, warned.message_id) is None
+        ),
+        timeout=TIMEOUT,
+    )
+    mark = calls.mark()
+    driver.say(ids.carol_id, ids.carol_id, "why can't I write?")
+    reply = await calls.wait_for(
+        "sendMessage", lambda c: c.param("chat_id") == ids.carol_id, since=mark, timeout=TIMEOUT
+    )
+    assert "I have not muted you in any group" in str(reply.param("text"))

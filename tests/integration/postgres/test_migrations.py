@@ -175,5 +175,9 @@ async def test_the_runtime_role_gets_exactly_the_rights_the_adapters_use(
     finally:
         await engine.dispose()
     assert rights == EXPECTED_RUNTIME_RIGHTS
-    assert functions == ["directory_groups_requiring", "directory_groups_with_due_actions"]
+    assert functions == [
+        "directory_groups_muting",
+        "directory_groups_requiring",
+        "directory_groups_with_due_actions",
+    ]
     assert creates is False

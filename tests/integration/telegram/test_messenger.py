@@ -199,10 +199,16 @@ async def test_warning_is_escaped_html_with_join_and_verify_buttons(
     assert "Insiders & co" in shown.text
     assert any(e.get("type") == "text_mention" or "url" in e for e in shown.entities)
     buttons = shown.buttons()
-    assert [b.get("text") for b in buttons] == ["Join News <1>", "Join Insiders & co", "Verify"]
+    assert [b.get("text") for b in buttons] == [
+        "Join News <1>",
+        "Join Insiders & co",
+        "Verify",
+        "Why am I muted?",
+    ]
     assert buttons[0].get("url") == f"https://t.me/{world.channel_username}"
     assert buttons[1].get("url") == "https://t.me/+abc"
     assert buttons[2].get("callback_data") == verify_data(world.member)
+    assert str(buttons[3].get("url")).endswith("?start=muted")  # the private chat (rule 12)
     call = sandbox.calls.last("sendMessage")
     assert call is not None
     assert call.param("parse_mode") == "HTML"
