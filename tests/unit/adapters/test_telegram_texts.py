@@ -11,8 +11,10 @@ from adapters.telegram.texts import (
     channel_list_html,
     pages_keyboard,
     parse_list_data,
+    parse_private_verify_data,
     parse_settings_data,
     parse_verify_data,
+    private_verify_data,
     settings_data,
     settings_keyboard,
     verify_data,
@@ -153,3 +155,25 @@ def test_page_buttons_round_trip_and_a_single_page_has_none() -> None:
         ListData("log", 3),
     ]
     assert pages_keyboard("muted", 1, 1) is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "pverify:",
+        "pverify:123",
+        "pverify:-",
+        "pverify:-12x",
+        "pverify:-²",
+        "verify:-100123",
+        "pverify:-99999999999999999999",
+        "pverify:--100",
+    ],
+)
+def test_private_verify_forgeries_are_refused(data: str) -> None:
+    assert parse_private_verify_data(data) is None
+
+
+def test_private_verify_data_names_the_group() -> None:
+    group = GroupId(-1001234567890)
+    assert parse_private_verify_data(private_verify_data(group)) == group
