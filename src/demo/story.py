@@ -246,6 +246,20 @@ class Stage:
         driver.say(g, bob, "hi")
         await story.expect("Bob is muted and warned", self.muted(bob))
 
+        story.person("Bob writes to the bot in private (as he can long after his warning is gone)")
+        driver.say(bob, bob, "why can't I write in the group?")
+        await story.expect(
+            "the bot tells Bob where he is muted, what to join, with a Verify for the group",
+            lambda: any(
+                "You are muted by me in" in (m.text or "") and "Nezuko Insiders" in (m.text or "")
+                for m in driver.bot_messages(bob)
+            ),
+        )
+
+        story.person("Alice: /muted")
+        driver.say(g, alice, "/muted")
+        await story.expect("the bot lists who it muted: Bob", self.bot_said("Muted by me: 1"))
+
         story.person("Alice: /unprotect")
         driver.say(g, alice, "/unprotect")
         await story.expect(
