@@ -204,6 +204,18 @@ def explain(error: BaseException, settings: Settings) -> StartupFailure | None:
             "new one)",
             EXIT_CONFIG,
         )
+    if isinstance(error, BadRequest) and settings.webhook_mode:
+        return StartupFailure(
+            f"Telegram refused the webhook ({_detail(error)}): check WEBHOOK_URL, which Telegram "
+            "must reach",
+            EXIT_CONFIG,
+        )
+    if telegram_unreachable(error):  # after getMe answered: setWebhook, deleteWebhook…
+        return StartupFailure(
+            f"cannot reach the Telegram Bot API at {settings.api_url} ({_detail(error)}): "
+            "check the network, or TELEGRAM_API_URL",
+            EXIT_UNREACHABLE,
+        )
     if isinstance(error, AnotherPoller | Conflict):
         return StartupFailure(str(error), EXIT_ANOTHER_INSTANCE)
     if isinstance(error, DatabaseInUse):

@@ -42,6 +42,8 @@ SENTRY_KEY = "5ecre7sentrykey0123456789abcdef"
 SECRETS = (TOKEN, TOKEN.split(":")[1], DB_PASSWORD, WEBHOOK_SECRET, SENTRY_KEY)
 SHORT_WINDOW = "2"
 """`NEZUKO_STARTUP_TIMEOUT` where a test waits for the failure."""
+NO_HURRY = {"NEZUKO_STARTUP_TIMEOUT": "30"}
+"""Where the failure must come at once: waiting would not cure it."""
 
 EXIT_CONFIG, EXIT_UNREACHABLE, EXIT_ANOTHER_INSTANCE = 2, 3, 4
 
@@ -212,12 +214,12 @@ async def test_a_missing_role_is_one_line_and_exit_2(
     test_database: ThrowawayDatabase, sentry: SentryStandIn, tmp_path: Path
 ) -> None:
     url = with_password(test_database.runtime_url, username="nezuko_no_such_role")
-    result = await run(tmp_path, environment(sentry, DATABASE_URL=url))
+    result = await run(tmp_path, environment(sentry, DATABASE_URL=url, **NO_HURRY))
     assert result.code == EXIT_CONFIG, result.output
     event = result.failure()
     assert "the database refused DATABASE_URL's role" in event
     assert "create the role, or fix DATABASE_URL's user and password" in event
-    assert result.seconds < 15  # not worth waiting for
+    assert result.seconds < 15  # waiting would not help, so it did not wait
     assert_no_secret(result.output, sentry)
 
 
@@ -226,12 +228,11 @@ async def test_a_missing_database_is_one_line_and_exit_2(
 ) -> None:
     database = await database_factory(revision=None)
     runtime = parse_url(database.runtime_url)
+    await _set_password(database, str(runtime.username))  # the role exists: only the db is wrong
     url = with_password(database.runtime_url, database="nezuko_no_such_database")
-    # the role exists but its password is ours: give it that password first
-    env = environment(sentry, DATABASE_URL=url)
-    await _set_password(database, str(runtime.username))
-    result = await run(tmp_path, env)
+    result = await run(tmp_path, environment(sentry, DATABASE_URL=url, **NO_HURRY))
     assert result.code == EXIT_CONFIG, result.output
+    assert result.seconds < 15
     event = result.failure()
     assert "the database does not exist (database=nezuko_no_such_database" in event
     assert "create it and run `nezuko migrate`" in event
@@ -243,9 +244,10 @@ async def test_an_unmigrated_schema_says_to_run_nezuko_migrate(
 ) -> None:
     database = await database_factory(revision=None)
     await _set_password(database, str(parse_url(database.runtime_url).username))
-    env = environment(sentry, DATABASE_URL=with_password(database.runtime_url))
+    env = environment(sentry, DATABASE_URL=with_password(database.runtime_url), **NO_HURRY)
     result = await run(tmp_path, env)
     assert result.code == EXIT_CONFIG, result.output
+    assert result.seconds < 15
     event = result.failure()
     assert "the database schema is not migrated (missing tables: groups" in event
     assert "run `nezuko migrate` with DATABASE_ADMIN_URL" in event

@@ -112,3 +112,15 @@ def test_exit_codes_of_the_expected_failures_and_none_for_a_bug() -> None:
     assert failure.exit_code == EXIT_ANOTHER_INSTANCE
     assert explain(RuntimeError("a bug"), SETTINGS) is None
     assert explain(StorageError("database error (XX000): internal"), SETTINGS) is None
+
+
+def test_telegram_failing_after_getme_is_still_one_line() -> None:
+    webhook = Settings(bot_token=TOKEN, webhook_url="https://x.example/h", webhook_secret="s")
+    refused = explain(BadRequest("Bad webhook: failed to resolve host"), webhook)
+    assert refused is not None
+    assert refused.exit_code == EXIT_CONFIG
+    assert "check WEBHOOK_URL" in refused.reason
+    dropped = explain(NetworkError("httpx.ReadError: reset"), SETTINGS)
+    assert dropped is not None
+    assert dropped.exit_code == EXIT_UNREACHABLE
+    assert explain(BadRequest("chat not found"), SETTINGS) is None  # polling: a bug
