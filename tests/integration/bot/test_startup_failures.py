@@ -361,7 +361,9 @@ async def test_two_instances_polling_one_token_one_gives_up_in_one_line_with_exi
     first.mkdir()
     second.mkdir()
     async with Sandbox.start(token=TOKEN) as sandbox:
-        env = environment(sentry, TELEGRAM_API_URL=sandbox.root_url, NEZUKO_STARTUP_TIMEOUT="3")
+        env = environment(
+            sentry, TELEGRAM_API_URL=sandbox.root_url, NEZUKO_STARTUP_TIMEOUT=SHORT_WINDOW
+        )
         del env["WEBHOOK_URL"], env["WEBHOOK_SECRET"]
         async with started(first, env, "--memory") as one:
             await sandbox.wait_for_poller(timeout=30)
