@@ -6,11 +6,18 @@ anyway, so deferred intents and those a previous process left are found too. Eac
 drained by one task at a time, so its intents merge while its send budget is spent, and a notice
 goes only when no warning is due there (notices come last); groups are served side by side, so a
 slow group never holds up another.
+
+A database outage is expected and says so in one warning line without a traceback, at most once
+a minute per loop (`OutageLog`), and one line when it is over; any other failure is a bug and is
+logged with its traceback.
 """
 
 import asyncio
 import logging
 
+import attrs
+
+from application.errors import StorageError
 from application.ports.clock import Clock
 from application.ports.outbox import Outbox
 from application.ports.unit_of_work import TenantDirectory
@@ -25,13 +32,61 @@ SENDER_POLL_SECONDS = 1.0
 """How long the sender sleeps when nobody rings."""
 GROUPS_AT_ONCE = 32
 """Groups whose warnings are being sent at the same time."""
+OUTAGE_REPORT_SECONDS = 60.0
+"""Seconds between two lines about the same database outage."""
+
+
+@attrs.define
+class OutageLog:
+    """Says that the database is down once per `every` seconds, and when it is back.
+
+    Attributes:
+        event: The log event's name (`due_actions.failed`).
+        every: Seconds between two lines while the failures go on.
+        failures: Failures since the last line.
+        since: When the outage began (event-loop time), None while the database answers.
+    """
+
+    event: str
+    every: float = OUTAGE_REPORT_SECONDS
+    failures: int = 0
+    since: float | None = None
+    _reported: float | None = None
+
+    def failed(self, error: StorageError) -> None:
+        """Count a storage failure; one warning line at the first, then once per `every`."""
+        now = asyncio.get_running_loop().time()
+        self.failures += 1
+        if self.since is None:
+            self.since = now
+        if self._reported is None or now - self._reported >= self.every:
+            log.warning(
+                "%s error=%r failures=%s down_for=%.0fs: the database does not answer; "
+                "trying again",
+                self.event,
+                str(error),
+                self.failures,
+                now - self.since,
+            )
+            self._reported, self.failures = now, 0
+
+    def succeeded(self) -> None:
+        """One line when an outage is over."""
+        if self.since is None:
+            return
+        down = asyncio.get_running_loop().time() - self.since
+        log.warning("%s.recovered down_for=%.0fs", self.event, down)
+        self.since = self._reported = None
+        self.failures = 0
 
 
 async def run_due_actions_forever(runner: RunDueActions, interval: float) -> None:
     """Run due actions until cancelled; a failing run is logged and the loop goes on."""
+    outage = OutageLog("due_actions.failed")
     while True:
         try:
             report = await runner.execute()
+            outage.succeeded()
             if report.done or report.retried or report.abandoned:
                 # Deferrals alone are not news: each action says when it is worth a line.
                 level = logging.INFO if report.done or report.abandoned else logging.DEBUG
@@ -42,6 +97,8 @@ async def run_due_actions_forever(runner: RunDueActions, interval: float) -> Non
                     report.retried,
                     report.abandoned,
                 )
+        except StorageError as error:
+            outage.failed(error)
         except Exception:
             log.exception("due_actions.failed")
         await asyncio.sleep(interval)
@@ -71,11 +128,15 @@ async def send_warnings_forever(
     """
     busy: set[GroupId] = set()
     slots = asyncio.Semaphore(GROUPS_AT_ONCE)
+    polling, draining = OutageLog("warnings.poll_failed"), OutageLog("warnings.failed")
 
     async def drain(group_id: GroupId) -> None:
         try:
             async with slots:
                 await drain_group(sender, notices, group_id)
+            draining.succeeded()
+        except StorageError as error:
+            draining.failed(error)
         except Exception:
             log.exception("warnings.failed group=%s", group_id)
         finally:
@@ -87,6 +148,10 @@ async def send_warnings_forever(
             if not groups:
                 try:
                     groups = frozenset(await directory.groups_with_due_actions(clock.now()))
+                    polling.succeeded()
+                except StorageError as error:
+                    polling.failed(error)
+                    continue
                 except Exception:
                     log.exception("warnings.poll_failed")
                     continue

@@ -17,12 +17,13 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
+from telegram.error import InvalidToken
 from telegram.ext import Application, ApplicationBuilder
 
 from adapters.http.app import PROBE_PATHS, Webhook, create_app
@@ -30,7 +31,6 @@ from adapters.http.server import serving
 from adapters.intake import UpdateJournal
 from adapters.memory.journal import MemoryJournal
 from adapters.postgres.embedded import provide_database
-from adapters.postgres.guard import open_runtime_engine
 from adapters.postgres.health import Readiness, database_answers
 from adapters.postgres.journal import PostgresJournal
 from adapters.telegram.backpressure import (
@@ -43,7 +43,7 @@ from adapters.telegram.backpressure import (
 )
 from adapters.telegram.handlers import on_error, publish_commands, telegram_handlers
 from adapters.telegram.messenger import TelegramMessenger
-from adapters.telegram.polling import Poller
+from adapters.telegram.polling import AnotherPoller, Poller
 from adapters.telegram.rate_limiter import SendLimits, TelegramRateLimiter
 from adapters.telegram.update_processor import MeasuredUpdateProcessor
 from adapters.telegram.updates import ALLOWED_UPDATES
@@ -52,6 +52,7 @@ from application.background import run_due_actions_forever, send_warnings_foreve
 from application.ports.clock import Clock
 from bootstrap.containers import Container, memory_container, postgres_container
 from bootstrap.settings import Settings, SettingsError
+from bootstrap.startup import wait_for_database, wait_for_telegram
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,8 @@ async def taking_updates(
     intake: UpdateIntake,
     gate: StorageGate | None = None,
     journal: UpdateJournal | None = None,
+    *,
+    on_fatal: Callable[[BaseException], None] | None = None,
 ) -> AsyncGenerator[None]:
     """Start the application and the flow of updates (webhook or polling).
 
@@ -186,7 +189,9 @@ async def taking_updates(
     then every update taken is kept in the journal before Telegram is told it arrived (rule 10).
     On leaving: stop taking updates, then handle every update already taken, within
     `STOP_GRACE` seconds; what is left then is cancelled and stays in the journal for the next
-    start. `journal` defaults to one in memory (kept for this process only).
+    start. `journal` defaults to one in memory (kept for this process only). Polling that
+    ends by itself (Telegram rejects the token; another process polls with it) is handed to
+    `on_fatal`, which should stop the process; without it, it is logged.
     """
     processor = _processor(application)
     gate = gate if gate is not None else StorageGate()
@@ -216,12 +221,18 @@ async def taking_updates(
             log.info("bot.started mode=webhook path=%s", webhook_path(settings))
         else:
             await application.bot.delete_webhook()
-            poller = Poller(application.bot, application.update_queue, journaling, ALLOWED_UPDATES)
-            tasks.append(
-                asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
-                    poller.run(), name=POLLING_TASK
-                )
+            poller = Poller(
+                application.bot,
+                application.update_queue,
+                journaling,
+                ALLOWED_UPDATES,
+                conflict_window=settings.startup_timeout,
             )
+            polling = asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
+                poller.run(), name=POLLING_TASK
+            )
+            polling.add_done_callback(functools.partial(_polling_ended, on_fatal=on_fatal))
+            tasks.append(polling)
             log.info("bot.started mode=polling")
         yield
     finally:
@@ -232,6 +243,8 @@ async def taking_updates(
                 await task
             except asyncio.CancelledError:
                 pass
+            except (AnotherPoller, InvalidToken):
+                pass  # `_polling_ended` reported it
             except Exception:
                 log.exception("intake.stopped task=%s", task.get_name())
         await _handle_taken(processor, processor.taken)
@@ -243,6 +256,23 @@ async def taking_updates(
         if poller is not None:
             await poller.confirm_taken()
         await application.stop()
+
+
+def _polling_ended(
+    task: asyncio.Task[None], *, on_fatal: Callable[[BaseException], None] | None
+) -> None:
+    """Hand an error that ended polling to `on_fatal` (an operator's problem: no traceback)."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is None:
+        return
+    if on_fatal is not None:
+        on_fatal(error)
+    elif isinstance(error, AnotherPoller | InvalidToken):
+        log.error("polling.stopped error=%s", error)
+    else:
+        log.error("polling.stopped", exc_info=error)
 
 
 async def _handle_taken(processor: MeasuredUpdateProcessor, taken: TakenUpdates) -> None:
@@ -274,6 +304,7 @@ async def running_bot(
     serve_http: bool = False,
     send_limits: SendLimits | None = None,
     memory: bool = False,
+    on_fatal: Callable[[BaseException], None] | None = None,
 ) -> AsyncGenerator[BotApplication]:
     """The bot, taking updates and enforcing, for as long as the block runs.
 
@@ -291,10 +322,14 @@ async def running_bot(
         serve_http: Serve `/health`, `/ready` and `/metrics` in polling mode too.
         send_limits: How fast to send; Telegram's limits unless given.
         memory: Keep state in process memory instead of PostgreSQL (lost on exit).
+        on_fatal: Told when taking updates ends by itself (the token rejected, another process
+            polling with it); it should end the block.
 
     Raises:
         CannotListen: The HTTP server could not bind `HTTP_HOST:HTTP_PORT`.
         SettingsError: Webhook mode is configured inconsistently.
+        DependencyUnreachable: The database or Telegram did not answer within
+            `NEZUKO_STARTUP_TIMEOUT` (`bootstrap.startup`).
     """
     application = build_application(settings, send_limits)
     taken, gate = _processor(application).taken, StorageGate()
@@ -315,12 +350,15 @@ async def running_bot(
         )
         container.check_dependencies()  # a provider left unwired fails here, not on an update
         install_handlers(application, container, gate)
+        await wait_for_telegram(application.bot, settings.api_url, settings.startup_timeout)
         async with application:
             journal = (
                 MemoryJournal() if engine is None else PostgresJournal(engine, application.bot.id)
             )
             await publish_commands(application)
-            async with taking_updates(application, settings, intake, gate, journal):
+            async with taking_updates(
+                application, settings, intake, gate, journal, on_fatal=on_fatal
+            ):
                 loops = [
                     asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
                         run_due_actions_forever(container.run_due_actions(), DUE_ACTIONS_INTERVAL),
@@ -364,7 +402,7 @@ async def _runtime_engine(settings: Settings, memory: bool) -> AsyncGenerator[As
         settings.data_dir, settings.database_url, settings.database_admin_url
     )
     async with database as urls:
-        engine = await open_runtime_engine(urls.runtime)
+        engine = await wait_for_database(urls.runtime, settings.startup_timeout)
         try:
             yield engine
         finally:

@@ -17,6 +17,7 @@ from adapters.postgres.errors import DatabaseSetupError
 from adapters.postgres.migrations import migrate, runtime_role
 from adapters.postgres.urls import InvalidDatabaseUrl, describe_url
 from application.errors import StorageError
+from bootstrap.observability import Redactor
 from bootstrap.settings import Settings, SettingsError
 
 EXIT_FAILED = 1
@@ -87,5 +88,6 @@ async def run_migrate(settings: Settings, revision: str, requested_role: str | N
         print(f"nezuko migrate: embedded database under {settings.data_dir} is at head")
         return 0
     except (InvalidDatabaseUrl, DatabaseSetupError, StorageError) as error:
-        print(f"nezuko migrate: {error}", file=sys.stderr)
+        # A driver's message may quote a URL; never print a password.
+        print(Redactor(settings.secrets).scrub(f"nezuko migrate: {error}"), file=sys.stderr)
         return EXIT_FAILED

@@ -2,13 +2,19 @@
 
 The inner layers log with the standard library; everything is rendered by structlog (JSON in
 production, readable in development). Every secret of the settings is replaced by `[redacted]`
-in every log line and Sentry event: a bot token sits in every Bot API URL.
+in every log line and Sentry event: a bot token sits in every Bot API URL. So are the other ways
+text reaches stderr: warnings are logged, and uncaught exceptions (in the main thread, in other
+threads, and "unraisable" ones) are logged too, traceback included, through the same redactor.
 """
 
 import logging
 import sys
+import threading
+import traceback
 from collections.abc import Iterable
+from types import TracebackType
 from typing import IO, Any, cast
+from urllib.parse import quote, unquote
 
 import sentry_sdk
 import structlog
@@ -23,8 +29,10 @@ class Redactor:
     """Replaces every secret in strings, recursively through dicts, lists and tuples."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        # Longest first, so a secret containing another is replaced whole.
-        self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        # Each as given, decoded (a password in a URL is percent-encoded) and encoded (a token
+        # in a URL); longest first, so a secret containing another is replaced whole.
+        forms = {form for s in secrets for form in (s, unquote(s), quote(s, safe=""))}
+        self._secrets = sorted({s for s in forms if len(s) >= 4}, key=len, reverse=True)
 
     def scrub(self, value: object) -> object:
         """A copy of `value` with every secret replaced."""
@@ -86,6 +94,45 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> None
     # httpx logs every request URL at INFO, and Bot API URLs carry the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    _route_stderr_through_logging()
+
+
+_crashes = logging.getLogger("nezuko.crash")
+
+
+def _route_stderr_through_logging() -> None:
+    """Send warnings and uncaught exceptions through logging, and so through the redactor.
+
+    Python writes them to stderr itself otherwise, secrets and all: PTB's `InvalidToken`
+    quotes the token, a driver's error may quote a URL.
+    """
+    logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+    sys.unraisablehook = _log_unraisable
+
+
+def _log_uncaught(
+    kind: type[BaseException], error: BaseException, trace: TracebackType | None
+) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, error, trace)
+        return
+    _crashes.critical("crash.uncaught", exc_info=(kind, error, trace))
+
+
+def _log_uncaught_in_thread(hook: threading.ExceptHookArgs) -> None:
+    if hook.exc_value is None or hook.exc_type is SystemExit:
+        return
+    name = hook.thread.name if hook.thread is not None else "?"
+    trace = (hook.exc_type, hook.exc_value, hook.exc_traceback)
+    _crashes.error("crash.thread thread=%s", name, exc_info=trace)
+
+
+def _log_unraisable(hook: Any) -> None:  # sys.UnraisableHookArgs is not public in typeshed
+    error: BaseException | None = hook.exc_value
+    text = "".join(traceback.format_exception(error)) if error is not None else ""
+    _crashes.error("crash.unraisable message=%s object=%r %s", hook.err_msg, hook.object, text)
 
 
 def init_sentry(settings: Settings) -> bool:

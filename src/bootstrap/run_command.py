@@ -1,17 +1,26 @@
-"""`nezuko run`: serve Telegram groups until stopped (SIGINT or SIGTERM)."""
+"""`nezuko run`: serve Telegram groups until stopped (SIGINT or SIGTERM).
+
+Exit codes (README, Operations): 0 stopped by a signal; 1 a bug (with its traceback);
+2 the configuration is wrong; 3 a dependency (the database, Telegram) did not answer within
+`NEZUKO_STARTUP_TIMEOUT`; 4 another process holds the embedded database or polls with the token.
+Every expected failure is one log line (`run.failed`) saying what is wrong and what to do.
+"""
 
 import argparse
 import asyncio
+import logging
 import signal
 import sys
 from collections.abc import Callable
 
-from adapters.http.server import CannotListen
 from bootstrap.bot import running_bot, webhook_path
 from bootstrap.observability import configure_logging, init_sentry
 from bootstrap.settings import Settings, SettingsError
+from bootstrap.startup import EXIT_CONFIG, explain
 
-EXIT_CONFIG = 2
+log = logging.getLogger("nezuko.run")
+
+EXIT_BUG = 1
 
 
 def register(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
@@ -44,18 +53,35 @@ def run(arguments: argparse.Namespace) -> int:
     configure_logging(settings)
     try:
         asyncio.run(serve(settings, memory=arguments.memory))
-    except CannotListen as error:
-        print(f"nezuko run: {error} (set HTTP_HOST and HTTP_PORT)", file=sys.stderr)
-        return EXIT_CONFIG
+    except Exception as error:
+        failure = explain(error, settings)
+        if failure is None:
+            log.exception("run.crashed")
+            return EXIT_BUG
+        log.error("run.failed exit_code=%s reason=%s", failure.exit_code, failure.reason)
+        return failure.exit_code
     return 0
 
 
 async def serve(settings: Settings, *, memory: bool = False) -> None:
-    """Run until SIGINT or SIGTERM, then stop gracefully (every update taken is handled)."""
+    """Run until SIGINT or SIGTERM, then stop gracefully (every update taken is handled).
+
+    Raises:
+        Exception: what ended the bot by itself (`running_bot`'s `on_fatal`), or kept it from
+            starting.
+    """
     init_sentry(settings)
     stop = asyncio.Event()
+    ended: list[BaseException] = []
+
+    def fatal(error: BaseException) -> None:
+        ended.append(error)
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running_bot(settings, serve_http=True, memory=memory):
+    async with running_bot(settings, serve_http=True, memory=memory, on_fatal=fatal):
         await stop.wait()
+    if ended:
+        raise ended[0]

@@ -8,6 +8,7 @@ only ever read from here, and `Settings` never shows them in `repr`.
 
 import enum
 import logging
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -20,6 +21,10 @@ from dotenv import dotenv_values
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_DATA_DIR = Path(".nezuko")
 """`NEZUKO_DATA_DIR` when unset: where the embedded PostgreSQL keeps its data."""
+DEFAULT_STARTUP_TIMEOUT = 60.0
+"""`NEZUKO_STARTUP_TIMEOUT` when unset: seconds `nezuko run` waits for the database and Telegram
+to answer at start-up (and for another process polling with the same token to stop)."""
+MAX_STARTUP_TIMEOUT = 86_400.0
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -54,6 +59,8 @@ class Settings:
     sentry_dsn: str | None = attrs.field(default=None, repr=False)
     log_format: LogFormat = LogFormat.CONSOLE
     log_level: int = logging.INFO
+    startup_timeout: float = DEFAULT_STARTUP_TIMEOUT
+    """`NEZUKO_STARTUP_TIMEOUT`: seconds to wait for a dependency that does not answer yet."""
 
     @property
     def webhook_mode(self) -> bool:
@@ -119,6 +126,10 @@ class Settings:
         level = logging.getLevelNamesMapping().get(level_name)
         if level is None:
             problems.append("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        timeout_text = optional("NEZUKO_STARTUP_TIMEOUT") or str(DEFAULT_STARTUP_TIMEOUT)
+        startup_timeout = _seconds(timeout_text)
+        if startup_timeout is None or not 0 <= startup_timeout <= MAX_STARTUP_TIMEOUT:
+            problems.append("NEZUKO_STARTUP_TIMEOUT must be a number of seconds (0-86400)")
         if problems:
             raise SettingsError("invalid configuration:\n- " + "\n- ".join(problems))
         return cls(
@@ -136,7 +147,16 @@ class Settings:
             sentry_dsn=optional("SENTRY_DSN"),
             log_format=LogFormat(log_format),
             log_level=level or logging.INFO,
+            startup_timeout=startup_timeout or 0.0,
         )
+
+
+def _seconds(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return None if math.isnan(value) else value
 
 
 def _merged(environ: Mapping[str, str], dotenv: Path | None) -> dict[str, str]:

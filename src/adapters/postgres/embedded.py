@@ -29,7 +29,7 @@ from typing import IO, Self
 
 import attrs
 
-from adapters.postgres.errors import DatabaseSetupError
+from adapters.postgres.errors import DatabaseInUse, DatabaseSetupError
 from adapters.postgres.provisioning import (
     DatabaseSpec,
     DatabaseUrls,
@@ -160,7 +160,8 @@ class EmbeddedPostgres:
         """Create the cluster if needed and start the server.
 
         Raises:
-            DatabaseSetupError: the directory is in use, unreachable for the server's OS user, or
+            DatabaseInUse: another process holds the directory's lock.
+            DatabaseSetupError: the directory is unreachable for the server's OS user, or
                 the server did not start (the message quotes its log).
         """
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -211,7 +212,7 @@ class EmbeddedPostgres:
         except BlockingIOError:
             lock.close()
             msg = f"the embedded database in {self.directory} is in use by another process"
-            raise DatabaseSetupError(msg) from None
+            raise DatabaseInUse(msg) from None
         self._lock = lock
 
     def _release_lock(self) -> None:

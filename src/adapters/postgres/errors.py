@@ -61,3 +61,7 @@ def storage_errors() -> Generator[None]:
 
 class DatabaseSetupError(RuntimeError):
     """The database could not be chosen, started or prepared; the message says why."""
+
+
+class DatabaseInUse(DatabaseSetupError):
+    """Another process runs the embedded database in this data directory."""

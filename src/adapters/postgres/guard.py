@@ -27,6 +27,21 @@ class UnsafeDatabaseRole(Exception):
         )
 
 
+class SchemaNotMigrated(Exception):
+    """The database lacks the bot's tables: `nezuko migrate` has not run on it (or not lately)."""
+
+    def __init__(self, missing: Iterable[str]) -> None:
+        self.missing = tuple(missing)
+        super().__init__(self.missing)
+
+    def __str__(self) -> str:
+        return (
+            f"the database schema is not migrated (missing tables: {', '.join(self.missing)}): "
+            "run `nezuko migrate` with DATABASE_ADMIN_URL (the tables' owner) and DATABASE_URL, "
+            "then start again"
+        )
+
+
 _ROLE = text(
     """
     SELECT current_user AS role,
@@ -61,7 +76,15 @@ async def runtime_role_problems(engine: AsyncEngine) -> tuple[str, tuple[str, ..
     Raises:
         StorageError: the database could not be asked.
     """
+    role, problems, missing = await _inspect(engine)
+    tables = tuple(f"table {name} does not exist (run `nezuko migrate`)" for name in missing)
+    return role, (*problems, *tables)
+
+
+async def _inspect(engine: AsyncEngine) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The role's name, the reasons it could bypass row-level security, the missing tables."""
     problems: list[str] = []
+    missing: list[str] = []
     with storage_errors():
         async with engine.connect() as connection:
             role = (await connection.execute(_ROLE)).mappings().one()
@@ -83,26 +106,29 @@ async def runtime_role_problems(engine: AsyncEngine) -> tuple[str, tuple[str, ..
                     .one_or_none()
                 )
                 if row is None:
-                    unprotected.append(f"table {table.name} does not exist (run `nezuko migrate`)")
+                    missing.append(table.name)
                     continue
-                if row["owned"]:
+                if row["owned"] and not role["superuser"]:  # a superuser is "member" of all
                     owned.append(f"{table.name} (owner {row['owner']})")
                 if not (row["rls"] and row["forced"]):
                     unprotected.append(f"table {table.name} does not force row-level security")
             if owned:
                 problems.append("it owns the tables " + ", ".join(owned))
             problems.extend(unprotected)
-    return str(role["role"]), tuple(problems)
+    return str(role["role"]), tuple(problems), tuple(missing)
 
 
 async def ensure_runtime_role_is_safe(engine: AsyncEngine) -> None:
-    """Refuse to start when the engine's role could bypass row-level security.
+    """Refuse to start when the schema is missing or the role could bypass row-level security.
 
     Raises:
+        SchemaNotMigrated: some of the bot's tables do not exist (the role is not judged then).
         UnsafeDatabaseRole: with every reason found (superuser, BYPASSRLS, owner of the tables…).
         StorageError: the database could not be asked.
     """
-    role, problems = await runtime_role_problems(engine)
+    role, problems, missing = await _inspect(engine)
+    if missing:
+        raise SchemaNotMigrated(missing)
     if problems:
         raise UnsafeDatabaseRole(role, problems)
 
@@ -113,6 +139,7 @@ async def open_runtime_engine(
     """The runtime's engine, after the start-up guard accepted its role.
 
     Raises:
+        SchemaNotMigrated: the bot's tables do not exist (the engine is disposed of first).
         UnsafeDatabaseRole: the role is a superuser, has BYPASSRLS or owns the tables (the engine
             is disposed of first).
         StorageError: the database could not be reached.

@@ -21,7 +21,7 @@ from typing import Any, cast
 
 import attrs
 from telegram import Bot, Update
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.warnings import PTBUserWarning
 
 from adapters.telegram.backpressure import Journaling, TakenUpdates
@@ -42,6 +42,26 @@ READ_MARGIN = 10.0
 """Seconds a getUpdates may take beyond its long-poll timeout before it counts as failed."""
 FINAL_CONFIRM_TIMEOUT = 2.0
 """Seconds the stop waits for the getUpdates that confirms what was taken."""
+CONFLICT_PAUSE = 1.0
+"""Seconds before polling again after a 409 Conflict (another getUpdates took over)."""
+DEFAULT_CONFLICT_WINDOW = 60.0
+"""Seconds of conflicts after which this poller gives up (`AnotherPoller`)."""
+
+
+class AnotherPoller(Exception):
+    """Another process kept polling with this bot's token (409 Conflict) for too long."""
+
+    def __init__(self, seconds: float, detail: str) -> None:
+        self.seconds = seconds
+        self.detail = detail
+        super().__init__(seconds, detail)
+
+    def __str__(self) -> str:
+        return (
+            f"another process is polling Telegram with this bot's token ({self.detail}, for "
+            f"{self.seconds:.0f} s): run one `nezuko run` per token; stop the other one, or give "
+            "this one its own bot"
+        )
 
 
 @attrs.define
@@ -54,6 +74,11 @@ class Poller:
         journaling: Keeps each batch before it is confirmed; says how many more may be taken.
         allowed_updates: The update types requested (DESIGN §7).
         offset: The next getUpdates' offset: every update below it is kept.
+        conflict_window: Seconds of 409 Conflicts (another process polling with the same
+            token) to bear before giving up; a handover between two processes causes one or
+            two. Conflicts that stop for that long are forgotten.
+        gave_up: Set when `run` gave up to another poller (nothing is confirmed on stopping,
+            which would interrupt the other one).
     """
 
     bot: Bot
@@ -62,17 +87,30 @@ class Poller:
     allowed_updates: Sequence[str]
     timeout: int = POLL_TIMEOUT
     offset: int | None = None
+    conflict_window: float = DEFAULT_CONFLICT_WINDOW
+    gave_up: bool = False
+    _conflicts_since: float | None = None
+    _last_conflict: float = 0.0
 
     async def run(self) -> None:
-        """Poll until cancelled; a failed getUpdates is logged and tried again with backoff."""
+        """Poll until cancelled; a failed getUpdates is logged and tried again with backoff.
+
+        Raises:
+            InvalidToken: Telegram no longer accepts the token.
+            AnotherPoller: another process has been polling with the same token for
+                `conflict_window` seconds.
+        """
         delay = ERROR_DELAY
         while True:
             await self._wait_for_room()
             try:
                 batch = await self._get_updates(self.offset)
             except InvalidToken:
-                log.exception("polling.invalid_token")
                 raise
+            except Conflict as error:
+                self._bear_conflict(error)
+                await asyncio.sleep(CONFLICT_PAUSE)
+                continue
             except TelegramError as error:
                 log.warning("polling.failed error=%s retry_in=%s", error, delay)
                 await asyncio.sleep(delay)
@@ -93,6 +131,30 @@ class Poller:
             for raw in batch:  # one kept before (a restart's first batch) is a leftover
                 if _update_id(raw) in new:
                     await self.queue.put(Update.de_json(raw, self.bot))
+
+    def _bear_conflict(self, error: Conflict) -> None:
+        """Note a 409 Conflict; one warning per series, and give up once it lasted too long.
+
+        Raises:
+            AnotherPoller: conflicts have gone on for `conflict_window` seconds.
+        """
+        now = asyncio.get_running_loop().time()
+        forgotten = max(self.conflict_window, 3 * CONFLICT_PAUSE)
+        if self._conflicts_since is None or now - self._last_conflict > forgotten:
+            self._conflicts_since = now
+            log.warning(
+                "polling.conflict error=%r: another process polls with this bot's token; "
+                "giving up in %.0f s unless it stops",
+                error.message,
+                self.conflict_window,
+            )
+        else:
+            log.debug("polling.conflict error=%r", error.message)
+        self._last_conflict = now
+        lasted = now - self._conflicts_since
+        if lasted >= self.conflict_window:
+            self.gave_up = True
+            raise AnotherPoller(lasted, f"Telegram answered 409 {error.message!r}")
 
     async def _get_updates(self, offset: int | None) -> list[JSONDict]:
         """One getUpdates, unparsed (`Bot.get_updates` would parse the whole batch)."""
@@ -126,7 +188,7 @@ class Poller:
     async def confirm_taken(self) -> None:
         """Confirm to Telegram every update taken (they are in the journal; on stopping)."""
         offset = self.offset
-        if offset is None:
+        if offset is None or self.gave_up:
             return
         try:
             async with asyncio.timeout(FINAL_CONFIRM_TIMEOUT):

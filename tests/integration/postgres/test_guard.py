@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.postgres.engine import create_engine
 from adapters.postgres.guard import (
+    SchemaNotMigrated,
     UnsafeDatabaseRole,
     ensure_runtime_role_is_safe,
     open_runtime_engine,
@@ -66,6 +67,7 @@ async def test_the_runtime_role_is_accepted(test_database: ThrowawayDatabase) ->
 async def test_a_superuser_is_refused(test_database: ThrowawayDatabase) -> None:
     refusal = await _refusal(test_database.superuser_url)
     assert "it is a superuser" in refusal.problems
+    assert not any("owns the tables" in problem for problem in refusal.problems)  # it does not
     assert "refusing to run as database role" in str(refusal)
 
 
@@ -90,8 +92,17 @@ async def test_a_database_without_the_schema_is_refused(
     database_factory: DatabaseFactory,
 ) -> None:
     empty = await database_factory(revision=None)
-    refusal = await _refusal(empty.runtime_url)
-    assert "table groups does not exist (run `nezuko migrate`)" in refusal.problems
+    engine = create_engine(empty.runtime_url, pool_size=1, max_overflow=0)
+    try:
+        with pytest.raises(SchemaNotMigrated) as raised:
+            await ensure_runtime_role_is_safe(engine)
+        _, problems = await runtime_role_problems(engine)
+    finally:
+        await engine.dispose()
+    assert "groups" in raised.value.missing
+    assert "run `nezuko migrate`" in str(raised.value)
+    assert "refusing to run as database role" not in str(raised.value)  # not about the role
+    assert "table groups does not exist (run `nezuko migrate`)" in problems
 
 
 async def test_an_unreachable_database_is_a_storage_error() -> None:

@@ -3,6 +3,9 @@
 import io
 import json
 import logging
+import sys
+import threading
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -25,7 +28,10 @@ TOKEN = "123456:ABC-def_ghi"
 def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    hooks = sys.excepthook, threading.excepthook, sys.unraisablehook
     yield
+    sys.excepthook, threading.excepthook, sys.unraisablehook = hooks
+    logging.captureWarnings(False)
     root.handlers[:] = handlers
     root.setLevel(level)
     structlog.reset_defaults()
@@ -105,3 +111,50 @@ def test_log_context_of_an_update_names_update_tenant_and_user() -> None:
     assert log_context(update) == {"update_id": 9, "tenant": -1001, "user": 42}
     assert log_context(Update(10)) == {"update_id": 10}
     assert log_context("not an update") == {}
+
+
+def test_an_uncaught_exception_is_logged_redacted_with_its_traceback() -> None:
+    stream = configured(LOG_FORMAT="json")
+    try:
+        raise RuntimeError(f"The token `{TOKEN}` was rejected by the server.")
+    except RuntimeError as error:
+        sys.excepthook(type(error), error, error.__traceback__)
+    line = json.loads(stream.getvalue())
+    assert TOKEN not in stream.getvalue()
+    assert line["event"] == "crash.uncaught"
+    assert line["level"] == "critical"
+    assert "Traceback" in line["exception"]
+    assert f"`{REDACTED}` was rejected" in line["exception"]
+
+
+def test_an_uncaught_exception_in_a_thread_is_logged_redacted() -> None:
+    stream = configured(LOG_FORMAT="json")
+
+    def leak() -> None:
+        raise RuntimeError(f"postgresql://app:hunter2-secret@db/x {TOKEN}")
+
+    thread = threading.Thread(target=leak, name="leaky")
+    thread.start()
+    thread.join()
+    line = json.loads(stream.getvalue())
+    assert line["event"] == "crash.thread thread=leaky"
+    assert TOKEN not in stream.getvalue()
+    assert "RuntimeError" in line["exception"]
+
+
+def test_warnings_are_logged_redacted() -> None:
+    stream = configured(LOG_FORMAT="json")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        logging.captureWarnings(True)  # catch_warnings restored showwarning: route it again
+        warnings.warn(f"calling bot{TOKEN}/getMe", UserWarning, stacklevel=1)
+    line = json.loads(stream.getvalue())
+    assert line["logger"] == "py.warnings"
+    assert f"bot{REDACTED}/getMe" in line["event"]
+    assert TOKEN not in stream.getvalue()
+
+
+def test_secrets_are_redacted_percent_encoded_and_decoded_too() -> None:
+    redactor = Redactor(["p@ss/word%21", TOKEN])
+    text = f"p@ss/word! {TOKEN.replace(':', '%3A')} p@ss/word%21"
+    assert redactor.scrub(text) == f"{REDACTED} {REDACTED} {REDACTED}"

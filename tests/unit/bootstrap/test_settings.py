@@ -152,3 +152,15 @@ def test_the_working_directorys_dotenv_is_read_by_default(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NEZUKO_DATA_DIR", raising=False)
     assert Settings.from_env().data_dir == Path("/srv/nezuko")
+
+
+def test_the_startup_timeout_defaults_to_a_minute_and_takes_seconds() -> None:
+    assert settings().startup_timeout == 60.0
+    assert settings(NEZUKO_STARTUP_TIMEOUT="2.5").startup_timeout == 2.5
+    assert settings(NEZUKO_STARTUP_TIMEOUT="0").startup_timeout == 0.0
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "90000"])
+def test_a_bad_startup_timeout_is_a_configuration_error(value: str) -> None:
+    with pytest.raises(SettingsError, match="NEZUKO_STARTUP_TIMEOUT must be a number of seconds"):
+        settings(NEZUKO_STARTUP_TIMEOUT=value)
