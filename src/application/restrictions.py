@@ -27,8 +27,9 @@ from application.ports.throttle import Throttle
 from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent
 from domain.ids import ChannelId, GroupId, MessageId, UserId
+from domain.membership import Membership
 from domain.policy import GroupPolicy
-from domain.restriction import Restriction, WarningReason
+from domain.restriction import Restriction, WarningReason, restricted_by_someone_else
 from domain.schedule import (
     ActionKind,
     deletion,
@@ -59,6 +60,10 @@ class MuteOutcome(enum.StrEnum):
     remembered and applied by a due action after `retry_after` or a backoff (rule 11)."""
     FAILED = "failed"
     """Telegram refused; audited, and the admins told if the bot lacks rights."""
+    SOMEONE_ELSES = "someone_elses"
+    """The member is already restricted by someone else (an admin): the bot records nothing
+    as its own and does not mute over it, so it never lifts that restriction (rule 5). Their
+    message, if any, is still deleted."""
 
 
 @attrs.frozen
@@ -90,6 +95,7 @@ class Restrictions:
         *,
         message_id: MessageId | None = None,
         thread_id: int | None = None,
+        standing: Membership | None = None,
     ) -> MuteOutcome:
         """Delete the message, mute the member, and remember it all with a warning intent (rule 3).
 
@@ -97,11 +103,21 @@ class Restrictions:
         forgotten again; one Telegram cannot take now is deferred. One member is muted by one
         update at a time; a message that raced a mute of the last `MUTE_SETTLE` is only
         deleted.
+
+        Rule 5: a member the bot holds no restriction for is first looked up in the group
+        (`standing`, when the caller already knows it, saves the call); one someone else
+        restricted is left to them (`MuteOutcome.SOMEONE_ELSES`).
         """
         key = (policy.group_id, member.user_id)
         async with self._member_locks.setdefault(key, asyncio.Lock()):
             return await self._mute(
-                policy, member, missing, reason, message_id=message_id, thread_id=thread_id
+                policy,
+                member,
+                missing,
+                reason,
+                message_id=message_id,
+                thread_id=thread_id,
+                standing=standing,
             )
 
     async def _mute(
@@ -113,10 +129,18 @@ class Restrictions:
         *,
         message_id: MessageId | None,
         thread_id: int | None,
+        standing: Membership | None,
     ) -> MuteOutcome:
         group_id, user_id = policy.group_id, member.user_id
         if message_id is not None:
             await self._delete_or_defer(group_id, message_id, user_id)
+        if await self._someone_elses(group_id, user_id, standing):
+            if message_id is not None:
+                deleted = AuditEvent.message_deleted(
+                    group_id, self.clock.now(), user_id, "restricted by an admin, not by the bot"
+                )
+                await record(self.uow, deleted)
+            return MuteOutcome.SOMEONE_ELSES
         settled = await self.throttle.allow(f"muted:{group_id}:{user_id}", MUTE_SETTLE)
         wanted = Restriction(
             group_id, user_id, missing, self.clock.now(), None, member.name, reason, thread_id
@@ -217,6 +241,28 @@ class Restrictions:
         return True
 
     # --- bookkeeping --------------------------------------------------------------------------
+
+    async def _someone_elses(
+        self, group_id: GroupId, user_id: UserId, standing: Membership | None
+    ) -> bool:
+        """Whether the member is restricted by someone else, so the bot must not mute (rule 5).
+
+        Only a member the bot holds no restriction for is looked up, so a member it muted
+        before costs nothing more. When Telegram cannot say, the mute goes ahead (rule 3).
+        """
+        async with self.uow.begin(group_id) as tx:
+            held = await tx.restrictions.get(group_id, user_id)
+        if held is not None:
+            return False
+        if standing is None:
+            try:
+                standing = await self.messenger.membership(group_id, user_id)
+            except MessengerError as error:
+                log.warning(
+                    "group-membership.unknown group=%s user=%s error=%s", group_id, user_id, error
+                )
+                return False
+        return restricted_by_someone_else(standing, held)
 
     async def _remember(
         self, policy: GroupPolicy, wanted: Restriction, *, settled: bool
