@@ -28,7 +28,8 @@ _SETTINGS_LABELS = {
     "warning_ttl": "Warnings stay {}",
     "kick_after": {"off": "Never kick", "": "Kick muted after {}"},
 }
-"""What each menu button does: a label per value, or a pattern the value fills in."""
+"""What each menu button does: a pattern the value fills in, or a label per value (the one
+under `""` for any other value)."""
 _BUTTONS_PER_ROW = 2
 """Few enough for the labels to show whole on a phone."""
 
