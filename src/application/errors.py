@@ -51,6 +51,16 @@ class ChatNotFound(MessengerError):
 
 
 @attrs.define(eq=False)
+class UserNotFound(MessengerError):
+    """Telegram knows no user with this id."""
+
+    user_id: UserId
+
+    def __str__(self) -> str:
+        return f"user not found: {self.user_id}"
+
+
+@attrs.define(eq=False)
 class TargetIsAdmin(MessengerError):
     """Telegram refused to restrict a chat administrator."""
 

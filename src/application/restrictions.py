@@ -27,8 +27,9 @@ from application.ports.throttle import Throttle
 from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent
 from domain.ids import ChannelId, GroupId, MessageId, UserId
+from domain.membership import Membership
 from domain.policy import GroupPolicy
-from domain.restriction import Restriction, WarningReason
+from domain.restriction import Restriction, WarningReason, restricted_by_someone_else
 from domain.schedule import (
     ActionKind,
     deletion,
@@ -59,6 +60,20 @@ class MuteOutcome(enum.StrEnum):
     remembered and applied by a due action after `retry_after` or a backoff (rule 11)."""
     FAILED = "failed"
     """Telegram refused; audited, and the admins told if the bot lacks rights."""
+    SOMEONE_ELSES = "someone_elses"
+    """The member is already restricted by someone else (an admin): the bot records nothing
+    as its own and does not mute over it, so it never lifts that restriction (rule 5). Their
+    message, if any, is still deleted."""
+
+
+@attrs.frozen
+class _Remembered:
+    """What remembering a mute came to."""
+
+    previous: Restriction | None
+    """The restriction the new one replaced, if the bot held one."""
+    someone_elses: bool = False
+    """Nothing was stored: the member is restricted by someone else (rule 5)."""
 
 
 @attrs.frozen
@@ -90,6 +105,7 @@ class Restrictions:
         *,
         message_id: MessageId | None = None,
         thread_id: int | None = None,
+        standing: Membership | None = None,
     ) -> MuteOutcome:
         """Delete the message, mute the member, and remember it all with a warning intent (rule 3).
 
@@ -97,11 +113,22 @@ class Restrictions:
         forgotten again; one Telegram cannot take now is deferred. One member is muted by one
         update at a time; a message that raced a mute of the last `MUTE_SETTLE` is only
         deleted.
+
+        Rule 5: the member's standing in the group is asked of Telegram first (`standing`,
+        when the caller already knows it, saves the call); one restricted by someone else,
+        with no restriction of the bot's on record, is left to them
+        (`MuteOutcome.SOMEONE_ELSES`).
         """
         key = (policy.group_id, member.user_id)
         async with self._member_locks.setdefault(key, asyncio.Lock()):
             return await self._mute(
-                policy, member, missing, reason, message_id=message_id, thread_id=thread_id
+                policy,
+                member,
+                missing,
+                reason,
+                message_id=message_id,
+                thread_id=thread_id,
+                standing=standing,
             )
 
     async def _mute(
@@ -113,15 +140,26 @@ class Restrictions:
         *,
         message_id: MessageId | None,
         thread_id: int | None,
+        standing: Membership | None,
     ) -> MuteOutcome:
         group_id, user_id = policy.group_id, member.user_id
         if message_id is not None:
             await self._delete_or_defer(group_id, message_id, user_id)
+        if standing is None:
+            standing = await self._standing(group_id, user_id)
         settled = await self.throttle.allow(f"muted:{group_id}:{user_id}", MUTE_SETTLE)
         wanted = Restriction(
             group_id, user_id, missing, self.clock.now(), None, member.name, reason, thread_id
         )
-        previous = await self._remember(policy, wanted, settled=settled)
+        remembered = await self._remember(policy, wanted, settled=settled, standing=standing)
+        if remembered.someone_elses:
+            if message_id is not None:
+                deleted = AuditEvent.message_deleted(
+                    group_id, self.clock.now(), user_id, "restricted by an admin, not by the bot"
+                )
+                await record(self.uow, deleted)
+            return MuteOutcome.SOMEONE_ELSES
+        previous = remembered.previous
         if previous is not None and not settled:
             if message_id is not None:
                 deleted = AuditEvent.message_deleted(
@@ -218,20 +256,41 @@ class Restrictions:
 
     # --- bookkeeping --------------------------------------------------------------------------
 
+    async def _standing(self, group_id: GroupId, user_id: UserId) -> Membership | None:
+        """The member's standing in the group, fresh; `None` when Telegram cannot say."""
+        try:
+            return await self.messenger.membership(group_id, user_id)
+        except MessengerError as error:
+            log.warning(
+                "group-membership.unknown group=%s user=%s error=%s", group_id, user_id, error
+            )
+            return None
+
     async def _remember(
-        self, policy: GroupPolicy, wanted: Restriction, *, settled: bool
-    ) -> Restriction | None:
-        """Store the restriction about to be applied; return the one it replaces, if any.
+        self,
+        policy: GroupPolicy,
+        wanted: Restriction,
+        *,
+        settled: bool,
+        standing: Membership | None,
+    ) -> "_Remembered":
+        """Store the restriction about to be applied, with the one it replaces, if any.
 
         With it go its warning intent and, for a first mute, the kick. Everything the mute leaves
         to do later is committed before Telegram is asked, in one transaction, so running the
         update again after a failure anywhere later repeats nothing and loses nothing. A
         restriction already held keeps its start and its warning; one muted moments ago (not
         `settled`) gets no second warning.
+
+        Rule 5: a member Telegram reports restricted (`standing`) while the bot holds no
+        restriction of theirs is someone else's: nothing is stored. When Telegram could not
+        say (`None`), the mute goes ahead (rule 3).
         """
         group_id, user_id, now = wanted.group_id, wanted.user_id, self.clock.now()
         async with self.uow.begin(group_id) as tx:
             previous = await tx.restrictions.get_locked(group_id, user_id)
+            if standing is not None and restricted_by_someone_else(standing, previous):
+                return _Remembered(None, someone_elses=True)
             if previous is not None:
                 wanted = attrs.evolve(
                     wanted, since=previous.since, warning_message_id=previous.warning_message_id
@@ -244,7 +303,7 @@ class Restrictions:
             if kick is not None:
                 await tx.actions.add(kick)
             await tx.commit()
-        return previous
+        return _Remembered(previous)
 
     async def apply_deferred(self, group_id: GroupId, user_id: UserId) -> MuteOutcome | None:
         """Apply a mute that was deferred, if the bot still holds it; `None` if it does not.

@@ -23,6 +23,8 @@ class UnknownSetting(DomainError):
     """A setting key that groups do not have."""
 
     key: str
+    known: tuple[str, ...] = ()
+    """The keys groups do have."""
 
     def __str__(self) -> str:
         return f"unknown setting {self.key!r}"

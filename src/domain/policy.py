@@ -68,7 +68,7 @@ class GroupSettings:
                     return attrs.evolve(self, kick_after=None)
                 return attrs.evolve(self, kick_after=_bounded(key, value, KICK_AFTER_RANGE))
             case _:
-                raise UnknownSetting(key)
+                raise UnknownSetting(key, self.KEYS)
 
     def shown(self) -> dict[str, str]:
         """Every setting as text, in `KEYS` order."""

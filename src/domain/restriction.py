@@ -6,6 +6,7 @@ from datetime import datetime
 import attrs
 
 from domain.ids import ChannelId, GroupId, MessageId, UserId
+from domain.membership import Membership, MemberStatus
 
 
 class WarningReason(enum.StrEnum):
@@ -52,3 +53,23 @@ class Restriction:
     def rewarned(self, reason: WarningReason) -> "Restriction":
         """The same restriction, to be warned again for `reason`."""
         return attrs.evolve(self, reason=reason)
+
+
+def restricted_by_someone_else(standing: Membership, held: Restriction | None) -> bool:
+    """Rule 5: whether a member's restriction belongs to someone else (an admin), not the bot.
+
+    Telegram reports the member as restricted and the bot holds no restriction of its own for
+    them: an admin restricted them (perhaps while they were outside the group). Such a
+    restriction is never the bot's to record, take over or lift.
+    """
+    return held is None and standing.status is MemberStatus.RESTRICTED
+
+
+def restricted_by(new: Membership, actor: int, *, member: int, bot_id: int) -> bool:
+    """Rule 5: whether a change of standing in a group is a restriction someone else applied.
+
+    The new standing is restricted and the change was made neither by the bot nor by the member
+    themselves (joining or leaving keeps a restriction as it was): an admin restricted them,
+    which makes the restriction theirs, even one the bot applied before.
+    """
+    return new.status is MemberStatus.RESTRICTED and actor not in (bot_id, member)

@@ -4,14 +4,14 @@ Subclasses provide two async fixtures: `messenger`, and `world`, a `MessengerWor
 Telegram's state for the adapter (tables for the memory adapter, the Bot API sandbox for the
 Telegram adapter). In that world the bot is an admin with every right of `group`, `channel`
 (public, with a username) and `private_channel`; `admin` administers the group; `member` is a
-plain member of the group and of no channel.
+plain member of the group and of no channel; `nobody` is an id no Telegram user has.
 """
 
 from typing import Protocol
 
 import pytest
 
-from application.errors import ChatNotFound, TargetIsAdmin
+from application.errors import ChatNotFound, TargetIsAdmin, UserNotFound
 from application.ports.messenger import ChatKind, Messenger, MuteWarning
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.membership import Membership, MemberStatus
@@ -29,6 +29,8 @@ class MessengerWorld(Protocol):
     private_channel: ChannelId
     admin: UserId
     member: UserId
+    nobody: UserId
+    """An id Telegram knows no user for."""
 
     async def set_channel_status(
         self, channel: ChannelId, user: UserId, status: MemberStatus, *, is_member: bool = False
@@ -60,6 +62,13 @@ class MessengerContract:
         assert await messenger.membership(world.channel, world.member) == Membership(
             MemberStatus.RESTRICTED, is_member=True
         )
+
+    async def test_the_membership_of_an_id_no_user_has_is_user_not_found(
+        self, messenger: Messenger, world: MessengerWorld
+    ) -> None:
+        with pytest.raises(UserNotFound) as raised:
+            await messenger.membership(world.group, world.nobody)
+        assert raised.value.user_id == world.nobody
 
     async def test_the_bot_has_its_rights_in_the_group(
         self, messenger: Messenger, world: MessengerWorld

@@ -1,15 +1,16 @@
 """A Telegram stand-in: answers from tables a test fills, and records what it was asked.
 
-Inputs: `memberships`, `chat_rights`, `chats`, `group_admins`, `failures`. Outputs: `warnings`,
-`deleted`, `kicked`, `notices`, `invite_links`, `calls`; restricting and lifting change
-`memberships` in the group as Telegram would, so `is_restricted()` tells the current state.
+Inputs: `memberships`, `chat_rights`, `chats`, `group_admins`, `unknown_users`, `failures`.
+Outputs: `warnings`, `deleted`, `kicked`, `notices`, `invite_links`, `calls`; restricting and
+lifting change `memberships` in the group as Telegram would, so `is_restricted()` tells the
+current state.
 """
 
 from collections.abc import Callable
 
 import attrs
 
-from application.errors import ChatNotFound, MessengerError, TargetIsAdmin
+from application.errors import ChatNotFound, MessengerError, TargetIsAdmin, UserNotFound
 from application.ports.messenger import (
     AdminNotice,
     ChatInfo,
@@ -39,6 +40,8 @@ class InMemoryMessenger(Messenger):
     """Admin rights; absent means derived from `memberships` with no rights."""
     chats: dict[str, ChatInfo] = attrs.Factory(dict[str, ChatInfo])
     """Chats by `@username` and by id (as text)."""
+    unknown_users: set[UserId] = attrs.Factory(set[UserId])
+    """Ids Telegram knows no user for (`membership` raises `UserNotFound`)."""
     failures: dict[tuple[str, int], Failure] = attrs.Factory(dict[tuple[str, int], Failure])
     """`(method, chat_id)` → a factory of the error that call raises."""
 
@@ -96,6 +99,8 @@ class InMemoryMessenger(Messenger):
 
     async def membership(self, chat_id: int, user_id: UserId) -> Membership:
         self._call("membership", chat_id, user_id)
+        if user_id in self.unknown_users:
+            raise UserNotFound(user_id)
         return self.memberships.get((chat_id, user_id), Membership(MemberStatus.LEFT))
 
     async def rights(self, chat_id: int, user_id: UserId) -> ChatRights:

@@ -26,6 +26,7 @@ from application.errors import (
     MessengerError,
     MessengerUnavailable,
     TargetIsAdmin,
+    UserNotFound,
 )
 from domain.ids import UserId
 
@@ -55,6 +56,9 @@ LACKS_RIGHTS = (
 
 NOT_FOUND = ("chat not found", "user not found", "username not found", "peer_id_invalid")
 """Refusals because the chat (or the user in it) does not exist for the bot."""
+
+USER_NOT_FOUND = ("user not found", "user_id_invalid", "participant_id_invalid")
+"""Refusals because no user has the id a call about a member gave."""
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
@@ -108,6 +112,8 @@ def translate(
             return TargetIsAdmin(chat_id, user_id)
         case BadRequest() if describes(error, LACKS_RIGHTS):
             return BotLacksRights(chat_id, detail)
+        case BadRequest() if user_id is not None and describes(error, USER_NOT_FOUND):
+            return UserNotFound(user_id)
         case BadRequest() if describes(error, NOT_FOUND):
             return ChatNotFound(reference or str(chat_id))
         case BadRequest():

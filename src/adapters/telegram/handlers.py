@@ -104,7 +104,12 @@ type Handler = BaseHandler[Update, Context, None]
 GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
 ENFORCEMENT_GROUP = -1
 _REMOVED = frozenset(
-    {Enforcement.RESTRICTED, Enforcement.RESTRICT_DEFERRED, Enforcement.FOREIGN_POST_DELETED}
+    {
+        Enforcement.RESTRICTED,
+        Enforcement.RESTRICT_DEFERRED,
+        Enforcement.FOREIGN_POST_DELETED,
+        Enforcement.RESTRICTED_BY_SOMEONE_ELSE,
+    }
 )
 """Outcomes after which the message is gone: no command handler runs on it."""
 

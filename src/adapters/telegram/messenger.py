@@ -85,7 +85,9 @@ class TelegramMessenger(Messenger):
     # --- reads ------------------------------------------------------------------------------
 
     async def membership(self, chat_id: int, user_id: UserId) -> Membership:
-        member = await _call(self.bot.get_chat_member(chat_id, user_id), chat_id=chat_id)
+        member = await _call(
+            self.bot.get_chat_member(chat_id, user_id), chat_id=chat_id, user_id=user_id
+        )
         return membership_of(member)
 
     async def rights(self, chat_id: int, user_id: UserId) -> ChatRights:

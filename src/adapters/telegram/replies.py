@@ -26,8 +26,9 @@ from application.use_cases.show_status import StatusReport
 from application.use_cases.unlink_channel import UnlinkResult
 from application.use_cases.unprotect_group import UnprotectResult
 from domain.audit import AuditEvent, AuditKind
-from domain.errors import DomainError
+from domain.errors import DomainError, UnknownSetting
 from domain.ids import UserId
+from domain.membership import MemberStatus
 from domain.policy import GroupSettings, RequiredChannel
 
 INVALID_BUTTON = "This button is not valid."
@@ -159,10 +160,26 @@ def status_html(report: StatusReport) -> str:
     )
 
 
+SETTING_DESCRIPTIONS = {
+    "failure_policy": "when Telegram cannot tell me whether a member joined: "
+    "<i>open</i> lets them talk, <i>closed</i> mutes them",
+    "warning_ttl": "how long my warnings stay before I delete them",
+    "kick_after": "remove a member I muted who has not joined after this long (<i>off</i>: never)",
+}
+"""What each setting does, shown by `/settings` and its menu."""
+
+
 def settings_result_html(result: SettingsResult) -> str:
-    """The reply to /settings."""
+    """The reply to /settings: each setting's value and what it does."""
     head = f"Changed <code>{html.escape(result.changed)}</code>.\n" if result.changed else ""
-    return head + settings_html(result.settings)
+    lines = [_setting_line(k, v) for k, v in result.settings.shown().items()]
+    return head + "\n".join(lines)
+
+
+def _setting_line(key: str, value: str) -> str:
+    line = f"<code>{html.escape(key)}</code> = <b>{html.escape(value)}</b>"
+    what = SETTING_DESCRIPTIONS.get(key)
+    return f"{line}: {what}" if what else line
 
 
 def exempt_html(result: ExemptResult) -> str:
@@ -185,8 +202,13 @@ def check_html(report: CheckReport) -> str:
 
 def explanation_html(explanation: Explanation) -> str:
     """The reply to /why."""
+    if explanation.unknown_user:
+        return "Telegram knows no user with this id: check the number."
     if not explanation.protected:
-        return "This group is not protected, so nobody is muted by me."
+        text = "This group is not protected, so nobody is muted by me."
+        if explanation.restricted_by_someone_else:
+            text += f" {_ADMINS_MUTE}"
+        return text
     parts: list[str] = []
     if explanation.exemption is not None:
         parts.append(f"Never muted: {explanation.exemption.value.replace('_', ' ')}.")
@@ -195,11 +217,27 @@ def explanation_html(explanation: Explanation) -> str:
     if explanation.unanswered:
         names = ", ".join(_channel(c) for c in explanation.unanswered)
         parts.append(f"Telegram would not tell me about: {names}.")
-    if explanation.restriction is not None:
-        parts.append(f"Muted by me since {explanation.restriction.since:%Y-%m-%d %H:%M} UTC.")
-    else:
-        parts.append("Not muted by me (a mute by an admin is theirs to lift).")
+    parts.append(_mute_state(explanation))
     return " ".join(parts)
+
+
+_ADMINS_MUTE = "Restricted by an admin, not by me: only an admin can lift it."
+
+
+def _mute_state(explanation: Explanation) -> str:
+    """Whether the member is muted, and by whom, as plainly as Telegram lets the bot tell."""
+    standing = explanation.standing
+    if explanation.restriction is not None:
+        return f"Muted by me since {explanation.restriction.since:%Y-%m-%d %H:%M} UTC."
+    if explanation.restricted_by_someone_else:
+        return _ADMINS_MUTE
+    if standing is None:
+        return "Not muted by me."
+    if standing.status is MemberStatus.KICKED:
+        return "Banned from this group."
+    if not standing.is_present:
+        return "Not in this group."
+    return "Not muted."
 
 
 def verify_answer(result: VerifyResult) -> str:
@@ -241,6 +279,9 @@ def error_html(error: Exception) -> str:
             return "I don't have the rights for that here; /check tells what is missing."
         case MessengerError():
             return "Telegram did not answer. Please try again in a minute."
+        case UnknownSetting():
+            keys = ", ".join(f"<code>{html.escape(k)}</code>" for k in error.known)
+            return f"Unknown setting <code>{html.escape(error.key)}</code>. Settings: {keys}."
         case StorageError():
             return "Something went wrong on my side; nothing was changed. Please try again."
         case DomainError() | ApplicationError():

@@ -32,8 +32,25 @@ SETTINGS_CHOICES: dict[str, tuple[str, ...]] = {
     "warning_ttl": ("30s", "2m", "10m", "1h"),
     "kick_after": ("off", "1h", "1d", "7d"),
 }
-"""The values the settings menu offers, one row per setting (`/settings key value` takes any)."""
-_SETTINGS_LABELS = {"failure_policy": "Policy", "warning_ttl": "Warning", "kick_after": "Kick"}
+"""The values the settings menu offers, per setting (`/settings key value` takes any)."""
+_SETTINGS_LABELS = {
+    "failure_policy": {"open": "Check fails: let talk", "closed": "Check fails: mute"},
+    "warning_ttl": "Warnings stay {}",
+    "kick_after": {"off": "Never kick", "": "Kick muted after {}"},
+}
+"""What each menu button does: a pattern the value fills in, or a label per value (the one
+under `""` for any other value)."""
+_BUTTONS_PER_ROW = 2
+"""Few enough for the labels to show whole on a phone."""
+
+
+def settings_label(key: str, value: str) -> str:
+    """The menu button's label: what choosing `value` for the setting `key` does."""
+    labels = _SETTINGS_LABELS.get(key, f"{key} {{}}")
+    if isinstance(labels, str):
+        return labels.format(value)
+    return labels.get(value, labels.get("", f"{key} {{}}")).format(value)
+
 
 _WARNINGS = {
     WarningReason.JOINED: "Welcome, {member}! To talk in this group, join {channels} first.",
@@ -129,18 +146,23 @@ def parse_settings_data(data: str) -> tuple[str, str] | None:
 
 
 def settings_keyboard(settings: GroupSettings) -> InlineKeyboardMarkup:
-    """One row per setting, one button per offered value; the current value is ticked."""
+    """Each setting's offered values, two buttons a row, labelled with what they do.
+
+    The current value is ticked.
+    """
     shown = settings.shown()
-    rows = [
-        [
+    rows: list[list[InlineKeyboardButton]] = []
+    for key, values in SETTINGS_CHOICES.items():
+        buttons = [
             InlineKeyboardButton(
-                f"{'✓ ' if shown[key] == value else ''}{_SETTINGS_LABELS[key]} {value}",
+                f"{'✓ ' if shown[key] == value else ''}{settings_label(key, value)}",
                 callback_data=settings_data(key, value),
             )
             for value in values
         ]
-        for key, values in SETTINGS_CHOICES.items()
-    ]
+        rows += [
+            buttons[i : i + _BUTTONS_PER_ROW] for i in range(0, len(buttons), _BUTTONS_PER_ROW)
+        ]
     return InlineKeyboardMarkup(rows)
 
 

@@ -5,7 +5,7 @@ asked. Every method raises only the errors of `application.errors`:
 
 - `MessengerUnavailable`: network error, timeout, 5xx, or 429 past the retry budget;
 - `BotLacksRights`: the bot is not an admin of the chat or lacks the right the call needs;
-- `ChatNotFound`, `TargetIsAdmin`: as named, where a method says so.
+- `ChatNotFound`, `TargetIsAdmin`, `UserNotFound`: as named, where a method says so.
 """
 
 import enum
@@ -111,7 +111,10 @@ class Messenger(Protocol):
 
     @abstractmethod
     async def membership(self, chat_id: int, user_id: UserId) -> Membership:
-        """The user's current standing in a channel or group, fresh from Telegram."""
+        """The user's current standing in a channel or group, fresh from Telegram.
+
+        Raises `UserNotFound` when Telegram knows no user with this id.
+        """
 
     @abstractmethod
     async def rights(self, chat_id: int, user_id: UserId) -> ChatRights:

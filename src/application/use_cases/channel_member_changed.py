@@ -46,7 +46,8 @@ class ChannelMemberChanged:
       missing channel, with no button press; where channels are still missing, the member's
       warning is replaced by one that lists only those.
     - Leaving re-restricts the member in every linked group where they are present and neither
-      an admin nor exempt, with a warning.
+      an admin nor exempt, with a warning; never one someone else (an admin) has restricted,
+      whose restriction stays theirs (rule 5).
     """
 
     lookups: Lookups
@@ -114,6 +115,6 @@ class ChannelMemberChanged:
         if not decision.restrict:
             return False
         outcome = await self.restrictions.mute(
-            policy, member, decision.restrict_for, WarningReason.LEFT_CHANNEL
+            policy, member, decision.restrict_for, WarningReason.LEFT_CHANNEL, standing=standing
         )
         return outcome is MuteOutcome.MUTED

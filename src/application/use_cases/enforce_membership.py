@@ -9,6 +9,7 @@ from application.lookups import Lookups
 from application.ports.messenger import Messenger
 from application.restrictions import MuteOutcome, Restrictions
 from domain.ids import GroupId, MessageId
+from domain.membership import Membership
 from domain.restriction import WarningReason
 from domain.senders import Person, Sender, is_foreign_chat_post
 
@@ -27,6 +28,9 @@ class Enforcement(enum.StrEnum):
     RESTRICT_DEFERRED = "restrict_deferred"
     """Telegram could not mute now: the message is gone and the mute is applied later."""
     RESTRICT_FAILED = "restrict_failed"
+    RESTRICTED_BY_SOMEONE_ELSE = "restricted_by_someone_else"
+    """An admin restricted the member: the bot leaves that restriction to them (rule 5); a
+    message is still deleted."""
 
 
 @attrs.frozen
@@ -40,6 +44,9 @@ class EnforceCommand:
     message_id: MessageId | None = None
     thread_id: int | None = None
     """The forum topic the message was written in, where the warning goes too."""
+    standing: Membership | None = None
+    """The member's standing in the group when the update tells it (a join); otherwise it is
+    asked of Telegram before a first mute (rule 5)."""
 
     @property
     def member(self) -> Person:
@@ -59,6 +66,8 @@ class EnforceMembership:
     - Messages sent on behalf of another chat are deleted: there is no person to mute.
     - When Telegram cannot answer, the group's failure policy decides, and the admins hear
       about the failing channel once (rule 8).
+    - A member someone else (an admin) already restricted is not muted over it, and nothing
+      is recorded as the bot's, so the bot never lifts it (rule 5).
     """
 
     lookups: Lookups
@@ -93,6 +102,7 @@ class EnforceMembership:
             command.reason,
             message_id=command.message_id,
             thread_id=command.thread_id,
+            standing=command.standing,
         )
         return _ENFORCEMENT_OF[outcome]
 
@@ -102,4 +112,5 @@ _ENFORCEMENT_OF = {
     MuteOutcome.TARGET_IS_ADMIN: Enforcement.EXEMPT,
     MuteOutcome.DEFERRED: Enforcement.RESTRICT_DEFERRED,
     MuteOutcome.FAILED: Enforcement.RESTRICT_FAILED,
+    MuteOutcome.SOMEONE_ELSES: Enforcement.RESTRICTED_BY_SOMEONE_ELSE,
 }

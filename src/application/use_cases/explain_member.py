@@ -1,15 +1,21 @@
 """`/why`: explain one member's state in a group."""
 
+import logging
+
 import attrs
 
 from application.authorization import Caller, ensure_can_configure
+from application.errors import MessengerError, UserNotFound
 from application.lookups import Lookups
 from application.ports.messenger import Messenger
 from application.ports.unit_of_work import UnitOfWork
 from domain.ids import GroupId, UserId
+from domain.membership import Membership
 from domain.policy import RequiredChannel
-from domain.restriction import Restriction
+from domain.restriction import Restriction, restricted_by_someone_else
 from domain.senders import Exemption, Sender
+
+log = logging.getLogger(__name__)
 
 
 @attrs.frozen
@@ -31,11 +37,27 @@ class Explanation:
     """Set when the bot muted the member (a mute by anyone else is not the bot's)."""
     missing: tuple[RequiredChannel, ...] = ()
     unanswered: tuple[RequiredChannel, ...] = ()
+    standing: Membership | None = None
+    """The member's standing in the group, fresh from Telegram; `None` if it would not say."""
+    unknown_user: bool = False
+    """Telegram knows no user with this id: nothing else was checked."""
+
+    @property
+    def restricted_by_someone_else(self) -> bool:
+        """Restricted in the group, but not by the bot: an admin's, theirs to lift (rule 5)."""
+        return self.standing is not None and restricted_by_someone_else(
+            self.standing, self.restriction
+        )
 
 
 @attrs.frozen
 class ExplainMember:
-    """Why is this member muted (or not)? Admins only; channels are checked fresh."""
+    """Why is this member muted (or not)? Admins only; channels are checked fresh.
+
+    - The member's standing in the group is asked of Telegram, so a member who is not muted
+      at all is told apart from one an admin muted (rule 5: not the bot's).
+    - An id Telegram knows no user for is reported as such; no channel is checked for it.
+    """
 
     lookups: Lookups
     uow: UnitOfWork
@@ -46,11 +68,18 @@ class ExplainMember:
         group_id, user_id = command.group_id, command.user_id
         await ensure_can_configure(self.messenger, group_id, command.caller)
         snapshot = await self.lookups.snapshot(group_id)
+        policy = snapshot.protected_policy
+        try:
+            standing = await self.messenger.membership(group_id, user_id)
+        except UserNotFound:
+            return Explanation(protected=policy is not None, unknown_user=True)
+        except MessengerError as error:
+            log.warning("group-membership.unknown group=%s error=%s", group_id, error)
+            standing = None
         async with self.uow.begin(group_id) as tx:
             restriction = await tx.restrictions.get(group_id, user_id)
-        policy = snapshot.protected_policy
         if policy is None:
-            return Explanation(protected=False, restriction=restriction)
+            return Explanation(protected=False, restriction=restriction, standing=standing)
         exemption = snapshot.exemption(
             Sender(user_id),
             bot_id=self.messenger.bot_id,
@@ -63,4 +92,5 @@ class ExplainMember:
             restriction=restriction,
             missing=policy.channels_of(decision.restrict_for),
             unanswered=policy.channels_of(decision.unanswered),
+            standing=standing,
         )

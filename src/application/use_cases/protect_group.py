@@ -13,7 +13,7 @@ from application.ports.messenger import ChatInfo, ChatKind, Messenger
 from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, GroupId
-from domain.policy import GroupPolicy, RequiredChannel, parse_channel_ref
+from domain.policy import ChannelRef, GroupPolicy, RequiredChannel, parse_channel_ref
 
 
 @attrs.frozen
@@ -57,6 +57,7 @@ class ProtectGroup:
     - All channels are linked in one transaction (atomic), and running it again is harmless
       (idempotent). `/protect` with no channel enables the channels already linked.
     - A channel with no public username gets one invite link per group, created once.
+    - What to fix names a channel given by id by its title, once the bot can read it.
     """
 
     uow: UnitOfWork
@@ -81,12 +82,13 @@ class ProtectGroup:
             except ChatNotFound:
                 findings.append(Finding(Problem.NOT_FOUND, ref.channel_id, str(ref)))
                 continue
+            named = _named(ref, info)
             if info.kind is not ChatKind.CHANNEL:
-                findings.append(Finding(Problem.NOT_A_CHANNEL, info.chat_id, str(ref)))
+                findings.append(Finding(Problem.NOT_A_CHANNEL, info.chat_id, named))
                 continue
             infos.append(info)
             findings += await channel_findings(
-                messenger, info.chat_id, has_username=bool(info.username), reference=str(ref)
+                messenger, info.chat_id, has_username=bool(info.username), reference=named
             )
         if findings:
             return ProtectResult(ProtectOutcome.NEEDS_FIXES, existing, tuple(findings))
@@ -129,3 +131,8 @@ class ProtectGroup:
         await self.groups.forget(group_id)
         added = tuple(c for c in policy.channel_ids if c not in before)
         return ProtectResult(ProtectOutcome.PROTECTED, policy, newly_linked=added)
+
+
+def _named(ref: ChannelRef, info: ChatInfo) -> str:
+    """How a finding names a chat the bot could read: by its title when given by a bare id."""
+    return info.title if ref.username is None and info.title else str(ref)

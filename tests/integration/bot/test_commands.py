@@ -214,7 +214,7 @@ async def test_the_settings_menu_changes_settings_for_admins_only(story: Story) 
     assert "Saved" in str((driver.callback_answer(query) or {}).get("text"))
     edited = driver.message(ids.group_id, menu.message_id)
     assert edited is not None
-    assert "✓ Policy closed" in [str(b.get("text")) for b in edited.buttons()]
+    assert "✓ Check fails: mute" in [str(b.get("text")) for b in edited.buttons()]
     assert "failure_policy</code> = <b>closed" in await command(story, "/settings")
 
 

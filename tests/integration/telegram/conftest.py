@@ -44,6 +44,7 @@ class SandboxWorld:
     admin = UserId(2002)
     member = UserId(2003)
     stranger = UserId(2004)
+    nobody = UserId(999_999)
     group = GroupId(-1002000000001)
     channel = ChannelId(-1002000000002)
     channel_username = "nezuko_test_news"

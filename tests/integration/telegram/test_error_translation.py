@@ -25,6 +25,7 @@ from application.errors import (
     MessengerError,
     MessengerUnavailable,
     TargetIsAdmin,
+    UserNotFound,
 )
 from application.ports.messenger import AdminNotice
 from domain.ids import ChannelId, GroupId, MessageId, UserId
@@ -156,11 +157,6 @@ async def test_deleting_someone_elses_message_without_the_right(
             lambda m, w: m.chat(ChannelRef(channel_id=ChannelId(-100999))), "-100999", "chat-by-id"
         ),
         case(lambda m, w: m.membership(-100999, w.member), "-100999", "membership-chat"),
-        case(
-            lambda m, w: m.membership(w.channel, UserId(424242)),
-            str(SandboxWorld.channel),
-            "membership-user",
-        ),
         case(lambda m, w: m.delete_message(-100999, MessageId(1)), "-100999", "delete-chat"),
     ],
 )
@@ -195,7 +191,8 @@ def _retry_after(seconds: int) -> RetryAfter:
         (BadRequest("CHAT_ADMIN_REQUIRED"), BotLacksRights),
         (BadRequest("Method is available only for supergroups"), BotLacksRights),
         (BadRequest("Chat not found"), ChatNotFound),
-        (BadRequest("User not found"), ChatNotFound),
+        (BadRequest("User not found"), UserNotFound),
+        (BadRequest("PARTICIPANT_ID_INVALID"), UserNotFound),
         (BadRequest("PEER_ID_INVALID"), ChatNotFound),
         (ChatMigrated(-100777), ChatNotFound),
         (BadRequest("USER_ADMIN_INVALID"), TargetIsAdmin),
@@ -204,6 +201,21 @@ def _retry_after(seconds: int) -> RetryAfter:
 )
 def test_translation_table(error: TelegramError, expected: type[MessengerError]) -> None:
     assert type(translate(error, chat_id=-100, user_id=UserId(5))) is expected
+
+
+async def test_the_membership_of_an_id_no_user_has_names_the_user_not_the_chat(
+    messenger: TelegramMessenger, world: SandboxWorld
+) -> None:
+    """`/why 999999` used to blame the channels: the log said "chat not found"."""
+    with pytest.raises(UserNotFound) as raised:
+        await messenger.membership(world.channel, UserId(424242))
+    assert raised.value.user_id == 424242
+
+
+def test_user_not_found_without_a_user_is_a_chat_not_found() -> None:
+    error = translate(BadRequest("User not found"), chat_id=-100, reference="@someone")
+    assert isinstance(error, ChatNotFound)
+    assert error.reference == "@someone"
 
 
 def test_target_is_admin_needs_a_target() -> None:

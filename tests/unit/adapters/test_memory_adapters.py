@@ -26,6 +26,7 @@ class MemoryWorld:
     private_channel = ChannelId(-1003)
     admin = UserId(10)
     member = UserId(20)
+    nobody = UserId(999_999)
 
     def __init__(self, messenger: InMemoryMessenger) -> None:
         self.messenger = messenger
@@ -39,6 +40,7 @@ class MemoryWorld:
             messenger.chat_rights[(chat, messenger.bot_id)] = everything
         messenger.set_status(self.group, self.admin, MemberStatus.ADMINISTRATOR)
         messenger.set_status(self.group, self.member, MemberStatus.MEMBER)
+        messenger.unknown_users.add(self.nobody)
         news = ChatInfo(self.channel, ChatKind.CHANNEL, "News", self.channel_username)
         messenger.chats["@news_channel"] = messenger.chats[str(self.channel)] = news
         messenger.chats[str(self.private_channel)] = ChatInfo(

@@ -7,7 +7,7 @@ import pytest
 
 from application.authorization import Caller
 from application.diagnosis import Finding, Problem
-from application.errors import BotLacksRights, NotPermitted
+from application.errors import BotLacksRights, MessengerUnavailable, NotPermitted
 from application.ports.messenger import ChatInfo, ChatKind, ChatRights
 from application.use_cases.change_settings import SettingsCommand
 from application.use_cases.check_rights import CheckCommand
@@ -20,9 +20,9 @@ from application.use_cases.unexempt_member import UnexemptCommand
 from application.use_cases.unlink_channel import UnlinkCommand
 from application.use_cases.unprotect_group import UnprotectCommand, UnprotectResult
 from domain.audit import AuditKind
-from domain.errors import ChannelNotLinked, InvalidChannelReference, InvalidSetting
-from domain.ids import ChannelId, GroupId
-from domain.membership import MemberStatus
+from domain.errors import ChannelNotLinked, InvalidChannelReference, InvalidSetting, UnknownSetting
+from domain.ids import ChannelId, GroupId, UserId
+from domain.membership import Membership, MemberStatus
 from domain.policy import FailurePolicy, GroupSettings, RequiredChannel
 from domain.schedule import ActionKind
 from domain.senders import Exemption
@@ -131,7 +131,7 @@ async def test_design_9_protect_with_missing_rights_writes_nothing_and_lists_eve
     assert set(result.findings) == {
         Finding(Problem.CANNOT_DELETE, GROUP),
         Finding(Problem.NOT_ADMIN_IN_CHANNEL, NEWS, "@news_channel"),
-        Finding(Problem.CANNOT_INVITE, TALK, str(TALK)),
+        Finding(Problem.CANNOT_INVITE, TALK, TALK_CHANNEL.title),  # given by id, shown by title
         Finding(Problem.NOT_FOUND, None, "@nowhere"),
     }
     assert world.uow.commits == 0
@@ -419,3 +419,72 @@ async def test_unprotect_audit_and_kick_cleanup(world: World) -> None:
     await world.run_due(timedelta(hours=2))
     assert world.messenger.kicked == []
     assert {a.kind for a in await world.pending()} <= {ActionKind.DELETE_MESSAGE}
+
+
+# --- issue 11 point 8: small things admins noticed ------------------------------------------
+
+
+async def test_why_tells_a_member_who_is_not_muted_at_all_from_one_an_admin_muted(
+    world: World,
+) -> None:
+    await world.protect()
+    world.join(NEWS, ALICE, BOB)
+    world.messenger.set_status(GROUP, BOB, MemberStatus.RESTRICTED, is_member=True)
+
+    free = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, ALICE))
+    muted = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, BOB))
+
+    assert free.standing == Membership(MemberStatus.MEMBER)
+    assert (free.restriction, free.restricted_by_someone_else) == (None, False)
+    assert muted.restriction is None
+    assert muted.restricted_by_someone_else
+
+
+async def test_why_on_a_member_the_bot_muted_is_not_an_admins_mute(world: World) -> None:
+    await world.protect()
+    await world.say(ALICE)
+    explanation = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, ALICE))
+    assert explanation.restriction is not None
+    assert not explanation.restricted_by_someone_else
+
+
+async def test_why_on_an_id_telegram_does_not_know_says_so_and_checks_no_channel(
+    world: World,
+) -> None:
+    await world.protect()
+    nobody = UserId(999_999)
+    world.messenger.unknown_users.add(nobody)
+
+    explanation = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, nobody))
+
+    assert explanation.unknown_user
+    assert (explanation.missing, explanation.unanswered) == ((), ())
+    assert [c for c in world.messenger.calls_of("membership") if c[1] == NEWS] == []
+
+
+async def test_why_when_telegram_cannot_tell_the_members_standing_still_explains_the_rest(
+    world: World,
+) -> None:
+    await world.protect()
+    world.messenger.fail("membership", GROUP, lambda: MessengerUnavailable("timeout"))
+    explanation = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, ALICE))
+    assert explanation.standing is None
+    assert explanation.missing == (NEWS_CHANNEL,)
+
+
+async def test_an_unknown_setting_names_every_setting_there_is(world: World) -> None:
+    with pytest.raises(UnknownSetting) as raised:
+        await world.settings.execute(SettingsCommand(GROUP, AS_ADMIN, "colour", "blue"))
+    assert raised.value.known == GroupSettings.KEYS
+    assert world.uow.commits == 0
+
+
+async def test_protect_names_a_channel_given_by_id_by_its_title_once_the_bot_can_read_it(
+    world: World,
+) -> None:
+    world.messenger.chat_rights[(TALK, BOT)] = ChatRights(MemberStatus.ADMINISTRATOR)
+    result = await world.protect_group.execute(protect(str(TALK), "-1009999999999"))
+    assert set(result.findings) == {
+        Finding(Problem.CANNOT_INVITE, TALK, TALK_CHANNEL.title),
+        Finding(Problem.NOT_FOUND, -1009999999999, "-1009999999999"),  # unreadable: the id
+    }

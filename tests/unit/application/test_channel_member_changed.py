@@ -180,3 +180,23 @@ async def test_rule_6_a_member_promoted_since_the_admin_cache_is_not_restricted(
     result = await world.on_channel_member.execute(channel_update(ALICE, MEMBER, LEFT))
     assert result.restricted == ()
     assert world.messenger.calls_of("restrict") == []
+
+
+async def test_rule_5_leaving_and_rejoining_a_channel_never_takes_over_an_admins_mute(
+    world: World,
+) -> None:
+    await world.protect()
+    world.join(NEWS, ALICE)
+    world.messenger.set_status(GROUP, ALICE, MemberStatus.RESTRICTED, is_member=True)
+
+    world.leave(NEWS, ALICE)
+    left = await world.on_channel_member.execute(channel_update(ALICE, MEMBER, LEFT))
+    world.join(NEWS, ALICE)
+    joined = await world.on_channel_member.execute(channel_update(ALICE, LEFT, MEMBER))
+
+    assert left == joined == ChannelChangeResult()
+    assert await world.restriction(ALICE) is None
+    assert world.messenger.calls_of("restrict") == []
+    assert world.messenger.calls_of("unrestrict") == []
+    assert world.messenger.warnings == []
+    assert world.messenger.is_restricted(GROUP, ALICE)

@@ -4,12 +4,14 @@ import asyncio
 import logging
 from datetime import timedelta
 
+import attrs
 import pytest
 
 from adapters.memory.messenger import InMemoryMessenger
 from application.errors import BotLacksRights, MessengerUnavailable
 from application.restrictions import MUTE_SETTLE
 from application.use_cases.enforce_membership import Enforcement
+from application.use_cases.press_verify import PressVerifyCommand, VerifyOutcome
 from application.use_cases.unprotect_group import UnprotectCommand
 from domain.audit import AuditKind
 from domain.ids import (
@@ -20,7 +22,7 @@ from domain.ids import (
     MessageId,
     UserId,
 )
-from domain.membership import MemberStatus
+from domain.membership import Membership, MemberStatus
 from domain.notices import NoticeKind
 from domain.policy import FailurePolicy, GroupSettings
 from domain.restriction import WarningReason
@@ -436,3 +438,44 @@ async def test_rule_11_a_long_hold_in_the_group_queues_the_next_members_moderati
     await world.run_due(timedelta(seconds=90))
     assert (GROUP, command.message_id) in world.messenger.deleted
     assert world.messenger.is_restricted(GROUP, BOB)
+
+
+async def test_rule_5_a_message_from_a_member_an_admin_restricted_records_no_mute_of_the_bots(
+    world: World,
+) -> None:
+    """A message that raced an admin's mute: deleted, but the mute stays the admin's."""
+    await world.protect()
+    world.messenger.set_status(GROUP, ALICE, MemberStatus.RESTRICTED, is_member=True)
+    command = world.message(ALICE)
+
+    outcome = await world.on_message.execute(command)
+
+    assert outcome is Enforcement.RESTRICTED_BY_SOMEONE_ELSE
+    assert (GROUP, command.message_id) in world.messenger.deleted
+    assert await world.restriction(ALICE) is None
+    assert world.messenger.calls_of("restrict") == []
+    assert world.messenger.warnings == []
+    assert await world.audit_kinds() == [AuditKind.MESSAGE_DELETED]
+    pressed = await world.verify.execute(PressVerifyCommand(GROUP, ALICE, ALICE))
+    assert pressed.outcome is VerifyOutcome.NOT_RESTRICTED_BY_BOT
+    assert world.messenger.is_restricted(GROUP, ALICE)
+
+
+async def test_rule_5_a_mute_asks_the_members_standing_unless_the_update_carries_it(
+    world: World,
+) -> None:
+    await world.protect()
+    await world.say(ALICE)
+    carried = attrs.evolve(world.message(BOB), standing=Membership(MemberStatus.MEMBER))
+    assert await world.on_message.execute(carried) is Enforcement.RESTRICTED
+    asked = world.messenger.calls_of("membership")
+    assert [call for call in asked if call[1] == GROUP] == [("membership", GROUP, ALICE)]
+
+
+async def test_a_mute_goes_ahead_when_telegram_cannot_tell_the_members_standing(
+    world: World,
+) -> None:
+    await world.protect()
+    world.messenger.fail("membership", GROUP, lambda: MessengerUnavailable("timeout"))
+    assert await world.on_message.execute(world.message(ALICE)) is Enforcement.RESTRICTED
+    assert world.messenger.is_restricted(GROUP, ALICE)

@@ -12,16 +12,21 @@ from adapters.memory.messenger import InMemoryMessenger
 from application.errors import BotLacksRights, MessengerUnavailable, TargetIsAdmin
 from application.use_cases import run_due_actions
 from application.use_cases.exempt_member import ExemptCommand
-from application.use_cases.press_verify import PressVerifyCommand
+from application.use_cases.on_group_member_updated import GroupMemberUpdate
+from application.use_cases.press_verify import PressVerifyCommand, VerifyOutcome
 from application.use_cases.run_due_actions import LEASE, RunReport
 from application.use_cases.schedule_deletion import ScheduleDeletionCommand
 from application.use_cases.unprotect_group import UnprotectCommand
 from domain.audit import AuditKind
 from domain.ids import GroupId, MessageId, UserId
-from domain.membership import MemberStatus
+from domain.membership import Membership, MemberStatus
 from domain.policy import GroupSettings
 from domain.schedule import RETRY_CAP, ActionKind
-from tests.unit.world import ALICE, AS_ADMIN, BOT, GROUP, NEWS, World
+from domain.senders import Person
+from tests.unit.world import ADMIN, ALICE, AS_ADMIN, BOT, GROUP, NEWS, World
+
+MEMBER = Membership(MemberStatus.MEMBER)
+MUTED = Membership(MemberStatus.RESTRICTED, is_member=True)
 
 KICK_AFTER = GroupSettings(kick_after=timedelta(hours=1))
 FAILURES = 20
@@ -293,3 +298,30 @@ async def test_rule_10_a_worker_killed_while_unprotecting_delays_the_rest_by_sec
     assert timedelta(seconds=10) >= LEASE
     assert still_muted() == []
     assert await restarted.pending() == ()
+
+
+async def test_rule_5_a_deferred_mute_an_admin_applied_meanwhile_is_never_the_bots_to_lift(
+    world: World,
+) -> None:
+    """The bot's mute waits for Telegram (RESTRICT_MEMBER); an admin mutes the member by hand
+    meanwhile. The deferred mute is dropped, and nothing the bot does lifts the admin's."""
+    await world.protect()
+    world.messenger.fail("restrict", GROUP, lambda: MessengerUnavailable("flood", 30.0))
+    await world.say(ALICE)
+    world.messenger.heal("restrict", GROUP)
+    world.messenger.set_status(GROUP, ALICE, MemberStatus.RESTRICTED, is_member=True)
+    await world.on_group_member.execute(
+        GroupMemberUpdate(GROUP, Person(ALICE, "Alice"), MEMBER, MUTED, ADMIN)
+    )
+
+    await world.run_due(timedelta(seconds=30))
+    world.join(NEWS, ALICE)
+    pressed = await world.verify.execute(PressVerifyCommand(GROUP, ALICE, ALICE))
+    await world.unprotect.execute(UnprotectCommand(GROUP, AS_ADMIN))
+    await world.run_due()
+
+    assert await world.restriction(ALICE) is None
+    assert pressed.outcome is VerifyOutcome.NOT_RESTRICTED_BY_BOT
+    assert world.messenger.calls_of("restrict") == [("restrict", GROUP, ALICE)]  # the failed one
+    assert world.messenger.calls_of("unrestrict") == []
+    assert world.messenger.is_restricted(GROUP, ALICE)

@@ -1,0 +1,103 @@
+"""Command replies as admins read them (issue 11 point 8): plain, and every title escaped."""
+
+from datetime import UTC, datetime
+
+from adapters.telegram.replies import (
+    SETTING_DESCRIPTIONS,
+    error_html,
+    explanation_html,
+    finding_html,
+    settings_result_html,
+)
+from adapters.telegram.texts import SETTINGS_CHOICES, settings_label
+from application.diagnosis import Finding, Problem
+from application.use_cases.change_settings import SettingsResult
+from application.use_cases.explain_member import Explanation
+from domain.errors import UnknownSetting
+from domain.ids import ChannelId, GroupId, UserId
+from domain.membership import Membership, MemberStatus
+from domain.policy import GroupSettings, RequiredChannel
+from domain.restriction import Restriction
+
+NEWS = RequiredChannel(ChannelId(-1001), "News <&>", "news")
+MEMBER = Membership(MemberStatus.MEMBER)
+RESTRICTED = Membership(MemberStatus.RESTRICTED, is_member=True)
+SINCE = datetime(2026, 12, 2, 4, 47, tzinfo=UTC)
+MUTE = Restriction(GroupId(-100), UserId(5), (NEWS.channel_id,), SINCE)
+
+
+def test_why_on_a_member_who_is_not_muted_says_so_plainly() -> None:
+    text = explanation_html(Explanation(protected=True, standing=MEMBER))
+    assert text == "Not muted."
+
+
+def test_why_on_a_member_an_admin_muted_says_it_is_the_admins_mute() -> None:
+    text = explanation_html(Explanation(protected=True, missing=(NEWS,), standing=RESTRICTED))
+    assert text == (
+        'Not joined: <a href="https://t.me/news">News &lt;&amp;&gt;</a>. '
+        "Restricted by an admin, not by me: only an admin can lift it."
+    )
+    unprotected = explanation_html(Explanation(protected=False, standing=RESTRICTED))
+    assert "only an admin can lift it" in unprotected
+
+
+def test_why_on_a_member_the_bot_muted_says_since_when() -> None:
+    text = explanation_html(Explanation(protected=True, restriction=MUTE, standing=RESTRICTED))
+    assert text == "Muted by me since 2026-12-02 04:47 UTC."
+
+
+def test_why_on_someone_not_in_the_group_or_banned_says_where_they_are() -> None:
+    left = Explanation(protected=True, standing=Membership(MemberStatus.LEFT))
+    banned = Explanation(protected=True, standing=Membership(MemberStatus.KICKED))
+    assert explanation_html(left) == "Not in this group."
+    assert explanation_html(banned) == "Banned from this group."
+
+
+def test_why_when_telegram_would_not_say_claims_nothing_about_admins() -> None:
+    assert explanation_html(Explanation(protected=True)) == "Not muted by me."
+
+
+def test_why_on_an_id_telegram_does_not_know_says_the_user_is_unknown() -> None:
+    text = explanation_html(Explanation(protected=True, unknown_user=True))
+    assert text == "Telegram knows no user with this id: check the number."
+
+
+def test_an_unknown_setting_lists_the_valid_keys_escaped() -> None:
+    text = error_html(UnknownSetting("<colour>", GroupSettings.KEYS))
+    assert text == (
+        "Unknown setting <code>&lt;colour&gt;</code>. Settings: <code>failure_policy</code>, "
+        "<code>warning_ttl</code>, <code>kick_after</code>."
+    )
+
+
+def test_the_settings_reply_says_what_each_setting_does() -> None:
+    text = settings_result_html(SettingsResult(GroupSettings()))
+    lines = text.splitlines()
+    assert len(lines) == len(GroupSettings.KEYS)
+    for key, line in zip(GroupSettings.KEYS, lines, strict=True):
+        assert line.startswith(f"<code>{key}</code> = <b>")
+        assert line.endswith(SETTING_DESCRIPTIONS[key])
+
+
+def test_every_settings_button_says_what_choosing_it_does() -> None:
+    labels = {settings_label(k, v) for k, values in SETTINGS_CHOICES.items() for v in values}
+    assert labels == {
+        "Check fails: let talk",
+        "Check fails: mute",
+        "Warnings stay 30s",
+        "Warnings stay 2m",
+        "Warnings stay 10m",
+        "Warnings stay 1h",
+        "Never kick",
+        "Kick muted after 1h",
+        "Kick muted after 1d",
+        "Kick muted after 7d",
+    }
+    assert settings_label("raid_threshold", "20") == "raid_threshold 20"  # a new setting
+
+
+def test_a_finding_names_the_channel_by_the_title_it_carries_escaped() -> None:
+    finding = Finding(Problem.CANNOT_INVITE, -1001000000012, "Secret <Club>")
+    assert finding_html(finding) == (
+        "Give me the <i>Invite users via link</i> right in <b>Secret &lt;Club&gt;</b>."
+    )
