@@ -237,16 +237,7 @@ async def taking_updates(
         yield
     finally:
         intake.accepting = False
-        for task in reversed(tasks):  # polling first, then the marking (a last one follows)
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-            except (AnotherPoller, InvalidToken):
-                pass  # `_polling_ended` reported it
-            except Exception:
-                log.exception("intake.stopped task=%s", task.get_name())
+        await _stop_intake(journaling, tasks)
         await _handle_taken(processor, processor.taken)
         try:
             async with asyncio.timeout(FINAL_MARK_TIMEOUT):
@@ -273,6 +264,23 @@ def _polling_ended(
         log.error("polling.stopped error=%s", error)
     else:
         log.error("polling.stopped", exc_info=error)
+
+
+async def _stop_intake(journaling: Journaling, tasks: list[asyncio.Task[None]]) -> None:
+    """Stop polling (cancelled in its long poll) and end the marking after its round."""
+    journaling.stopping.set()  # the marking ends after its round (a last one follows)
+    for task in reversed(tasks):  # polling first: cancelled in its long poll
+        if task.get_name() == POLLING_TASK:
+            task.cancel()
+        try:
+            async with asyncio.timeout(FINAL_MARK_TIMEOUT):  # a hung database: cancelled
+                await task
+        except (asyncio.CancelledError, TimeoutError):
+            pass
+        except (AnotherPoller, InvalidToken):
+            pass  # `_polling_ended` reported it
+        except Exception:
+            log.exception("intake.stopped task=%s", task.get_name())
 
 
 async def _handle_taken(processor: MeasuredUpdateProcessor, taken: TakenUpdates) -> None:

@@ -14,6 +14,7 @@ process holds in memory at once.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
@@ -207,6 +208,8 @@ class Journaling:
     journal: UpdateJournal
     taken: TakenUpdates
     gate: StorageGate
+    stopping: asyncio.Event = attrs.field(factory=asyncio.Event)
+    """Set when the flow of updates stops: the marking rounds end."""
 
     async def keep(self, updates: Sequence[JSONObject]) -> frozenset[int]:
         """Keep the updates, waiting out a database outage (intake stays paused meanwhile)."""
@@ -245,10 +248,17 @@ class Journaling:
             log.warning("journal.mark_failed updates=%s error=%s", len(handled), error)
 
     async def mark_handled_forever(self, interval: float = MARK_INTERVAL) -> None:
-        """Mark handled updates every `interval` seconds until cancelled."""
-        while True:
-            await asyncio.sleep(interval)
-            await self.mark_handled()
+        """Mark handled updates every `interval` seconds until `stopping` is set.
+
+        It ends between two rounds, never inside one: a statement cancelled halfway would leave
+        its connection for the garbage collector.
+        """
+        while not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(interval):
+                    await self.stopping.wait()
+            if not self.stopping.is_set():
+                await self.mark_handled()
 
 
 class CoalescedJournal:
