@@ -213,25 +213,21 @@ class Journaling:
 
     async def keep(self, updates: Sequence[JSONObject]) -> frozenset[int]:
         """Keep the updates, waiting out a database outage (intake stays paused meanwhile)."""
-        failures = 0
-        while True:
-            try:
-                return await self.journal.keep(updates)
-            except StorageError as error:
-                failures += 1
-                log.warning("journal.keep_failed attempt=%s error=%s", failures, error)
-                if not await self.gate.recovered(failures):
-                    raise
+        return await self._through_outages("keep", lambda: self.journal.keep(updates))
 
     async def leftovers(self) -> list[JSONObject]:
         """What an earlier process took and did not handle, waiting out a database outage."""
+        return await self._through_outages("leftovers", self.journal.leftovers)
+
+    async def _through_outages[R](self, what: str, call: Callable[[], Awaitable[R]]) -> R:
+        """`call()`, again after each storage failure once the database answers (`gate`)."""
         failures = 0
         while True:
             try:
-                return await self.journal.leftovers()
+                return await call()
             except StorageError as error:
                 failures += 1
-                log.warning("journal.leftovers_failed attempt=%s error=%s", failures, error)
+                log.warning("journal.%s_failed attempt=%s error=%s", what, failures, error)
                 if not await self.gate.recovered(failures):
                     raise
 
