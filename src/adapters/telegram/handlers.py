@@ -373,14 +373,8 @@ class OnSettingsPressed:
             await answer(query, replies.error_text(error), show_alert=True)
             return
         await answer(query, replies.saved_answer(key, result.settings))
-        try:
-            await query.edit_message_text(
-                replies.settings_result_html(result),
-                parse_mode=ParseMode.HTML,
-                reply_markup=settings_keyboard(result.settings),
-            )
-        except BadRequest as error:  # the same value pressed twice, or the menu is gone
-            log.info("settings.menu_not_updated error=%s", error.message)
+        shown = Reply(replies.settings_result_html(result), settings_keyboard(result.settings))
+        await _show_in_place(query, shown, "settings.menu")
 
 
 @attrs.frozen
@@ -402,15 +396,7 @@ class OnListPagePressed:
             await answer(query, replies.error_text(error), show_alert=True)
             return
         await answer(query, "")
-        try:
-            await query.edit_message_text(
-                reply.html,
-                parse_mode=ParseMode.HTML,
-                reply_markup=reply.keyboard,
-                disable_web_page_preview=True,
-            )
-        except BadRequest as error:  # the page shown already, or the message is gone
-            log.info("list.page_not_updated error=%s", error.message)
+        await _show_in_place(query, reply, "list.page")
 
 
 async def on_unknown_button(update: Update, context: Context) -> None:
@@ -449,6 +435,23 @@ class Reply:
 
     html: str
     keyboard: InlineKeyboardMarkup | None = None
+
+
+async def _show_in_place(query: CallbackQuery, reply: "Reply", what: str) -> None:
+    """Show `reply` in the pressed message instead of what it said.
+
+    Telegram refuses when nothing changed (the same button pressed twice) or the message is
+    gone; the press's work is done either way, so that is logged, not raised.
+    """
+    try:
+        await query.edit_message_text(
+            reply.html,
+            parse_mode=ParseMode.HTML,
+            reply_markup=reply.keyboard,
+            disable_web_page_preview=True,
+        )
+    except BadRequest as error:
+        log.info("%s.not_updated error=%s", what, error.message)
 
 
 type Run = Callable[[Message, Chat, Caller, Sequence[str]], Awaitable[str | Reply]]
@@ -668,16 +671,12 @@ class OnPrivateVerifyPressed:
         if result.outcome is not VerifyOutcome.LIFTED:
             return
         muted = await self.my_mutes.execute(presser)
-        text = my_mutes_html(muted) if muted else replies.NOT_MUTED_ANYWHERE
-        try:
-            await query.edit_message_text(
-                text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=my_mutes_keyboard(muted) if muted else None,
-                disable_web_page_preview=True,
-            )
-        except BadRequest as error:
-            log.info("my_mutes.not_updated error=%s", error.message)
+        shown = (
+            Reply(my_mutes_html(muted), my_mutes_keyboard(muted))
+            if muted
+            else Reply(replies.NOT_MUTED_ANYWHERE)
+        )
+        await _show_in_place(query, shown, "my_mutes")
 
 
 async def _private_help(message: Message, context: Context) -> None:
