@@ -9,13 +9,12 @@ the group's 20-a-minute pace. `make bench` holds the figures to `TARGETS`.
 """
 
 import asyncio
-import contextlib
 import time
 
 import attrs
 
-from adapters.postgres.embedded import free_port
 from adapters.system_clock import MovableClock
+from bench.raid import settings_against
 from bootstrap.bot import running_bot
 from bootstrap.settings import Settings
 from telegram_sandbox import FloodLimits, Member, Sandbox, Status
@@ -65,16 +64,11 @@ class BurstResult:
 
 async def burst(base: Settings) -> BurstResult:
     """Run the burst against a fresh sandbox, on the database `base` configures."""
-    async with Sandbox.start(limits=FloodLimits()) as sandbox:
-        settings = attrs.evolve(
-            base,
-            bot_token=sandbox.token,
-            api_url=sandbox.root_url.rstrip("/"),
-            http_port=free_port(),
-        )
-        async with contextlib.AsyncExitStack() as bot:
-            await bot.enter_async_context(running_bot(settings, clock=MovableClock()))
-            return await _burst(sandbox)
+    async with (
+        Sandbox.start(limits=FloodLimits()) as sandbox,
+        running_bot(settings_against(sandbox, base), clock=MovableClock()),
+    ):
+        return await _burst(sandbox)
 
 
 async def _burst(sandbox: Sandbox) -> BurstResult:

@@ -75,16 +75,18 @@ class RaidResult:
         return missed
 
 
+def settings_against(sandbox: Sandbox, base: Settings) -> Settings:
+    """`base` (its database) for a bot talking to `sandbox`, on a free HTTP port."""
+    return attrs.evolve(
+        base, bot_token=sandbox.token, api_url=sandbox.root_url.rstrip("/"), http_port=free_port()
+    )
+
+
 async def raid(base: Settings) -> RaidResult:
     """Run the raid against a fresh sandbox, on the database `base` configures."""
     async with Sandbox.start(limits=FloodLimits()) as sandbox:
-        settings = attrs.evolve(
-            base,
-            bot_token=sandbox.token,
-            api_url=sandbox.root_url.rstrip("/"),
-            http_port=free_port(),
-        )
-        async with contextlib.AsyncExitStack() as bot:
+        settings = settings_against(sandbox, base)
+        async with contextlib.AsyncExitStack() as bot:  # closed by hand: the stop is timed
             await bot.enter_async_context(running_bot(settings, clock=MovableClock()))
             result = await _raid(sandbox)
             second_backlog(sandbox)
