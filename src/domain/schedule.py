@@ -74,6 +74,10 @@ class ScheduledAction:
         """The same action, due again at `at` after one more failed attempt."""
         return attrs.evolve(self, due_at=at, attempts=self.attempts + 1)
 
+    def deferred(self, now: datetime, retry_after: float | None = None) -> "ScheduledAction":
+        """The same action after one more failure, due when `retry_wait` says (rule 11)."""
+        return self.retried(now + retry_wait(self.attempts, retry_after))
+
 
 def lift(group_id: GroupId, user_id: UserId, now: datetime) -> ScheduledAction:
     """Lifting the bot's restriction of a member in the background, at once."""

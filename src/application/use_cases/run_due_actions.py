@@ -22,7 +22,7 @@ from application.ports.unit_of_work import TenantDirectory, UnitOfWork
 from application.restrictions import Restrictions
 from domain.audit import AuditEvent
 from domain.ids import GroupId
-from domain.schedule import ActionKind, ScheduledAction, retry_wait, worth_reporting
+from domain.schedule import ActionKind, ScheduledAction, worth_reporting
 
 log = logging.getLogger(__name__)
 
@@ -218,13 +218,12 @@ class RunDueActions:
 
     async def _defer(self, action: ScheduledAction, error: MessengerUnavailable) -> None:
         """Rule 11: try again later; the first deferral is audited, later ones logged rarely."""
-        failures = action.attempts + 1
-        wait = retry_wait(action.attempts, error.retry_after)
-        now = self.clock.now()
-        at = now + wait
+        failures, now = action.attempts + 1, self.clock.now()
+        later = action.deferred(now, error.retry_after)
+        at, wait = later.due_at, later.due_at - now
         first = action.attempts == 0
         async with self.uow.begin(action.group_id) as tx:
-            await tx.actions.reschedule(action.retried(at))
+            await tx.actions.reschedule(later)
             if first:
                 reason = f"{action.kind} deferred {wait.total_seconds():g} s: {error}"
                 await tx.audit.record(

@@ -13,7 +13,7 @@ from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent
 from domain.ids import GroupId
 from domain.notices import NoticeKind
-from domain.schedule import ActionKind, ScheduledAction, retry_wait, worth_reporting
+from domain.schedule import ActionKind, ScheduledAction, worth_reporting
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +99,11 @@ class SendNotices:
                 return None
 
     async def _defer(self, intent: ScheduledAction, error: MessengerUnavailable) -> None:
-        failures = intent.attempts + 1
-        wait = retry_wait(intent.attempts, error.retry_after)
+        failures, now = intent.attempts + 1, self.clock.now()
+        later = intent.deferred(now, error.retry_after)
+        wait = later.due_at - now
         async with self.uow.begin(intent.group_id) as tx:
-            await tx.actions.reschedule(intent.retried(self.clock.now() + wait))
+            await tx.actions.reschedule(later)
             await tx.commit()
         level = logging.WARNING if worth_reporting(failures) else logging.DEBUG
         log.log(

@@ -15,7 +15,7 @@ from domain.audit import AuditEvent
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.policy import GroupPolicy
 from domain.restriction import Restriction
-from domain.schedule import ActionKind, ScheduledAction, retry_wait, warning_expiry
+from domain.schedule import ActionKind, ScheduledAction, warning_expiry
 from domain.senders import Person
 
 log = logging.getLogger(__name__)
@@ -146,12 +146,11 @@ class SendWarnings:
         return named
 
     async def _defer(self, intents: list[ScheduledAction], error: MessengerUnavailable) -> None:
-        for intent in intents:
-            wait = retry_wait(intent.attempts, error.retry_after)
-            async with self.uow.begin(intent.group_id) as tx:
-                await tx.actions.reschedule(intent.retried(self.clock.now() + wait))
-                await tx.commit()
-        first = intents[0]
+        first, now = intents[0], self.clock.now()
+        async with self.uow.begin(first.group_id) as tx:  # one group's intents: one transaction
+            for intent in intents:
+                await tx.actions.reschedule(intent.deferred(now, error.retry_after))
+            await tx.commit()
         log.warning(
             "warning.deferred group=%s members=%s attempt=%s error=%s",
             first.group_id,
