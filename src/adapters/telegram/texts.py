@@ -4,7 +4,7 @@ Nothing user-facing lives in the core; use-case results are turned into words he
 """
 
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import attrs
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -14,7 +14,7 @@ from adapters.telegram.convert import parse_user_id
 from application.ports.messenger import MuteWarning
 from application.use_cases.show_my_mutes import MutedHere
 from domain.ids import GroupId, UserId
-from domain.policy import GroupSettings
+from domain.policy import GroupSettings, RequiredChannel
 from domain.restriction import WarningReason
 
 VERIFY_PREFIX = "verify:"
@@ -82,6 +82,15 @@ def warning_html(warning: MuteWarning) -> str:
     return f"{first}\nThen press <b>Verify</b>."
 
 
+def join_rows(channels: Iterable[RequiredChannel]) -> list[list[InlineKeyboardButton]]:
+    """A "Join …" button row per channel that has a link to join it."""
+    return [
+        [InlineKeyboardButton(f"Join {channel.title}", url=channel.join_url)]
+        for channel in channels
+        if channel.join_url
+    ]
+
+
 def warning_keyboard(
     warning: MuteWarning, bot_username: str | None = None
 ) -> InlineKeyboardMarkup:
@@ -91,11 +100,7 @@ def warning_keyboard(
     the private chat with the bot (rule 12), where a muted member can always learn why and what
     to do, long after the warning is gone.
     """
-    rows = [
-        [InlineKeyboardButton(f"Join {channel.title}", url=channel.join_url)]
-        for channel in warning.channels
-        if channel.join_url
-    ]
+    rows = join_rows(warning.channels)
     owner = None if warning.is_merged else warning.member.user_id
     rows.append([InlineKeyboardButton("Verify", callback_data=verify_data(owner))])
     if bot_username:
@@ -244,11 +249,7 @@ def my_mutes_keyboard(muted: Sequence[MutedHere]) -> InlineKeyboardMarkup:
     """Per group: a join button per missing channel, then its Verify."""
     rows: list[list[InlineKeyboardButton]] = []
     for here in muted:
-        rows += [
-            [InlineKeyboardButton(f"Join {channel.title}", url=channel.join_url)]
-            for channel in here.missing
-            if channel.join_url
-        ]
+        rows += join_rows(here.missing)
         title = here.policy.title[:40]
         verify = private_verify_data(here.policy.group_id)
         rows.append([InlineKeyboardButton(f"Verify in {title}", callback_data=verify)])
