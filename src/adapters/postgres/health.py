@@ -24,6 +24,13 @@ async def database_answers(engine: AsyncEngine, timeout: float = READINESS_TIMEO
     nothing after the timeout waits on the server either.
     """
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    # Shielded: a caller cancelled halfway (the HTTP server closing while `/ready` asks, a stop
+    # while the gate probes) must not cut asyncpg's connect short, which leaks the connection to
+    # the garbage collector; the probe ends by itself within `timeout` and closes what it opened.
+    return await asyncio.shield(_asks(dsn, timeout))
+
+
+async def _asks(dsn: str, timeout: float) -> bool:  # noqa: ASYNC109
     driver: Any = cast(Any, asyncpg)  # untyped
     connection: Any = None
     try:

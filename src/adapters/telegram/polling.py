@@ -121,7 +121,10 @@ class Poller:
             if not batch:
                 continue
             try:
-                new = await self.journaling.keep(batch)
+                # Shielded: a stop cancels the poller, which must not cut a statement short
+                # (its connection would be left to the garbage collector); a batch kept after
+                # the stop is handled at the next start.
+                new = await asyncio.shield(self.journaling.keep(batch))
             except StorageError:  # failing with the database up: a bug, not an outage
                 log.exception("polling.keep_failed retry_in=%s", delay)
                 await asyncio.sleep(delay)

@@ -18,6 +18,7 @@ and holds up the ones behind it; for the same reason the shapes ask for nothing 
 does not promise.
 """
 
+import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -192,7 +193,9 @@ class UpdateIntake:
             raise InvalidUpdate(f"{type(error).__name__} {error}"[:200]) from error
         if self.journal is not None:
             try:
-                new = await self.journal.keep([data])
+                # Shielded: the HTTP server closing cancels its requests, which must not cut a
+                # statement short (its connection would be left to the garbage collector).
+                new = await asyncio.shield(self.journal.keep([data]))
             except StorageError as error:
                 raise NotAccepting from error
             if update.update_id not in new:  # sent again: it is handled, or a leftover
