@@ -8,6 +8,8 @@ import asyncpg
 import attrs
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.to_the_end import to_the_end
+
 log = logging.getLogger(__name__)
 
 READINESS_TIMEOUT = 2.0
@@ -27,7 +29,7 @@ async def database_answers(engine: AsyncEngine, timeout: float = READINESS_TIMEO
     # Shielded: a caller cancelled halfway (the HTTP server closing while `/ready` asks, a stop
     # while the gate probes) must not cut asyncpg's connect short, which leaks the connection to
     # the garbage collector; the probe ends by itself within `timeout` and closes what it opened.
-    return await asyncio.shield(_asks(dsn, timeout))
+    return await to_the_end(_asks(dsn, timeout))
 
 
 async def _asks(dsn: str, timeout: float) -> bool:  # noqa: ASYNC109

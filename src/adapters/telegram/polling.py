@@ -25,6 +25,7 @@ from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.warnings import PTBUserWarning
 
 from adapters.telegram.backpressure import Journaling, TakenUpdates
+from adapters.to_the_end import to_the_end
 from application.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ class Poller:
                 # Shielded: a stop cancels the poller, which must not cut a statement short
                 # (its connection would be left to the garbage collector); a batch kept after
                 # the stop is handled at the next start.
-                new = await asyncio.shield(self.journaling.keep(batch))
+                new = await to_the_end(self.journaling.keep(batch))
             except StorageError:  # failing with the database up: a bug, not an outage
                 log.exception("polling.keep_failed retry_in=%s", delay)
                 await asyncio.sleep(delay)

@@ -18,7 +18,6 @@ and holds up the ones behind it; for the same reason the shapes ask for nothing 
 does not promise.
 """
 
-import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -29,6 +28,7 @@ from telegram.ext import Application
 from adapters.intake import InvalidUpdate, JSONObject, NotAccepting, UpdateJournal
 from adapters.telegram.convert import MAX_ID
 from adapters.telegram.updates import ALLOWED_UPDATES
+from adapters.to_the_end import to_the_end
 from application.errors import StorageError
 
 
@@ -195,7 +195,7 @@ class UpdateIntake:
             try:
                 # Shielded: the HTTP server closing cancels its requests, which must not cut a
                 # statement short (its connection would be left to the garbage collector).
-                new = await asyncio.shield(self.journal.keep([data]))
+                new = await to_the_end(self.journal.keep([data]))
             except StorageError as error:
                 raise NotAccepting from error
             if update.update_id not in new:  # sent again: it is handled, or a leftover

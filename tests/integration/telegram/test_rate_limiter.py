@@ -208,7 +208,7 @@ async def test_sends_into_many_chats_stay_under_the_overall_limit(
     for user in users:
         sandbox.driver.user(user, f"U{user}")
         sandbox.driver.say(user, user, "/start")
-    speedup = 2.0
+    speedup = 1.0  # at 2 (a 0.5 s window) a loaded machine's jitter met the limit now and then
     telegram = FloodLimits()
     sandbox.flood.limits = FloodLimits(
         overall_window=telegram.overall_window / speedup, chat_rate=0, group_max=1000
@@ -218,8 +218,8 @@ async def test_sends_into_many_chats_stay_under_the_overall_limit(
         await asyncio.gather(*(bot.send_message(user, "hello") for user in users))
         elapsed = time.monotonic() - started
     assert sandbox.flood.served_total == 0
-    # 5 at once, then 24 per (sped-up) second: 40 more take 40 / 48 = 0.83 s
-    assert 0.7 < elapsed < 1.5
+    # 5 at once, then 24 a second: 40 more take 40 / 24 = 1.67 s
+    assert 1.5 < elapsed < 3.0
     await asyncio.sleep(telegram.overall_window / speedup)
     async with Bot(sandbox.token, base_url=sandbox.base_url) as unpaced:
         await asyncio.gather(
