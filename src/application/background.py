@@ -19,6 +19,7 @@ import attrs
 
 from application.errors import StorageError
 from application.ports.clock import Clock
+from application.ports.messenger import Messenger
 from application.ports.outbox import Outbox
 from application.ports.unit_of_work import TenantDirectory
 from application.use_cases.run_due_actions import RunDueActions
@@ -116,13 +117,16 @@ async def drain_group(sender: SendWarnings, notices: SendNotices, group_id: Grou
 async def send_warnings_forever(
     sender: SendWarnings,
     notices: SendNotices,
+    *,
     outbox: Outbox,
     directory: TenantDirectory,
     clock: Clock,
-    *,
+    messenger: Messenger,
     name: str,
 ) -> None:
     """Send warnings, then notices, until cancelled; a failing round is logged, the loop goes on.
+
+    Each round also has the messenger retire what timed-out sends delivered after all.
 
     `name` prefixes the names of the tasks that drain each group.
     """
@@ -145,6 +149,7 @@ async def send_warnings_forever(
     async with asyncio.TaskGroup() as tasks:
         while True:
             groups = await outbox.woken(SENDER_POLL_SECONDS)
+            await messenger.retire_lost_sends()  # never raises
             if not groups:
                 try:
                     groups = frozenset(await directory.groups_with_due_actions(clock.now()))

@@ -167,6 +167,12 @@ async def _http_server(
         yield
 
 
+def _limiter(application: BotApplication) -> TelegramRateLimiter:
+    limiter = application.bot.rate_limiter
+    assert isinstance(limiter, TelegramRateLimiter)  # build_application made it
+    return limiter
+
+
 def _processor(application: BotApplication) -> MeasuredUpdateProcessor:
     processor = application.update_processor
     assert isinstance(processor, MeasuredUpdateProcessor)  # build_application made it
@@ -351,6 +357,8 @@ async def running_bot(
         if engine is not None:
             gate.probe = functools.partial(database_answers, engine)
         messenger = TelegramMessenger(application.bot)
+        _processor(application).lost = messenger.lost
+        _limiter(application).on_sent = messenger.lost.sent
         container = (
             memory_container(messenger, clock)
             if engine is None
@@ -376,9 +384,10 @@ async def running_bot(
                         send_warnings_forever(
                             container.send_warnings(),
                             container.send_notices(),
-                            container.outbox(),
-                            container.directory(),
-                            container.clock(),
+                            outbox=container.outbox(),
+                            directory=container.directory(),
+                            clock=container.clock(),
+                            messenger=container.messenger(),
                             name=SENDER_TASK,
                         ),
                         name=SENDER_TASK,

@@ -86,6 +86,7 @@ class BotApi:
                 "getWebhookInfo",
                 "sendMessage",
                 "editMessageText",
+                "editMessageReplyMarkup",
                 "deleteMessage",
                 "getChat",
                 "getChatMember",
@@ -416,6 +417,27 @@ class BotApi:
         if (text, entities, markup) == (message.text, message.entities, message.reply_markup):
             raise bad_request(NOT_MODIFIED)
         message.text, message.entities, message.reply_markup = text, entities, markup
+        message.edit_date = world.now()
+        return Answer(world.message_to_api(message))
+
+    async def api_edit_message_reply_markup(self, params: Params) -> Answer:
+        """editMessageReplyMarkup: only the bot's own messages, and only when the markup changes.
+
+        Without `reply_markup` the keyboard is removed.
+        """
+        world = self.world
+        if params.has("inline_message_id"):
+            raise bad_request("MESSAGE_ID_INVALID")
+        chat = self._chat(params)
+        message_id = params.integer("message_id", required=True)
+        assert message_id is not None
+        message = self._message(chat, message_id, "message to edit not found")
+        if message.from_id != world.bot.id or message.is_service:
+            raise bad_request("message can't be edited")
+        markup = _inline_markup(params.decoded("reply_markup"))
+        if markup == message.reply_markup:
+            raise bad_request(NOT_MODIFIED)
+        message.reply_markup = markup
         message.edit_date = world.now()
         return Answer(world.message_to_api(message))
 

@@ -24,10 +24,11 @@ from telegram import (
     ChatPermissions,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, TelegramError, TimedOut
 from telegram.ext import ExtBot
 
 from adapters.telegram.error_translation import TARGET_IS_ADMIN, describes, translate
+from adapters.telegram.lost_sends import LostSends
 from adapters.telegram.notices import notice_html
 from adapters.telegram.rate_limiter import CallOptions, Priority
 from adapters.telegram.texts import warning_html, warning_keyboard
@@ -57,6 +58,9 @@ class TelegramMessenger(Messenger):
     Attributes:
         bot: The PTB bot every call goes through (an `ExtBot` with `TelegramRateLimiter` in
             production, so sends are paced and 429s and network errors retried).
+        lost: The message ids known per chat and the sends that timed out there (rule 11: the
+            copy a timed-out send delivered after all is looked for and deleted); the update
+            processor tells it of every message the bot receives.
     """
 
     def __init__(self, bot: Bot, *, bot_id: UserId | None = None) -> None:
@@ -77,6 +81,7 @@ class TelegramMessenger(Messenger):
                 raise ValueError("pass bot_id: the token does not start with the bot's id")
             bot_id = UserId(int(prefix))
         self._bot_id = bot_id
+        self.lost = LostSends()
 
     @property
     def bot_id(self) -> UserId:
@@ -157,6 +162,7 @@ class TelegramMessenger(Messenger):
         )
 
     async def delete_message(self, chat_id: int, message_id: MessageId) -> None:
+        self.lost.saw(chat_id, message_id)
         try:
             await self.bot.delete_message(chat_id, message_id)
         except BadRequest as error:
@@ -195,6 +201,7 @@ class TelegramMessenger(Messenger):
         # Answers to people go before these into a chat (the limiter's priorities); a plain
         # `Bot` (no limiter) takes no `rate_limit_args`.
         paced = _paced(self.bot, priority)
+        send = self.lost.begin(chat_id, markup)
         try:
             try:
                 sent = await self.bot.send_message(
@@ -212,9 +219,24 @@ class TelegramMessenger(Messenger):
                 sent = await self.bot.send_message(
                     chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, **paced
                 )
-        except TelegramError as error:
+        except TimedOut as error:  # perhaps delivered: sent again, and this copy looked for
+            self.lost.timed_out(send)
             raise translate(error, chat_id=chat_id) from error
+        except TelegramError as error:
+            self.lost.failed(send)
+            raise translate(error, chat_id=chat_id) from error
+        except BaseException:
+            self.lost.failed(send)
+            raise
+        self.lost.succeeded(send)
+        self.lost.sent(chat_id, sent.message_id)
+        if self.lost.pending(chat_id):  # sent again: the lost copy is below this one
+            await self.lost.sweep(self.bot, chat_id, due_only=False)
         return MessageId(sent.message_id)
+
+    async def retire_lost_sends(self) -> None:
+        for chat_id in self.lost.chats_due():
+            await self.lost.sweep(self.bot, chat_id)
 
 
 def _paced(bot: Bot, priority: Priority) -> dict[str, Any]:

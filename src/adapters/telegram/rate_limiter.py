@@ -24,7 +24,7 @@ import itertools
 import logging
 import warnings
 from collections.abc import AsyncGenerator, Callable, Coroutine
-from typing import Any, override
+from typing import Any, cast, override
 
 import attrs
 from aiolimiter import AsyncLimiter
@@ -300,6 +300,9 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
         self._chats: dict[ChatKey, AsyncLimiter] = {}
         self._holds: dict[tuple[ChatKey, str], float] = {}
         self._gate = _PriorityGate()
+        self.on_sent: Callable[[int, int], None] | None = None
+        """Told `(chat_id, message_id)` of every message a send created (the messenger's
+        `LostSends.sent`, set by the composition root)."""
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -344,7 +347,7 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
                 async with self._gate.turn(target.chat, options.priority):
                     await self._pace(target)
             try:
-                return await _counted(callback, args, kwargs, endpoint)
+                result = await _counted(callback, args, kwargs, endpoint)
             except RetryAfter as error:
                 seconds = retry_after_seconds(error)
                 BOT_API_FLOODS.labels(endpoint).inc()
@@ -381,6 +384,10 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
                     error,
                 )
                 await asyncio.sleep(pause)
+            else:
+                if target.send and self.on_sent is not None and isinstance(result, dict):
+                    _tell_sent(self.on_sent, result)
+                return result
 
     # --- holds after a 429 ------------------------------------------------------------------
 
@@ -434,6 +441,15 @@ async def _counted(
         raise
     BOT_API_CALLS.labels(endpoint, "ok").inc()
     return result
+
+
+def _tell_sent(on_sent: Callable[[int, int], None], result: dict[str, Any]) -> None:
+    """Pass on the chat and id of the message a send returned (a Message's JSON)."""
+    chat, message_id = result.get("chat"), result.get("message_id")
+    if isinstance(chat, dict) and isinstance(message_id, int):
+        chat_id = cast("dict[str, Any]", chat).get("id")
+        if isinstance(chat_id, int):
+            on_sent(chat_id, message_id)
 
 
 _PRUNE_ABOVE = 1024

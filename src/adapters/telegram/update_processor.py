@@ -14,6 +14,7 @@ from telegram.ext import SimpleUpdateProcessor
 
 from adapters.metrics import HANDLING_SECONDS, UPDATES
 from adapters.telegram.backpressure import TakenUpdates
+from adapters.telegram.lost_sends import LostSends
 from adapters.telegram.updates import log_context, update_type
 
 _UNGATED = 1 << 16
@@ -93,7 +94,7 @@ class MeasuredUpdateProcessor(SimpleUpdateProcessor):
     tasks of the updates not handled yet can be cancelled when a stop runs out of time.
     """
 
-    __slots__ = ("_abandoning", "_handling", "_slots", "taken")
+    __slots__ = ("_abandoning", "_handling", "_slots", "lost", "taken")
 
     def __init__(self, max_concurrent_updates: int, taken: TakenUpdates | None = None) -> None:
         # PTB's own gate (a FIFO semaphore in its final `process_update`) is opened wide; the
@@ -103,6 +104,8 @@ class MeasuredUpdateProcessor(SimpleUpdateProcessor):
         self.taken = taken if taken is not None else TakenUpdates(max_concurrent_updates)
         self._handling: set[asyncio.Task[Any]] = set()
         self._abandoning = False
+        self.lost: LostSends | None = None
+        """Told of every message received (the messenger's `lost`, set by the composition root)."""
 
     def cancel_unhandled(self) -> int:
         """Give up every update not handled yet: cancel those being handled, skip the others.
@@ -121,7 +124,11 @@ class MeasuredUpdateProcessor(SimpleUpdateProcessor):
         try:
             if self._abandoning or task is None:
                 return
-            chat = update.effective_chat if isinstance(update, Update) else None
+            chat = message = None
+            if isinstance(update, Update):
+                chat, message = update.effective_chat, update.effective_message
+            if chat is not None and message is not None and self.lost is not None:
+                self.lost.saw(chat.id, message.message_id)
             async with self._slots.slot(chat.id if chat is not None else None):
                 if self._abandoning:
                     return

@@ -155,3 +155,13 @@ class Messenger(Protocol):
     @abstractmethod
     async def notify_admins(self, notice: AdminNotice) -> None:
         """Tell the group's admins something they must act on."""
+
+    @abstractmethod
+    async def retire_lost_sends(self) -> None:
+        """Delete what sends that timed out delivered after all (rule 11), where found.
+
+        A send that timed out raised `MessengerUnavailable` and is sent again by its caller, or
+        dropped as obsolete; the copy Telegram may have delivered anyway is looked for by this
+        (the paced sender's loop calls it every round; cheap when nothing was lost) and after
+        every successful send into the same chat. Best effort: never raises.
+        """

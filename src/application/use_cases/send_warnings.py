@@ -58,6 +58,8 @@ class SendWarnings:
     - A warning Telegram could not take (network, 5xx, 429 past the budget) is tried again
       after `retry_after` or a backoff: deferred, never dropped. A refusal (the bot cannot
       write there) is audited and dropped.
+    - A send that timed out may have been delivered all the same: the messenger looks for that
+      copy and deletes it (`Messenger.retire_lost_sends`, run by the sender's loop).
     - Once posted, the warning replaces the members' previous ones and is deleted after the
       group's `warning_ttl`.
     """
