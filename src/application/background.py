@@ -23,6 +23,7 @@ from application.ports.messenger import Messenger
 from application.ports.outbox import Outbox
 from application.ports.unit_of_work import TenantDirectory
 from application.use_cases.run_due_actions import RunDueActions
+from application.use_cases.send_answers import SendAnswers
 from application.use_cases.send_notices import SendNotices
 from application.use_cases.send_warnings import SendWarnings
 from domain.ids import GroupId
@@ -105,9 +106,16 @@ async def run_due_actions_forever(runner: RunDueActions, interval: float) -> Non
         await asyncio.sleep(interval)
 
 
-async def drain_group(sender: SendWarnings, notices: SendNotices, group_id: GroupId) -> None:
-    """Send what is due in one group: every warning first, then a notice when none is left."""
+async def drain_group(
+    answers: SendAnswers, sender: SendWarnings, notices: SendNotices, group_id: GroupId
+) -> None:
+    """Send what is due in one group.
+
+    Deferred answers first, then every warning, then a notice when none is left.
+    """
     while True:
+        if not (await answers.execute(group_id)).idle:
+            continue
         if not (await sender.execute(group_id)).idle:
             continue
         if (await notices.execute(group_id)).idle:
@@ -115,6 +123,7 @@ async def drain_group(sender: SendWarnings, notices: SendNotices, group_id: Grou
 
 
 async def send_warnings_forever(
+    answers: SendAnswers,
     sender: SendWarnings,
     notices: SendNotices,
     *,
@@ -137,7 +146,7 @@ async def send_warnings_forever(
     async def drain(group_id: GroupId) -> None:
         try:
             async with slots:
-                await drain_group(sender, notices, group_id)
+                await drain_group(answers, sender, notices, group_id)
             draining.succeeded()
         except StorageError as error:
             draining.failed(error)

@@ -29,6 +29,7 @@ from application.ports.clock import Clock
 from application.ports.messenger import Messenger
 from application.ports.unit_of_work import TenantDirectory, UnitOfWork
 from application.restrictions import Restrictions
+from application.use_cases.answer_in_group import AnswerInGroup
 from application.use_cases.change_settings import ChangeSettings
 from application.use_cases.channel_member_changed import ChannelMemberChanged
 from application.use_cases.check_rights import CheckRights
@@ -46,6 +47,7 @@ from application.use_cases.protect_group import ProtectGroup
 from application.use_cases.retire_stale_warning import RetireStaleWarning
 from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.schedule_deletion import ScheduleDeletion
+from application.use_cases.send_answers import SendAnswers
 from application.use_cases.send_notices import SendNotices
 from application.use_cases.send_warnings import SendWarnings
 from application.use_cases.show_log import ShowLog
@@ -163,6 +165,8 @@ class Container(containers.DeclarativeContainer):
         directory=directory,
     )
     schedule_deletion = providers.Factory(ScheduleDeletion, uow=uow, clock=clock)
+    answer_in_group = providers.Factory(AnswerInGroup, messenger=messenger, uow=uow, clock=clock)
+    send_answers = providers.Factory(SendAnswers, messenger=messenger, uow=uow, clock=clock)
     send_warnings = providers.Factory(
         SendWarnings, lookups=lookups, messenger=messenger, uow=uow, clock=clock
     )
@@ -199,7 +203,7 @@ class Container(containers.DeclarativeContainer):
         channel_member=channel_member_changed,
         verify=press_verify,
         stale_warning=retire_stale_warning,
-        cleanup=schedule_deletion,
+        answer=answer_in_group,
         member_command=gate_member_command,
         my_mutes=show_my_mutes,
         bot_status=on_bot_status_changed,

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from domain.answers import Answer
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.notices import NoticeKind
 from domain.policy import GroupPolicy
@@ -28,6 +29,9 @@ class ActionKind(enum.StrEnum):
     SEND_NOTICE = "send_notice"
     """Tell the group's admins what keeps the bot from its job (rules 8 and 11: a durable intent
     the paced sender carries out after the group's warnings)."""
+    SEND_ANSWER = "send_answer"
+    """Answer a command Telegram could not take at once (rule 11: deferred, never dropped; the
+    paced sender carries it out before the group's warnings)."""
 
 
 @attrs.frozen
@@ -45,6 +49,8 @@ class ScheduledAction:
     """What a `SEND_NOTICE` tells the admins."""
     channel_id: ChannelId | None = None
     """The required channel a `SEND_NOTICE` is about, if any."""
+    answer: Answer | None = None
+    """What a `SEND_ANSWER` says (its `message_id` is the command's, deleted with it)."""
 
     @classmethod
     def new(
@@ -57,6 +63,7 @@ class ScheduledAction:
         message_id: MessageId | None = None,
         notice: NoticeKind | None = None,
         channel_id: ChannelId | None = None,
+        answer: Answer | None = None,
     ) -> "ScheduledAction":
         """A new action with a fresh id, due at `due_at`."""
         return cls(
@@ -68,6 +75,7 @@ class ScheduledAction:
             message_id,
             notice=notice,
             channel_id=channel_id,
+            answer=answer,
         )
 
     def retried(self, at: datetime) -> "ScheduledAction":
@@ -120,6 +128,15 @@ def notice_intent(
     """Rules 8 and 11: tell the admins, once the group's warnings have gone out."""
     return ScheduledAction.new(
         group_id, ActionKind.SEND_NOTICE, now, notice=notice, channel_id=channel_id
+    )
+
+
+def answer_intent(
+    group_id: GroupId, answer: Answer, command_id: MessageId | None, at: datetime
+) -> ScheduledAction:
+    """Rule 11: answer a command at `at`, Telegram having refused the answer for now."""
+    return ScheduledAction.new(
+        group_id, ActionKind.SEND_ANSWER, at, message_id=command_id, answer=answer
     )
 
 

@@ -15,6 +15,7 @@ from application.authorization import Caller
 from application.background import drain_group
 from application.lookups import Lookups
 from application.ports.messenger import ChatInfo, ChatKind, ChatRights
+from application.use_cases.answer_in_group import AnswerInGroup
 from application.use_cases.change_settings import ChangeSettings
 from application.use_cases.channel_member_changed import (
     ChannelChangeResult,
@@ -210,11 +211,12 @@ class World:
             return await tx.actions.pending(group)
 
     async def send_pending(self) -> None:
-        """Let the paced sender post every warning and notice due now, as the process does at
-        once."""
-        sender, notices = self.container.send_warnings(), self.container.send_notices()
+        """Let the paced sender post every answer, warning and notice due now, as the process
+        does at once."""
+        answers, sender = self.container.send_answers(), self.container.send_warnings()
+        notices = self.container.send_notices()
         for group in await self.directory.groups_with_due_actions(self.clock.now()):
-            await drain_group(sender, notices, group)
+            await drain_group(answers, sender, notices, group)
 
     async def run_due(self, after: timedelta = timedelta(0)) -> None:
         """Let time pass, then run every due action."""
@@ -294,6 +296,10 @@ class World:
     @property
     def log(self) -> ShowLog:
         return self.container.show_log()
+
+    @property
+    def answer(self) -> AnswerInGroup:
+        return self.container.answer_in_group()
 
     @property
     def schedule_deletion(self) -> ScheduleDeletion:

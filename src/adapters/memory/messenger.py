@@ -18,6 +18,7 @@ from application.ports.messenger import (
     Messenger,
     MuteWarning,
 )
+from domain.answers import Answer
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.membership import Membership, MemberStatus
 from domain.policy import ChannelRef
@@ -51,6 +52,7 @@ class InMemoryMessenger(Messenger):
     deleted: list[tuple[int, MessageId]] = attrs.Factory(list[tuple[int, MessageId]])
     kicked: list[tuple[GroupId, UserId]] = attrs.Factory(list[tuple[GroupId, UserId]])
     notices: list[AdminNotice] = attrs.Factory(list[AdminNotice])
+    answers: list[tuple[MessageId, Answer]] = attrs.Factory(list[tuple[MessageId, Answer]])
     invite_links: list[tuple[ChannelId, str]] = attrs.Factory(list[tuple[ChannelId, str]])
     calls: list[tuple[str, int, int | None]] = attrs.Factory(list[tuple[str, int, int | None]])
     """Every call as `(method, chat_id, user_id or message_id)`, in order."""
@@ -162,6 +164,12 @@ class InMemoryMessenger(Messenger):
         self._call("send_warning", warning.group_id, warning.member.user_id)
         message_id = self._new_message_id()
         self.warnings.append((message_id, warning))
+        return message_id
+
+    async def send_answer(self, group_id: GroupId, answer: Answer) -> MessageId:
+        self._call("send_answer", group_id)
+        message_id = self._new_message_id()
+        self.answers.append((message_id, answer))
         return message_id
 
     async def notify_admins(self, notice: AdminNotice) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
+from domain.answers import Answer
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.notices import NoticeKind
@@ -178,6 +179,9 @@ def action_values(action: ScheduledAction) -> Values:
         "attempts": action.attempts,
         "notice": None if action.notice is None else action.notice.value,
         "channel_id": action.channel_id,
+        "answer_html": None if action.answer is None else action.answer.html,
+        "answer_keyboard": None if action.answer is None else action.answer.keyboard,
+        "answer_thread_id": None if action.answer is None else action.answer.thread_id,
     }
 
 
@@ -188,6 +192,14 @@ def action_from_row(row: RowMapping) -> ScheduledAction:
     channel = _optional_int(row["channel_id"])
     notice = row["notice"]
     action_id = row["action_id"]
+    html, keyboard = row["answer_html"], row["answer_keyboard"]
+    answer = None
+    if html is not None:
+        answer = Answer(
+            str(html),
+            None if keyboard is None else str(keyboard),
+            _optional_int(row["answer_thread_id"]),
+        )
     return ScheduledAction(
         action_id=action_id if isinstance(action_id, uuid.UUID) else uuid.UUID(str(action_id)),
         group_id=GroupId(int(row["tenant_id"])),
@@ -198,4 +210,5 @@ def action_from_row(row: RowMapping) -> ScheduledAction:
         attempts=int(row["attempts"]),
         notice=None if notice is None else NoticeKind(str(notice)),
         channel_id=None if channel is None else ChannelId(channel),
+        answer=answer,
     )

@@ -132,6 +132,10 @@ scheduled_actions = Table(
     # What a notice to the admins says and which channel it is about (NULL for other kinds).
     Column("notice", Text, nullable=True),
     Column("channel_id", BigInteger, nullable=True),
+    # What an answer to a command says, as the Telegram adapter rendered it (NULL for others).
+    Column("answer_html", Text, nullable=True),
+    Column("answer_keyboard", Text, nullable=True),
+    Column("answer_thread_id", BigInteger, nullable=True),
     PrimaryKeyConstraint("action_id"),
     # Claiming a group's due actions, and the directory's "which groups have due actions".
     Index(None, "tenant_id", "due_at"),

@@ -5,6 +5,7 @@ is muted whatever they wrote; `ApplicationHandlerStop` then keeps their command 
 The enforcement handlers count what each use case returned (`nezuko_enforcement_actions_total`).
 """
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -62,6 +63,7 @@ from adapters.telegram.texts import (
 from application.authorization import Caller
 from application.errors import ApplicationError, NotPermitted
 from application.paging import ListCommand
+from application.use_cases.answer_in_group import AnswerCommand, AnswerInGroup
 from application.use_cases.change_settings import ChangeSettings, SettingsCommand
 from application.use_cases.channel_member_changed import (
     ChannelMemberChanged,
@@ -87,13 +89,13 @@ from application.use_cases.on_join_request import JoinRequestCommand, OnJoinRequ
 from application.use_cases.press_verify import PressVerify, PressVerifyCommand, VerifyOutcome
 from application.use_cases.protect_group import ProtectCommand, ProtectGroup
 from application.use_cases.retire_stale_warning import RetireStaleWarning, StaleWarningCommand
-from application.use_cases.schedule_deletion import ScheduleDeletion, ScheduleDeletionCommand
 from application.use_cases.show_log import ShowLog
 from application.use_cases.show_my_mutes import ShowMyMutes
 from application.use_cases.show_status import ShowStatus, StatusCommand
 from application.use_cases.unexempt_member import UnexemptCommand, UnexemptMember
 from application.use_cases.unlink_channel import UnlinkChannel, UnlinkCommand
 from application.use_cases.unprotect_group import UnprotectCommand, UnprotectGroup
+from domain.answers import Answer
 from domain.errors import DomainError
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 
@@ -159,7 +161,7 @@ class Events:
     channel_member: ChannelMemberChanged
     verify: PressVerify
     stale_warning: RetireStaleWarning
-    cleanup: ScheduleDeletion
+    answer: AnswerInGroup
     member_command: GateMemberCommand
     my_mutes: ShowMyMutes
     bot_status: OnBotStatusChanged
@@ -466,7 +468,7 @@ class GroupCommand:
     """
 
     run: Run
-    cleanup: ScheduleDeletion
+    answer: AnswerInGroup
     gate: GateMemberCommand
 
     async def __call__(self, update: Update, context: Context) -> None:
@@ -487,32 +489,31 @@ class GroupCommand:
         except NotPermitted as error:
             gated = MemberCommand(group_id, UserId(user.id), command_id)
             if await self.gate.execute(gated):  # the command is gone already
-                await _reply(message, Reply(replies.error_html(error)), self.cleanup)
+                await _reply(message, Reply(replies.error_html(error)), self.answer)
             return
         except (ApplicationError, DomainError) as error:
             reply = replies.error_html(error)
         except UsageError as error:
             reply = str(error)
-        await _reply(message, reply, self.cleanup, command_id)
+        await _reply(message, reply, self.answer, command_id)
 
 
 async def _reply(
     message: Message,
     reply: str | Reply,
-    cleanup: ScheduleDeletion,
+    answer: AnswerInGroup,
     command_id: MessageId | None = None,
 ) -> None:
-    """Send the reply into the group; it (and the command, if given) is deleted after a while."""
+    """Answer in the group, now or once Telegram can take it.
+
+    The answer, and the command if given, are deleted after a while.
+    """
     if isinstance(reply, str):
         reply = Reply(reply)
-    sent = await message.reply_html(
-        reply.html,
-        disable_web_page_preview=True,
-        do_quote=False,
-        reply_markup=reply.keyboard,
-    )
-    doomed = tuple(m for m in (command_id, MessageId(sent.message_id)) if m is not None)
-    await cleanup.execute(ScheduleDeletionCommand(GroupId(message.chat.id), doomed))
+    keyboard = None if reply.keyboard is None else json.dumps(reply.keyboard.to_dict())
+    thread = message.message_thread_id if message.is_topic_message else None
+    said = Answer(reply.html, keyboard, thread)
+    await answer.execute(AnswerCommand(GroupId(message.chat.id), said, command_id))
 
 
 def _target(message: Message, args: Sequence[str], usage: str) -> UserId:
@@ -611,7 +612,7 @@ class OnStart:
     cooldown, the answer deleted after a while.
     """
 
-    cleanup: ScheduleDeletion
+    answer: AnswerInGroup
     gate: GateMemberCommand
     my_mutes: ShowMyMutes
 
@@ -625,7 +626,7 @@ class OnStart:
             sender = UserId(user.id) if user is not None else UserId(chat.id)
             gated = MemberCommand(GroupId(chat.id), sender, MessageId(message.message_id))
             if await self.gate.execute(gated):
-                await _reply(message, replies.GROUP_HELP, self.cleanup)
+                await _reply(message, replies.GROUP_HELP, self.answer)
             return
         muted = await self.my_mutes.execute(UserId(user.id)) if user is not None else ()
         try:
@@ -693,7 +694,7 @@ async def _private_help(message: Message, context: Context) -> None:
 def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler, int]]:
     """Every handler with its handler group."""
     group_messages = filters.ChatType.GROUPS & ~filters.StatusUpdate.ALL
-    start = OnStart(events.cleanup, events.member_command, events.my_mutes)
+    start = OnStart(events.answer, events.member_command, events.my_mutes)
     handlers: list[tuple[Handler, int]] = [
         (
             MessageHandler(group_messages, OnGroupMessage(events.enforce, events.stale_warning)),
@@ -734,7 +735,7 @@ def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler,
         (MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND, start), 0),
     ]
     for name, run in command_runs(commands).items():
-        command = GroupCommand(run, events.cleanup, events.member_command)
+        command = GroupCommand(run, events.answer, events.member_command)
         handlers.append((CommandHandler(name, command), 0))
     return handlers
 

@@ -8,6 +8,7 @@ The composition root (`bootstrap.bot`) builds it on the PTB application's bot, w
 sets the rate limiter and `TELEGRAM_API_URL`.
 """
 
+import json
 from collections.abc import Awaitable
 from typing import Any
 
@@ -22,6 +23,8 @@ from telegram import (
     ChatMemberOwner,
     ChatMemberRestricted,
     ChatPermissions,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError, TimedOut
@@ -41,6 +44,7 @@ from application.ports.messenger import (
     Messenger,
     MuteWarning,
 )
+from domain.answers import Answer
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.membership import Membership, MemberStatus
 from domain.policy import ChannelRef
@@ -178,9 +182,22 @@ class TelegramMessenger(Messenger):
         return await self._post(
             warning.group_id,
             warning_html(warning),
-            warning,
+            warning_keyboard(warning, self.bot.username),
             thread_id=warning.thread_id,
             priority=Priority.WARNING,
+        )
+
+    async def send_answer(self, group_id: GroupId, answer: Answer) -> MessageId:
+        keyboard = None
+        if answer.keyboard is not None:
+            keyboard = InlineKeyboardMarkup.de_json(json.loads(answer.keyboard), self.bot)
+        return await self._post(
+            group_id,
+            answer.html,
+            keyboard,
+            thread_id=answer.thread_id,
+            priority=Priority.ANSWER,
+            previews=False,
         )
 
     async def notify_admins(self, notice: AdminNotice) -> None:
@@ -192,15 +209,17 @@ class TelegramMessenger(Messenger):
         self,
         chat_id: int,
         text: str,
-        warning: MuteWarning | None,
+        markup: InlineKeyboardMarkup | None,
         *,
         thread_id: int | None,
         priority: Priority,
+        previews: bool = True,
     ) -> MessageId:
-        markup = warning_keyboard(warning, self.bot.username) if warning is not None else None
         # Answers to people go before these into a chat (the limiter's priorities); a plain
         # `Bot` (no limiter) takes no `rate_limit_args`.
         paced = _paced(self.bot, priority)
+        if not previews:
+            paced["link_preview_options"] = LinkPreviewOptions(is_disabled=True)
         send = self.lost.begin(chat_id, markup)
         try:
             try:

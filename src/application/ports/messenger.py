@@ -14,6 +14,7 @@ from typing import Protocol
 
 import attrs
 
+from domain.answers import Answer
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.membership import Membership, MemberStatus
 from domain.notices import NoticeKind
@@ -151,6 +152,10 @@ class Messenger(Protocol):
     @abstractmethod
     async def send_warning(self, warning: MuteWarning) -> MessageId:
         """Post the warning in the group; return its message id."""
+
+    @abstractmethod
+    async def send_answer(self, group_id: GroupId, answer: Answer) -> MessageId:
+        """Post an answer to a command in the group, before any warning; return its id."""
 
     @abstractmethod
     async def notify_admins(self, notice: AdminNotice) -> None:

@@ -40,7 +40,11 @@ BATCH = 50
 """Actions run per group in one run, so one busy group does not hold up the others."""
 
 
-_KINDS = frozenset(ActionKind) - {ActionKind.SEND_WARNING, ActionKind.SEND_NOTICE}
+_KINDS = frozenset(ActionKind) - {
+    ActionKind.SEND_WARNING,
+    ActionKind.SEND_NOTICE,
+    ActionKind.SEND_ANSWER,
+}
 """What this loop runs; warnings and notices are the paced sender's (`SendWarnings`,
 `SendNotices`)."""
 
@@ -181,7 +185,8 @@ class RunDueActions:
                 await self._kick(action)
             case ActionKind.RESTRICT_MEMBER:
                 await self._restrict(action)
-            case ActionKind.SEND_WARNING | ActionKind.SEND_NOTICE:  # the paced sender's
+            case ActionKind.SEND_WARNING | ActionKind.SEND_NOTICE | ActionKind.SEND_ANSWER:
+                # the paced sender's
                 pass
 
     async def _restrict(self, action: ScheduledAction) -> None:

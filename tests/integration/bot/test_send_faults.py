@@ -330,3 +330,30 @@ async def test_rule_11_a_notice_failing_past_the_retries_is_deferred_then_sent_b
     sends = [c for c in sandbox.calls.of("sendMessage", since=mark) if c.param("chat_id") < 0]
     assert [c.status for c in sends] == [500] * attempts + [200]
     assert len(notices_in_group(story)) == 1
+
+
+async def test_rule_11_an_answer_failing_past_the_retries_is_deferred_then_sent(
+    story: Story,
+) -> None:
+    ids, sandbox, driver = story.ids, story.sandbox, story.sandbox.driver
+    await protect(story)
+    failures = 4  # one more than the immediate attempts (a try and two retries)
+    sandbox.faults.inject(
+        "sendMessage", ServerErrorFault(500, "Internal Server Error"), times=failures
+    )
+    mark = sandbox.calls.mark()
+    driver.say(ids.group_id, ids.owner_id, "/status")
+
+    await sandbox.wait_until(lambda: sandbox.faults.pending("sendMessage") == 1, timeout=TIMEOUT)
+    await settle(story)
+    sends = [c for c in sandbox.calls.of("sendMessage", since=mark) if c.param("chat_id") < 0]
+    assert [c.status for c in sends] == [500] * (failures - 1)  # not given up: deferred
+    story.clock.advance(BACKOFF)
+    await sandbox.wait_until(
+        lambda: any(c.status == 200 for c in sandbox.calls.of("sendMessage", since=mark)),
+        timeout=TIMEOUT,
+    )
+    await settle(story)
+    sends = [c for c in sandbox.calls.of("sendMessage", since=mark) if c.param("chat_id") < 0]
+    assert [c.status for c in sends] == [500] * failures + [200]
+    assert "Nezuko News" in str(sends[-1].param("text"))  # the /status answer: late, not lost
