@@ -6,8 +6,8 @@ Revises: 0005
 Create Date: 2026-12-02
 
 Adds `answer_html`, `answer_keyboard` (the answer as the Telegram adapter rendered it) and
-`answer_thread_id` (the forum topic it goes to) to `scheduled_actions`; both are NULL for every other kind of action. The runtime role's rights on
-the table are unchanged.
+`answer_thread_id` (the forum topic it goes to) to `scheduled_actions`; all are NULL for every
+other kind of action. The runtime role's rights on the table are unchanged.
 """
 
 from collections.abc import Sequence
