@@ -24,3 +24,13 @@ async def to_the_end[T](call: Coroutine[Any, Any, T]) -> T:
     _running.add(task)
     task.add_done_callback(_running.discard)
     return await asyncio.shield(task)
+
+
+async def all_ended(timeout: float) -> None:  # noqa: ASYNC109
+    """Wait, at most `timeout` seconds, for the calls whose callers were cancelled to end.
+
+    Before a pool is disposed of and the event loop closes: a call still running then would be
+    cancelled by the loop's shutdown after all, leaving its connection to the garbage collector.
+    """
+    if _running:
+        await asyncio.wait(set(_running), timeout=timeout)

@@ -48,6 +48,7 @@ from adapters.telegram.rate_limiter import SendLimits, TelegramRateLimiter
 from adapters.telegram.update_processor import MeasuredUpdateProcessor
 from adapters.telegram.updates import ALLOWED_UPDATES
 from adapters.telegram.webhook import UpdateIntake
+from adapters.to_the_end import all_ended
 from application.background import run_due_actions_forever, send_warnings_forever
 from application.ports.clock import Clock
 from bootstrap.containers import Container, memory_container, postgres_container
@@ -81,6 +82,10 @@ STOP_BOUND = 10.0
 second to cancel what it left, two to mark what was handled in the journal, two for the final
 getUpdates, and the HTTP server's close (its slowest request, `/ready`, is bounded by its own
 timeout)."""
+
+CALLS_END_WITHIN = 2.0
+"""Seconds a stop waits for database calls that outlived their cancelled callers (a journal
+write, a readiness probe, itself bounded by its 2 s timeout) before the pool is disposed of."""
 
 DUE_ACTIONS_INTERVAL = 1.0
 """Seconds between two runs of the scheduled actions (warning deletions, kicks, unmutes)."""
@@ -424,4 +429,5 @@ async def _runtime_engine(settings: Settings, memory: bool) -> AsyncGenerator[As
         try:
             yield engine
         finally:
+            await all_ended(CALLS_END_WITHIN)  # a journal write or probe a stop cut loose
             await engine.dispose()

@@ -3,7 +3,7 @@
 import asyncio
 import contextlib
 
-from adapters.to_the_end import to_the_end
+from adapters.to_the_end import all_ended, to_the_end
 
 
 async def test_the_call_runs_to_its_end_when_the_caller_is_cancelled() -> None:
@@ -40,3 +40,20 @@ async def test_the_call_runs_in_a_task_named_after_its_caller() -> None:
     here = asyncio.current_task()
     assert here is not None
     assert await to_the_end(name()) == here.get_name()
+
+
+async def test_all_ended_waits_for_the_calls_whose_callers_were_cancelled() -> None:
+    finished = asyncio.Event()
+
+    async def call() -> None:
+        await asyncio.sleep(0.05)
+        finished.set()
+
+    caller = asyncio.create_task(to_the_end(call()))
+    await asyncio.sleep(0.01)
+    caller.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await caller
+    assert not finished.is_set()
+    await all_ended(timeout=1)
+    assert finished.is_set()
