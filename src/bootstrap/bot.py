@@ -33,6 +33,7 @@ from adapters.memory.journal import MemoryJournal
 from adapters.postgres.embedded import provide_database
 from adapters.postgres.health import Readiness, database_answers
 from adapters.postgres.journal import PostgresJournal
+from adapters.postgres.urls import describe_url
 from adapters.telegram.backpressure import (
     CoalescedJournal,
     Journaling,
@@ -53,6 +54,7 @@ from application.ports.clock import Clock
 from bootstrap.containers import Container, memory_container, postgres_container
 from bootstrap.settings import Settings, SettingsError
 from bootstrap.startup import wait_for_database, wait_for_telegram
+from bootstrap.version import installed_version
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +220,7 @@ async def taking_updates(
                 secret_token=settings.webhook_secret,
                 allowed_updates=list(ALLOWED_UPDATES),
             )
-            log.info("bot.started mode=webhook path=%s", webhook_path(settings))
+            log.debug("bot.webhook_set path=%s", webhook_path(settings))
         else:
             await application.bot.delete_webhook()
             poller = Poller(
@@ -233,7 +235,6 @@ async def taking_updates(
             )
             polling.add_done_callback(functools.partial(_polling_ended, on_fatal=on_fatal))
             tasks.append(polling)
-            log.info("bot.started mode=polling")
         yield
     finally:
         intake.accepting = False
@@ -385,6 +386,15 @@ async def running_bot(
                     ),
                 ]
                 readiness.started = True
+                log.info(
+                    "bot.started",
+                    extra={
+                        "bot": f"@{application.bot.username}",
+                        "version": installed_version(),
+                        "mode": "webhook" if settings.webhook_mode else "polling",
+                        "database": _database_label(settings, memory),
+                    },
+                )
                 try:
                     yield application
                 finally:
@@ -394,6 +404,15 @@ async def running_bot(
                     for loop in loops:
                         with contextlib.suppress(asyncio.CancelledError):
                             await loop
+
+
+def _database_label(settings: Settings, memory: bool) -> str:
+    """Which database the bot uses, for the start-up line: never a password."""
+    if memory:
+        return "memory"
+    if settings.database_url:
+        return describe_url(settings.database_url)
+    return f"embedded data_dir={settings.data_dir}"
 
 
 @contextlib.asynccontextmanager

@@ -24,6 +24,7 @@ from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.system_clock import SystemClock
 from adapters.telegram.handlers import Commands, Events
 from application.admin_notices import AdminNotices
+from application.audit_trail import LoggedUnitOfWork
 from application.lookups import Lookups
 from application.ports.clock import Clock
 from application.ports.messenger import Messenger
@@ -79,7 +80,11 @@ class Container(containers.DeclarativeContainer):
     # casts give the providers their types for pyright (a family's providers are untyped).
     messenger = cast("providers.Dependency[Messenger]", providers.Dependency())
     clock = cast("providers.Dependency[Clock]", providers.Dependency())
-    uow = cast("providers.Provider[UnitOfWork]", persistence.uow)  # pyright: ignore[reportUnknownMemberType]
+    # Every audit event committed is also a log line (application.audit_trail).
+    uow = providers.Singleton(
+        LoggedUnitOfWork,
+        cast("providers.Provider[UnitOfWork]", persistence.uow),  # pyright: ignore[reportUnknownMemberType]
+    )
     directory = cast("providers.Provider[TenantDirectory]", persistence.directory)  # pyright: ignore[reportUnknownMemberType]
 
     # In process whatever the persistence: DESIGN §5 keeps hot-path data here.

@@ -415,7 +415,7 @@ class OnJoinRequestReceived:
         request = update.chat_join_request
         if request is None:
             return
-        log.info("join_request chat=%s user=%s", request.chat.id, request.from_user.id)
+        log.info("join_request", extra={"chat": request.chat.id, "user": request.from_user.id})
         outcome = await self.join_request.execute(
             JoinRequestCommand(
                 request.chat.id,
