@@ -79,7 +79,7 @@ class _NotedAuditLog(AuditLog):
     """The transaction's audit log, noting what is recorded for the log after the commit."""
 
     inner: AuditLog
-    noted: list[AuditEvent] = attrs.field(factory=lambda: list[AuditEvent]())
+    noted: list[AuditEvent] = attrs.field(factory=list[AuditEvent])
 
     async def record(self, event: AuditEvent) -> None:
         await self.inner.record(event)

@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
+from bootstrap.settings import environment_help
 from telegram_sandbox import Sandbox, SandboxConfig
 
 
@@ -13,6 +14,10 @@ def register(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
     parser = add_parser(
         "sandbox",
         help="serve a local Telegram Bot API sandbox (not Telegram) with a small seeded world",
+        description="Serve a local imitation of the Telegram Bot API (not Telegram) on "
+        "127.0.0.1 with a small seeded world (a group, two channels, four people), for any Bot "
+        "API client: point `nezuko run` at it with TELEGRAM_API_URL and the token it prints.",
+        epilog=environment_help(),
     )
     parser.add_argument(
         "--port", type=int, default=0, help="port on 127.0.0.1 (0 picks a free one)"
