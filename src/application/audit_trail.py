@@ -9,7 +9,7 @@ messages that pass (they are not audited). Rolled-back events are not logged.
 """
 
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -89,9 +89,14 @@ class _NotedAuditLog(AuditLog):
         return await self.inner.recent(group_id, limit)
 
 
+type AuditObserver = Callable[[AuditEvent], None]
+"""Told of every committed audit event (the metrics count them)."""
+
+
 @attrs.define
 class _LoggedTransaction(Transaction):
     inner: Transaction
+    observers: tuple[AuditObserver, ...] = ()
     groups: GroupRepository = attrs.field(init=False)
     restrictions: RestrictionRepository = attrs.field(init=False)
     exemptions: ExemptionRepository = attrs.field(init=False)
@@ -112,6 +117,8 @@ class _LoggedTransaction(Transaction):
         noted, self._noted.noted = self._noted.noted, []
         for event in noted:
             log_event(event)
+            for observe in self.observers:
+                observe(event)
 
 
 @attrs.define
@@ -119,11 +126,13 @@ class LoggedUnitOfWork(UnitOfWork):
     """A unit of work whose committed audit events are also log lines (module docstring)."""
 
     inner: UnitOfWork
+    observers: tuple[AuditObserver, ...] = ()
+    """Also told of each committed event, after its log line."""
 
     @asynccontextmanager
     async def _transaction(self, tenant: GroupId) -> AsyncGenerator[Transaction]:
         async with self.inner.begin(tenant) as tx:
-            yield _LoggedTransaction(tx)
+            yield _LoggedTransaction(tx, self.observers)
 
     def begin(self, tenant: GroupId) -> AbstractAsyncContextManager[Transaction]:
         """The inner unit of work's transaction, its audit events logged once committed."""

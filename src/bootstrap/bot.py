@@ -30,6 +30,7 @@ from adapters.http.app import PROBE_PATHS, Webhook, create_app
 from adapters.http.server import serving
 from adapters.intake import UpdateJournal
 from adapters.memory.journal import MemoryJournal
+from adapters.metrics import DirectoryGauges, set_build_info
 from adapters.postgres.embedded import provide_database
 from adapters.postgres.health import Readiness, database_answers
 from adapters.postgres.journal import PostgresJournal
@@ -154,7 +155,11 @@ def webhook_path(settings: Settings) -> str:
 
 @contextlib.asynccontextmanager
 async def _http_server(
-    settings: Settings, readiness: Readiness, intake: UpdateIntake, wanted: bool
+    settings: Settings,
+    readiness: Readiness,
+    intake: UpdateIntake,
+    wanted: bool,
+    gauges: DirectoryGauges,
 ) -> AsyncGenerator[None]:
     """The HTTP server when wanted or in webhook mode; nothing otherwise."""
     if not (wanted or settings.webhook_mode):
@@ -165,7 +170,8 @@ async def _http_server(
         secret = settings.webhook_secret
         assert secret is not None  # webhook_path() checked it
         webhook = Webhook(webhook_path(settings), secret, intake)
-    async with serving(create_app(readiness, webhook), settings.http_host, settings.http_port):
+    app = create_app(readiness, webhook, gauges)
+    async with serving(app, settings.http_host, settings.http_port):
         yield
 
 
@@ -342,10 +348,11 @@ async def running_bot(
     """
     application = build_application(settings, send_limits)
     taken, gate = _processor(application).taken, StorageGate()
-    readiness = Readiness()
+    readiness, gauges = Readiness(), DirectoryGauges()
+    set_build_info(installed_version())
     intake = UpdateIntake(application, room=lambda: gate.open.is_set() and taken.has_room)
     async with (
-        _http_server(settings, readiness, intake, serve_http),
+        _http_server(settings, readiness, intake, serve_http, gauges),
         _runtime_engine(settings, memory) as engine,
     ):
         readiness.engine = engine
@@ -358,6 +365,7 @@ async def running_bot(
             else postgres_container(messenger, engine, clock)
         )
         container.check_dependencies()  # a provider left unwired fails here, not on an update
+        gauges.directory, gauges.clock = container.directory(), container.clock()
         install_handlers(application, container, gate)
         await wait_for_telegram(application.bot, settings.api_url, settings.startup_timeout)
         async with application:

@@ -19,6 +19,7 @@ from adapters.memory.caches import InMemoryGroupCache, InMemoryMembershipCache
 from adapters.memory.outbox import InMemoryOutbox
 from adapters.memory.throttle import InMemoryThrottle
 from adapters.memory.unit_of_work import InMemoryTenantDirectory, InMemoryUnitOfWork
+from adapters.metrics import count_audit_event
 from adapters.postgres.directory import PostgresTenantDirectory
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.system_clock import SystemClock
@@ -84,6 +85,7 @@ class Container(containers.DeclarativeContainer):
     uow = providers.Singleton(
         LoggedUnitOfWork,
         cast("providers.Provider[UnitOfWork]", persistence.uow),  # pyright: ignore[reportUnknownMemberType]
+        observers=providers.Object((count_audit_event,)),
     )
     directory = cast("providers.Provider[TenantDirectory]", persistence.directory)  # pyright: ignore[reportUnknownMemberType]
 
