@@ -152,3 +152,87 @@ async def test_an_http_webhook_works_with_a_self_hosted_bot_api_server(tmp_path:
                 process.send_signal(signal.SIGTERM)
                 code = await asyncio.wait_for(process.wait(), timeout=30)
         assert code == 0, log.read_text()
+
+
+async def play(*args: str, url: str) -> tuple[int, str, str]:
+    """`nezuko sandbox ACTION … --url URL` as a process (without blocking the sandbox's loop)."""
+    process = await asyncio.create_subprocess_exec(
+        str(NEZUKO),
+        "sandbox",
+        *args,
+        "--url",
+        url,
+        env={"PATH": os.environ.get("PATH", "")},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_a_person_plays_with_nezuko_run_through_nezuko_sandbox_actions(
+    tmp_path: Path,
+) -> None:
+    async with Sandbox.start() as sandbox:
+        seeded = sandbox.seeded
+        assert seeded is not None
+        url, group = sandbox.root_url, str(seeded.group_id)
+        environ = {
+            "PATH": os.environ.get("PATH", ""),
+            "TELEGRAM_BOT_TOKEN": sandbox.token,
+            "TELEGRAM_API_URL": sandbox.root_url,
+            "HTTP_PORT": str(free_port()),
+        }
+        log = tmp_path / "nezuko.log"
+        with log.open("w") as sink:
+            process = await asyncio.create_subprocess_exec(
+                str(NEZUKO), "run", "--memory", env=environ, cwd=tmp_path, stdout=sink, stderr=sink
+            )
+            try:
+                await sandbox.wait_for_poller(timeout=30)
+                owner, carol = str(seeded.owner_id), str(seeded.carol_id)
+                code, said, _ = await play(
+                    "say", group, owner, "/protect @nezuko_demo_news", url=url
+                )
+                assert code == 0, said
+                await sandbox.calls.wait_for("sendMessage", timeout=10)
+                assert (await play("say", group, carol, "hello", url=url))[0] == 0
+                await sandbox.wait_until(
+                    lambda: sandbox.driver.is_restricted(seeded.group_id, seeded.carol_id),
+                    timeout=10,
+                )
+                await sandbox.wait_until(
+                    lambda: any(
+                        "Verify" in str(m.buttons())
+                        for m in sandbox.driver.bot_messages(seeded.group_id)
+                    ),
+                    timeout=10,
+                )
+                code, shown, _ = await play("show", group, url=url)
+                assert code == 0
+                assert "hello" not in shown  # the muted member's message was deleted
+                [warning] = [
+                    line for line in shown.splitlines() if line.startswith("#") and "Carol" in line
+                ]
+                warning_id = warning[1:].split()[0]
+                code, _, _ = await play("press", group, carol, warning_id, "Verify", url=url)
+                assert code == 0
+                await sandbox.calls.wait_for("answerCallbackQuery", timeout=10)
+                assert sandbox.driver.is_restricted(seeded.group_id, seeded.carol_id)  # not yet
+                code, _, error = await play("press", group, carol, warning_id, "Nope", url=url)
+                assert code == 1
+                assert "no button 'Nope'" in error
+                news = str(seeded.news_channel_id)
+                assert (await play("join", news, carol, url=url))[0] == 0
+                await sandbox.wait_until(
+                    lambda: not sandbox.driver.is_restricted(seeded.group_id, seeded.carol_id),
+                    timeout=10,
+                )  # rule 6: joining the channel lifts the mute, no button needed
+            finally:
+                process.send_signal(signal.SIGTERM)
+                code = await asyncio.wait_for(process.wait(), timeout=30)
+        assert code == 0, log.read_text()
+    code, _, error = await play("world", url=url)  # the sandbox is gone
+    assert code == 1
+    assert "no sandbox answers" in error
