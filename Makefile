@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lock test test-unit test-integration lint format clean demo run migrate bench
+.PHONY: install install-runtime lock test test-unit test-integration lint format clean demo run migrate bench
 
 install: $(STAMP)
 
@@ -16,6 +16,13 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
+
+# The bot alone, for production (the Dockerfile runs exactly these commands): the runtime
+# dependencies at requirements.lock's versions, no test or lint tool, the project not editable.
+install-runtime:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check pip==26.3
+	$(BIN)/pip install --quiet --disable-pip-version-check --constraint requirements.lock .
 
 # Re-resolve the direct pins of pyproject.toml into requirements.lock (needs the package index).
 lock:

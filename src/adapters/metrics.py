@@ -7,17 +7,32 @@ never become labels, so the number of series stays bounded however many groups t
 The inner layers know nothing of this: handlers count what a use case returned.
 """
 
+import asyncio
+import logging
+import math
+import time
+
+import attrs
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     GCCollector,
     Histogram,
+    Info,
     PlatformCollector,
     ProcessCollector,
     disable_created_metrics,
     generate_latest,
 )
+
+from application.errors import StorageError
+from application.ports.clock import Clock
+from application.ports.unit_of_work import TenantDirectory
+from domain.audit import AuditEvent, AuditKind
+
+log = logging.getLogger(__name__)
 
 # `*_created` series would double the series count and tell an operator nothing here.
 disable_created_metrics()
@@ -84,6 +99,60 @@ WEBHOOK_REQUESTS = Counter(
     registry=REGISTRY,
 )
 
+UPDATES_FAILED = Counter(
+    "nezuko_updates_failed",
+    "Updates whose handling raised (a bug, or a failure no handler expected), by type; each is "
+    "one `update.failed` log line with its traceback.",
+    ["type"],
+    registry=REGISTRY,
+)
+AUDIT_EVENTS = Counter(
+    "nezuko_audit_events",
+    "Audit events committed (rule 9), by kind: muted, unmuted, warned, message_deleted, "
+    "kicked, check_failed, action_failed, protected, unprotected, setting_changed, ...",
+    ["kind"],
+    registry=REGISTRY,
+)
+SEND_QUEUE = Gauge(
+    "nezuko_send_queue_depth",
+    "Sends into chats waiting for their chat's pace now, by priority (answer, warning, notice).",
+    ["priority"],
+    registry=REGISTRY,
+)
+SEND_WAIT = Histogram(
+    "nezuko_send_wait_seconds",
+    "Time a send waited for its chat's turn and pace before going out, by priority.",
+    ["priority"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 180.0, 600.0),
+    registry=REGISTRY,
+)
+PROTECTED_GROUPS = Gauge(
+    "nezuko_protected_groups",
+    "Groups with protection on and at least one required channel (from the database).",
+    registry=REGISTRY,
+)
+MUTED_MEMBERS = Gauge(
+    "nezuko_muted_members",
+    "Members the bot holds muted, in every group (from the database).",
+    registry=REGISTRY,
+)
+PENDING_ACTIONS = Gauge(
+    "nezuko_scheduled_actions_pending",
+    "Scheduled actions not done yet: deletions, kicks, lifts, warnings, notices.",
+    registry=REGISTRY,
+)
+OLDEST_ACTION_LATENESS = Gauge(
+    "nezuko_scheduled_action_lateness_seconds",
+    "How overdue the earliest pending scheduled action is (0 when none is due).",
+    registry=REGISTRY,
+)
+STATISTICS_REFRESHED = Gauge(
+    "nezuko_statistics_refreshed_timestamp_seconds",
+    "When the database gauges were last read (Unix time); stale while the database is away.",
+    registry=REGISTRY,
+)
+BUILD = Info("nezuko_build", "The running version (label `version`).", registry=REGISTRY)
+
 UPDATE_TYPES = (
     "message",
     "edited_message",
@@ -95,6 +164,8 @@ UPDATE_TYPES = (
 )
 """The values of the `type` label (what the bot asks Telegram for, and anything else)."""
 CACHES = ("membership", "admins", "group")
+SEND_PRIORITIES = ("answer", "warning", "notice")
+"""The values of the `priority` label (the rate limiter's `Priority`, lower-cased)."""
 WEBHOOK_OUTCOMES = (
     "accepted",
     "missing_secret",
@@ -114,6 +185,13 @@ for _cache in CACHES:
     CACHE_LOOKUPS.labels(_cache, "miss")
 for _outcome in WEBHOOK_OUTCOMES:
     WEBHOOK_REQUESTS.labels(_outcome)
+for _type in UPDATE_TYPES:
+    UPDATES_FAILED.labels(_type)
+for _kind in AuditKind:
+    AUDIT_EVENTS.labels(_kind.value)
+for _priority in SEND_PRIORITIES:
+    SEND_QUEUE.labels(_priority)
+ENFORCEMENT.labels("kick_after", "kicked")
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 """The media type of `exposition()`."""
@@ -141,3 +219,57 @@ def count_enforcement(event: str, outcome: str, times: int = 1) -> None:
     """Count `times` outcomes of an enforcement use case."""
     if times:
         ENFORCEMENT.labels(event, outcome).inc(times)
+
+
+def count_audit_event(event: AuditEvent) -> None:
+    """Count one committed audit event (an observer of `LoggedUnitOfWork`).
+
+    A kick (`kick_after`) is also an enforcement outcome: `event="kick_after", outcome="kicked"`.
+    """
+    AUDIT_EVENTS.labels(event.kind.value).inc()
+    if event.kind is AuditKind.KICKED:
+        count_enforcement("kick_after", "kicked")
+
+
+def set_build_info(version: str) -> None:
+    """Expose `nezuko_build_info{version="…"} 1`."""
+    BUILD.info({"version": version})
+
+
+@attrs.define
+class DirectoryGauges:
+    """The gauges that need the database, read on scrape, at most once per `min_interval`.
+
+    One `TenantDirectory.statistics()` round trip (counts only) per refresh, whatever the
+    number of groups or scrapes; nothing on the message path. While the database does not
+    answer (within `timeout`) the gauges keep their last values and
+    `nezuko_statistics_refreshed_timestamp_seconds` stops moving. Until `directory` is set (the
+    database still starting), there is nothing to refresh.
+    """
+
+    directory: TenantDirectory | None = None
+    clock: Clock | None = None
+    min_interval: float = 2.0
+    timeout: float = 2.0
+    _last: float = -math.inf
+
+    async def refresh(self) -> None:
+        """Read the statistics again unless they were read less than `min_interval` ago."""
+        directory, clock = self.directory, self.clock
+        if directory is None or clock is None:
+            return
+        started = time.monotonic()
+        if started - self._last < self.min_interval:
+            return
+        self._last = started
+        try:
+            async with asyncio.timeout(self.timeout):
+                statistics = await directory.statistics()
+        except (StorageError, TimeoutError) as error:
+            log.debug("metrics.statistics_unavailable error=%r", error)
+            return
+        PROTECTED_GROUPS.set(statistics.protected_groups)
+        MUTED_MEMBERS.set(statistics.muted_members)
+        PENDING_ACTIONS.set(statistics.pending_actions)
+        OLDEST_ACTION_LATENESS.set(statistics.lateness(clock.now()))
+        STATISTICS_REFRESHED.set(time.time())

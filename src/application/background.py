@@ -94,10 +94,12 @@ async def run_due_actions_forever(runner: RunDueActions, interval: float) -> Non
                 level = logging.INFO if report.done or report.abandoned else logging.DEBUG
                 log.log(
                     level,
-                    "due_actions done=%s retried=%s abandoned=%s",
-                    report.done,
-                    report.retried,
-                    report.abandoned,
+                    "due_actions.ran",
+                    extra={
+                        "done": report.done,
+                        "retried": report.retried,
+                        "abandoned": report.abandoned,
+                    },
                 )
         except StorageError as error:
             outage.failed(error)

@@ -30,9 +30,11 @@ from adapters.http.app import PROBE_PATHS, Webhook, create_app
 from adapters.http.server import serving
 from adapters.intake import UpdateJournal
 from adapters.memory.journal import MemoryJournal
+from adapters.metrics import DirectoryGauges, set_build_info
 from adapters.postgres.embedded import provide_database
 from adapters.postgres.health import Readiness, database_answers
 from adapters.postgres.journal import PostgresJournal
+from adapters.postgres.urls import describe_url
 from adapters.telegram.backpressure import (
     CoalescedJournal,
     Journaling,
@@ -54,6 +56,7 @@ from application.ports.clock import Clock
 from bootstrap.containers import Container, memory_container, postgres_container
 from bootstrap.settings import Settings, SettingsError
 from bootstrap.startup import wait_for_database, wait_for_telegram
+from bootstrap.version import installed_version
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +160,11 @@ def webhook_path(settings: Settings) -> str:
 
 @contextlib.asynccontextmanager
 async def _http_server(
-    settings: Settings, readiness: Readiness, intake: UpdateIntake, wanted: bool
+    settings: Settings,
+    readiness: Readiness,
+    intake: UpdateIntake,
+    wanted: bool,
+    gauges: DirectoryGauges,
 ) -> AsyncGenerator[None]:
     """The HTTP server when wanted or in webhook mode; nothing otherwise."""
     if not (wanted or settings.webhook_mode):
@@ -168,7 +175,8 @@ async def _http_server(
         secret = settings.webhook_secret
         assert secret is not None  # webhook_path() checked it
         webhook = Webhook(webhook_path(settings), secret, intake)
-    async with serving(create_app(readiness, webhook), settings.http_host, settings.http_port):
+    app = create_app(readiness, webhook, gauges)
+    async with serving(app, settings.http_host, settings.http_port):
         yield
 
 
@@ -229,7 +237,7 @@ async def taking_updates(
                 secret_token=settings.webhook_secret,
                 allowed_updates=list(ALLOWED_UPDATES),
             )
-            log.info("bot.started mode=webhook path=%s", webhook_path(settings))
+            log.debug("bot.webhook_set path=%s", webhook_path(settings))
         else:
             await application.bot.delete_webhook()
             poller = Poller(
@@ -244,7 +252,6 @@ async def taking_updates(
             )
             polling.add_done_callback(functools.partial(_polling_ended, on_fatal=on_fatal))
             tasks.append(polling)
-            log.info("bot.started mode=polling")
         yield
     finally:
         intake.accepting = False
@@ -352,10 +359,11 @@ async def running_bot(
     """
     application = build_application(settings, send_limits)
     taken, gate = _processor(application).taken, StorageGate()
-    readiness = Readiness()
+    readiness, gauges = Readiness(), DirectoryGauges()
+    set_build_info(installed_version())
     intake = UpdateIntake(application, room=lambda: gate.open.is_set() and taken.has_room)
     async with (
-        _http_server(settings, readiness, intake, serve_http),
+        _http_server(settings, readiness, intake, serve_http, gauges),
         _runtime_engine(settings, memory) as engine,
     ):
         readiness.engine = engine
@@ -370,6 +378,7 @@ async def running_bot(
             else postgres_container(messenger, engine, clock)
         )
         container.check_dependencies()  # a provider left unwired fails here, not on an update
+        gauges.directory, gauges.clock = container.directory(), container.clock()
         install_handlers(application, container, gate)
         await wait_for_telegram(application.bot, settings.api_url, settings.startup_timeout)
         async with application:
@@ -400,6 +409,15 @@ async def running_bot(
                     ),
                 ]
                 readiness.started = True
+                log.info(
+                    "bot.started",
+                    extra={
+                        "bot": f"@{application.bot.username}",
+                        "version": installed_version(),
+                        "mode": "webhook" if settings.webhook_mode else "polling",
+                        "database": _database_label(settings, memory),
+                    },
+                )
                 try:
                     yield application
                 finally:
@@ -409,6 +427,15 @@ async def running_bot(
                     for loop in loops:
                         with contextlib.suppress(asyncio.CancelledError):
                             await loop
+
+
+def _database_label(settings: Settings, memory: bool) -> str:
+    """Which database the bot uses, for the start-up line: never a password."""
+    if memory:
+        return "memory"
+    if settings.database_url:
+        return describe_url(settings.database_url)
+    return f"embedded data_dir={settings.data_dir}"
 
 
 @contextlib.asynccontextmanager

@@ -19,11 +19,13 @@ from adapters.memory.caches import InMemoryGroupCache, InMemoryMembershipCache
 from adapters.memory.outbox import InMemoryOutbox
 from adapters.memory.throttle import InMemoryThrottle
 from adapters.memory.unit_of_work import InMemoryTenantDirectory, InMemoryUnitOfWork
+from adapters.metrics import count_audit_event
 from adapters.postgres.directory import PostgresTenantDirectory
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.system_clock import SystemClock
 from adapters.telegram.handlers import Commands, Events
 from application.admin_notices import AdminNotices
+from application.audit_trail import LoggedUnitOfWork
 from application.lookups import Lookups
 from application.ports.clock import Clock
 from application.ports.messenger import Messenger
@@ -81,7 +83,12 @@ class Container(containers.DeclarativeContainer):
     # casts give the providers their types for pyright (a family's providers are untyped).
     messenger = cast("providers.Dependency[Messenger]", providers.Dependency())
     clock = cast("providers.Dependency[Clock]", providers.Dependency())
-    uow = cast("providers.Provider[UnitOfWork]", persistence.uow)  # pyright: ignore[reportUnknownMemberType]
+    # Every audit event committed is also a log line (application.audit_trail).
+    uow = providers.Singleton(
+        LoggedUnitOfWork,
+        cast("providers.Provider[UnitOfWork]", persistence.uow),  # pyright: ignore[reportUnknownMemberType]
+        observers=providers.Object((count_audit_event,)),
+    )
     directory = cast("providers.Provider[TenantDirectory]", persistence.directory)  # pyright: ignore[reportUnknownMemberType]
 
     # In process whatever the persistence: DESIGN §5 keeps hot-path data here.

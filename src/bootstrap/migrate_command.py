@@ -18,7 +18,7 @@ from adapters.postgres.migrations import migrate, runtime_role
 from adapters.postgres.urls import InvalidDatabaseUrl, describe_url
 from application.errors import StorageError
 from bootstrap.observability import Redactor
-from bootstrap.settings import Settings, SettingsError
+from bootstrap.settings import Settings, SettingsError, environment_help
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -30,6 +30,14 @@ def register(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
         "migrate",
         help="upgrade the database schema as its owner (DATABASE_ADMIN_URL) and grant the runtime "
         "role its rights; without any database URL, prepare the embedded database",
+        description="Upgrade the database schema, its row-level security policies and the "
+        "runtime role's grants, as the tables' owner (DATABASE_ADMIN_URL). With neither "
+        "DATABASE_URL nor DATABASE_ADMIN_URL, the embedded PostgreSQL under NEZUKO_DATA_DIR is "
+        "started, migrated and stopped. Run it before `nezuko run` after every upgrade.\n\n"
+        "exit codes: 0 migrated; 1 the migration failed; 2 configuration.",
+        epilog=environment_help(
+            "DATABASE_ADMIN_URL", "DATABASE_URL", "NEZUKO_RUNTIME_ROLE", "NEZUKO_DATA_DIR"
+        ),
     )
     parser.add_argument(
         "--revision", default="head", help="alembic revision to upgrade to (default: head)"

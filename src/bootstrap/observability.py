@@ -1,10 +1,12 @@
 """Logging and error reporting, configured once: structlog for every line, Sentry when set.
 
 The inner layers log with the standard library; everything is rendered by structlog (JSON in
-production, readable in development). Every secret of the settings is replaced by `[redacted]`
-in every log line and Sentry event: a bot token sits in every Bot API URL. So are the other ways
-text reaches stderr: warnings are logged, and uncaught exceptions (in the main thread, in other
-threads, and "unraisable" ones) are logged too, traceback included, through the same redactor.
+production, readable in development). What they pass as `extra={...}` becomes fields of the line
+(`{"event": "member.muted", "group": …, "user": …}`), never text inside the event. Every secret of
+the settings is replaced by `[redacted]` in every log line and Sentry event: a bot token sits in
+every Bot API URL. So are the other ways text reaches stderr: warnings are logged, and uncaught
+exceptions (in the main thread, in other threads, and "unraisable" ones) are logged too, traceback
+included, through the same redactor.
 """
 
 import logging
@@ -62,6 +64,8 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> None
     redactor = Redactor(settings.secrets)
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
+        # The fields the inner layers pass as `extra={...}`: each its own key in JSON.
+        structlog.stdlib.ExtraAdder(),
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

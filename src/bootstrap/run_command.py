@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from bootstrap.bot import running_bot, webhook_path
 from bootstrap.observability import configure_logging, init_sentry
-from bootstrap.settings import Settings, SettingsError
+from bootstrap.settings import Settings, SettingsError, environment_help
 from bootstrap.startup import EXIT_CONFIG, explain
 
 log = logging.getLogger("nezuko.run")
@@ -30,6 +30,27 @@ def register(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
         help="run the bot (long polling, or webhook when WEBHOOK_URL and WEBHOOK_SECRET are set; "
         "/health, /ready and /metrics on HTTP_HOST:HTTP_PORT; TELEGRAM_BOT_TOKEN required; "
         "embedded PostgreSQL when DATABASE_URL is unset)",
+        description="Run the bot until SIGINT or SIGTERM: long polling, or a webhook when "
+        "WEBHOOK_URL and WEBHOOK_SECRET are set; /health, /ready and /metrics on "
+        "HTTP_HOST:HTTP_PORT. Uses DATABASE_URL, else an embedded PostgreSQL under "
+        "NEZUKO_DATA_DIR.\n\nexit codes: 0 stopped by a signal; 1 a bug (with its traceback); "
+        "2 configuration; 3 a dependency did not answer within NEZUKO_STARTUP_TIMEOUT; 4 another "
+        "process holds the embedded database or polls with the token.",
+        epilog=environment_help(
+            "TELEGRAM_BOT_TOKEN",
+            "TELEGRAM_API_URL",
+            "DATABASE_URL",
+            "DATABASE_ADMIN_URL",
+            "NEZUKO_DATA_DIR",
+            "WEBHOOK_URL",
+            "WEBHOOK_SECRET",
+            "HTTP_HOST",
+            "HTTP_PORT",
+            "SENTRY_DSN",
+            "LOG_FORMAT",
+            "LOG_LEVEL",
+            "NEZUKO_STARTUP_TIMEOUT",
+        ),
     )
     parser.add_argument(
         "--memory",
@@ -43,8 +64,7 @@ def register(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
 def run(arguments: argparse.Namespace) -> int:
     """Read the settings, then serve until a signal asks to stop."""
     try:
-        settings = Settings.from_env()
-        settings.require_token()
+        settings = Settings.from_env(require_token=True)
         if settings.webhook_mode:
             webhook_path(settings)
     except SettingsError as error:

@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import re
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,8 +26,54 @@ DEFAULT_STARTUP_TIMEOUT = 60.0
 """`NEZUKO_STARTUP_TIMEOUT` when unset: seconds `nezuko run` waits for the database and Telegram
 to answer at start-up (and for another process polling with the same token to stop)."""
 MAX_STARTUP_TIMEOUT = 86_400.0
+RESERVED_PATHS = frozenset({"/health", "/ready", "/metrics"})
+"""Paths of the HTTP server's probes, which `WEBHOOK_URL`'s path must not take."""
+_MISSING_TOKEN = "TELEGRAM_BOT_TOKEN is required: the token @BotFather gave you"
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+ENVIRONMENT: dict[str, str] = {
+    "TELEGRAM_BOT_TOKEN": "the bot's token from @BotFather (required by `nezuko run`)",
+    "TELEGRAM_API_URL": f"root URL of the Bot API server (default {DEFAULT_API_URL})",
+    "DATABASE_URL": "runtime connection, a non-owner role (postgresql://user:password@host/db); "
+    "unset: an embedded PostgreSQL under NEZUKO_DATA_DIR",
+    "DATABASE_ADMIN_URL": "owner connection used by `nezuko migrate`",
+    "NEZUKO_RUNTIME_ROLE": "role `nezuko migrate` grants the runtime rights (default: "
+    "DATABASE_URL's user)",
+    "NEZUKO_DATA_DIR": "where the embedded PostgreSQL keeps its data "
+    f"(default {DEFAULT_DATA_DIR})",
+    "WEBHOOK_URL": "webhook mode: the URL Telegram posts updates to (https://; http:// with a "
+    "self-hosted Bot API server); unset: long polling",
+    "WEBHOOK_SECRET": "webhook mode: the secret Telegram sends with every update",
+    "HTTP_HOST": "address of the HTTP server (webhook, /health, /ready, /metrics; default "
+    "127.0.0.1)",
+    "HTTP_PORT": "port of the HTTP server (default 8080)",
+    "REDIS_URL": "reserved for sharing the send budget between workers (not used yet)",
+    "SENTRY_DSN": "report errors to Sentry (optional)",
+    "LOG_FORMAT": "json or console (default console)",
+    "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR (default INFO)",
+    "NEZUKO_STARTUP_TIMEOUT": "seconds to wait at start-up for the database and Telegram "
+    f"(default {DEFAULT_STARTUP_TIMEOUT:g})",
+}
+"""Every environment variable `Settings` reads, with what it is for (`--help`, `.env.example`)."""
+
+
+def environment_help(*names: str) -> str:
+    """The `--help` epilog listing the environment variables a command reads."""
+    if not names:
+        return "environment: reads no environment variable."
+    width = max(len(name) for name in names)
+    rows = (
+        textwrap.fill(
+            ENVIRONMENT[name],
+            79,
+            initial_indent=f"  {name:<{width}}  ",
+            subsequent_indent=" " * (width + 4),
+        )
+        for name in names
+    )
+    return "environment (also read from ./.env; the environment wins):\n" + "\n".join(rows)
 
 
 class SettingsError(ValueError):
@@ -78,17 +125,26 @@ class Settings:
     def require_token(self) -> str:
         """The bot token, which `nezuko run` cannot do without."""
         if self.bot_token is None:
-            raise SettingsError("TELEGRAM_BOT_TOKEN is required: the token @BotFather gave you")
+            raise SettingsError(_MISSING_TOKEN)
         return self.bot_token
 
     @classmethod
     def from_env(
-        cls, environ: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        dotenv: Path | None = Path(".env"),
+        require_token: bool = False,
     ) -> "Settings":
         """Read and validate every variable; report every problem at once.
 
+        Args:
+            environ: The environment (default `os.environ`), over `dotenv`.
+            dotenv: The `.env` file to read first, if it exists.
+            require_token: A missing `TELEGRAM_BOT_TOKEN` is one of the problems (`nezuko run`).
+
         Raises:
-            SettingsError: some variable is invalid.
+            SettingsError: some variable is missing or invalid.
         """
         env = _merged(os.environ if environ is None else environ, dotenv)
         problems: list[str] = []
@@ -98,8 +154,7 @@ class Settings:
             return value or None
 
         token = optional("TELEGRAM_BOT_TOKEN")
-        if token is not None and not _TOKEN.match(token):
-            problems.append("TELEGRAM_BOT_TOKEN does not look like a bot token (123456:ABC-…)")
+        problems.extend(_token_problems(token, required=require_token))
         api_url = (optional("TELEGRAM_API_URL") or DEFAULT_API_URL).rstrip("/")
         if urlsplit(api_url).scheme not in ("http", "https"):
             problems.append("TELEGRAM_API_URL must be an http(s) URL")
@@ -111,8 +166,8 @@ class Settings:
         webhook_url, webhook_secret = optional("WEBHOOK_URL"), optional("WEBHOOK_SECRET")
         if (webhook_url is None) != (webhook_secret is None):
             problems.append("WEBHOOK_URL and WEBHOOK_SECRET must be set together")
-        if webhook_url is not None and urlsplit(webhook_url).scheme != "https":
-            problems.append("WEBHOOK_URL must be an https:// URL Telegram can reach")
+        if webhook_url is not None:
+            problems.extend(_webhook_problems(webhook_url, api_url))
         if webhook_secret is not None and not _SECRET.match(webhook_secret):
             problems.append("WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         port_text = optional("HTTP_PORT") or "8080"
@@ -149,6 +204,45 @@ class Settings:
             log_level=level or logging.INFO,
             startup_timeout=startup_timeout or 0.0,
         )
+
+
+def telegram_hosted(api_url: str) -> bool:
+    """Whether `TELEGRAM_API_URL` is Telegram's own Bot API (not a self-hosted server)."""
+    return (urlsplit(api_url).hostname or "").lower() == urlsplit(DEFAULT_API_URL).hostname
+
+
+def _token_problems(token: str | None, *, required: bool) -> list[str]:
+    if token is None:
+        return [_MISSING_TOKEN] if required else []
+    if not _TOKEN.match(token):
+        return ["TELEGRAM_BOT_TOKEN does not look like a bot token (123456:ABC-…)"]
+    return []
+
+
+def _webhook_problems(webhook_url: str, api_url: str) -> list[str]:
+    """What is wrong with `WEBHOOK_URL`.
+
+    Telegram's servers take only https:// webhooks; a self-hosted Bot API server
+    (`TELEGRAM_API_URL`) also takes http://, local addresses and any port.
+    """
+    parts = urlsplit(webhook_url)
+    problems: list[str] = []
+    if telegram_hosted(api_url):
+        if parts.scheme != "https":
+            problems.append(
+                "WEBHOOK_URL must be an https:// URL Telegram can reach (http:// is accepted "
+                "only with a self-hosted Bot API server in TELEGRAM_API_URL)"
+            )
+    elif parts.scheme not in ("http", "https"):
+        problems.append(
+            "WEBHOOK_URL must be an http:// or https:// URL the Bot API server can reach"
+        )
+    path = parts.path or "/"
+    if path in RESERVED_PATHS or "{" in path:
+        problems.append(
+            f"WEBHOOK_URL's path must not be {', '.join(sorted(RESERVED_PATHS))} or contain braces"
+        )
+    return problems
 
 
 def _seconds(text: str) -> float | None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bootstrap.observability import configure_logging
-from bootstrap.settings import Settings
+from bootstrap.settings import Settings, environment_help
 from demo.story import run_demo
 
 
@@ -19,6 +19,10 @@ def register(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
         "demo",
         help="play the whole story against the built-in Bot API sandbox and an embedded "
         "PostgreSQL (no token needed)",
+        description="Play the whole story (protect a group, mute, verify, lift, unprotect) "
+        "against the built-in Bot API sandbox and a throw-away embedded PostgreSQL; no token "
+        "and no database needed. Exits 0 only if every step behaved as expected.",
+        epilog=environment_help(),
     )
     parser.set_defaults(handler=run)
 

@@ -45,6 +45,9 @@ class AuditEvent:
     """Whom it concerned, for actions on a member."""
     channel_id: ChannelId | None = None
     reason: str = ""
+    missing: tuple[ChannelId, ...] = attrs.field(default=(), eq=False)
+    """For a mute: the channels the member missed (in `reason` too; the trail stores only that,
+    so it is not part of the event's identity)."""
 
     # --- the bot's own enforcement (no actor) -------------------------------------------------
 
@@ -58,8 +61,9 @@ class AuditEvent:
         why: str,
     ) -> "AuditEvent":
         """The bot muted a member for the channels they miss."""
-        reason = f"{why}; missing {', '.join(str(c) for c in missing)}"
-        return cls(group_id, AuditKind.MUTED, at, subject=user_id, reason=reason)
+        channels = tuple(missing)
+        reason = f"{why}; missing {', '.join(str(c) for c in channels)}"
+        return cls(group_id, AuditKind.MUTED, at, subject=user_id, reason=reason, missing=channels)
 
     @classmethod
     def unmuted(

@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
+from telegram_sandbox.control import add_control_routes
 from telegram_sandbox.driver import Driver
 from telegram_sandbox.errors import ApiError, too_many_requests
 from telegram_sandbox.limits import (
@@ -124,6 +125,7 @@ class Sandbox:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_route("GET", "/", self._root)
+        add_control_routes(app, self.driver)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
         site = web.TCPSite(runner, LOOPBACK, self.config.port)

@@ -411,3 +411,25 @@ class UnitOfWorkContract:
         found = await directory.groups_with_due_actions(T0)
         assert due in found
         assert not_yet not in found
+
+    async def test_directory_counts_protected_groups_mutes_and_pending_actions(
+        self, uow: UnitOfWork, directory: TenantDirectory
+    ) -> None:
+        before = await directory.statistics()
+        protected, disabled = new_group(), new_group()
+        early = T0 - timedelta(days=36500)  # earlier than any other test's action
+        for group, enabled in ((protected, True), (disabled, False)):
+            async with uow.begin(group) as tx:
+                await tx.groups.save(make_policy(group, make_channel(), enabled=enabled))
+                await tx.restrictions.save(make_restriction(group, new_user()))
+                await tx.actions.add(make_action(group, due_at=early))
+                await tx.commit()
+
+        after = await directory.statistics()
+
+        assert after.protected_groups == before.protected_groups + 1
+        assert after.muted_members == before.muted_members + 2
+        assert after.pending_actions == before.pending_actions + 2
+        assert after.oldest_due_at == early
+        assert after.lateness(early + timedelta(seconds=90)) == 90.0
+        assert after.lateness(early - timedelta(seconds=1)) == 0.0

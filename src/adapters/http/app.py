@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.intake import InvalidUpdate, JSONObject, NotAccepting, TakeUpdate
-from adapters.metrics import CONTENT_TYPE, WEBHOOK_REQUESTS, exposition
+from adapters.metrics import CONTENT_TYPE, WEBHOOK_REQUESTS, DirectoryGauges, exposition
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +70,17 @@ class Webhook:
     intake: TakeUpdate
 
 
-def create_app(readiness: ReadinessProbe, webhook: Webhook | None = None) -> Starlette:
+def create_app(
+    readiness: ReadinessProbe,
+    webhook: Webhook | None = None,
+    gauges: DirectoryGauges | None = None,
+) -> Starlette:
     """The app serving the probes, the metrics and, when given, the webhook.
 
     Args:
         readiness: Asked on every `GET /ready`.
         webhook: The webhook route; None in long-polling mode.
+        gauges: Refreshed (at most every few seconds) before each `GET /metrics`.
     """
 
     async def health(_: Request) -> Response:
@@ -92,6 +97,8 @@ def create_app(readiness: ReadinessProbe, webhook: Webhook | None = None) -> Sta
         return JSONResponse({"status": "ready"})
 
     async def metrics(_: Request) -> Response:
+        if gauges is not None:
+            await gauges.refresh()
         return Response(exposition(), media_type=CONTENT_TYPE)
 
     routes = [

@@ -81,7 +81,7 @@ async def serving(app: ASGIApp, host: str, port: int) -> AsyncGenerator[int]:
                 task.result()  # raises what stopped the start-up
                 raise RuntimeError("the HTTP server stopped while starting")
             await asyncio.sleep(0.01)
-        log.info("http.listening host=%s port=%s", host, bound)
+        log.info("http.listening", extra={"host": host, "port": bound})
         yield bound
     finally:
         server.should_exit = True

@@ -20,7 +20,12 @@ from application.ports.repositories import (
     RestrictionRepository,
     ScheduledActionRepository,
 )
-from application.ports.unit_of_work import TenantDirectory, Transaction, UnitOfWork
+from application.ports.unit_of_work import (
+    DirectoryStatistics,
+    TenantDirectory,
+    Transaction,
+    UnitOfWork,
+)
 from domain.audit import AuditEvent
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.policy import GroupPolicy
@@ -288,4 +293,14 @@ class InMemoryTenantDirectory(TenantDirectory):
                 for group_id, member in self.uow.state.restrictions
                 if member == user_id and group_id in policies and policies[group_id].enabled
             )
+        )
+
+    async def statistics(self) -> DirectoryStatistics:
+        state = self.uow.state
+        due = [action.due_at for action in state.actions.values()]
+        return DirectoryStatistics(
+            protected_groups=sum(1 for p in state.policies.values() if p.is_protected),
+            muted_members=len(state.restrictions),
+            pending_actions=len(state.actions),
+            oldest_due_at=min(due, default=None),
         )

@@ -2,7 +2,7 @@
 
 The runtime role cannot read other tenants' rows; the directory functions (created by the
 migrations, owned by the schema owner, with a fixed `search_path`) answer exactly the three
-questions that span tenants, and nothing else.
+questions that span tenants, and the counts the metrics show (no id), and nothing else.
 """
 
 from datetime import datetime
@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, DateTime, TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.postgres.errors import storage_errors
-from application.ports.unit_of_work import TenantDirectory
+from application.ports.unit_of_work import DirectoryStatistics, TenantDirectory
 from domain.ids import ChannelId, GroupId, UserId
 
 GROUPS_REQUIRING = text(
@@ -25,6 +25,11 @@ GROUPS_MUTING = text(
 GROUPS_WITH_DUE_ACTIONS = text(
     "SELECT tenant_id FROM directory_groups_with_due_actions(:now) ORDER BY tenant_id"
 ).bindparams(bindparam("now", type_=DateTime(timezone=True)))
+
+STATISTICS = text(
+    "SELECT protected_groups, muted_members, pending_actions, oldest_due_at "
+    "FROM directory_statistics()"
+)
 
 
 class PostgresTenantDirectory(TenantDirectory):
@@ -41,6 +46,17 @@ class PostgresTenantDirectory(TenantDirectory):
 
     async def groups_muting(self, user_id: UserId) -> tuple[GroupId, ...]:
         return await self._ids(GROUPS_MUTING, {"user_id": user_id})
+
+    async def statistics(self) -> DirectoryStatistics:
+        with storage_errors():
+            async with self._engine.connect() as connection:
+                row = (await connection.execute(STATISTICS)).one()
+        return DirectoryStatistics(
+            protected_groups=int(row.protected_groups),
+            muted_members=int(row.muted_members),
+            pending_actions=int(row.pending_actions),
+            oldest_due_at=row.oldest_due_at,
+        )
 
     async def _ids(self, query: TextClause, parameters: dict[str, object]) -> tuple[GroupId, ...]:
         with storage_errors():

@@ -395,7 +395,7 @@ async def embedded_database(data_dir: Path) -> AsyncGenerator[DatabaseUrls]:
         DatabaseSetupError: the server could not be started or prepared.
     """
     server = embedded_server(data_dir)
-    log.info("database.embedded data_dir=%s", server.directory.parent)
+    log.info("database.embedded", extra={"data_dir": str(server.directory.parent)})
     await asyncio.to_thread(server.start)
     try:
         yield await provision_database(server.superuser_url, _embedded_spec(server))
@@ -419,7 +419,7 @@ async def provide_database(
     """
     if url:
         urls = DatabaseUrls(async_url(url), async_url(admin_url) if admin_url else None)
-        log.info("database.configured %s", describe_url(urls.runtime))
+        log.info("database.configured", extra={"database": describe_url(urls.runtime)})
         yield urls
         return
     async with embedded_database(data_dir) as urls:

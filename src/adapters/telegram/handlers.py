@@ -41,7 +41,7 @@ from telegram.ext import (
     filters,
 )
 
-from adapters.metrics import count_enforcement
+from adapters.metrics import UPDATES_FAILED, count_enforcement
 from adapters.telegram import replies
 from adapters.telegram.convert import caller_of, parse_user_id, person_of, sender_of
 from adapters.telegram.messenger import membership_of
@@ -60,6 +60,7 @@ from adapters.telegram.texts import (
     parse_verify_data,
     settings_keyboard,
 )
+from adapters.telegram.updates import update_type
 from application.authorization import Caller
 from application.errors import ApplicationError, NotPermitted
 from application.paging import ListCommand
@@ -417,7 +418,7 @@ class OnJoinRequestReceived:
         request = update.chat_join_request
         if request is None:
             return
-        log.info("join_request chat=%s user=%s", request.chat.id, request.from_user.id)
+        log.info("join_request", extra={"chat": request.chat.id, "user": request.from_user.id})
         outcome = await self.join_request.execute(
             JoinRequestCommand(
                 request.chat.id,
@@ -755,4 +756,5 @@ async def publish_commands(application: Application[Any, Any, Any, Any, Any, Any
 async def on_error(update: object, context: Context) -> None:
     """The single error handler: log with the traceback; Sentry picks ERROR records up."""
     update_id = update.update_id if isinstance(update, Update) else None
+    UPDATES_FAILED.labels(update_type(update)).inc()
     log.error("update.failed update_id=%s", update_id, exc_info=context.error)

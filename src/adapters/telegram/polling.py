@@ -200,7 +200,7 @@ class Poller:
         except (TelegramError, TimeoutError) as error:
             log.warning("polling.final_confirm_failed offset=%s error=%s", offset, error)
             return
-        log.info("polling.confirmed below=%s", offset)
+        log.info("polling.confirmed", extra={"below": offset})
 
 
 def _update_id(raw: JSONDict) -> int:

@@ -32,7 +32,13 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, 
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
-from adapters.metrics import BOT_API_CALLS, BOT_API_FLOOD_SECONDS, BOT_API_FLOODS
+from adapters.metrics import (
+    BOT_API_CALLS,
+    BOT_API_FLOOD_SECONDS,
+    BOT_API_FLOODS,
+    SEND_QUEUE,
+    SEND_WAIT,
+)
 from adapters.telegram.error_translation import retry_after_seconds
 
 log = logging.getLogger(__name__)
@@ -344,8 +350,7 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
         while True:
             await self._wait_for_hold(target)
             if target.send:
-                async with self._gate.turn(target.chat, options.priority):
-                    await self._pace(target)
+                await self._queued(target, options.priority)
             try:
                 result = await _counted(callback, args, kwargs, endpoint)
             except RetryAfter as error:
@@ -388,6 +393,18 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
                 if target.send and self.on_sent is not None and isinstance(result, dict):
                     _tell_sent(self.on_sent, result)
                 return result
+
+    async def _queued(self, target: "_Target", priority: Priority) -> None:
+        """Wait for the chat's turn and pace, counted in the send queue's depth and wait."""
+        label = priority.name.lower()
+        started = asyncio.get_running_loop().time()
+        SEND_QUEUE.labels(label).inc()
+        try:
+            async with self._gate.turn(target.chat, priority):
+                await self._pace(target)
+        finally:
+            SEND_QUEUE.labels(label).dec()
+        SEND_WAIT.labels(label).observe(asyncio.get_running_loop().time() - started)
 
     # --- holds after a 429 ------------------------------------------------------------------
 

@@ -5,6 +5,8 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
+import attrs
+
 from application.ports.repositories import (
     AuditLog,
     ExemptionRepository,
@@ -46,6 +48,26 @@ class UnitOfWork(Protocol):
         """
 
 
+@attrs.frozen
+class DirectoryStatistics:
+    """Counts across every tenant, for the operator's metrics; never an id."""
+
+    protected_groups: int
+    """Groups with protection on and at least one required channel (rule 1)."""
+    muted_members: int
+    """Restrictions the bot holds, in every group."""
+    pending_actions: int
+    """Scheduled actions not done yet (deletions, kicks, lifts, warnings, notices)."""
+    oldest_due_at: datetime | None
+    """When the earliest pending action is due; `None` when there is none."""
+
+    def lateness(self, now: datetime) -> float:
+        """Seconds the earliest pending action is overdue at `now` (0 when none is)."""
+        if self.oldest_due_at is None:
+            return 0.0
+        return max(0.0, (now - self.oldest_due_at).total_seconds())
+
+
 class TenantDirectory(Protocol):
     """The narrow cross-tenant seam: answers ids only; work then runs in each tenant's scope."""
 
@@ -60,3 +82,11 @@ class TenantDirectory(Protocol):
     @abstractmethod
     async def groups_muting(self, user_id: UserId) -> tuple[GroupId, ...]:
         """Groups with protection on where the bot holds a restriction of the member (rule 12)."""
+
+    @abstractmethod
+    async def statistics(self) -> DirectoryStatistics:
+        """The counts of `DirectoryStatistics`, across every tenant, in one round trip.
+
+        Raises:
+            StorageError: the database failed.
+        """

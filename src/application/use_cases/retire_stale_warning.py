@@ -56,6 +56,6 @@ class RetireStaleWarning:
             named = await tx.restrictions.warned_by(group_id, message_id)
         if named:
             return False
-        log.info("warning.stale group=%s message=%s: deleted", group_id, message_id)
+        log.info("warning.stale_deleted", extra={"group": group_id, "message_id": message_id})
         await delete_quietly(self.messenger, group_id, message_id)
         return True

@@ -79,7 +79,7 @@ class SendNotices:
             await self._refused(intent, error)
             return NoticeReport(dropped=1)
         await self._complete(intent)
-        log.info("notice.sent group=%s kind=%s", group_id, intent.notice)
+        log.info("notice.sent", extra={"group": group_id, "notice": str(intent.notice)})
         return NoticeReport(sent=1)
 
     async def _notice(self, intent: ScheduledAction) -> AdminNotice | None:

@@ -143,6 +143,12 @@ class SendWarnings:
                 replaced.add(warning_id)  # everyone it names was freed meanwhile
             stale = [m for m in replaced if not await tx.restrictions.warned_by(group_id, m)]
             await tx.commit()
+        if owner is None and named:
+            users = [i.user_id for i in intents if i.user_id is not None]
+            log.info(
+                "warning.merged",
+                extra={"group": group_id, "users": users, "message_id": warning_id},
+            )
         for message_id in stale:
             await delete_quietly(self.messenger, group_id, message_id)
         return named

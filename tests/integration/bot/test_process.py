@@ -16,6 +16,9 @@ from pathlib import Path
 import httpx
 
 from adapters.postgres.embedded import free_port
+from adapters.postgres.urls import describe_url
+from application.audit_trail import EVENT_NAMES
+from bootstrap.version import installed_version
 from demo.story import tell_story
 from telegram_sandbox import Sandbox
 from tests.integration.conftest import DatabaseFactory
@@ -63,6 +66,47 @@ async def test_nezuko_run_serves_the_story_and_stops_on_sigterm(
         output = log.read_text()
         assert code == 0, output
         assert sandbox.token not in output  # the token never reaches the logs
+        _assert_actions_logged(output, sandbox, database.runtime_url)
+
+
+def _assert_actions_logged(output: str, sandbox: Sandbox, database_url: str) -> None:
+    """Issue 14: one INFO line per action, every value its own field, no line per message."""
+    lines = [json.loads(t) for t in output.splitlines() if t.startswith("{")]
+    info = [line for line in lines if line["level"] == "info"]
+    seeded = sandbox.seeded
+    assert seeded is not None
+    [started] = [line for line in info if line["event"] == "bot.started"]
+    assert started["bot"] == f"@{sandbox.config.bot_username}"
+    assert started["version"] == installed_version()
+    assert started["mode"] == "polling"
+    assert started["database"] == describe_url(database_url)
+    assert "password" not in output
+    muted = [line for line in info if line["event"] == "member.muted"]
+    assert muted, output
+    for line in muted:
+        assert line["group"] == seeded.group_id
+        assert isinstance(line["user"], int)
+        assert isinstance(line["missing"], list), line
+        assert line["missing"], line
+        assert all(isinstance(channel, int) for channel in line["missing"])
+    events = {line["event"] for line in info}
+    assert {"member.unmuted", "warning.sent", "group.protected"} <= events, events
+    # Nothing per message: every INFO line of the bot's own is an action, a routine loop that
+    # did something, or the process starting and stopping.
+    own = {line["event"] for line in info if line["logger"].split(".")[0] in _OWN_LOGGERS}
+    routine = {
+        "bot.started",
+        "database.configured",
+        "http.listening",
+        "due_actions.ran",
+        "join_request",
+        "polling.confirmed",
+    }
+    actions = {*EVENT_NAMES.values(), "warning.merged", "warning.stale_deleted", "notice.sent"}
+    assert own <= actions | routine, own - actions - routine
+
+
+_OWN_LOGGERS = frozenset({"domain", "application", "adapters", "bootstrap", "nezuko"})
 
 
 def _log_line(log: Path, event: str) -> dict[str, object] | None:

@@ -7,6 +7,7 @@ from adapters.memory.messenger import InMemoryMessenger
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.telegram.handlers import Commands, Events
+from application.audit_trail import LoggedUnitOfWork
 from application.use_cases.enforce_membership import EnforceMembership
 from application.use_cases.protect_group import ProtectGroup
 from bootstrap.containers import Container, memory_container, postgres_container
@@ -30,7 +31,8 @@ def test_every_use_case_is_wired_on_memory_adapters() -> None:
     protect = built["protect_group"]
     assert isinstance(protect, ProtectGroup)
     assert protect.messenger is messenger
-    assert isinstance(protect.uow, InMemoryUnitOfWork)
+    assert isinstance(protect.uow, LoggedUnitOfWork)
+    assert isinstance(protect.uow.inner, InMemoryUnitOfWork)
     # one set of collaborators (and so one set of in-process caches and locks) for every use case
     verify, explain = built["press_verify"], built["explain_member"]
     assert verify.lookups is explain.lookups
@@ -57,7 +59,9 @@ async def test_every_use_case_is_wired_on_postgres_adapters() -> None:
         use_cases.check_dependencies()
         for name in USE_CASES:
             assert getattr(use_cases, name)() is not None
-        assert isinstance(use_cases.lookups().uow, PostgresUnitOfWork)
+        uow = use_cases.lookups().uow
+        assert isinstance(uow, LoggedUnitOfWork)
+        assert isinstance(uow.inner, PostgresUnitOfWork)
         assert use_cases.protect_group().uow is use_cases.lookups().uow
     finally:
         await engine.dispose()

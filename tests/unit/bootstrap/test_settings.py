@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bootstrap.settings import DEFAULT_API_URL, LogFormat, Settings, SettingsError
+from adapters.http.app import PROBE_PATHS
+from bootstrap.settings import DEFAULT_API_URL, RESERVED_PATHS, LogFormat, Settings, SettingsError
 
 TOKEN = "123456:ABC-def_ghi"
 
@@ -164,3 +165,36 @@ def test_the_startup_timeout_defaults_to_a_minute_and_takes_seconds() -> None:
 def test_a_bad_startup_timeout_is_a_configuration_error(value: str) -> None:
     with pytest.raises(SettingsError, match="NEZUKO_STARTUP_TIMEOUT must be a number of seconds"):
         settings(NEZUKO_STARTUP_TIMEOUT=value)
+
+
+def test_a_missing_token_is_one_of_the_problems_when_required() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"LOG_LEVEL": "loud"}, dotenv=None, require_token=True)
+    assert "TELEGRAM_BOT_TOKEN is required" in str(raised.value)
+    assert "LOG_LEVEL" in str(raised.value)
+
+
+def test_an_http_webhook_is_accepted_with_a_self_hosted_bot_api_server() -> None:
+    got = settings(
+        TELEGRAM_API_URL="http://127.0.0.1:8081",
+        WEBHOOK_URL="http://127.0.0.1:8443/telegram",
+        WEBHOOK_SECRET="s",
+    )
+    assert got.webhook_url == "http://127.0.0.1:8443/telegram"
+
+
+def test_an_http_webhook_is_refused_with_telegrams_own_servers() -> None:
+    with pytest.raises(SettingsError, match="WEBHOOK_URL must be an https://"):
+        settings(WEBHOOK_URL="http://bot.example.org/h", WEBHOOK_SECRET="s")
+    with pytest.raises(SettingsError, match="WEBHOOK_URL must be an https://"):
+        settings(
+            TELEGRAM_API_URL="https://API.telegram.org/",
+            WEBHOOK_URL="http://bot.example.org/h",
+            WEBHOOK_SECRET="s",
+        )
+
+
+def test_a_webhook_path_may_not_be_a_probes() -> None:
+    with pytest.raises(SettingsError, match="WEBHOOK_URL's path"):
+        settings(WEBHOOK_URL="https://bot.example.org/health", WEBHOOK_SECRET="s")
+    assert RESERVED_PATHS == PROBE_PATHS
