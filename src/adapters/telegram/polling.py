@@ -11,12 +11,17 @@ So polling looks as far ahead as the process may hold (`TakenUpdates.limit`, tho
 one getUpdates batch: during a raid in one group, a command in another is taken at once and
 handled in turn (`FairSlots`), instead of waiting behind the raid's backlog. Nothing is taken
 while `StorageGate.open` is clear (the database is away).
+
+Only the process holding the bot's `PollingLock` polls (`PollingTurns`): a second process on
+the same token and database stands by, and takes over when the first stops or dies, first
+handling what the first one left in the journal.
 """
 
 import asyncio
+import contextlib
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
 import attrs
@@ -24,6 +29,7 @@ from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.warnings import PTBUserWarning
 
+from adapters.intake import PollingLock
 from adapters.telegram.backpressure import Journaling, TakenUpdates
 from adapters.to_the_end import to_the_end
 from application.errors import StorageError
@@ -47,6 +53,10 @@ CONFLICT_PAUSE = 1.0
 """Seconds before polling again after a 409 Conflict (another getUpdates took over)."""
 DEFAULT_CONFLICT_WINDOW = 60.0
 """Seconds of conflicts after which this poller gives up (`AnotherPoller`)."""
+STANDBY_RETRY = 1.0
+"""Seconds between two attempts of a standby to take the polling lock."""
+LOCK_CHECK_EVERY = 1.0
+"""Seconds between two checks that the polling lock is still held while polling."""
 
 
 class AnotherPoller(Exception):
@@ -201,6 +211,93 @@ class Poller:
             log.warning("polling.final_confirm_failed offset=%s error=%s", offset, error)
             return
         log.info("polling.confirmed below=%s", offset)
+
+
+@attrs.define
+class PollingTurns:
+    """Polls while this process holds the bot's polling lock; stands by while another does.
+
+    Standing by, it asks for the lock every `retry` seconds (one log line when it starts
+    waiting). Once it holds the lock it queues what the journal kept and no process handled
+    (`replay`: a process that died leaves its updates there), then polls, checking the lock
+    every `check_every` seconds. When the lock is lost while polling (its connection dropped: a
+    database outage), polling stops at once, since another process may hold the lock by now,
+    and this one stands by again; what it had taken is still handled here.
+
+    Attributes:
+        lock: The bot's polling lock.
+        poller: Makes the poller of one turn (its offset starts afresh: another process may
+            have confirmed more meanwhile).
+        replay: Queues the journal's leftovers; returns how many.
+        active: Set while this process polls (`/ready` answers 503 while it is clear).
+        current: The poller of the turn under way, or of the last one.
+    """
+
+    lock: PollingLock
+    poller: Callable[[], Poller]
+    replay: Callable[[], Awaitable[int]]
+    retry: float = STANDBY_RETRY
+    check_every: float = LOCK_CHECK_EVERY
+    active: asyncio.Event = attrs.field(factory=asyncio.Event)
+    current: Poller | None = None
+
+    async def run(self) -> None:
+        """Stand by and poll in turns until cancelled.
+
+        Raises:
+            InvalidToken, AnotherPoller: as `Poller.run` (another process on another database
+                polls with the token).
+        """
+        while True:
+            await self._wait_for_lock()
+            await self.replay()
+            self.current = poller = self.poller()
+            self.active.set()
+            log.info("polling.active: this process polls Telegram")
+            polling = asyncio.create_task(  # noqa: TID251 -- awaited below on every exit
+                poller.run(), name=_task_name()
+            )
+            try:
+                await self._while_held(polling)
+            finally:
+                self.active.clear()
+                if not polling.done():
+                    polling.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await polling
+            poller.gave_up = True  # another process may poll now: confirm nothing on stopping
+            log.warning(
+                "polling.lock_lost: polling stopped until the lock is taken again (another "
+                "process may poll meanwhile); the updates taken are still handled here"
+            )
+
+    async def _wait_for_lock(self) -> None:
+        if await self.lock.acquire():
+            return
+        log.warning(
+            "polling.standby: another process polls with this bot's token on this database; "
+            "standing by, taking over when it stops"
+        )
+        while True:
+            await asyncio.sleep(self.retry)
+            if await self.lock.acquire():
+                return
+
+    async def _while_held(self, polling: asyncio.Task[None]) -> None:
+        """Return when the lock is lost; raise what ended polling by itself."""
+        while True:
+            done, _ = await asyncio.wait({polling}, timeout=self.check_every)
+            if done:
+                polling.result()  # raises what ended it (it never returns by itself)
+                return
+            if not await self.lock.still_held():
+                return
+
+
+def _task_name() -> str | None:
+    """The current task's name, for the poller's task (the bench tells intake work by name)."""
+    task = asyncio.current_task()
+    return task.get_name() if task is not None else None
 
 
 def _update_id(raw: JSONDict) -> int:
