@@ -69,7 +69,7 @@ async def test_rule_10_a_standby_takes_over_from_a_killed_poller_and_loses_no_up
                     )
                 if len(processes) == 1:  # the second starts once the first polls
                     await sandbox.wait_for_poller(timeout=PATIENCE)
-            first, second = processes
+            first = processes[0]
 
             await _until(lambda: _events(logs[1], "polling.standby"), PATIENCE, logs)
             assert await _status(ports[0], "/ready") == 200
