@@ -4,6 +4,7 @@ These are the production caches too: DESIGN §5 keeps hot-path data in process a
 through the events that change it. Hits and misses are counted (`nezuko_cache_lookups_total`).
 """
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -11,6 +12,7 @@ import attrs
 from cachetools import TTLCache
 
 from adapters.metrics import count_cache_lookup
+from adapters.system_clock import SystemClock
 from application.ports.caches import GroupCache, GroupSnapshot, MembershipCache
 from application.ports.clock import Clock
 from domain.ids import ChannelId, GroupId, UserId
@@ -18,6 +20,9 @@ from domain.membership import Membership
 
 
 def _timer(clock: Clock) -> Callable[[], float]:
+    """The caches' clock in seconds; the system's read directly (every lookup reads it)."""
+    if type(clock) is SystemClock:
+        return time.time
     return lambda: clock.now().timestamp()
 
 

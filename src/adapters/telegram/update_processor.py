@@ -8,13 +8,16 @@ import time
 from collections.abc import AsyncGenerator, Awaitable
 from typing import Any
 
-import structlog
+from structlog.contextvars import bind_contextvars, reset_contextvars
 from telegram import Update
 from telegram.ext import SimpleUpdateProcessor
 
-from adapters.metrics import HANDLING_SECONDS, UPDATES
+from adapters.metrics import UPDATE_TYPES, update_series
 from adapters.telegram.backpressure import TakenUpdates
 from adapters.telegram.updates import log_context, update_type
+
+_SERIES = {kind: update_series(kind) for kind in UPDATE_TYPES}
+"""Each update type's counter and histogram, looked up once, not per update."""
 
 _UNGATED = 1 << 16
 """PTB's own gate, opened wide: `FairSlots` does the gating."""
@@ -139,11 +142,13 @@ class MeasuredUpdateProcessor(SimpleUpdateProcessor):
     @staticmethod
     async def _measured(update: object, coroutine: Awaitable[Any]) -> None:
         """Run the handling, counted by type, timed, and logged with the update's ids."""
-        kind = update_type(update)
-        UPDATES.labels(kind).inc()
+        counted, timed = _SERIES[update_type(update)]
+        counted.inc()
         started = time.perf_counter()
+        # The update's own task: its context variables are its own, reset on leaving anyway.
+        tokens = bind_contextvars(**log_context(update))
         try:
-            with structlog.contextvars.bound_contextvars(**log_context(update)):
-                await coroutine
+            await coroutine
         finally:
-            HANDLING_SECONDS.labels(kind).observe(time.perf_counter() - started)
+            reset_contextvars(**tokens)
+            timed.observe(time.perf_counter() - started)
