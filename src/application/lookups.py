@@ -54,8 +54,11 @@ class Lookups:
         Updates of one group handled at once fetch the list once: the others wait for it, then
         find it cached (the lock is only contended while a fetch is in flight).
         """
+        cached = await self.memberships.admins(group_id)
+        if cached is not None:  # the hot path: no lock to take
+            return cached
         async with self._admin_locks.setdefault(group_id, asyncio.Lock()):
-            cached = await self.memberships.admins(group_id)
+            cached = await self.memberships.admins(group_id)  # another fetch may have ended
             if cached is not None:
                 return cached
             try:
