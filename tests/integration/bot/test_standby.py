@@ -7,21 +7,27 @@ messages of a few members (their restrictChatMember held by the sandbox: taken, 
 journal, confirmed to Telegram, not handled), and more members speak while nobody polls. The
 second takes over within seconds, handles what the dead one left in the journal and what
 Telegram kept meanwhile: every member who is not subscribed is muted and every message of
-theirs deleted, none lost (rule 10).
+theirs deleted, none lost (rule 10). A process whose lock connection is cut (what a database
+outage does) stops polling, and polls again once it holds the lock again.
 """
 
 import asyncio
 import json
+import logging
 import os
 import sys
 import time
 from pathlib import Path
 
 import httpx
+import pytest
+from sqlalchemy import text
 
 from adapters.postgres.embedded import free_port
+from adapters.postgres.engine import create_engine
 from telegram_sandbox import HangFault, Member, Sandbox, Status
-from tests.integration.conftest import DatabaseFactory
+from tests.integration.conftest import DatabaseFactory, ThrowawayDatabase
+from tests.integration.http.conftest import serving_bot
 
 NEZUKO = Path(sys.executable).with_name("nezuko")
 HELD = 120.0
@@ -154,3 +160,52 @@ async def _until(condition: object, timeout: float, logs: tuple[Path, ...]) -> N
         if time.monotonic() > deadline:
             raise AssertionError("\n".join(log.read_text()[-3000:] for log in logs))
         await asyncio.sleep(0.1)
+
+
+async def test_a_poller_that_loses_its_lock_stops_polling_then_takes_the_lock_back(
+    database_factory: DatabaseFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    databases: list[ThrowawayDatabase] = []
+
+    async def recorded(*, revision: str | None = "head") -> ThrowawayDatabase:
+        databases.append(database := await database_factory(revision=revision))
+        return database
+
+    caplog.set_level(logging.INFO, logger="adapters.telegram.polling")
+    async with serving_bot(recorded, webhook=False) as served:
+        sandbox, ids = served.sandbox, served.ids
+        assert (await served.http.get("/ready")).status_code == 200
+        engine = create_engine(databases[0].superuser_url, pool_size=1, max_overflow=0)
+        try:
+            async with engine.connect() as connection:  # what a database outage does to it
+                ended = await connection.scalar(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE application_name = 'nezuko:polling-lock'"
+                    )
+                )
+        finally:
+            await engine.dispose()
+        assert ended == 1
+
+        def said(prefix: str) -> int:
+            return sum(r.getMessage().startswith(prefix) for r in caplog.records)
+
+        await sandbox.wait_until(lambda: said("polling.lock_lost") == 1, timeout=PATIENCE)
+        await sandbox.wait_until(lambda: said("polling.active") == 2, timeout=PATIENCE)
+        assert (await served.http.get("/ready")).status_code == 200
+        mark = sandbox.calls.mark()
+        sandbox.driver.say(ids.group_id, ids.owner_id, "/protect @nezuko_demo_news")
+        await sandbox.calls.wait_for("sendMessage", since=mark, timeout=PATIENCE)
+        member = 700_100
+        sandbox.driver.user(member, "Member")
+        sandbox.driver.place(ids.group_id, Member(member, Status.MEMBER))
+        said_id = sandbox.driver.say(ids.group_id, member, "hello").message_id
+        await sandbox.wait_until(
+            lambda: (
+                sandbox.driver.is_restricted(ids.group_id, member)
+                and sandbox.driver.message(ids.group_id, said_id) is None
+            ),
+            timeout=PATIENCE,
+        )
+    assert said("polling.standby") <= 1  # the lock was free again at once, or within a second
