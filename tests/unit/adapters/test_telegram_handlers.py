@@ -14,8 +14,9 @@ from telegram import Update
 from adapters.memory.messenger import InMemoryMessenger
 from adapters.telegram.handlers import ENFORCEMENT_GROUP, is_command, telegram_handlers
 from bootstrap.containers import memory_container
+from domain.ids import UserId
 
-BOT = 42
+BOT = UserId(42)
 GROUP = {"id": -100123, "type": "supergroup", "title": "Group"}
 OLD_GROUP = {"id": -123, "type": "group", "title": "Old group"}
 MEMBER = {"id": 7, "is_bot": False, "first_name": "Member"}
