@@ -152,7 +152,8 @@ async def test_rule_10_a_stop_during_a_3000_update_backlog_is_bounded_and_loses_
                     timeout=PATIENCE + len(left) / RESTART_RATE,
                 )
                 print(
-                    f"the restart handled the {len(left)} left in {time.monotonic() - restarted:.1f} s"
+                    f"the restart handled the {len(left)} left "
+                    f"in {time.monotonic() - restarted:.1f} s"
                 )
                 for _ in range(int(PATIENCE / 0.2)):  # and the journal knows it
                     if not kept & await _journal_leftovers(database.superuser_url):
