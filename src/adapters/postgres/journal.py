@@ -31,8 +31,8 @@ inside the statement, which is its own transaction: one round trip, not four."""
 
 _KEEP = (
     "INSERT INTO taken_updates (bot_id, update_id, payload) "
-    "SELECT $1, kept.update_id, kept.payload::jsonb "
-    "FROM unnest($2::bigint[], $3::text[]) AS kept (update_id, payload) "
+    "SELECT $1, (kept ->> 'update_id')::bigint, kept "
+    "FROM jsonb_array_elements($2::jsonb) AS kept "
     f"CROSS JOIN {_ASYNC_COMMIT} "
     "ON CONFLICT DO NOTHING RETURNING update_id"
 )
@@ -72,12 +72,11 @@ class PostgresJournal:
     async def keep(self, updates: Sequence[JSONObject]) -> frozenset[int]:
         if not updates:
             return frozenset()
-        ids = [int(update["update_id"]) for update in updates]
-        payloads = [json.dumps(update, separators=(",", ":")) for update in updates]
+        batch = json.dumps(updates, separators=(",", ":"))  # one array: one encoder call
         with storage_errors():
             async with self._engine.connect() as connection:
                 driver = await _driver(connection)
-                rows = await driver.fetch(_KEEP, self._bot_id, ids, payloads)
+                rows = await driver.fetch(_KEEP, self._bot_id, batch)
                 return frozenset(int(row[0]) for row in rows)
 
     async def mark_handled(self, update_ids: Collection[int]) -> None:

@@ -2,10 +2,9 @@
 
 import asyncio
 import collections
-import contextlib
 import inspect
 import time
-from collections.abc import AsyncGenerator, Awaitable
+from collections.abc import Awaitable
 from typing import Any
 
 from structlog.contextvars import bind_contextvars, reset_contextvars
@@ -37,16 +36,12 @@ class FairSlots:
         self._waiting: dict[object, collections.deque[asyncio.Future[None]]] = {}
         self._turns: collections.deque[object] = collections.deque()
 
-    @contextlib.asynccontextmanager
-    async def slot(self, chat: object) -> AsyncGenerator[None]:
-        """Hold a slot for an update of `chat` while the block runs."""
-        await self._acquire(chat)
-        try:
-            yield
-        finally:
-            self._release()
+    def slot(self, chat: object) -> "_Slot":
+        """Hold a slot for an update of `chat` while the block runs (`async with`)."""
+        return _Slot(self, chat)
 
-    async def _acquire(self, chat: object) -> None:
+    async def acquire(self, chat: object) -> None:
+        """Take a slot for an update of `chat`, waiting for the chat's turn when all are held."""
         if self._held < self.size and not self._turns:
             self._held += 1
             return
@@ -60,7 +55,7 @@ class FairSlots:
             await admitted
         except asyncio.CancelledError:
             if admitted.done() and not admitted.cancelled():
-                self._release()  # the slot was handed over as the waiter was cancelled
+                self.release()  # the slot was handed over as the waiter was cancelled
             elif admitted in queue:
                 queue.remove(admitted)
                 if not queue:
@@ -68,7 +63,8 @@ class FairSlots:
                     self._turns.remove(chat)
             raise
 
-    def _release(self) -> None:
+    def release(self) -> None:
+        """Give a slot back: to the next chat's waiter in turn, or free."""
         while self._turns:
             chat = self._turns.popleft()
             queue = self._waiting[chat]
@@ -81,6 +77,22 @@ class FairSlots:
                 admitted.set_result(None)  # the slot passes on: `_held` stays
                 return
         self._held -= 1
+
+
+class _Slot:
+    """`FairSlots.slot`'s context manager: a class, not a generator (one per update)."""
+
+    __slots__ = ("_chat", "_slots")
+
+    def __init__(self, slots: FairSlots, chat: object) -> None:
+        self._slots = slots
+        self._chat = chat
+
+    async def __aenter__(self) -> None:
+        await self._slots.acquire(self._chat)
+
+    async def __aexit__(self, *_: object) -> None:
+        self._slots.release()
 
 
 class MeasuredUpdateProcessor(SimpleUpdateProcessor):
