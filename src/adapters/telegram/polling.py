@@ -100,6 +100,9 @@ class Poller:
     offset: int | None = None
     conflict_window: float = DEFAULT_CONFLICT_WINDOW
     gave_up: bool = False
+    stopping: bool = False
+    """Set to end `run` before its next getUpdates (`stop`)."""
+    _keeping: bool = False
     _conflicts_since: float | None = None
     _last_conflict: float = 0.0
 
@@ -112,7 +115,7 @@ class Poller:
                 `conflict_window` seconds.
         """
         delay = ERROR_DELAY
-        while True:
+        while not self.stopping:
             await self._wait_for_room()
             try:
                 batch = await self._get_updates(self.offset)
@@ -131,12 +134,14 @@ class Poller:
             batch = batch[: self.taken.room]  # the rest stays unconfirmed for the next batch
             if not batch:
                 continue
+            self._keeping = True
             try:
                 # Shielded: a stop cancels the poller, which must not cut a statement short
                 # (its connection would be left to the garbage collector); a batch kept after
                 # the stop is handled at the next start.
                 new = await to_the_end(self.journaling.keep(batch))
             except StorageError:  # failing with the database up: a bug, not an outage
+                self._keeping = False
                 log.exception("polling.keep_failed retry_in=%s", delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_ERROR_DELAY)
@@ -144,7 +149,26 @@ class Poller:
             self.offset = max(_update_id(raw) for raw in batch) + 1
             for raw in batch:  # one kept before (a restart's first batch) is a leftover
                 if _update_id(raw) in new:
-                    await self.queue.put(Update.de_json(raw, self.bot))
+                    self.queue.put_nowait(Update.de_json(raw, self.bot))
+            self._keeping = False
+
+    async def stop(self, running: "asyncio.Task[None]") -> None:
+        """End `running` (this poller's `run`) without losing the batch it is keeping.
+
+        A batch being kept is queued first (once kept, only this process would handle it: the
+        journal tells anyone who takes it again from Telegram that it is known); a getUpdates
+        or a wait for room is cut short (what it would have taken is still unconfirmed).
+        """
+        self.stopping = True
+        if not self._keeping:
+            running.cancel()
+        try:
+            await asyncio.wait({running})
+        except asyncio.CancelledError:  # the process stops: as any stop, the batch stays kept
+            running.cancel()
+            raise
+        if not running.cancelled():
+            running.result()  # raises what ended it by itself
 
     def _bear_conflict(self, error: Conflict) -> None:
         """Note a 409 Conflict; one warning per series, and give up once it lasted too long.
@@ -259,13 +283,16 @@ class PollingTurns:
             )
             try:
                 await self._while_held(polling)
-            finally:
+            except BaseException:  # stopping (cancelled), or polling failed by itself
                 self.active.clear()
                 if not polling.done():
                     polling.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await polling
+                raise
+            self.active.clear()
             poller.gave_up = True  # another process may poll now: confirm nothing on stopping
+            await poller.stop(polling)
             log.warning(
                 "polling.lock_lost: polling stopped until the lock is taken again (another "
                 "process may poll meanwhile); the updates taken are still handled here"
