@@ -8,7 +8,8 @@ throughputs, their ratio, and what the burst cost Nezuko beyond getUpdates: Bot 
 database connection checkouts (each unit of work checks one out). DESIGN §5 says both must be
 zero in steady state; the exit code is 1 if they are not.
 
-Usage: `make bench` (or `.venv/bin/python -m bench [--messages N] [--members M]`).
+Usage: `make bench` (or `.venv/bin/python -m bench [--messages N] [--members M]
+[--hot-path-only]`).
 The burst's time includes the sandbox's own work (it serves both bots alike), so the ratio is
 a floor-relative figure for this machine, not an absolute cost.
 """
@@ -315,9 +316,21 @@ def cli() -> int:
     )
     parser.add_argument("--messages", type=int, default=5000, help="messages in the burst")
     parser.add_argument("--members", type=int, default=20, help="members who speak")
+    parser.add_argument(
+        "--hot-path-only",
+        action="store_true",
+        help="measure the hot path and the reads only (not the raid and the burst)",
+    )
     args = parser.parse_args()
     configure_logging(Settings(log_level=logging.WARNING))
     with tempfile.TemporaryDirectory(prefix="nezuko-bench-") as scratch:
         data_dir = Path(scratch)
         data_dir.chmod(0o711)  # the embedded server may run as `nobody`, which must enter it
-        return asyncio.run(main(args.messages, args.members, Settings(data_dir=data_dir)))
+        return asyncio.run(
+            main(
+                args.messages,
+                args.members,
+                Settings(data_dir=data_dir),
+                with_raid=not args.hot_path_only,
+            )
+        )

@@ -3,8 +3,9 @@
 The HTTP server parses a delivery's body into a JSON object and hands it to a `TakeUpdate`
 callable; the Telegram adapter provides one (`adapters.telegram.webhook.UpdateIntake`). Every
 update taken from Telegram is kept in an `UpdateJournal` (PostgreSQL's, or memory's) before
-Telegram is told it arrived. The families do not import each other: they import this module,
-and the composition root connects them.
+Telegram is told it arrived. In polling mode only the process holding the bot's `PollingLock`
+takes updates; another one stands by. The families do not import each other: they import this
+module, and the composition root connects them.
 """
 
 from collections.abc import Awaitable, Callable, Collection, Sequence
@@ -44,3 +45,37 @@ class UpdateJournal(Protocol):
     async def leftovers(self) -> list[JSONObject]:
         """Every kept update not marked handled, oldest first."""
         ...
+
+
+class PollingLock(Protocol):
+    """The right to poll Telegram with this bot's token, held by one process at a time.
+
+    A second process polling with the same token on the same database stands by until the
+    first one releases the lock or dies (its lock goes with it). No method raises: a storage
+    that does not answer means the lock is not held.
+    """
+
+    async def acquire(self) -> bool:
+        """Try once to take the lock (without waiting for it); whether it is held now."""
+        ...
+
+    async def still_held(self) -> bool:
+        """Whether the lock taken is still held (False once its connection is lost)."""
+        ...
+
+    async def release(self) -> None:
+        """Give the lock up (nothing when it is not held)."""
+        ...
+
+
+class NoPollingLock:
+    """A `PollingLock` always free: state kept in memory has no one to share the token with."""
+
+    async def acquire(self) -> bool:
+        return True
+
+    async def still_held(self) -> bool:
+        return True
+
+    async def release(self) -> None:
+        return None

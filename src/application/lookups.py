@@ -54,8 +54,11 @@ class Lookups:
         Updates of one group handled at once fetch the list once: the others wait for it, then
         find it cached (the lock is only contended while a fetch is in flight).
         """
+        cached = await self.memberships.admins(group_id)
+        if cached is not None:  # the hot path: no lock to take
+            return cached
         async with self._admin_locks.setdefault(group_id, asyncio.Lock()):
-            cached = await self.memberships.admins(group_id)
+            cached = await self.memberships.admins(group_id)  # another fetch may have ended
             if cached is not None:
                 return cached
             try:
@@ -75,18 +78,27 @@ class Lookups:
         return decide(verdict, policy.settings.failure_policy)
 
     async def _verdict(self, policy: GroupPolicy, user_id: UserId, *, fresh: bool) -> Verdict:
-        """Check every required channel at once; `fresh` skips the cache."""
-        ids = policy.channel_ids
-        outcomes = await asyncio.gather(*(self._outcome(c, user_id, fresh=fresh) for c in ids))
-        return judge(ids, dict(zip(ids, outcomes, strict=True)))
+        """Check every required channel, the cached answers first; `fresh` skips the cache.
 
-    async def _outcome(
-        self, channel_id: ChannelId, user_id: UserId, *, fresh: bool
-    ) -> CheckOutcome:
-        if not fresh:
-            cached = await self.memberships.membership(channel_id, user_id)
-            if cached is not None:
-                return outcome_of(cached)
+        Only the channels the cache cannot answer are asked, at once: the hot path (every
+        answer cached) schedules no task.
+        """
+        ids = policy.channel_ids
+        outcomes: dict[ChannelId, CheckOutcome] = {}
+        asking: list[ChannelId] = []
+        for channel_id in ids:
+            cached = None if fresh else await self.memberships.membership(channel_id, user_id)
+            if cached is None:
+                asking.append(channel_id)
+            else:
+                outcomes[channel_id] = outcome_of(cached)
+        if asking:
+            asked = await asyncio.gather(*(self._asked(c, user_id) for c in asking))
+            outcomes.update(zip(asking, asked, strict=True))
+        return judge(ids, outcomes)
+
+    async def _asked(self, channel_id: ChannelId, user_id: UserId) -> CheckOutcome:
+        """Ask Telegram for a membership and cache the answer."""
         try:
             membership = await self.messenger.membership(channel_id, user_id)
         except MessengerError as error:

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,12 +28,13 @@ from telegram.ext import Application, ApplicationBuilder
 
 from adapters.http.app import PROBE_PATHS, Webhook, create_app
 from adapters.http.server import serving
-from adapters.intake import UpdateJournal
+from adapters.intake import NoPollingLock, PollingLock, UpdateJournal
 from adapters.memory.journal import MemoryJournal
 from adapters.metrics import DirectoryGauges, set_build_info
 from adapters.postgres.embedded import provide_database
 from adapters.postgres.health import Readiness, database_answers
 from adapters.postgres.journal import PostgresJournal
+from adapters.postgres.polling_lock import PostgresPollingLock
 from adapters.postgres.urls import describe_url
 from adapters.telegram.backpressure import (
     CoalescedJournal,
@@ -45,7 +46,7 @@ from adapters.telegram.backpressure import (
 )
 from adapters.telegram.handlers import on_error, publish_commands, telegram_handlers
 from adapters.telegram.messenger import TelegramMessenger
-from adapters.telegram.polling import AnotherPoller, Poller
+from adapters.telegram.polling import AnotherPoller, Poller, PollingTurns
 from adapters.telegram.rate_limiter import SendLimits, TelegramRateLimiter
 from adapters.telegram.update_processor import MeasuredUpdateProcessor
 from adapters.telegram.updates import ALLOWED_UPDATES
@@ -200,59 +201,70 @@ async def taking_updates(
     gate: StorageGate | None = None,
     journal: UpdateJournal | None = None,
     *,
+    lock: PollingLock | None = None,
     on_fatal: Callable[[BaseException], None] | None = None,
-) -> AsyncGenerator[None]:
+) -> AsyncGenerator[asyncio.Event]:
     """Start the application and the flow of updates (webhook or polling).
 
     First the updates an earlier process kept in the journal and did not handle are queued;
     then every update taken is kept in the journal before Telegram is told it arrived (rule 10).
+    In polling mode only the holder of `lock` (the bot's polling lock; none: always held)
+    polls: while another process holds it this one stands by (`PollingTurns`), and takes over,
+    leftovers first, when the other stops or dies. The block gets an event set while updates
+    flow into this process (at once in webhook mode; while the lock is held in polling mode).
     On leaving: stop taking updates, then handle every update already taken, within
     `STOP_GRACE` seconds; what is left then is cancelled and stays in the journal for the next
-    start. `journal` defaults to one in memory (kept for this process only). Polling that
-    ends by itself (Telegram rejects the token; another process polls with it) is handed to
-    `on_fatal`, which should stop the process; without it, it is logged.
+    start; the lock is released last, once the journal knows what was handled. `journal`
+    defaults to one in memory (kept for this process only). Polling that ends by itself
+    (Telegram rejects the token; another process polls with it from another database) is
+    handed to `on_fatal`, which should stop the process; without it, it is logged.
     """
     processor = _processor(application)
     gate = gate if gate is not None else StorageGate()
     journaling = Journaling(journal or MemoryJournal(), processor.taken, gate)
     intake.journal = CoalescedJournal(journaling.journal)  # deliveries come one by one
     await application.start()
-    poller: Poller | None = None
+    turns: PollingTurns | None = None
     tasks: list[asyncio.Task[None]] = []
     try:
-        leftovers = await journaling.leftovers()
-        for raw in leftovers:
-            await application.update_queue.put(Update.de_json(raw, application.bot))
-        if leftovers:
-            log.info("bot.leftovers updates=%s", len(leftovers))
+        if settings.webhook_mode:
+            await _replay(application, journaling)
         tasks.append(
             asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
                 journaling.mark_handled_forever(), name=JOURNAL_TASK
             )
         )
         if settings.webhook_mode:
+            active = asyncio.Event()
             intake.accepting = True
             await application.bot.set_webhook(
                 url=settings.webhook_url,
                 secret_token=settings.webhook_secret,
                 allowed_updates=list(ALLOWED_UPDATES),
             )
+            active.set()
             log.debug("bot.webhook_set path=%s", webhook_path(settings))
         else:
             await application.bot.delete_webhook()
-            poller = Poller(
-                application.bot,
-                application.update_queue,
-                journaling,
-                ALLOWED_UPDATES,
-                conflict_window=settings.startup_timeout,
+            turns = PollingTurns(
+                lock if lock is not None else NoPollingLock(),
+                poller=functools.partial(
+                    Poller,
+                    application.bot,
+                    application.update_queue,
+                    journaling,
+                    ALLOWED_UPDATES,
+                    conflict_window=settings.startup_timeout,
+                ),
+                replay=functools.partial(_replay, application, journaling),
             )
+            active = turns.active
             polling = asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
-                poller.run(), name=POLLING_TASK
+                turns.run(), name=POLLING_TASK
             )
             polling.add_done_callback(functools.partial(_polling_ended, on_fatal=on_fatal))
             tasks.append(polling)
-        yield
+        yield active
     finally:
         intake.accepting = False
         await _stop_intake(journaling, tasks)
@@ -262,9 +274,29 @@ async def taking_updates(
                 await journaling.mark_handled()
         except TimeoutError:
             log.warning("stop.mark_timeout: handled updates will be handled again after restart")
-        if poller is not None:
-            await poller.confirm_taken()
+        if turns is not None and turns.current is not None:
+            await turns.current.confirm_taken()
+        if lock is not None:
+            await lock.release()  # a standby takes over from here, finding nothing left
         await application.stop()
+
+
+async def _replay(application: BotApplication, journaling: Journaling) -> int:
+    """Queue what the journal kept and no process handled; how many (rule 10).
+
+    Updates this process still holds (it stood by again after losing the polling lock, and
+    took the lock back) are not queued twice.
+    """
+    leftovers = [
+        raw
+        for raw in await journaling.leftovers()
+        if not journaling.taken.holds(int(raw["update_id"]))
+    ]
+    for raw in leftovers:
+        await application.update_queue.put(Update.de_json(raw, application.bot))
+    if leftovers:
+        log.info("bot.leftovers updates=%s", len(leftovers))
+    return len(leftovers)
 
 
 def _polling_ended(
@@ -385,29 +417,40 @@ async def running_bot(
             journal = (
                 MemoryJournal() if engine is None else PostgresJournal(engine, application.bot.id)
             )
+            lock = None if engine is None else PostgresPollingLock(engine, application.bot.id)
             await publish_commands(application)
             async with taking_updates(
-                application, settings, intake, gate, journal, on_fatal=on_fatal
-            ):
+                application, settings, intake, gate, journal, lock=lock, on_fatal=on_fatal
+            ) as active:
+                # A standby runs no loop: the active process runs them (issue 15).
                 loops = [
                     asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
-                        run_due_actions_forever(container.run_due_actions(), DUE_ACTIONS_INTERVAL),
+                        _once(
+                            active,
+                            lambda: run_due_actions_forever(
+                                container.run_due_actions(), DUE_ACTIONS_INTERVAL
+                            ),
+                        ),
                         name=DUE_ACTIONS_TASK,
                     ),
                     asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
-                        send_warnings_forever(
-                            container.send_answers(),
-                            container.send_warnings(),
-                            container.send_notices(),
-                            outbox=container.outbox(),
-                            directory=container.directory(),
-                            clock=container.clock(),
-                            messenger=container.messenger(),
-                            name=SENDER_TASK,
+                        _once(
+                            active,
+                            lambda: send_warnings_forever(
+                                container.send_answers(),
+                                container.send_warnings(),
+                                container.send_notices(),
+                                outbox=container.outbox(),
+                                directory=container.directory(),
+                                clock=container.clock(),
+                                messenger=container.messenger(),
+                                name=SENDER_TASK,
+                            ),
                         ),
                         name=SENDER_TASK,
                     ),
                 ]
+                readiness.standby = lambda: not active.is_set()
                 readiness.started = True
                 log.info(
                     "bot.started",
@@ -436,6 +479,12 @@ def _database_label(settings: Settings, memory: bool) -> str:
     if settings.database_url:
         return describe_url(settings.database_url)
     return f"embedded data_dir={settings.data_dir}"
+
+
+async def _once(active: asyncio.Event, loop: Callable[[], Awaitable[None]]) -> None:
+    """Run `loop` once this process takes updates (a standby waits for its turn first)."""
+    await active.wait()
+    await loop()
 
 
 @contextlib.asynccontextmanager

@@ -4,6 +4,7 @@ These are the production caches too: DESIGN §5 keeps hot-path data in process a
 through the events that change it. Hits and misses are counted (`nezuko_cache_lookups_total`).
 """
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -11,6 +12,7 @@ import attrs
 from cachetools import TTLCache
 
 from adapters.metrics import count_cache_lookup
+from adapters.system_clock import SystemClock
 from application.ports.caches import GroupCache, GroupSnapshot, MembershipCache
 from application.ports.clock import Clock
 from domain.ids import ChannelId, GroupId, UserId
@@ -18,7 +20,22 @@ from domain.membership import Membership
 
 
 def _timer(clock: Clock) -> Callable[[], float]:
+    """The caches' clock in seconds; the system's read directly (every lookup reads it)."""
+    if type(clock) is SystemClock:
+        return time.time
     return lambda: clock.now().timestamp()
+
+
+def _found[K, V](cache: TTLCache[K, V], key: K) -> V | None:
+    """`cache.get(key)` in one look-up.
+
+    `get` asks `in` first, then looks the key up again, reading the clock each time (the hot
+    path reads three or four caches per message).
+    """
+    try:
+        return cache[key]
+    except KeyError:  # absent or expired
+        return None
 
 
 @attrs.define
@@ -42,7 +59,7 @@ class InMemoryMembershipCache(MembershipCache):
 
     async def membership(self, channel_id: ChannelId, user_id: UserId) -> Membership | None:
         key = (channel_id, user_id)
-        found = self._members.get(key) or self._non_members.get(key)
+        found = _found(self._members, key) or _found(self._non_members, key)
         count_cache_lookup("membership", found is not None)
         return found
 
@@ -58,7 +75,7 @@ class InMemoryMembershipCache(MembershipCache):
         self._non_members.pop((channel_id, user_id), None)
 
     async def admins(self, group_id: GroupId) -> frozenset[UserId] | None:
-        found = self._admins.get(group_id)
+        found = _found(self._admins, group_id)
         count_cache_lookup("admins", found is not None)
         return found
 
@@ -82,7 +99,7 @@ class InMemoryGroupCache(GroupCache):
         self._snapshots = TTLCache(self.max_entries, self.ttl.total_seconds(), _timer(self.clock))
 
     async def get(self, group_id: GroupId) -> GroupSnapshot | None:
-        found = self._snapshots.get(group_id)
+        found = _found(self._snapshots, group_id)
         count_cache_lookup("group", found is not None)
         return found
 

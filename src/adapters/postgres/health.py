@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any, cast
 
 import asyncpg
@@ -55,18 +56,23 @@ class Readiness:
     Attributes:
         engine: The runtime's engine, set before updates flow; None when state is kept in
             memory (`nezuko run --memory`), and then there is no database to ask.
-        started: Set once updates flow (polling started or webhook set), cleared on stopping.
+        started: Set once the bot is started (polling or standing by, or the webhook set),
+            cleared on stopping.
         timeout: Seconds the whole check may take, connecting included.
     """
 
     engine: AsyncEngine | None = None
     started: bool = False
     timeout: float = READINESS_TIMEOUT
+    standby: Callable[[], bool] = lambda: False
+    """Whether the process stands by while another one polls with the bot's token."""
 
     async def __call__(self) -> str | None:
         """Why the bot is not ready, or None when it is."""
         if not self.started:
             return "bot not started"
+        if self.standby():
+            return "standing by: another process polls with this bot's token"
         if self.engine is None:
             return None
         if not await database_answers(self.engine, self.timeout):

@@ -162,6 +162,10 @@ class TakenUpdates:
         """Whether one more may be taken."""
         return self.room > 0
 
+    def holds(self, update_id: int) -> bool:
+        """Whether this process took the update and has not told the journal it is handled."""
+        return update_id in self._pending or update_id in self._handled
+
     def take(self, update_id: int) -> None:
         """Note an update put into the application's queue."""
         self._pending.add(update_id)

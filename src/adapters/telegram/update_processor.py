@@ -2,20 +2,22 @@
 
 import asyncio
 import collections
-import contextlib
 import inspect
 import time
-from collections.abc import AsyncGenerator, Awaitable
+from collections.abc import Awaitable
 from typing import Any
 
-import structlog
+from structlog.contextvars import bind_contextvars, reset_contextvars
 from telegram import Update
 from telegram.ext import SimpleUpdateProcessor
 
-from adapters.metrics import HANDLING_SECONDS, UPDATES
+from adapters.metrics import UPDATE_TYPES, update_series
 from adapters.telegram.backpressure import TakenUpdates
 from adapters.telegram.lost_sends import LostSends
 from adapters.telegram.updates import log_context, update_type
+
+_SERIES = {kind: update_series(kind) for kind in UPDATE_TYPES}
+"""Each update type's counter and histogram, looked up once, not per update."""
 
 _UNGATED = 1 << 16
 """PTB's own gate, opened wide: `FairSlots` does the gating."""
@@ -35,16 +37,12 @@ class FairSlots:
         self._waiting: dict[object, collections.deque[asyncio.Future[None]]] = {}
         self._turns: collections.deque[object] = collections.deque()
 
-    @contextlib.asynccontextmanager
-    async def slot(self, chat: object) -> AsyncGenerator[None]:
-        """Hold a slot for an update of `chat` while the block runs."""
-        await self._acquire(chat)
-        try:
-            yield
-        finally:
-            self._release()
+    def slot(self, chat: object) -> "_Slot":
+        """Hold a slot for an update of `chat` while the block runs (`async with`)."""
+        return _Slot(self, chat)
 
-    async def _acquire(self, chat: object) -> None:
+    async def acquire(self, chat: object) -> None:
+        """Take a slot for an update of `chat`, waiting for the chat's turn when all are held."""
         if self._held < self.size and not self._turns:
             self._held += 1
             return
@@ -58,7 +56,7 @@ class FairSlots:
             await admitted
         except asyncio.CancelledError:
             if admitted.done() and not admitted.cancelled():
-                self._release()  # the slot was handed over as the waiter was cancelled
+                self.release()  # the slot was handed over as the waiter was cancelled
             elif admitted in queue:
                 queue.remove(admitted)
                 if not queue:
@@ -66,7 +64,8 @@ class FairSlots:
                     self._turns.remove(chat)
             raise
 
-    def _release(self) -> None:
+    def release(self) -> None:
+        """Give a slot back: to the next chat's waiter in turn, or free."""
         while self._turns:
             chat = self._turns.popleft()
             queue = self._waiting[chat]
@@ -79,6 +78,22 @@ class FairSlots:
                 admitted.set_result(None)  # the slot passes on: `_held` stays
                 return
         self._held -= 1
+
+
+class _Slot:
+    """`FairSlots.slot`'s context manager: a class, not a generator (one per update)."""
+
+    __slots__ = ("_chat", "_slots")
+
+    def __init__(self, slots: FairSlots, chat: object) -> None:
+        self._slots = slots
+        self._chat = chat
+
+    async def __aenter__(self) -> None:
+        await self._slots.acquire(self._chat)
+
+    async def __aexit__(self, *_: object) -> None:
+        self._slots.release()
 
 
 class MeasuredUpdateProcessor(SimpleUpdateProcessor):
@@ -146,11 +161,13 @@ class MeasuredUpdateProcessor(SimpleUpdateProcessor):
     @staticmethod
     async def _measured(update: object, coroutine: Awaitable[Any]) -> None:
         """Run the handling, counted by type, timed, and logged with the update's ids."""
-        kind = update_type(update)
-        UPDATES.labels(kind).inc()
+        counted, timed = _SERIES[update_type(update)]
+        counted.inc()
         started = time.perf_counter()
+        # The update's own task: its context variables are its own, reset on leaving anyway.
+        tokens = bind_contextvars(**log_context(update))
         try:
-            with structlog.contextvars.bound_contextvars(**log_context(update)):
-                await coroutine
+            await coroutine
         finally:
-            HANDLING_SECONDS.labels(kind).observe(time.perf_counter() - started)
+            reset_contextvars(**tokens)
+            timed.observe(time.perf_counter() - started)
