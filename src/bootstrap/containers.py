@@ -24,6 +24,7 @@ from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.system_clock import SystemClock
 from adapters.telegram.handlers import Commands, Events
 from application.admin_notices import AdminNotices
+from application.join_gate import JoinGate
 from application.lookups import Lookups
 from application.ports.clock import Clock
 from application.ports.messenger import Messenger
@@ -54,6 +55,7 @@ from application.use_cases.show_status import ShowStatus
 from application.use_cases.unexempt_member import UnexemptMember
 from application.use_cases.unlink_channel import UnlinkChannel
 from application.use_cases.unprotect_group import UnprotectGroup
+from application.use_cases.verify_join_request import VerifyJoinRequest
 
 
 class MemoryPersistence(containers.DeclarativeContainer):
@@ -105,6 +107,9 @@ class Container(containers.DeclarativeContainer):
         notices=notices,
         outbox=outbox,
     )
+    gate = providers.Singleton(
+        JoinGate, lookups=lookups, messenger=messenger, uow=uow, clock=clock
+    )
 
     # Events
     enforce_membership = providers.Factory(
@@ -130,6 +135,7 @@ class Container(containers.DeclarativeContainer):
         messenger=messenger,
         uow=uow,
         directory=directory,
+        gate=gate,
     )
     retire_stale_warning = providers.Factory(
         RetireStaleWarning, uow=uow, messenger=messenger, clock=clock
@@ -152,7 +158,12 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         directory=directory,
     )
-    on_join_request = providers.Factory(OnJoinRequest, lookups=lookups, uow=uow, clock=clock)
+    on_join_request = providers.Factory(
+        OnJoinRequest, lookups=lookups, gate=gate, messenger=messenger, uow=uow, clock=clock
+    )
+    verify_join_request = providers.Factory(
+        VerifyJoinRequest, lookups=lookups, gate=gate, throttle=throttle
+    )
     run_due_actions = providers.Factory(
         RunDueActions,
         lookups=lookups,
@@ -161,6 +172,7 @@ class Container(containers.DeclarativeContainer):
         uow=uow,
         clock=clock,
         directory=directory,
+        gate=gate,
     )
     schedule_deletion = providers.Factory(ScheduleDeletion, uow=uow, clock=clock)
     send_warnings = providers.Factory(
@@ -204,6 +216,7 @@ class Container(containers.DeclarativeContainer):
         my_mutes=show_my_mutes,
         bot_status=on_bot_status_changed,
         join_request=on_join_request,
+        gate_verify=verify_join_request,
     )
     commands = providers.Factory(
         Commands,

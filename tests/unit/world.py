@@ -46,6 +46,7 @@ from application.use_cases.show_status import ShowStatus
 from application.use_cases.unexempt_member import UnexemptMember
 from application.use_cases.unlink_channel import UnlinkChannel
 from application.use_cases.unprotect_group import UnprotectGroup
+from application.use_cases.verify_join_request import VerifyJoinRequest
 from bootstrap.containers import Container, MemoryPersistence
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, GroupId, MessageId, UserId
@@ -306,6 +307,10 @@ class World:
     @property
     def on_join_request(self) -> OnJoinRequest:
         return self.container.on_join_request()
+
+    @property
+    def verify_join_request(self) -> VerifyJoinRequest:
+        return self.container.verify_join_request()
 
     @property
     def run_due_actions(self) -> RunDueActions:

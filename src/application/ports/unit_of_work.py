@@ -9,6 +9,7 @@ from application.ports.repositories import (
     AuditLog,
     ExemptionRepository,
     GroupRepository,
+    JoinRequestRepository,
     RestrictionRepository,
     ScheduledActionRepository,
 )
@@ -23,6 +24,7 @@ class Transaction(Protocol):
     exemptions: ExemptionRepository
     audit: AuditLog
     actions: ScheduledActionRepository
+    join_requests: JoinRequestRepository
 
     @abstractmethod
     async def commit(self) -> None:
