@@ -9,7 +9,9 @@ the private messages sent and the 429s received. `make bench` holds them to `TAR
 """
 
 import asyncio
+import math
 import time
+from collections.abc import Callable
 
 import attrs
 
@@ -17,11 +19,16 @@ from adapters.system_clock import MovableClock
 from bench.raid import settings_against
 from bootstrap.bot import running_bot
 from bootstrap.settings import Settings
-from telegram_sandbox import FloodLimits, Sandbox
+from telegram_sandbox import AdminRights, FloodLimits, Sandbox
 
 REQUESTS = 500
 REQUEST_SECONDS = 10.0
 FIRST_REQUESTER = 900_000
+PATIENCE = 120.0
+"""Seconds to wait for an outcome before counting it as never."""
+GATED_GROUP = -1001000000200
+"""A group of the workload's own: the bench's database keeps what earlier workloads set up in
+the seeded group (its linked channels among them)."""
 
 
 @attrs.frozen
@@ -92,7 +99,9 @@ async def _join_gate(sandbox: Sandbox, requests: int) -> GateResult:
     await sandbox.wait_for_poller()
     ids, driver, calls = sandbox.seeded, sandbox.driver, sandbox.calls
     assert ids is not None
-    group, owner, news = ids.group_id, ids.owner_id, ids.news_channel_id
+    group, owner, news = GATED_GROUP, ids.owner_id, ids.news_channel_id
+    driver.supergroup(group, "Gated group", owner_id=owner)
+    driver.add_bot(group, by=owner, rights=AdminRights.moderator())
     for command in ("/protect @nezuko_demo_news", "/settings join_gate on"):
         mark = calls.mark()
         driver.say(group, owner, command)
@@ -138,10 +147,8 @@ async def _join_gate(sandbox: Sandbox, requests: int) -> GateResult:
             max(0.0, started + REQUEST_SECONDS * (n + 1) / requests - time.monotonic())
         )
     last_request = time.monotonic()
-    await sandbox.wait_until(approved, timeout=300)
-    approved_after = time.monotonic() - last_request
-    await sandbox.wait_until(told, timeout=300)
-    told_after = time.monotonic() - last_request
+    approved_after = await _seconds_until(sandbox, approved, last_request)
+    told_after = await _seconds_until(sandbox, told, last_request)
     into_group = [c for c in calls.of("sendMessage", since=mark) if c.param("chat_id") == group]
     approvals = {
         int(str(c.param("user_id"))): c.at
@@ -152,13 +159,22 @@ async def _join_gate(sandbox: Sandbox, requests: int) -> GateResult:
         requests=requests,
         requests_seconds=last_request - started,
         approved_after=approved_after,
-        slowest_approval=max(approvals[s] - requested_at[s] for s in subscribers),
+        slowest_approval=max(approvals.get(s, math.inf) - requested_at[s] for s in subscribers),
         told_after=told_after,
         private_messages=len(told_in_private()),
         messages_into_group=len(into_group),
         floods=sum(1 for c in calls.all(since=mark) if c.status == 429),
         wrongly_approved=sum(1 for o in others if driver.is_member(group, o)),
     )
+
+
+async def _seconds_until(sandbox: Sandbox, condition: Callable[[], bool], since: float) -> float:
+    """Seconds from `since` until `condition` holds; infinite if it does not within `PATIENCE`."""
+    try:
+        await sandbox.wait_until(condition, timeout=PATIENCE)
+    except TimeoutError:
+        return math.inf
+    return time.monotonic() - since
 
 
 def report(result: GateResult) -> str:
