@@ -22,6 +22,7 @@ from application.ports.clock import Clock
 from application.ports.outbox import Outbox
 from application.ports.unit_of_work import TenantDirectory
 from application.use_cases.run_due_actions import RunDueActions
+from application.use_cases.send_gate_invitations import SendGateInvitations
 from application.use_cases.send_notices import SendNotices
 from application.use_cases.send_warnings import SendWarnings
 from domain.ids import GroupId
@@ -104,9 +105,20 @@ async def run_due_actions_forever(runner: RunDueActions, interval: float) -> Non
         await asyncio.sleep(interval)
 
 
-async def drain_group(sender: SendWarnings, notices: SendNotices, group_id: GroupId) -> None:
-    """Send what is due in one group: every warning first, then a notice when none is left."""
+async def drain_group(
+    sender: SendWarnings,
+    notices: SendNotices,
+    group_id: GroupId,
+    invitations: SendGateInvitations,
+) -> None:
+    """Send what is due in one group: answers to join requesters, warnings, then a notice.
+
+    The join gate's private messages (rule 14) are answers to people, so they go first; a
+    notice goes only when no warning is left.
+    """
     while True:
+        if not (await invitations.execute(group_id)).idle:
+            continue
         if not (await sender.execute(group_id)).idle:
             continue
         if (await notices.execute(group_id)).idle:
@@ -121,6 +133,7 @@ async def send_warnings_forever(
     clock: Clock,
     *,
     name: str,
+    invitations: SendGateInvitations,
 ) -> None:
     """Send warnings, then notices, until cancelled; a failing round is logged, the loop goes on.
 
@@ -133,7 +146,7 @@ async def send_warnings_forever(
     async def drain(group_id: GroupId) -> None:
         try:
             async with slots:
-                await drain_group(sender, notices, group_id)
+                await drain_group(sender, notices, group_id, invitations)
             draining.succeeded()
         except StorageError as error:
             draining.failed(error)

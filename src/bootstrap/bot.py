@@ -380,6 +380,7 @@ async def running_bot(
                             container.directory(),
                             container.clock(),
                             name=SENDER_TASK,
+                            invitations=container.send_gate_invitations(),
                         ),
                         name=SENDER_TASK,
                     ),

@@ -47,6 +47,7 @@ from application.use_cases.protect_group import ProtectGroup
 from application.use_cases.retire_stale_warning import RetireStaleWarning
 from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.schedule_deletion import ScheduleDeletion
+from application.use_cases.send_gate_invitations import SendGateInvitations
 from application.use_cases.send_notices import SendNotices
 from application.use_cases.send_warnings import SendWarnings
 from application.use_cases.show_log import ShowLog
@@ -159,7 +160,10 @@ class Container(containers.DeclarativeContainer):
         directory=directory,
     )
     on_join_request = providers.Factory(
-        OnJoinRequest, lookups=lookups, gate=gate, messenger=messenger, uow=uow, clock=clock
+        OnJoinRequest, lookups=lookups, gate=gate, uow=uow, clock=clock, outbox=outbox
+    )
+    send_gate_invitations = providers.Factory(
+        SendGateInvitations, lookups=lookups, gate=gate, messenger=messenger, uow=uow, clock=clock
     )
     verify_join_request = providers.Factory(
         VerifyJoinRequest, lookups=lookups, gate=gate, throttle=throttle

@@ -30,6 +30,9 @@ class ActionKind(enum.StrEnum):
     never dropped)."""
     DECLINE_JOIN_REQUEST = "decline_join_request"
     """Decline a join request still pending at the group's `join_gate_timeout` (rule 14)."""
+    SEND_GATE_INVITATION = "send_gate_invitation"
+    """Tell a join requester in private what to join (rules 11 and 14: a durable intent the
+    paced sender carries out, before the group's warnings)."""
     SEND_NOTICE = "send_notice"
     """Tell the group's admins what keeps the bot from its job (rules 8 and 11: a durable intent
     the paced sender carries out after the group's warnings)."""
@@ -150,6 +153,11 @@ def join_request_timeout(
     return ScheduledAction.new(
         policy.group_id, ActionKind.DECLINE_JOIN_REQUEST, now + timeout, user_id=user_id
     )
+
+
+def gate_invitation_intent(group_id: GroupId, user_id: UserId, now: datetime) -> ScheduledAction:
+    """Rules 11 and 14: tell this requester what to join, as soon as the send budget allows."""
+    return ScheduledAction.new(group_id, ActionKind.SEND_GATE_INVITATION, now, user_id=user_id)
 
 
 def approval_retry(group_id: GroupId, user_id: UserId, at: datetime) -> ScheduledAction:

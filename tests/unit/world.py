@@ -35,7 +35,7 @@ from application.use_cases.on_group_member_updated import (
     GroupMemberUpdate,
     MemberUpdateResult,
 )
-from application.use_cases.on_join_request import OnJoinRequest
+from application.use_cases.on_join_request import JoinRequestCommand, JoinRequestOutcome
 from application.use_cases.press_verify import PressVerify
 from application.use_cases.protect_group import ProtectGroup
 from application.use_cases.run_due_actions import RunDueActions
@@ -214,8 +214,9 @@ class World:
         """Let the paced sender post every warning and notice due now, as the process does at
         once."""
         sender, notices = self.container.send_warnings(), self.container.send_notices()
+        invitations = self.container.send_gate_invitations()
         for group in await self.directory.groups_with_due_actions(self.clock.now()):
-            await drain_group(sender, notices, group)
+            await drain_group(sender, notices, group, invitations)
 
     async def run_due(self, after: timedelta = timedelta(0)) -> None:
         """Let time pass, then run every due action."""
@@ -305,8 +306,8 @@ class World:
         return self.container.on_bot_status_changed()
 
     @property
-    def on_join_request(self) -> OnJoinRequest:
-        return self.container.on_join_request()
+    def on_join_request(self) -> "ThenSend[JoinRequestCommand, JoinRequestOutcome]":
+        return ThenSend(self.container.on_join_request().execute, self.send_pending)
 
     @property
     def verify_join_request(self) -> VerifyJoinRequest:

@@ -5,17 +5,16 @@ import enum
 import attrs
 
 from application.audit_trail import record
-from application.errors import MessengerError
 from application.join_gate import Approval, JoinGate
 from application.lookups import Lookups
 from application.ports.clock import Clock
-from application.ports.messenger import GateInvitation, Messenger
+from application.ports.outbox import Outbox
 from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import GroupId, UserId
 from domain.join_request import PendingJoinRequest
 from domain.policy import GroupPolicy
-from domain.schedule import join_request_timeout
+from domain.schedule import gate_invitation_intent, join_request_timeout
 
 
 @attrs.frozen
@@ -38,12 +37,11 @@ class JoinRequestOutcome(enum.StrEnum):
     APPROVED = "approved"
     APPROVAL_DEFERRED = "approval_deferred"
     APPROVAL_REFUSED = "approval_refused"
-    INVITED = "invited"
-    """Told in private what to join; pending until they have, or the timeout."""
-    NOT_INVITED = "not_invited"
-    """The private message failed: pending until the timeout (the audit trail says why)."""
-    ALREADY_INVITED = "already_invited"
-    """The same request again (Telegram resent it): nothing sent twice."""
+    HELD = "held"
+    """Pending until they have joined, or the timeout; the paced sender tells them in private
+    what to join."""
+    ALREADY_HELD = "already_held"
+    """The same request again (Telegram resent it): nothing stored or sent twice."""
 
 
 _APPROVALS = {
@@ -64,18 +62,18 @@ class OnJoinRequest:
     - With it on, a requester who joined every required channel (or is exempt) is approved
       at once (deferred, never dropped, when Telegram cannot take it now).
     - Anyone else is remembered as pending, with the decline scheduled at the group's
-      `join_gate_timeout` (none when `off`: the admins decide), and told in private, through
-      the chat Telegram opens for 5 minutes, which channels to join, with a Verify button.
-      A private message that fails leaves the request pending; the audit trail says why.
+      `join_gate_timeout` (none when `off`: the admins decide), and an intent to tell them in
+      private, through the chat Telegram opens for 5 minutes, which channels to join (sent by
+      the paced sender, `SendGateInvitations`: handling a request never waits on a message).
     - The same request handled again (Telegram resends updates the bot did not confirm, e.g.
-      after a crash) keeps its first timeout and is messaged only if it was not yet.
+      after a crash) keeps its first timeout and intent.
     """
 
     lookups: Lookups
     gate: JoinGate
-    messenger: Messenger
     uow: UnitOfWork
     clock: Clock
+    outbox: Outbox
 
     async def execute(self, command: JoinRequestCommand) -> JoinRequestOutcome:
         """Approve, invite in private, or record the request."""
@@ -98,44 +96,26 @@ class OnJoinRequest:
         if not decision.restrict:
             approval = await self.gate.approve(group_id, user_id, "joined every channel")
             return _APPROVALS[approval]
-        request = await self._remember(
+        held = await self._hold(
             policy,
             PendingJoinRequest(group_id, user_id, command.user_chat_id or user_id, now),
             missing=", ".join(str(c) for c in decision.restrict_for),
         )
-        if request.message_id is not None:
-            return JoinRequestOutcome.ALREADY_INVITED
-        invitation = GateInvitation(
-            request.user_chat_id,
-            group_id,
-            policy.title,
-            policy.channels_of(decision.restrict_for),
-            policy.settings.join_gate_timeout,
-        )
-        try:
-            message_id = await self.messenger.send_gate_invitation(invitation)
-        except MessengerError as error:
-            until = "the timeout" if invitation.timeout is not None else "an admin decides"
-            reason = f"private message to the requester failed ({error}): pending until {until}"
-            await record(self.uow, AuditEvent.action_failed(group_id, now, user_id, reason))
-            return JoinRequestOutcome.NOT_INVITED
-        async with self.uow.begin(group_id) as tx:
-            current = await tx.join_requests.get(group_id, user_id)
-            if current is not None:  # else approved meanwhile (the last channel joined)
-                await tx.join_requests.save(current.messaged(message_id))
-            await tx.commit()
-        return JoinRequestOutcome.INVITED
+        if not held:
+            return JoinRequestOutcome.ALREADY_HELD
+        self.outbox.wake(group_id)
+        return JoinRequestOutcome.HELD
 
-    async def _remember(
+    async def _hold(
         self, policy: GroupPolicy, request: PendingJoinRequest, *, missing: str
-    ) -> PendingJoinRequest:
-        """The request as the gate holds it: the stored one, or this one, newly stored."""
+    ) -> bool:
+        """Store the request with its timeout and invitation; False if it was already held."""
         group_id, user_id = request.group_id, request.user_id
         async with self.uow.begin(group_id) as tx:
-            stored = await tx.join_requests.get(group_id, user_id)
-            if stored is not None:
-                return stored
+            if await tx.join_requests.get(group_id, user_id) is not None:
+                return False
             await tx.join_requests.save(request)
+            await tx.actions.add(gate_invitation_intent(group_id, user_id, request.requested_at))
             timeout = join_request_timeout(policy, user_id, request.requested_at)
             if timeout is not None:
                 await tx.actions.add(timeout)
@@ -149,4 +129,4 @@ class OnJoinRequest:
                 )
             )
             await tx.commit()
-        return request
+        return True

@@ -41,9 +41,13 @@ BATCH = 50
 """Actions run per group in one run, so one busy group does not hold up the others."""
 
 
-_KINDS = frozenset(ActionKind) - {ActionKind.SEND_WARNING, ActionKind.SEND_NOTICE}
-"""What this loop runs; warnings and notices are the paced sender's (`SendWarnings`,
-`SendNotices`)."""
+_KINDS = frozenset(ActionKind) - {
+    ActionKind.SEND_WARNING,
+    ActionKind.SEND_NOTICE,
+    ActionKind.SEND_GATE_INVITATION,
+}
+"""What this loop runs; warnings, notices and invitations are the paced sender's
+(`SendWarnings`, `SendNotices`, `SendGateInvitations`)."""
 
 
 class _Ending(enum.Enum):
@@ -191,7 +195,9 @@ class RunDueActions:
             case ActionKind.DECLINE_JOIN_REQUEST:
                 if action.user_id is not None:
                     await self.gate.decline_at_timeout(action.group_id, action.user_id)
-            case ActionKind.SEND_WARNING | ActionKind.SEND_NOTICE:  # the paced sender's
+            case (
+                ActionKind.SEND_WARNING | ActionKind.SEND_NOTICE | ActionKind.SEND_GATE_INVITATION
+            ):  # the paced sender's
                 pass
 
     async def _restrict(self, action: ScheduledAction) -> None:

@@ -86,7 +86,7 @@ async def test_rule_14_a_non_subscriber_is_told_in_private_what_to_join_and_held
         world, settings=GroupSettings(join_gate=True, join_gate_timeout=timedelta(hours=2))
     )
     outcome = await world.on_join_request.execute(request())
-    assert outcome is JoinRequestOutcome.INVITED
+    assert outcome is JoinRequestOutcome.HELD
     assert world.messenger.approved == []
     [(message_id, invitation)] = world.messenger.invitations
     assert invitation.user_chat_id == CAROL
@@ -106,7 +106,7 @@ async def test_rule_14_the_same_request_again_keeps_its_timeout_and_is_not_messa
     await gated(world)
     await world.on_join_request.execute(request())
     world.clock.advance(timedelta(minutes=1))
-    assert await world.on_join_request.execute(request()) is JoinRequestOutcome.ALREADY_INVITED
+    assert await world.on_join_request.execute(request()) is JoinRequestOutcome.ALREADY_HELD
     assert len(world.messenger.invitations) == 1
     assert len(await world.pending()) == 1
 
@@ -190,7 +190,7 @@ async def test_rule_14_with_the_timeout_off_the_request_waits_for_the_admins(
     world: World,
 ) -> None:
     await gated(world, settings=GroupSettings(join_gate=True, join_gate_timeout=None))
-    assert await world.on_join_request.execute(request()) is JoinRequestOutcome.INVITED
+    assert await world.on_join_request.execute(request()) is JoinRequestOutcome.HELD
     assert await world.pending() == ()
     [(_, invitation)] = world.messenger.invitations
     assert invitation.timeout is None
@@ -201,7 +201,7 @@ async def test_rule_14_a_failed_private_message_leaves_the_request_pending_and_a
 ) -> None:
     await gated(world)
     world.messenger.unreachable.add(CAROL)
-    assert await world.on_join_request.execute(request()) is JoinRequestOutcome.NOT_INVITED
+    assert await world.on_join_request.execute(request()) is JoinRequestOutcome.HELD
     [failed] = [e for e in await world.audit() if e.kind is AuditKind.ACTION_FAILED]
     assert "private message to the requester failed" in failed.reason
     assert "pending until the timeout" in failed.reason
@@ -287,3 +287,40 @@ async def test_rule_14_an_exempt_requester_is_approved_at_once(world: World) -> 
     await world.exempt.execute(ExemptCommand(GROUP, AS_ADMIN, CAROL))
     assert await world.on_join_request.execute(request()) is JoinRequestOutcome.APPROVED
     assert world.messenger.invitations == []
+
+
+async def test_rule_11_handling_a_request_never_waits_on_the_private_message(
+    world: World,
+) -> None:
+    await gated(world)
+    outcome = await world.container.on_join_request().execute(request())  # no sender round
+    assert outcome is JoinRequestOutcome.HELD
+    assert world.messenger.invitations == []
+    kinds = {action.kind for action in await world.pending()}
+    assert kinds == {ActionKind.SEND_GATE_INVITATION, ActionKind.DECLINE_JOIN_REQUEST}
+
+
+async def test_rule_14_a_requester_who_joined_before_the_message_went_is_approved_instead(
+    world: World,
+) -> None:
+    await gated(world)
+    await world.container.on_join_request().execute(request())
+    world.join(NEWS, CAROL)
+    await world.memberships.forget_membership(NEWS, CAROL)  # as the channel event does
+    await world.send_pending()
+    assert world.messenger.invitations == []
+    assert world.messenger.approved == [(GROUP, CAROL)]
+    assert await world.pending() == ()
+
+
+async def test_rule_11_an_invitation_telegram_cannot_take_now_is_sent_later(
+    world: World,
+) -> None:
+    await gated(world)
+    world.messenger.fail("send_gate_invitation", CAROL, lambda: MessengerUnavailable("5xx"))
+    await world.on_join_request.execute(request())
+    assert world.messenger.invitations == []
+    world.messenger.heal("send_gate_invitation", CAROL)
+    world.clock.advance(timedelta(minutes=1))
+    await world.send_pending()
+    assert len(world.messenger.invitations) == 1
