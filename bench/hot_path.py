@@ -34,7 +34,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 
 from adapters.metrics import updates_handled
 from adapters.telegram.updates import ALLOWED_UPDATES
-from bench import burst, raid, reads
+from bench import burst, join_gate, raid, reads
 from bootstrap.bot import (
     CONCURRENT_UPDATES,
     DUE_ACTIONS_TASK,
@@ -287,6 +287,11 @@ async def main(
         print(burst.report(bursted), file=out)
         if missed := bursted.misses():
             print(f"bench: FAIL — the burst missed its targets: {'; '.join(missed)}", file=out)
+            return 1
+        gated = await join_gate.join_gate(database)
+        print(join_gate.report(gated), file=out)
+        if missed := gated.misses():
+            print(f"bench: FAIL — the join gate missed its targets: {'; '.join(missed)}", file=out)
             return 1
     if ours_reads.done < reads.CALLS:
         print("bench: FAIL — reads were held back by our rate limiter", file=out)

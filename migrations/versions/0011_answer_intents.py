@@ -2,7 +2,7 @@
 take at once is sent later, by the paced sender, never dropped).
 
 Revision ID: 0011
-Revises: 0005
+Revises: 0009
 Create Date: 2026-12-02
 
 Adds `answer_html`, `answer_keyboard` (the answer as the Telegram adapter rendered it) and
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0005"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -19,6 +19,7 @@ from application.ports.repositories import (
     AuditLog,
     ExemptionRepository,
     GroupRepository,
+    JoinRequestRepository,
     RestrictionRepository,
     ScheduledActionRepository,
 )
@@ -44,6 +45,8 @@ EVENT_NAMES: dict[AuditKind, str] = {
     AuditKind.UNEXEMPTED: "member.unexempted",
     AuditKind.BOT_STATUS_CHANGED: "bot.status_changed",
     AuditKind.JOIN_REQUESTED: "join.requested",
+    AuditKind.JOIN_APPROVED: "join.approved",
+    AuditKind.JOIN_DECLINED: "join.declined",
 }
 """The log line's event for each kind of audit event."""
 
@@ -102,6 +105,7 @@ class _LoggedTransaction(Transaction):
     exemptions: ExemptionRepository = attrs.field(init=False)
     audit: AuditLog = attrs.field(init=False)
     actions: ScheduledActionRepository = attrs.field(init=False)
+    join_requests: JoinRequestRepository = attrs.field(init=False)
     _noted: _NotedAuditLog = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -109,6 +113,7 @@ class _LoggedTransaction(Transaction):
         self.restrictions = self.inner.restrictions
         self.exemptions = self.inner.exemptions
         self.actions = self.inner.actions
+        self.join_requests = self.inner.join_requests
         self._noted = _NotedAuditLog(self.inner.audit)
         self.audit = self._noted
 

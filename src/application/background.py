@@ -24,6 +24,7 @@ from application.ports.outbox import Outbox
 from application.ports.unit_of_work import TenantDirectory
 from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.send_answers import SendAnswers
+from application.use_cases.send_gate_invitations import SendGateInvitations
 from application.use_cases.send_notices import SendNotices
 from application.use_cases.send_warnings import SendWarnings
 from domain.ids import GroupId
@@ -109,14 +110,21 @@ async def run_due_actions_forever(runner: RunDueActions, interval: float) -> Non
 
 
 async def drain_group(
-    answers: SendAnswers, sender: SendWarnings, notices: SendNotices, group_id: GroupId
+    answers: SendAnswers,
+    invitations: SendGateInvitations,
+    sender: SendWarnings,
+    notices: SendNotices,
+    group_id: GroupId,
 ) -> None:
     """Send what is due in one group.
 
-    Deferred answers first, then every warning, then a notice when none is left.
+    Answers to people first (deferred answers to commands, then the join gate's private
+    messages, rule 14), then every warning, then a notice when none is left.
     """
     while True:
         if not (await answers.execute(group_id)).idle:
+            continue
+        if not (await invitations.execute(group_id)).idle:
             continue
         if not (await sender.execute(group_id)).idle:
             continue
@@ -134,6 +142,7 @@ async def send_warnings_forever(
     clock: Clock,
     messenger: Messenger,
     name: str,
+    invitations: SendGateInvitations,
 ) -> None:
     """Send warnings, then notices, until cancelled; a failing round is logged, the loop goes on.
 
@@ -148,7 +157,7 @@ async def send_warnings_forever(
     async def drain(group_id: GroupId) -> None:
         try:
             async with slots:
-                await drain_group(answers, sender, notices, group_id)
+                await drain_group(answers, invitations, sender, notices, group_id)
             draining.succeeded()
         except StorageError as error:
             draining.failed(error)

@@ -15,6 +15,8 @@ class Problem(enum.StrEnum):
     NOT_ADMIN_IN_GROUP = "not_admin_in_group"
     CANNOT_RESTRICT = "cannot_restrict"
     CANNOT_DELETE = "cannot_delete"
+    GATE_CANNOT_INVITE = "gate_cannot_invite"
+    """The join gate approves and declines requests, which needs this right in the group."""
     NOT_ADMIN_IN_CHANNEL = "not_admin_in_channel"
     CANNOT_INVITE = "cannot_invite"
     """A channel without a public username needs an invite link, which needs this right."""
@@ -32,8 +34,14 @@ class Finding:
     reference: str = ""
 
 
-async def group_findings(messenger: Messenger, group_id: GroupId) -> tuple[Finding, ...]:
-    """The bot must be an admin of the group who can restrict members and delete messages."""
+async def group_findings(
+    messenger: Messenger, group_id: GroupId, *, join_gate: bool = False
+) -> tuple[Finding, ...]:
+    """The bot must be an admin of the group who can restrict members and delete messages.
+
+    With the join gate on (rule 14), it must also be able to invite users: approving and
+    declining join requests needs that right.
+    """
     try:
         rights = await messenger.rights(group_id, messenger.bot_id)
     except MessengerError:
@@ -45,6 +53,8 @@ async def group_findings(messenger: Messenger, group_id: GroupId) -> tuple[Findi
         findings.append(Finding(Problem.CANNOT_RESTRICT, group_id))
     if not rights.can_delete_messages:
         findings.append(Finding(Problem.CANNOT_DELETE, group_id))
+    if join_gate and not rights.can_invite_users:
+        findings.append(Finding(Problem.GATE_CANNOT_INVITE, group_id))
     return tuple(findings)
 
 

@@ -72,6 +72,20 @@ class TargetIsAdmin(MessengerError):
 
 
 @attrs.define(eq=False)
+class JoinRequestGone(MessengerError):
+    """Telegram holds no pending request of the user to join the chat.
+
+    An admin handled it, the user withdrew it, or they are already a member.
+    """
+
+    chat_id: int
+    user_id: UserId
+
+    def __str__(self) -> str:
+        return f"no pending join request of user {self.user_id} in chat {self.chat_id}"
+
+
+@attrs.define(eq=False)
 class NotPermitted(ApplicationError):
     """The caller may not run this command: not the creator, nor an admin who can restrict."""
 

@@ -445,6 +445,7 @@ async def running_bot(
                                 clock=container.clock(),
                                 messenger=container.messenger(),
                                 name=SENDER_TASK,
+                                invitations=container.send_gate_invitations(),
                             ),
                         ),
                         name=SENDER_TASK,

@@ -26,6 +26,7 @@ from adapters.system_clock import SystemClock
 from adapters.telegram.handlers import Commands, Events
 from application.admin_notices import AdminNotices
 from application.audit_trail import LoggedUnitOfWork
+from application.join_gate import JoinGate
 from application.lookups import Lookups
 from application.ports.clock import Clock
 from application.ports.messenger import Messenger
@@ -50,6 +51,7 @@ from application.use_cases.retire_stale_warning import RetireStaleWarning
 from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.schedule_deletion import ScheduleDeletion
 from application.use_cases.send_answers import SendAnswers
+from application.use_cases.send_gate_invitations import SendGateInvitations
 from application.use_cases.send_notices import SendNotices
 from application.use_cases.send_warnings import SendWarnings
 from application.use_cases.show_log import ShowLog
@@ -58,6 +60,7 @@ from application.use_cases.show_status import ShowStatus
 from application.use_cases.unexempt_member import UnexemptMember
 from application.use_cases.unlink_channel import UnlinkChannel
 from application.use_cases.unprotect_group import UnprotectGroup
+from application.use_cases.verify_join_request import VerifyJoinRequest
 
 
 class MemoryPersistence(containers.DeclarativeContainer):
@@ -114,6 +117,9 @@ class Container(containers.DeclarativeContainer):
         notices=notices,
         outbox=outbox,
     )
+    gate = providers.Singleton(
+        JoinGate, lookups=lookups, messenger=messenger, uow=uow, clock=clock
+    )
 
     # Events
     enforce_membership = providers.Factory(
@@ -139,6 +145,7 @@ class Container(containers.DeclarativeContainer):
         messenger=messenger,
         uow=uow,
         directory=directory,
+        gate=gate,
     )
     retire_stale_warning = providers.Factory(
         RetireStaleWarning, uow=uow, messenger=messenger, clock=clock
@@ -161,7 +168,15 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         directory=directory,
     )
-    on_join_request = providers.Factory(OnJoinRequest, lookups=lookups, uow=uow, clock=clock)
+    on_join_request = providers.Factory(
+        OnJoinRequest, lookups=lookups, gate=gate, uow=uow, clock=clock, outbox=outbox
+    )
+    send_gate_invitations = providers.Factory(
+        SendGateInvitations, lookups=lookups, gate=gate, messenger=messenger, uow=uow, clock=clock
+    )
+    verify_join_request = providers.Factory(
+        VerifyJoinRequest, lookups=lookups, gate=gate, throttle=throttle
+    )
     run_due_actions = providers.Factory(
         RunDueActions,
         lookups=lookups,
@@ -170,6 +185,7 @@ class Container(containers.DeclarativeContainer):
         uow=uow,
         clock=clock,
         directory=directory,
+        gate=gate,
     )
     schedule_deletion = providers.Factory(ScheduleDeletion, uow=uow, clock=clock)
     answer_in_group = providers.Factory(AnswerInGroup, messenger=messenger, uow=uow, clock=clock)
@@ -215,6 +231,7 @@ class Container(containers.DeclarativeContainer):
         my_mutes=show_my_mutes,
         bot_status=on_bot_status_changed,
         join_request=on_join_request,
+        gate_verify=verify_join_request,
     )
     commands = providers.Factory(
         Commands,

@@ -84,6 +84,14 @@ class Narrator:
                 return f"removes {user}"
             case "createChatInviteLink":
                 return "creates an invite link for the private channel"
+            case "approveChatJoinRequest" if call.status == 200:
+                return f"approves {user}'s request to join"
+            case "declineChatJoinRequest" if call.status == 200:
+                return f"declines {user}'s request to join"
+            case "editMessageText":
+                text = html.unescape(_TAGS.sub("", str(call.param("text")))).replace("\n", " / ")
+                return f'edits its message to {self.name(call.param("chat_id"))}: "{text}"'
+
             case _:
                 return None
 
@@ -268,6 +276,46 @@ class Stage:
             lambda: self.free(bob)() and self.muted(carol)(),
         )
 
+    async def act_four(self) -> None:
+        """The join gate: a request to join, approved once the requester joined."""
+        ids, driver, story = self.ids, self.driver, self.story
+        g, alice, erin = ids.group_id, ids.owner_id, ERIN
+        story.person("Alice: /protect (the channels are still linked)")
+        driver.say(g, alice, "/protect")
+        await story.expect("protection is on again", self.bot_said("Protection is on"))
+
+        story.person("Alice: /settings join_gate on (the group approves new members)")
+        driver.say(g, alice, "/settings join_gate on")
+        await story.expect("the join gate is on", self.bot_said("Changed"))
+
+        story.person("Erin (in no chat) asks to join the group")
+        driver.user(erin, "Erin")
+        driver.request_join(g, erin)
+        await story.expect(
+            "the bot tells Erin in private which channels to join; her request waits",
+            lambda: (
+                any("To get in, join" in (m.text or "") for m in driver.bot_messages(erin))
+                and not driver.is_member(g, erin)
+            ),
+        )
+
+        story.person("Erin joins Nezuko News and, through the message's button, Nezuko Insiders")
+        driver.join(ids.news_channel_id, erin)
+        link = _button_url(driver.bot_messages(erin), "Join Nezuko Insiders")
+        driver.join(ids.private_channel_id, erin, invite_link=link)
+        await story.expect(
+            "Erin's request is approved, the private message says so, and nobody is warned",
+            lambda: (
+                driver.is_member(g, erin)
+                and not driver.is_restricted(g, erin)
+                and any("You are in" in (m.text or "") for m in driver.bot_messages(erin))
+            ),
+        )
+
+
+ERIN = 1005
+"""A newcomer for the join gate (not among the seeded people)."""
+
 
 async def tell_story(sandbox: Sandbox, clock: MovableClock | None, out: TextIO) -> Narrator:
     """Play the story against a running bot; return the narrator with its tally.
@@ -276,14 +324,21 @@ async def tell_story(sandbox: Sandbox, clock: MovableClock | None, out: TextIO) 
     """
     ids = sandbox.seeded
     assert ids is not None  # the sandbox starts seeded
-    names = {ids.owner_id: "Alice", ids.bob_id: "Bob", ids.carol_id: "Carol", ids.dave_id: "Dave"}
+    names = {
+        ids.owner_id: "Alice",
+        ids.bob_id: "Bob",
+        ids.carol_id: "Carol",
+        ids.dave_id: "Dave",
+        ERIN: "Erin",
+    }
     story = Narrator(sandbox, out, names)
-    print("Nezuko demo: a group, two channels (one public, one private), four people.", file=out)
+    print("Nezuko demo: a group, two channels (one public, one private), five people.", file=out)
     print("Telegram is played by the built-in Bot API sandbox; the bot is the real one.", file=out)
     stage = Stage(sandbox, ids, clock, story)
     await stage.act_one()
     await stage.act_two()
     await stage.act_three()
+    await stage.act_four()
     return story
 
 

@@ -27,6 +27,8 @@ class AuditKind(enum.StrEnum):
     UNEXEMPTED = "unexempted"
     BOT_STATUS_CHANGED = "bot_status_changed"
     JOIN_REQUESTED = "join_requested"
+    JOIN_APPROVED = "join_approved"
+    JOIN_DECLINED = "join_declined"
 
 
 @attrs.frozen
@@ -107,6 +109,20 @@ class AuditEvent:
     ) -> "AuditEvent":
         """Telegram refused or failed an action the bot tried."""
         return cls(group_id, AuditKind.ACTION_FAILED, at, subject=user_id, reason=reason)
+
+    @classmethod
+    def join_approved(
+        cls, group_id: GroupId, at: datetime, user_id: UserId, reason: str
+    ) -> "AuditEvent":
+        """The join gate approved a request (rule 14)."""
+        return cls(group_id, AuditKind.JOIN_APPROVED, at, subject=user_id, reason=reason)
+
+    @classmethod
+    def join_declined(
+        cls, group_id: GroupId, at: datetime, user_id: UserId, reason: str
+    ) -> "AuditEvent":
+        """The join gate declined a request (rule 14)."""
+        return cls(group_id, AuditKind.JOIN_DECLINED, at, subject=user_id, reason=reason)
 
     # --- what people did ------------------------------------------------------------------------
 

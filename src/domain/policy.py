@@ -32,6 +32,9 @@ class FailurePolicy(enum.StrEnum):
 
 WARNING_TTL_RANGE = (timedelta(seconds=10), timedelta(days=1))
 KICK_AFTER_RANGE = (timedelta(minutes=1), timedelta(days=30))
+JOIN_GATE_TIMEOUT_RANGE = (timedelta(minutes=5), timedelta(days=7))
+_ON = ("on", "yes", "true", "1")
+_OFF = ("off", "no", "false", "0", "never")
 
 
 @attrs.frozen
@@ -43,8 +46,13 @@ class GroupSettings:
     """How long a warning stays in the group before the bot deletes it."""
     kick_after: timedelta | None = None
     """Remove a member the bot muted who has not verified after this long; `None`: never."""
+    join_gate: bool = False
+    """Rule 14: approve join requests of subscribers at once, tell the others in private."""
+    join_gate_timeout: timedelta | None = timedelta(hours=1)
+    """How long a requester who has not joined every channel may take before the request is
+    declined; `None`: left pending for the admins."""
 
-    KEYS = ("failure_policy", "warning_ttl", "kick_after")
+    KEYS = ("failure_policy", "warning_ttl", "kick_after", "join_gate", "join_gate_timeout")
 
     def changed(self, key: str, value: str) -> "GroupSettings":
         """These settings with `key` set from the admin's text `value`.
@@ -67,6 +75,16 @@ class GroupSettings:
                 if value.strip().lower() in ("off", "never", "0"):
                     return attrs.evolve(self, kick_after=None)
                 return attrs.evolve(self, kick_after=_bounded(key, value, KICK_AFTER_RANGE))
+            case "join_gate":
+                switch = value.strip().lower()
+                if switch not in _ON + _OFF:
+                    raise InvalidSetting(key, value, "use on or off")
+                return attrs.evolve(self, join_gate=switch in _ON)
+            case "join_gate_timeout":
+                if value.strip().lower() in _OFF:
+                    return attrs.evolve(self, join_gate_timeout=None)
+                timeout = _bounded(key, value, JOIN_GATE_TIMEOUT_RANGE)
+                return attrs.evolve(self, join_gate_timeout=timeout)
             case _:
                 raise UnknownSetting(key, self.KEYS)
 
@@ -76,6 +94,10 @@ class GroupSettings:
             "failure_policy": self.failure_policy.value,
             "warning_ttl": format_duration(self.warning_ttl),
             "kick_after": "off" if self.kick_after is None else format_duration(self.kick_after),
+            "join_gate": "on" if self.join_gate else "off",
+            "join_gate_timeout": "off"
+            if self.join_gate_timeout is None
+            else format_duration(self.join_gate_timeout),
         }
 
 

@@ -26,6 +26,14 @@ class ActionKind(enum.StrEnum):
     SEND_WARNING = "send_warning"
     """Warn a member the bot muted (rule 11: a durable intent the paced sender carries out;
     intents that queue up in a group are merged into one message)."""
+    APPROVE_JOIN_REQUEST = "approve_join_request"
+    """Approve a join request Telegram could not take at once (rule 14, rule 11: deferred,
+    never dropped)."""
+    DECLINE_JOIN_REQUEST = "decline_join_request"
+    """Decline a join request still pending at the group's `join_gate_timeout` (rule 14)."""
+    SEND_GATE_INVITATION = "send_gate_invitation"
+    """Tell a join requester in private what to join (rules 11 and 14: a durable intent the
+    paced sender carries out, before the group's warnings)."""
     SEND_NOTICE = "send_notice"
     """Tell the group's admins what keeps the bot from its job (rules 8 and 11: a durable intent
     the paced sender carries out after the group's warnings)."""
@@ -150,6 +158,28 @@ def kick_of_unverified(
     return ScheduledAction.new(
         policy.group_id, ActionKind.KICK_UNVERIFIED, now + kick_after, user_id=user_id
     )
+
+
+def join_request_timeout(
+    policy: GroupPolicy, user_id: UserId, now: datetime
+) -> ScheduledAction | None:
+    """Rule 14: declining a request still pending after `join_gate_timeout`; `None` if never."""
+    timeout = policy.settings.join_gate_timeout
+    if timeout is None:
+        return None
+    return ScheduledAction.new(
+        policy.group_id, ActionKind.DECLINE_JOIN_REQUEST, now + timeout, user_id=user_id
+    )
+
+
+def gate_invitation_intent(group_id: GroupId, user_id: UserId, now: datetime) -> ScheduledAction:
+    """Rules 11 and 14: tell this requester what to join, as soon as the send budget allows."""
+    return ScheduledAction.new(group_id, ActionKind.SEND_GATE_INVITATION, now, user_id=user_id)
+
+
+def approval_retry(group_id: GroupId, user_id: UserId, at: datetime) -> ScheduledAction:
+    """Rule 11: approve this join request at `at`, Telegram having refused it for now."""
+    return ScheduledAction.new(group_id, ActionKind.APPROVE_JOIN_REQUEST, at, user_id=user_id)
 
 
 RETRY_CAP = timedelta(minutes=10)

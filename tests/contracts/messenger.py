@@ -7,12 +7,20 @@ Telegram adapter). In that world the bot is an admin with every right of `group`
 plain member of the group and of no channel; `nobody` is an id no Telegram user has.
 """
 
+from datetime import timedelta
 from typing import Protocol
 
 import pytest
 
-from application.errors import ChatNotFound, TargetIsAdmin, UserNotFound
-from application.ports.messenger import ChatKind, Messenger, MuteWarning
+from application.errors import ChatNotFound, JoinRequestGone, TargetIsAdmin, UserNotFound
+from application.ports.messenger import (
+    ChatKind,
+    GateInvitation,
+    GateNote,
+    GateOutcome,
+    Messenger,
+    MuteWarning,
+)
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.membership import Membership, MemberStatus
 from domain.policy import ChannelRef, RequiredChannel
@@ -42,9 +50,37 @@ class MessengerWorld(Protocol):
         """Whether the member currently may not send messages."""
         ...
 
+    async def request_join(self, group: GroupId) -> UserId:
+        """A new person asks to join the group; return who."""
+        ...
+
 
 class MessengerContract:
     """Behaviour every messenger shares."""
+
+    async def test_rule_14_a_join_request_is_approved_or_declined_once_then_gone(
+        self, messenger: Messenger, world: MessengerWorld
+    ) -> None:
+        approved = await world.request_join(world.group)
+        await messenger.approve_join_request(world.group, approved)
+        assert (await messenger.membership(world.group, approved)).is_present
+        with pytest.raises(JoinRequestGone):
+            await messenger.approve_join_request(world.group, approved)
+        declined = await world.request_join(world.group)
+        await messenger.decline_join_request(world.group, declined)
+        assert not (await messenger.membership(world.group, declined)).is_present
+        with pytest.raises(JoinRequestGone):
+            await messenger.decline_join_request(world.group, declined)
+
+    async def test_rule_14_the_gate_invitation_is_sent_to_the_requester_then_noted(
+        self, messenger: Messenger, world: MessengerWorld
+    ) -> None:
+        requester = await world.request_join(world.group)
+        news = RequiredChannel(world.channel, "News <1>", world.channel_username)
+        invitation = GateInvitation(requester, world.group, "G <&>", (news,), timedelta(hours=1))
+        message_id = await messenger.send_gate_invitation(invitation)
+        note = GateNote(requester, message_id, "G <&>", GateOutcome.APPROVED)
+        await messenger.show_gate_note(note)
 
     async def test_membership_reports_each_status(
         self, messenger: Messenger, world: MessengerWorld

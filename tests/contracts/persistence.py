@@ -14,6 +14,7 @@ from application.errors import StorageError
 from application.ports.unit_of_work import TenantDirectory, UnitOfWork
 from domain.audit import AuditKind
 from domain.ids import MessageId
+from domain.join_request import PendingJoinRequest
 from domain.notices import NoticeKind
 from domain.policy import FailurePolicy, GroupSettings
 from domain.restriction import WarningReason
@@ -116,6 +117,8 @@ class UnitOfWorkContract:
             failure_policy=FailurePolicy.CLOSED,
             warning_ttl=timedelta(seconds=45),
             kick_after=timedelta(hours=2),
+            join_gate=True,
+            join_gate_timeout=None,
         )
         first = make_channel(title="B <&> title", username=None, invite_link="https://t.me/+x")
         second = make_channel(title="A", username="a_channel")
@@ -158,6 +161,25 @@ class UnitOfWorkContract:
         assert policy.channels[0].invite_link == "https://t.me/+first"
 
     # --- restrictions ---------------------------------------------------------------------------
+
+    async def test_join_requests_save_get_replace_delete(self, uow: UnitOfWork) -> None:
+        group, user = new_group(), new_user()
+        request = PendingJoinRequest(group, user, user, T0)
+        async with uow.begin(group) as tx:
+            await tx.groups.save(make_policy(group))
+            await tx.join_requests.save(request)
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.join_requests.get(group, user) == request
+            await tx.join_requests.save(request.messaged(MessageId(77)))
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.join_requests.get(group, user) == request.messaged(MessageId(77))
+            assert await tx.join_requests.delete(group, user) is True
+            assert await tx.join_requests.delete(group, user) is False
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.join_requests.get(group, user) is None
 
     async def test_restrictions_save_get_replace_delete(self, uow: UnitOfWork) -> None:
         group, user, channel = new_group(), new_user(), new_channel()

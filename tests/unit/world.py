@@ -36,7 +36,7 @@ from application.use_cases.on_group_member_updated import (
     GroupMemberUpdate,
     MemberUpdateResult,
 )
-from application.use_cases.on_join_request import OnJoinRequest
+from application.use_cases.on_join_request import JoinRequestCommand, JoinRequestOutcome
 from application.use_cases.press_verify import PressVerify
 from application.use_cases.protect_group import ProtectGroup
 from application.use_cases.run_due_actions import RunDueActions
@@ -47,6 +47,7 @@ from application.use_cases.show_status import ShowStatus
 from application.use_cases.unexempt_member import UnexemptMember
 from application.use_cases.unlink_channel import UnlinkChannel
 from application.use_cases.unprotect_group import UnprotectGroup
+from application.use_cases.verify_join_request import VerifyJoinRequest
 from bootstrap.containers import Container, MemoryPersistence
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, GroupId, MessageId, UserId
@@ -211,12 +212,13 @@ class World:
             return await tx.actions.pending(group)
 
     async def send_pending(self) -> None:
-        """Let the paced sender post every answer, warning and notice due now, as the process
-        does at once."""
+        """Let the paced sender post every answer, invitation, warning and notice due now, as
+        the process does at once."""
         answers, sender = self.container.send_answers(), self.container.send_warnings()
         notices = self.container.send_notices()
+        invitations = self.container.send_gate_invitations()
         for group in await self.directory.groups_with_due_actions(self.clock.now()):
-            await drain_group(answers, sender, notices, group)
+            await drain_group(answers, invitations, sender, notices, group)
 
     async def run_due(self, after: timedelta = timedelta(0)) -> None:
         """Let time pass, then run every due action."""
@@ -310,8 +312,12 @@ class World:
         return self.container.on_bot_status_changed()
 
     @property
-    def on_join_request(self) -> OnJoinRequest:
-        return self.container.on_join_request()
+    def on_join_request(self) -> "ThenSend[JoinRequestCommand, JoinRequestOutcome]":
+        return ThenSend(self.container.on_join_request().execute, self.send_pending)
+
+    @property
+    def verify_join_request(self) -> VerifyJoinRequest:
+        return self.container.verify_join_request()
 
     @property
     def run_due_actions(self) -> RunDueActions:

@@ -1,7 +1,9 @@
 """A Telegram stand-in: answers from tables a test fills, and records what it was asked.
 
-Inputs: `memberships`, `chat_rights`, `chats`, `group_admins`, `unknown_users`, `failures`.
-Outputs: `warnings`, `deleted`, `kicked`, `notices`, `invite_links`, `calls`; restricting and
+Inputs: `memberships`, `chat_rights`, `chats`, `group_admins`, `unknown_users`, `failures`,
+`join_requests`, `unreachable`.
+Outputs: `warnings`, `deleted`, `kicked`, `notices`, `invite_links`, `invitations`, `gate_notes`,
+`approved`, `declined`, `calls`; restricting and
 lifting change `memberships` in the group as Telegram would, so `is_restricted()` tells the
 current state.
 """
@@ -10,11 +12,20 @@ from collections.abc import Callable
 
 import attrs
 
-from application.errors import ChatNotFound, MessengerError, TargetIsAdmin, UserNotFound
+from application.errors import (
+    BotLacksRights,
+    ChatNotFound,
+    JoinRequestGone,
+    MessengerError,
+    TargetIsAdmin,
+    UserNotFound,
+)
 from application.ports.messenger import (
     AdminNotice,
     ChatInfo,
     ChatRights,
+    GateInvitation,
+    GateNote,
     Messenger,
     MuteWarning,
 )
@@ -45,6 +56,11 @@ class InMemoryMessenger(Messenger):
     """Ids Telegram knows no user for (`membership` raises `UserNotFound`)."""
     failures: dict[tuple[str, int], Failure] = attrs.Factory(dict[tuple[str, int], Failure])
     """`(method, chat_id)` → a factory of the error that call raises."""
+    join_requests: set[tuple[GroupId, UserId]] = attrs.Factory(set[tuple[GroupId, UserId]])
+    """Requests to join that Telegram holds pending."""
+    unreachable: set[int] = attrs.Factory(set[int])
+    """Private chats Telegram refuses messages to (the user blocked the bot, or the window
+    passed)."""
 
     warnings: list[tuple[MessageId, MuteWarning]] = attrs.Factory(
         list[tuple[MessageId, MuteWarning]]
@@ -54,6 +70,12 @@ class InMemoryMessenger(Messenger):
     notices: list[AdminNotice] = attrs.Factory(list[AdminNotice])
     answers: list[tuple[MessageId, Answer]] = attrs.Factory(list[tuple[MessageId, Answer]])
     invite_links: list[tuple[ChannelId, str]] = attrs.Factory(list[tuple[ChannelId, str]])
+    invitations: list[tuple[MessageId, GateInvitation]] = attrs.Factory(
+        list[tuple[MessageId, GateInvitation]]
+    )
+    gate_notes: list[GateNote] = attrs.Factory(list[GateNote])
+    approved: list[tuple[GroupId, UserId]] = attrs.Factory(list[tuple[GroupId, UserId]])
+    declined: list[tuple[GroupId, UserId]] = attrs.Factory(list[tuple[GroupId, UserId]])
     calls: list[tuple[str, int, int | None]] = attrs.Factory(list[tuple[str, int, int | None]])
     """Every call as `(method, chat_id, user_id or message_id)`, in order."""
     _next_message_id: int = 1000
@@ -178,3 +200,30 @@ class InMemoryMessenger(Messenger):
 
     async def retire_lost_sends(self) -> None:
         return  # a memory send never times out
+
+    async def approve_join_request(self, group_id: GroupId, user_id: UserId) -> None:
+        self._call("approve_join_request", group_id, user_id)
+        if (group_id, user_id) not in self.join_requests:
+            raise JoinRequestGone(group_id, user_id)
+        self.join_requests.discard((group_id, user_id))
+        self.approved.append((group_id, user_id))
+        self.memberships[(group_id, user_id)] = Membership(MemberStatus.MEMBER)
+
+    async def decline_join_request(self, group_id: GroupId, user_id: UserId) -> None:
+        self._call("decline_join_request", group_id, user_id)
+        if (group_id, user_id) not in self.join_requests:
+            raise JoinRequestGone(group_id, user_id)
+        self.join_requests.discard((group_id, user_id))
+        self.declined.append((group_id, user_id))
+
+    async def send_gate_invitation(self, invitation: GateInvitation) -> MessageId:
+        self._call("send_gate_invitation", invitation.user_chat_id, invitation.group_id)
+        if invitation.user_chat_id in self.unreachable:
+            raise BotLacksRights(invitation.user_chat_id, "bot can't initiate conversation")
+        message_id = self._new_message_id()
+        self.invitations.append((message_id, invitation))
+        return message_id
+
+    async def show_gate_note(self, note: GateNote) -> None:
+        self._call("show_gate_note", note.user_chat_id, note.message_id)
+        self.gate_notes.append(note)

@@ -17,6 +17,7 @@ from application.ports.repositories import (
     AuditLog,
     ExemptionRepository,
     GroupRepository,
+    JoinRequestRepository,
     RestrictionRepository,
     ScheduledActionRepository,
 )
@@ -28,6 +29,7 @@ from application.ports.unit_of_work import (
 )
 from domain.audit import AuditEvent
 from domain.ids import ChannelId, GroupId, MessageId, UserId
+from domain.join_request import PendingJoinRequest
 from domain.policy import GroupPolicy
 from domain.restriction import Restriction
 from domain.schedule import ActionKind, ScheduledAction
@@ -46,6 +48,9 @@ class _State:
     )
     audit: list[AuditEvent] = attrs.Factory(list[AuditEvent])
     actions: dict[uuid.UUID, ScheduledAction] = attrs.Factory(dict[uuid.UUID, ScheduledAction])
+    join_requests: dict[tuple[GroupId, UserId], PendingJoinRequest] = attrs.Factory(
+        dict[tuple[GroupId, UserId], PendingJoinRequest]
+    )
 
     def copy(self) -> "_State":
         # Values are frozen; copying the containers is a full snapshot.
@@ -55,6 +60,7 @@ class _State:
             dict(self.exemptions),
             list(self.audit),
             dict(self.actions),
+            dict(self.join_requests),
         )
 
 
@@ -221,6 +227,27 @@ class InMemoryScheduledActionRepository(ScheduledActionRepository):
 
 
 @attrs.define
+class InMemoryJoinRequestRepository(JoinRequestRepository):
+    """Pending join requests in a dict."""
+
+    _scope: _Scope
+
+    async def get(self, group_id: GroupId, user_id: UserId) -> PendingJoinRequest | None:
+        if not self._scope.visible(group_id):
+            return None
+        return self._scope.state.join_requests.get((group_id, user_id))
+
+    async def save(self, request: PendingJoinRequest) -> None:
+        self._scope.writable(request.group_id)
+        self._scope.state.join_requests[(request.group_id, request.user_id)] = request
+
+    async def delete(self, group_id: GroupId, user_id: UserId) -> bool:
+        if not self._scope.visible(group_id):
+            return False
+        return self._scope.state.join_requests.pop((group_id, user_id), None) is not None
+
+
+@attrs.define
 class InMemoryTransaction(Transaction):
     """One transaction over a working copy of the unit of work's state."""
 
@@ -231,6 +258,7 @@ class InMemoryTransaction(Transaction):
     exemptions: ExemptionRepository = attrs.field(init=False)
     audit: AuditLog = attrs.field(init=False)
     actions: ScheduledActionRepository = attrs.field(init=False)
+    join_requests: JoinRequestRepository = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.groups = InMemoryGroupRepository(self._scope)
@@ -238,6 +266,7 @@ class InMemoryTransaction(Transaction):
         self.exemptions = InMemoryExemptionRepository(self._scope)
         self.audit = InMemoryAuditLog(self._scope)
         self.actions = InMemoryScheduledActionRepository(self._scope)
+        self.join_requests = InMemoryJoinRequestRepository(self._scope)
 
     async def commit(self) -> None:
         self._owner.state = self._scope.state

@@ -10,6 +10,7 @@ from sqlalchemy import RowMapping
 from domain.answers import Answer
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, GroupId, MessageId, UserId
+from domain.join_request import PendingJoinRequest
 from domain.notices import NoticeKind
 from domain.policy import FailurePolicy, GroupPolicy, GroupSettings, RequiredChannel
 from domain.restriction import Restriction, WarningReason
@@ -52,6 +53,8 @@ def group_values(policy: GroupPolicy) -> Values:
         "failure_policy": policy.settings.failure_policy.value,
         "warning_ttl": policy.settings.warning_ttl,
         "kick_after": policy.settings.kick_after,
+        "join_gate": policy.settings.join_gate,
+        "join_gate_timeout": policy.settings.join_gate_timeout,
     }
 
 
@@ -77,6 +80,7 @@ def policy_from_rows(rows: Sequence[RowMapping]) -> GroupPolicy:
     """
     group = rows[0]
     kick_after = group["kick_after"]
+    gate_timeout = group["join_gate_timeout"]
     return GroupPolicy(
         group_id=GroupId(int(group["tenant_id"])),
         title=str(group["title"]),
@@ -95,6 +99,8 @@ def policy_from_rows(rows: Sequence[RowMapping]) -> GroupPolicy:
             failure_policy=FailurePolicy(str(group["failure_policy"])),
             warning_ttl=_timedelta(group["warning_ttl"]),
             kick_after=None if kick_after is None else _timedelta(kick_after),
+            join_gate=bool(group["join_gate"]),
+            join_gate_timeout=None if gate_timeout is None else _timedelta(gate_timeout),
         ),
     )
 
@@ -211,4 +217,30 @@ def action_from_row(row: RowMapping) -> ScheduledAction:
         notice=None if notice is None else NoticeKind(str(notice)),
         channel_id=None if channel is None else ChannelId(channel),
         answer=answer,
+    )
+
+
+# --- join requests ----------------------------------------------------------------------------
+
+
+def join_request_values(request: PendingJoinRequest) -> Values:
+    """The `join_requests` row of a pending request."""
+    return {
+        "tenant_id": request.group_id,
+        "user_id": request.user_id,
+        "user_chat_id": request.user_chat_id,
+        "requested_at": request.requested_at,
+        "message_id": request.message_id,
+    }
+
+
+def join_request_from_row(row: RowMapping) -> PendingJoinRequest:
+    """A pending join request from its row."""
+    message = _optional_int(row["message_id"])
+    return PendingJoinRequest(
+        group_id=GroupId(int(row["tenant_id"])),
+        user_id=UserId(int(row["user_id"])),
+        user_chat_id=int(row["user_chat_id"]),
+        requested_at=_datetime(row["requested_at"]),
+        message_id=None if message is None else MessageId(message),
     )

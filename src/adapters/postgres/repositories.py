@@ -21,6 +21,8 @@ from adapters.postgres.mapping import (
     event_from_row,
     event_values,
     group_values,
+    join_request_from_row,
+    join_request_values,
     policy_from_rows,
     restriction_from_row,
     restriction_values,
@@ -30,11 +32,13 @@ from application.ports.repositories import (
     AuditLog,
     ExemptionRepository,
     GroupRepository,
+    JoinRequestRepository,
     RestrictionRepository,
     ScheduledActionRepository,
 )
 from domain.audit import AuditEvent
 from domain.ids import GroupId, MessageId, UserId
+from domain.join_request import PendingJoinRequest
 from domain.policy import GroupPolicy, RequiredChannel
 from domain.restriction import Restriction
 from domain.schedule import ActionKind, ScheduledAction
@@ -343,3 +347,47 @@ class PostgresScheduledActionRepository(ScheduledActionRepository):
             )
         ).mappings()
         return tuple(action_from_row(row) for row in rows)
+
+
+class PostgresJoinRequestRepository(JoinRequestRepository):
+    """Pending join requests in `join_requests`."""
+
+    def __init__(self, session: TenantConnection) -> None:
+        self._session = session
+
+    async def get(self, group_id: GroupId, user_id: UserId) -> PendingJoinRequest | None:
+        row = (
+            (
+                await self._session.execute(
+                    select(t.join_requests).where(
+                        t.join_requests.c.tenant_id == group_id,
+                        t.join_requests.c.user_id == user_id,
+                    )
+                )
+            )
+            .mappings()
+            .one_or_none()
+        )
+        return None if row is None else join_request_from_row(row)
+
+    async def save(self, request: PendingJoinRequest) -> None:
+        values = join_request_values(request)
+        upsert = pg_insert(t.join_requests).values(values)
+        await self._session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[t.join_requests.c.tenant_id, t.join_requests.c.user_id],
+                set_={
+                    key: upsert.excluded[key]
+                    for key in values
+                    if key not in ("tenant_id", "user_id")
+                },
+            )
+        )
+
+    async def delete(self, group_id: GroupId, user_id: UserId) -> bool:
+        deleted = await self._session.execute(
+            delete(t.join_requests)
+            .where(t.join_requests.c.tenant_id == group_id, t.join_requests.c.user_id == user_id)
+            .returning(t.join_requests.c.user_id)
+        )
+        return deleted.first() is not None

@@ -54,6 +54,9 @@ groups = Table(
     Column("failure_policy", Text, nullable=False, server_default="open"),
     Column("warning_ttl", Interval, nullable=False),
     Column("kick_after", Interval, nullable=True),
+    Column("join_gate", Boolean, nullable=False, server_default=text("false")),
+    # NULL: requests of non-subscribers are left pending for the admins.
+    Column("join_gate_timeout", Interval, nullable=True, server_default=text("'1 hour'")),
     Column("version", Integer, nullable=False, server_default=text("1")),
     _now(),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
@@ -144,6 +147,19 @@ scheduled_actions = Table(
     Index(None, "tenant_id", "user_id", "kind"),
 )
 
+join_requests = Table(
+    "join_requests",
+    metadata,
+    Column("tenant_id", BigInteger, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("user_chat_id", BigInteger, nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    # The bot's private message to the requester, once Telegram took it.
+    Column("message_id", BigInteger, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "user_id"),
+)
+"""Rule 14: join requests the gate holds pending until the requester has joined every channel."""
+
 TENANT_TABLES: tuple[Table, ...] = (
     groups,
     required_channels,
@@ -151,6 +167,7 @@ TENANT_TABLES: tuple[Table, ...] = (
     exemptions,
     audit_events,
     scheduled_actions,
+    join_requests,
 )
 """Every table with row-level security on `tenant_id`, in creation order."""
 

@@ -23,6 +23,7 @@ from telegram.warnings import PTBDeprecationWarning
 from application.errors import (
     BotLacksRights,
     ChatNotFound,
+    JoinRequestGone,
     MessengerError,
     MessengerUnavailable,
     TargetIsAdmin,
@@ -59,6 +60,10 @@ NOT_FOUND = ("chat not found", "user not found", "username not found", "peer_id_
 
 USER_NOT_FOUND = ("user not found", "user_id_invalid", "participant_id_invalid")
 """Refusals because no user has the id a call about a member gave."""
+
+
+NO_JOIN_REQUEST = ("hide_requester_missing", "user_already_participant")
+"""Refusals to approve or decline because Telegram holds no such pending request."""
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
@@ -108,6 +113,8 @@ def translate(
             return ChatNotFound(f"{reference or chat_id} (now {error.new_chat_id})")
         case Forbidden():
             return BotLacksRights(chat_id, detail)
+        case BadRequest() if user_id is not None and describes(error, NO_JOIN_REQUEST):
+            return JoinRequestGone(chat_id, user_id)
         case BadRequest() if user_id is not None and describes(error, TARGET_IS_ADMIN):
             return TargetIsAdmin(chat_id, user_id)
         case BadRequest() if describes(error, LACKS_RIGHTS):

@@ -46,6 +46,7 @@ from adapters.telegram import replies
 from adapters.telegram.convert import caller_of, parse_user_id, person_of, sender_of
 from adapters.telegram.messenger import membership_of
 from adapters.telegram.texts import (
+    GATE_VERIFY_PREFIX,
     LIST_PREFIX,
     LISTS,
     PRIVATE_VERIFY_PREFIX,
@@ -54,6 +55,7 @@ from adapters.telegram.texts import (
     my_mutes_html,
     my_mutes_keyboard,
     pages_keyboard,
+    parse_gate_verify_data,
     parse_list_data,
     parse_private_verify_data,
     parse_settings_data,
@@ -96,6 +98,11 @@ from application.use_cases.show_status import ShowStatus, StatusCommand
 from application.use_cases.unexempt_member import UnexemptCommand, UnexemptMember
 from application.use_cases.unlink_channel import UnlinkChannel, UnlinkCommand
 from application.use_cases.unprotect_group import UnprotectCommand, UnprotectGroup
+from application.use_cases.verify_join_request import (
+    GateVerifyCommand,
+    GateVerifyOutcome,
+    VerifyJoinRequest,
+)
 from domain.answers import Answer
 from domain.errors import DomainError
 from domain.ids import ChannelId, GroupId, MessageId, UserId
@@ -167,6 +174,7 @@ class Events:
     my_mutes: ShowMyMutes
     bot_status: OnBotStatusChanged
     join_request: OnJoinRequest
+    gate_verify: VerifyJoinRequest
 
 
 # --- events ----------------------------------------------------------------------------------
@@ -411,24 +419,53 @@ async def on_unknown_button(update: Update, context: Context) -> None:
 
 @attrs.frozen
 class OnJoinRequestReceived:
-    """A request to join a chat: logged, and audited for protected groups (no gate yet)."""
+    """A request to join a chat: the join gate (rule 14) when the group has it on."""
 
     join_request: OnJoinRequest
 
     async def __call__(self, update: Update, context: Context) -> None:
-        """Hand the request to the use case; it stays pending for the admins."""
+        """Hand the request to the use case: approved, told in private, or left pending."""
         request = update.chat_join_request
         if request is None:
             return
-        log.info("join_request", extra={"chat": request.chat.id, "user": request.from_user.id})
         outcome = await self.join_request.execute(
             JoinRequestCommand(
                 request.chat.id,
                 UserId(request.from_user.id),
                 is_channel=request.chat.type == ChatType.CHANNEL,
+                user_chat_id=request.user_chat_id,
             )
         )
+        log.info(
+            "join_request chat=%s user=%s outcome=%s",
+            request.chat.id,
+            request.from_user.id,
+            outcome.value,
+        )
         count_enforcement("join_request", outcome.value)
+
+
+@attrs.frozen
+class OnGateVerifyPressed:
+    """Verify in the join gate's private message (rule 14): approve the presser's request."""
+
+    gate_verify: VerifyJoinRequest
+
+    async def __call__(self, update: Update, context: Context) -> None:
+        """Run the press and answer with what it came to (an approval edits the message)."""
+        query = update.callback_query
+        if query is None:
+            return
+        group_id = parse_gate_verify_data(query.data) if query.data is not None else None
+        if group_id is None:
+            await answer(query, replies.INVALID_BUTTON)
+            return
+        result = await self.gate_verify.execute(
+            GateVerifyCommand(group_id, UserId(query.from_user.id))
+        )
+        count_enforcement("gate_verify", result.outcome.value)
+        alert = result.outcome is GateVerifyOutcome.STILL_MISSING
+        await answer(query, replies.gate_verify_answer(result), show_alert=alert)
 
 
 # --- commands --------------------------------------------------------------------------------
@@ -764,6 +801,12 @@ def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler,
             CallbackQueryHandler(
                 OnPrivateVerifyPressed(events.verify, events.my_mutes),
                 pattern=f"^{PRIVATE_VERIFY_PREFIX}",
+            ),
+            0,
+        ),
+        (
+            CallbackQueryHandler(
+                OnGateVerifyPressed(events.gate_verify), pattern=f"^{GATE_VERIFY_PREFIX}"
             ),
             0,
         ),

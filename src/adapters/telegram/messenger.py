@@ -34,13 +34,21 @@ from adapters.telegram.error_translation import TARGET_IS_ADMIN, describes, tran
 from adapters.telegram.lost_sends import LostSends
 from adapters.telegram.notices import notice_html
 from adapters.telegram.rate_limiter import CallOptions, Priority
-from adapters.telegram.texts import warning_html, warning_keyboard
+from adapters.telegram.texts import (
+    gate_invitation_html,
+    gate_invitation_keyboard,
+    gate_note_html,
+    warning_html,
+    warning_keyboard,
+)
 from application.errors import MessengerUnavailable
 from application.ports.messenger import (
     AdminNotice,
     ChatInfo,
     ChatKind,
     ChatRights,
+    GateInvitation,
+    GateNote,
     Messenger,
     MuteWarning,
 )
@@ -175,6 +183,49 @@ class TelegramMessenger(Messenger):
             raise translate(error, chat_id=chat_id) from error
         except TelegramError as error:
             raise translate(error, chat_id=chat_id) from error
+
+    # --- the join gate ----------------------------------------------------------------------
+
+    async def approve_join_request(self, group_id: GroupId, user_id: UserId) -> None:
+        await _call(
+            self.bot.approve_chat_join_request(group_id, user_id),
+            chat_id=group_id,
+            user_id=user_id,
+        )
+
+    async def decline_join_request(self, group_id: GroupId, user_id: UserId) -> None:
+        await _call(
+            self.bot.decline_chat_join_request(group_id, user_id),
+            chat_id=group_id,
+            user_id=user_id,
+        )
+
+    async def send_gate_invitation(self, invitation: GateInvitation) -> MessageId:
+        # An answer to a person: it goes before warnings, and counts against the overall pace.
+        sent = await _call(
+            self.bot.send_message(
+                invitation.user_chat_id,
+                gate_invitation_html(invitation),
+                parse_mode=ParseMode.HTML,
+                reply_markup=gate_invitation_keyboard(invitation),
+                disable_web_page_preview=True,
+                **_paced(self.bot, Priority.ANSWER),
+            ),
+            chat_id=invitation.user_chat_id,
+        )
+        return MessageId(sent.message_id)
+
+    async def show_gate_note(self, note: GateNote) -> None:
+        try:
+            await self.bot.edit_message_text(
+                gate_note_html(note),
+                chat_id=note.user_chat_id,
+                message_id=note.message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=None,
+            )
+        except TelegramError as error:
+            raise translate(error, chat_id=note.user_chat_id) from error
 
     # --- sending ----------------------------------------------------------------------------
 

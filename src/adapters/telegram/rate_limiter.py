@@ -50,8 +50,19 @@ type ChatKey = int | str | None
 
 _ALSO_SENDS = frozenset({"forwardmessage", "forwardmessages", "copymessage", "copymessages"})
 _NOT_SENDS = frozenset({"sendchataction"})
-_SAFE_TO_REPEAT_PREFIXES = ("get", "restrict", "ban", "unban", "delete", "set", "answer")
-"""Calls whose repetition changes nothing (reads, moderation, deletions, settings)."""
+_SAFE_TO_REPEAT_PREFIXES = (
+    "get",
+    "restrict",
+    "ban",
+    "unban",
+    "delete",
+    "set",
+    "answer",
+    "approvechatjoinrequest",
+    "declinechatjoinrequest",
+)
+"""Calls whose repetition changes nothing (reads, moderation, deletions, settings, ending a
+join request: done twice, the second finds no request)."""
 
 
 def is_send(endpoint: str) -> bool:

@@ -25,6 +25,7 @@ from application.use_cases.protect_group import ProtectOutcome, ProtectResult
 from application.use_cases.show_status import StatusReport
 from application.use_cases.unlink_channel import UnlinkResult
 from application.use_cases.unprotect_group import UnprotectResult
+from application.use_cases.verify_join_request import GateVerifyOutcome, GateVerifyResult
 from domain.audit import AuditEvent, AuditKind
 from domain.errors import DomainError, UnknownSetting
 from domain.ids import UserId
@@ -91,6 +92,8 @@ _PROBLEMS = {
     Problem.NOT_ADMIN_IN_GROUP: "Make me an administrator of this group.",
     Problem.CANNOT_RESTRICT: "Give me the <i>Ban users</i> right in this group.",
     Problem.CANNOT_DELETE: "Give me the <i>Delete messages</i> right in this group.",
+    Problem.GATE_CANNOT_INVITE: "The join gate is on: give me the <i>Invite users via link</i> "
+    "right in this group, so I can approve and decline join requests.",
     Problem.NOT_ADMIN_IN_CHANNEL: "Make me an administrator of the channel {ref}.",
     Problem.CANNOT_INVITE: "Give me the <i>Invite users via link</i> right in {ref}.",
     Problem.NOT_A_CHANNEL: "{ref} is not a channel.",
@@ -165,6 +168,10 @@ SETTING_DESCRIPTIONS = {
     "<i>open</i> lets them talk, <i>closed</i> mutes them",
     "warning_ttl": "how long my warnings stay before I delete them",
     "kick_after": "remove a member I muted who has not joined after this long (<i>off</i>: never)",
+    "join_gate": "with <i>on</i>, I approve join requests of people who joined every channel "
+    "and tell the others in private what to join (needs the <i>Invite users</i> right)",
+    "join_gate_timeout": "how long a requester may take to join before I decline the request "
+    "(<i>off</i>: the admins decide)",
 }
 """What each setting does, shown by `/settings` and its menu."""
 
@@ -196,7 +203,10 @@ def unexempt_html(removed: bool) -> str:
 def check_html(report: CheckReport) -> str:
     """The reply to /check."""
     if report.healthy:
-        return f"✅ I have every right I need here and in {len(report.channels)} channel(s)."
+        gate = (
+            " That includes approving join requests (the join gate)." if report.join_gate else ""
+        )
+        return f"✅ I have every right I need here and in {len(report.channels)} channel(s).{gate}"
     return "Please fix:\n" + "\n".join(f"• {finding_html(f)}" for f in report.findings)
 
 
@@ -317,6 +327,24 @@ def muted_html(muted: MutedList) -> str:
     return "\n".join(lines)
 
 
+def gate_verify_answer(result: GateVerifyResult) -> str:
+    """The alert shown to a requester who pressed the gate's Verify (at most 200 characters)."""
+    match result.outcome:
+        case GateVerifyOutcome.APPROVED:
+            text = "Thanks! Your request is approved: welcome."
+        case GateVerifyOutcome.STILL_MISSING:
+            text = "Join first: " + ", ".join(c.title for c in result.missing)
+        case GateVerifyOutcome.NO_REQUEST:
+            text = "I hold no request of yours for this group any more."
+        case GateVerifyOutcome.THROTTLED:
+            text = "Please wait a few seconds before trying again."
+        case GateVerifyOutcome.DEFERRED:
+            text = "Telegram is busy: you will be let in shortly."
+        case GateVerifyOutcome.REFUSED:
+            text = "Telegram did not let me approve you; the group's admins will decide."
+    return text[:200]
+
+
 def exempted_html(page: Page[UserId]) -> str:
     """The reply to /exempted."""
     if not page.total:
@@ -344,6 +372,8 @@ _LOGGED = {
     AuditKind.UNEXEMPTED: "took {subject} off the exemption list",
     AuditKind.BOT_STATUS_CHANGED: "changed the bot's rights",
     AuditKind.JOIN_REQUESTED: "{subject} asked to join",
+    AuditKind.JOIN_APPROVED: "let {subject} in",
+    AuditKind.JOIN_DECLINED: "declined {subject}'s request to join",
 }
 
 

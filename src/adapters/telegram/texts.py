@@ -11,8 +11,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.helpers import mention_html
 
 from adapters.telegram.convert import parse_user_id
-from application.ports.messenger import MuteWarning
+from application.ports.messenger import GateInvitation, GateNote, GateOutcome, MuteWarning
 from application.use_cases.show_my_mutes import MutedHere
+from domain.durations import format_duration
 from domain.ids import GroupId, UserId
 from domain.policy import GroupSettings, RequiredChannel
 from domain.restriction import WarningReason
@@ -22,6 +23,8 @@ SETTINGS_PREFIX = "set:"
 LIST_PREFIX = "list:"
 PRIVATE_VERIFY_PREFIX = "pverify:"
 """A Verify button in the private chat: it names the group (rule 12)."""
+GATE_VERIFY_PREFIX = "gverify:"
+"""The Verify button of the join gate's private message: it names the group (rule 14)."""
 MUTED_START = "muted"
 """The `/start` payload of the warning's deep link into the private chat."""
 LISTS = ("muted", "exempted", "log")
@@ -31,12 +34,16 @@ SETTINGS_CHOICES: dict[str, tuple[str, ...]] = {
     "failure_policy": ("open", "closed"),
     "warning_ttl": ("30s", "2m", "10m", "1h"),
     "kick_after": ("off", "1h", "1d", "7d"),
+    "join_gate": ("on", "off"),
+    "join_gate_timeout": ("off", "10m", "1h", "1d"),
 }
 """The values the settings menu offers, per setting (`/settings key value` takes any)."""
 _SETTINGS_LABELS = {
     "failure_policy": {"open": "Check fails: let talk", "closed": "Check fails: mute"},
     "warning_ttl": "Warnings stay {}",
     "kick_after": {"off": "Never kick", "": "Kick muted after {}"},
+    "join_gate": {"on": "Gate join requests", "off": "Leave requests to admins"},
+    "join_gate_timeout": {"off": "Requests wait for admins", "": "Decline requests after {}"},
 }
 """What each menu button does: a pattern the value fills in, or a label per value (the one
 under `""` for any other value)."""
@@ -217,6 +224,53 @@ def pages_keyboard(name: str, number: int, pages: int) -> InlineKeyboardMarkup |
     return InlineKeyboardMarkup([row])
 
 
+def gate_invitation_html(invitation: GateInvitation) -> str:
+    """The join gate's private message: what to join before the request is approved."""
+    group = html.escape(invitation.group_title or "the group")
+    channels = channel_list_html([c.title for c in invitation.channels] or ["the channels"])
+    if invitation.timeout is None:
+        then = "Then press <b>Verify</b> and I will let you in."
+    else:
+        then = (
+            "Then press <b>Verify</b> and I will let you in. Your request is declined if you "
+            f"have not joined within {format_duration(invitation.timeout)}."
+        )
+    return f"You asked to join <b>{group}</b>. To get in, join {channels} first.\n{then}"
+
+
+def gate_invitation_keyboard(invitation: GateInvitation) -> InlineKeyboardMarkup:
+    """A join button per missing channel, then Verify for the group."""
+    rows = join_rows(invitation.channels)
+    rows.append(
+        [InlineKeyboardButton("Verify", callback_data=gate_verify_data(invitation.group_id))]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+def gate_note_html(note: GateNote) -> str:
+    """What the gate's private message becomes once the request has ended."""
+    group = html.escape(note.group_title or "the group")
+    if note.outcome is GateOutcome.APPROVED:
+        return f"✅ You are in: welcome to <b>{group}</b>!"
+    return (
+        f"Your request to join <b>{group}</b> was declined: the channels were not joined in "
+        "time. Join them and ask again whenever you like."
+    )
+
+
+def gate_verify_data(group_id: GroupId) -> str:
+    """The gate's Verify button's callback data: the group the request is for."""
+    return f"{GATE_VERIFY_PREFIX}{group_id}"
+
+
+def parse_gate_verify_data(data: str) -> GroupId | None:
+    """The group a gate Verify button names, or `None` if the data is not ours.
+
+    A forged id acts only on the presser's own request to that group, if there is one.
+    """
+    return _group_after(data, GATE_VERIFY_PREFIX)
+
+
 def private_verify_data(group_id: GroupId) -> str:
     """A private-chat Verify button's callback data: the group it verifies in."""
     return f"{PRIVATE_VERIFY_PREFIX}{group_id}"
@@ -228,7 +282,12 @@ def parse_private_verify_data(data: str) -> GroupId | None:
     The id is typed by whoever crafted the press; the Verify acts only on the presser's own
     restriction in that group, so a forged id changes nothing for anyone else.
     """
-    raw = data.removeprefix(PRIVATE_VERIFY_PREFIX)
+    return _group_after(data, PRIVATE_VERIFY_PREFIX)
+
+
+def _group_after(data: str, prefix: str) -> GroupId | None:
+    """The negative group id after `prefix`, or `None` if `data` is anything else."""
+    raw = data.removeprefix(prefix)
     if raw == data or not raw.startswith("-") or not raw[1:].isascii() or not raw[1:].isdigit():
         return None
     group_id = int(raw)

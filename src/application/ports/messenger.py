@@ -5,11 +5,13 @@ asked. Every method raises only the errors of `application.errors`:
 
 - `MessengerUnavailable`: network error, timeout, 5xx, or 429 past the retry budget;
 - `BotLacksRights`: the bot is not an admin of the chat or lacks the right the call needs;
-- `ChatNotFound`, `TargetIsAdmin`, `UserNotFound`: as named, where a method says so.
+- `ChatNotFound`, `TargetIsAdmin`, `UserNotFound`, `JoinRequestGone`: as named, where a method
+  says so.
 """
 
 import enum
 from abc import abstractmethod
+from datetime import timedelta
 from typing import Protocol
 
 import attrs
@@ -102,6 +104,39 @@ class AdminNotice:
     channel: RequiredChannel | None = None
 
 
+@attrs.frozen
+class GateInvitation:
+    """Rule 14: the private message to someone who asked to join a gated group.
+
+    It lists the channels they have not joined, each with a way to join, and a Verify button
+    that approves the request once they have.
+    """
+
+    user_chat_id: int
+    group_id: GroupId
+    group_title: str
+    channels: tuple[RequiredChannel, ...]
+    timeout: timedelta | None
+    """How long they have before the request is declined; `None`: the admins decide."""
+
+
+class GateOutcome(enum.StrEnum):
+    """How a gated join request ended, as the requester is told."""
+
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+@attrs.frozen
+class GateNote:
+    """What the private message of a `GateInvitation` becomes once the request has ended."""
+
+    user_chat_id: int
+    message_id: MessageId
+    group_title: str
+    outcome: GateOutcome
+
+
 class Messenger(Protocol):
     """The bot's hands and eyes in Telegram."""
 
@@ -170,3 +205,30 @@ class Messenger(Protocol):
         (the paced sender's loop calls it every round; cheap when nothing was lost) and after
         every successful send into the same chat. Best effort: never raises.
         """
+
+    @abstractmethod
+    async def approve_join_request(self, group_id: GroupId, user_id: UserId) -> None:
+        """Let the user in on their pending request to join the group.
+
+        Raises `JoinRequestGone` when Telegram holds no such request (already handled, or they
+        are a member); `BotLacksRights` without `can_invite_users`.
+        """
+
+    @abstractmethod
+    async def decline_join_request(self, group_id: GroupId, user_id: UserId) -> None:
+        """Turn the user's pending request to join the group down.
+
+        Raises `JoinRequestGone` when Telegram holds no such request.
+        """
+
+    @abstractmethod
+    async def send_gate_invitation(self, invitation: GateInvitation) -> MessageId:
+        """Send the invitation in private (an answer to a person, paced as such); return its id.
+
+        Telegram allows it within 5 minutes of the request, or once the user has started the
+        bot; else `BotLacksRights`.
+        """
+
+    @abstractmethod
+    async def show_gate_note(self, note: GateNote) -> None:
+        """Replace the invitation's text and buttons by how the request ended."""

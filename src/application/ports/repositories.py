@@ -13,6 +13,7 @@ from typing import Protocol
 
 from domain.audit import AuditEvent
 from domain.ids import GroupId, MessageId, UserId
+from domain.join_request import PendingJoinRequest
 from domain.policy import GroupPolicy
 from domain.restriction import Restriction
 from domain.schedule import ActionKind, ScheduledAction
@@ -131,3 +132,19 @@ class ScheduledActionRepository(Protocol):
     @abstractmethod
     async def pending(self, group_id: GroupId) -> tuple[ScheduledAction, ...]:
         """Every pending action of the group, earliest first."""
+
+
+class JoinRequestRepository(Protocol):
+    """Join requests the gate holds pending (rule 14)."""
+
+    @abstractmethod
+    async def get(self, group_id: GroupId, user_id: UserId) -> PendingJoinRequest | None:
+        """The member's pending request to join the group, if the gate holds one."""
+
+    @abstractmethod
+    async def save(self, request: PendingJoinRequest) -> None:
+        """Insert or replace the request of `request.user_id`."""
+
+    @abstractmethod
+    async def delete(self, group_id: GroupId, user_id: UserId) -> bool:
+        """Forget the request; return whether there was one."""

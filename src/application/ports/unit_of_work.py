@@ -11,6 +11,7 @@ from application.ports.repositories import (
     AuditLog,
     ExemptionRepository,
     GroupRepository,
+    JoinRequestRepository,
     RestrictionRepository,
     ScheduledActionRepository,
 )
@@ -25,6 +26,7 @@ class Transaction(Protocol):
     exemptions: ExemptionRepository
     audit: AuditLog
     actions: ScheduledActionRepository
+    join_requests: JoinRequestRepository
 
     @abstractmethod
     async def commit(self) -> None:

@@ -5,6 +5,7 @@ import logging
 import attrs
 
 from application.errors import MessengerError
+from application.join_gate import Approval, JoinGate
 from application.lookups import Lookups
 from application.ports.caches import GroupSnapshot, MembershipCache
 from application.ports.messenger import Messenger
@@ -31,10 +32,11 @@ class ChannelMemberUpdate:
 
 @attrs.frozen
 class ChannelChangeResult:
-    """The groups where the member was freed, and those where they were muted again."""
+    """The groups where the member was freed, muted again, or let in by the join gate."""
 
     lifted: tuple[GroupId, ...] = ()
     restricted: tuple[GroupId, ...] = ()
+    approved: tuple[GroupId, ...] = ()
 
 
 @attrs.frozen
@@ -48,6 +50,7 @@ class ChannelMemberChanged:
     - Leaving re-restricts the member in every linked group where they are present and neither
       an admin nor exempt, with a warning; never one someone else (an admin) has restricted,
       whose restriction stays theirs (rule 5).
+    - Rule 14: joining the last missing channel approves a join request the gate holds.
     """
 
     lookups: Lookups
@@ -56,6 +59,7 @@ class ChannelMemberChanged:
     messenger: Messenger
     uow: UnitOfWork
     directory: TenantDirectory
+    gate: JoinGate
 
     async def execute(self, update: ChannelMemberUpdate) -> ChannelChangeResult:
         """Act in every group that requires the channel."""
@@ -66,6 +70,7 @@ class ChannelMemberChanged:
             return ChannelChangeResult()
         lifted: list[GroupId] = []
         restricted: list[GroupId] = []
+        approved: list[GroupId] = []
         for group_id in await self.directory.groups_requiring(channel):
             snapshot = await self.lookups.snapshot(group_id)
             policy = snapshot.protected_policy
@@ -75,7 +80,9 @@ class ChannelMemberChanged:
                 lifted.append(group_id)
             elif not joined and await self._restrict_if_present(snapshot, policy, update):
                 restricted.append(group_id)
-        return ChannelChangeResult(tuple(lifted), tuple(restricted))
+            if joined and await self.gate.admit_if_complete(policy, user) is Approval.APPROVED:
+                approved.append(group_id)
+        return ChannelChangeResult(tuple(lifted), tuple(restricted), tuple(approved))
 
     async def _lift_if_complete(self, policy: GroupPolicy, update: ChannelMemberUpdate) -> bool:
         group_id, user = policy.group_id, update.member.user_id

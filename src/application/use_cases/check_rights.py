@@ -24,6 +24,8 @@ class CheckReport:
 
     channels: tuple[RequiredChannel, ...]
     findings: tuple[Finding, ...]
+    join_gate: bool = False
+    """The group's join gate is on (its right is among what was checked)."""
 
     @property
     def healthy(self) -> bool:
@@ -33,7 +35,10 @@ class CheckReport:
 
 @attrs.frozen
 class CheckRights:
-    """Ask Telegram for the bot's rights in the group and each linked channel."""
+    """Ask Telegram for the bot's rights in the group and each linked channel.
+
+    With the join gate on, the group's findings include the right it needs (rule 14).
+    """
 
     uow: UnitOfWork
     messenger: Messenger
@@ -45,7 +50,8 @@ class CheckRights:
         async with self.uow.begin(group_id) as tx:
             policy = await tx.groups.get(group_id)
         channels = policy.channels if policy is not None else ()
-        findings = list(await group_findings(messenger, group_id))
+        join_gate = policy is not None and policy.settings.join_gate
+        findings = list(await group_findings(messenger, group_id, join_gate=join_gate))
         for channel in channels:
             findings += await channel_findings(
                 messenger,
@@ -53,4 +59,4 @@ class CheckRights:
                 has_username=channel.username is not None,
                 reference=channel.title,
             )
-        return CheckReport(channels, tuple(findings))
+        return CheckReport(channels, tuple(findings), join_gate)

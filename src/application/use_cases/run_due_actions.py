@@ -15,6 +15,7 @@ from application.errors import (
     StorageError,
     TargetIsAdmin,
 )
+from application.join_gate import JoinGate
 from application.lookups import Lookups
 from application.ports.clock import Clock
 from application.ports.messenger import Messenger
@@ -44,9 +45,10 @@ _KINDS = frozenset(ActionKind) - {
     ActionKind.SEND_WARNING,
     ActionKind.SEND_NOTICE,
     ActionKind.SEND_ANSWER,
+    ActionKind.SEND_GATE_INVITATION,
 }
-"""What this loop runs; warnings and notices are the paced sender's (`SendWarnings`,
-`SendNotices`)."""
+"""What this loop runs; answers, warnings, notices and invitations are the paced sender's
+(`SendAnswers`, `SendWarnings`, `SendNotices`, `SendGateInvitations`)."""
 
 
 class _Ending(enum.Enum):
@@ -78,6 +80,8 @@ class RunDueActions:
       do not run one twice and a worker that dies leaves the one it held to the next within
       seconds (issue 10: a 2-minute lease on 50 claimed at once kept members muted for minutes).
     - A kick happens only if the bot's restriction is still in place and protection is on.
+    - Rule 14: a join request still pending at its timeout is declined (or approved, if the
+      requester joined meanwhile); an approval Telegram could not take is tried again.
 
     Rule 11: a failure past the immediate retries is deferred, never dropped.
 
@@ -94,6 +98,7 @@ class RunDueActions:
     uow: UnitOfWork
     clock: Clock
     directory: TenantDirectory
+    gate: JoinGate
     renew_every: timedelta = RENEW_EVERY
 
     async def execute(self) -> RunReport:
@@ -185,8 +190,18 @@ class RunDueActions:
                 await self._kick(action)
             case ActionKind.RESTRICT_MEMBER:
                 await self._restrict(action)
-            case ActionKind.SEND_WARNING | ActionKind.SEND_NOTICE | ActionKind.SEND_ANSWER:
-                # the paced sender's
+            case ActionKind.APPROVE_JOIN_REQUEST:
+                if action.user_id is not None:
+                    await self.gate.approve_now(action.group_id, action.user_id, "retried")
+            case ActionKind.DECLINE_JOIN_REQUEST:
+                if action.user_id is not None:
+                    await self.gate.decline_at_timeout(action.group_id, action.user_id)
+            case (
+                ActionKind.SEND_WARNING
+                | ActionKind.SEND_NOTICE
+                | ActionKind.SEND_ANSWER
+                | ActionKind.SEND_GATE_INVITATION
+            ):  # the paced sender's
                 pass
 
     async def _restrict(self, action: ScheduledAction) -> None:

@@ -50,6 +50,12 @@ def _row(table: Table, tenant: int) -> dict[str, Any]:
             "kind": "delete_message",
             "due_at": NOW,
         },
+        "join_requests": lambda: {
+            "tenant_id": tenant,
+            "user_id": (user := new_user()),
+            "user_chat_id": user,
+            "requested_at": NOW,
+        },
     }
     return rows[table.name]()
 
@@ -62,6 +68,7 @@ _UPDATES: dict[str, dict[str, Any]] = {
     "exemptions": {"created_at": NOW},
     "audit_events": {"reason": "changed"},
     "scheduled_actions": {"attempts": 9},
+    "join_requests": {"message_id": 9},
 }
 
 TABLES = pytest.mark.parametrize("table", t.TENANT_TABLES, ids=lambda table: table.name)

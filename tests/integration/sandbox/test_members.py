@@ -18,6 +18,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden
 
 from telegram_sandbox import AdminRights, Sandbox, SeededWorld, Status
+from telegram_sandbox.state import World
 
 
 async def test_get_chat_full_info(bot: Bot, ids: SeededWorld) -> None:
@@ -167,6 +168,22 @@ async def test_ban_and_unban(bot: Bot, sandbox: Sandbox, ids: SeededWorld) -> No
     sandbox.driver.promote(ids.group_id, ids.dave_id, by=ids.owner_id)
     with pytest.raises(BadRequest, match=r"(?i)user is an administrator of the chat"):
         await bot.ban_chat_member(ids.group_id, ids.dave_id)
+
+
+async def test_a_requester_may_be_written_to_for_5_minutes_only(
+    bot: Bot, sandbox: Sandbox, ids: SeededWorld
+) -> None:
+    sandbox.driver.request_join(ids.group_id, ids.dave_id)
+    await bot.send_message(ids.dave_id, "join the channels first")  # user_chat_id, never started
+    world = sandbox.world
+    asked = world.now()
+    world.clock = lambda: asked + World.JOIN_REQUEST_DM_SECONDS - 1
+    await bot.send_message(ids.dave_id, "still 1 s left")
+    world.clock = lambda: asked + World.JOIN_REQUEST_DM_SECONDS
+    with pytest.raises(Forbidden, match=r"(?i)can't initiate conversation"):
+        await bot.send_message(ids.dave_id, "5 minutes later")
+    assert [r.user_id for r in sandbox.driver.join_requests(ids.group_id)] == [ids.dave_id]
+    assert await bot.decline_chat_join_request(ids.group_id, ids.dave_id)
 
 
 async def test_join_requests(bot: Bot, sandbox: Sandbox, ids: SeededWorld) -> None:

@@ -53,6 +53,8 @@ class SandboxWorld:
     lost_channel = ChannelId(-1002000000005)
     gone_group = GroupId(-1002000000006)
 
+    _requesters = 0
+
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         driver = sandbox.driver
@@ -88,6 +90,13 @@ class SandboxWorld:
 
     async def is_restricted(self, group: GroupId, user: UserId) -> bool:
         return self.sandbox.driver.is_restricted(group, user)
+
+    async def request_join(self, group: GroupId) -> UserId:
+        self._requesters += 1
+        requester = UserId(700_000 + self._requesters)
+        self.sandbox.driver.user(requester, f"Requester {self._requesters}")
+        self.sandbox.driver.request_join(group, requester)
+        return requester
 
 
 @pytest.fixture

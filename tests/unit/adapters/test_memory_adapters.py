@@ -55,6 +55,11 @@ class MemoryWorld:
     async def is_restricted(self, group: GroupId, user: UserId) -> bool:
         return self.messenger.is_restricted(group, user)
 
+    async def request_join(self, group: GroupId) -> UserId:
+        requester = UserId(700_000 + len(self.messenger.calls))
+        self.messenger.join_requests.add((group, requester))
+        return requester
+
 
 class TestInMemoryMessenger(MessengerContract):
     @pytest.fixture

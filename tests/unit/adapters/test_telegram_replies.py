@@ -66,7 +66,8 @@ def test_an_unknown_setting_lists_the_valid_keys_escaped() -> None:
     text = error_html(UnknownSetting("<colour>", GroupSettings.KEYS))
     assert text == (
         "Unknown setting <code>&lt;colour&gt;</code>. Settings: <code>failure_policy</code>, "
-        "<code>warning_ttl</code>, <code>kick_after</code>."
+        "<code>warning_ttl</code>, <code>kick_after</code>, <code>join_gate</code>, "
+        "<code>join_gate_timeout</code>."
     )
 
 
@@ -92,6 +93,12 @@ def test_every_settings_button_says_what_choosing_it_does() -> None:
         "Kick muted after 1h",
         "Kick muted after 1d",
         "Kick muted after 7d",
+        "Gate join requests",
+        "Leave requests to admins",
+        "Requests wait for admins",
+        "Decline requests after 10m",
+        "Decline requests after 1h",
+        "Decline requests after 1d",
     }
     assert settings_label("raid_threshold", "20") == "raid_threshold 20"  # a new setting
 

@@ -98,7 +98,30 @@ def test_default_settings() -> None:
     settings = GroupSettings()
     assert settings.failure_policy is FailurePolicy.OPEN
     assert settings.kick_after is None
-    assert settings.shown() == {"failure_policy": "open", "warning_ttl": "2m", "kick_after": "off"}
+    assert settings.shown() == {
+        "failure_policy": "open",
+        "warning_ttl": "2m",
+        "kick_after": "off",
+        "join_gate": "off",
+        "join_gate_timeout": "1h",
+    }
+
+
+def test_rule_14_the_join_gate_settings_switch_and_bound_the_timeout() -> None:
+    settings = GroupSettings().changed("join-gate", "ON").changed("join_gate_timeout", "5m")
+    assert settings.join_gate is True
+    assert settings.join_gate_timeout == timedelta(minutes=5)
+    assert settings.changed("join_gate_timeout", "off").join_gate_timeout is None
+    assert settings.changed("join_gate", "off").join_gate is False
+    assert settings.changed("join_gate_timeout", "7d").shown()["join_gate_timeout"] == "7d"
+    for key, value in (
+        ("join_gate", "maybe"),
+        ("join_gate_timeout", "4m"),
+        ("join_gate_timeout", "8d"),
+        ("join_gate_timeout", "soon"),
+    ):
+        with pytest.raises(InvalidSetting):
+            settings.changed(key, value)
 
 
 @pytest.mark.parametrize(
