@@ -125,10 +125,8 @@ class JoinGate:
         policy = (await self.lookups.snapshot(group_id)).protected_policy
         now = self.clock.now()
         if policy is None:
-            left = AuditEvent.join_declined(
-                group_id, now, user_id, "protection is off: the request is left to the admins"
-            )
-            await self._end(group_id, user_id, left)
+            log.info("join.left_to_admins group=%s user=%s: protection is off", group_id, user_id)
+            await self._end(group_id, user_id, None)
             return
         decision = await self.lookups.decision(policy, user_id, fresh=True)
         if not decision.restrict:

@@ -324,3 +324,41 @@ async def test_rule_11_an_invitation_telegram_cannot_take_now_is_sent_later(
     world.clock.advance(timedelta(minutes=1))
     await world.send_pending()
     assert len(world.messenger.invitations) == 1
+
+
+async def test_rule_14_with_protection_off_at_the_timeout_the_request_is_left_to_the_admins(
+    world: World,
+) -> None:
+    await gated(world)
+    await world.on_join_request.execute(request())
+    await world.disable()
+    await world.run_due(timedelta(hours=1))
+    assert world.messenger.declined == []
+    assert world.messenger.approved == []
+    assert (GROUP, CAROL) in world.messenger.join_requests
+    assert await world.container.gate().pending(GROUP, CAROL) is None
+    assert await world.pending() == ()
+
+
+async def test_rule_14_a_request_an_admin_declined_is_forgotten_at_the_timeout(
+    world: World,
+) -> None:
+    await gated(world)
+    await world.on_join_request.execute(request())
+    world.messenger.join_requests.clear()
+    await world.run_due(timedelta(hours=1))
+    assert world.messenger.declined == []
+    assert world.messenger.gate_notes == []
+    assert AuditKind.JOIN_DECLINED not in await world.audit_kinds()
+    assert await world.container.gate().pending(GROUP, CAROL) is None
+
+
+async def test_rule_14_a_note_telegram_refuses_is_only_logged(world: World) -> None:
+    await gated(world)
+    await world.on_join_request.execute(request())
+    world.messenger.fail("show_gate_note", CAROL, lambda: BotLacksRights(CAROL, "gone"))
+    world.join(NEWS, CAROL)
+    result = await world.on_channel_member.execute(_joined(NEWS))
+    assert result.approved == (GROUP,)
+    assert world.messenger.gate_notes == []
+    assert AuditKind.JOIN_APPROVED in await world.audit_kinds()
