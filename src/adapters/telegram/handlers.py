@@ -437,10 +437,12 @@ class OnJoinRequestReceived:
             )
         )
         log.info(
-            "join_request chat=%s user=%s outcome=%s",
-            request.chat.id,
-            request.from_user.id,
-            outcome.value,
+            "join_request",
+            extra={
+                "chat": request.chat.id,
+                "user": request.from_user.id,
+                "outcome": outcome.value,
+            },
         )
         count_enforcement("join_request", outcome.value)
 

@@ -277,7 +277,7 @@ class PollingTurns:
             await self.replay()
             self.current = poller = self.poller()
             self.active.set()
-            log.info("polling.active: this process polls Telegram")
+            log.info("polling.active")  # this process polls Telegram
             polling = asyncio.create_task(  # noqa: TID251 -- awaited below on every exit
                 poller.run(), name=_task_name()
             )

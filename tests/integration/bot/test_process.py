@@ -48,14 +48,14 @@ async def test_nezuko_run_serves_the_story_and_stops_on_sigterm(
                 out = io.StringIO()
                 story = await tell_story(sandbox, None, out)
                 assert story.failed == 0, out.getvalue() + log.read_text()
-                assert story.passed == 15
+                assert story.passed == 19
                 seeded = sandbox.seeded
                 assert seeded is not None
                 # every log line of an update carries its id, tenant and user
                 erin = sandbox.driver.user(1099, "Erin").id
                 sandbox.driver.request_join(seeded.private_channel_id, erin)
-                await sandbox.wait_until(lambda: _log_line(log, "join_request") is not None)
-                line = _log_line(log, "join_request")
+                await sandbox.wait_until(lambda: _log_line(log, "join_request", erin) is not None)
+                line = _log_line(log, "join_request", erin)
                 assert line is not None
                 assert line["tenant"] == seeded.private_channel_id
                 assert line["user"] == erin
@@ -101,6 +101,7 @@ def _assert_actions_logged(output: str, sandbox: Sandbox, database_url: str) -> 
         "due_actions.ran",
         "join_request",
         "polling.confirmed",
+        "polling.active",
     }
     actions = {*EVENT_NAMES.values(), "warning.merged", "warning.stale_deleted", "notice.sent"}
     assert own <= actions | routine, own - actions - routine
@@ -109,12 +110,13 @@ def _assert_actions_logged(output: str, sandbox: Sandbox, database_url: str) -> 
 _OWN_LOGGERS = frozenset({"domain", "application", "adapters", "bootstrap", "nezuko"})
 
 
-def _log_line(log: Path, event: str) -> dict[str, object] | None:
-    """The first JSON log line whose event starts with `event`, if the process wrote one."""
+def _log_line(log: Path, event: str, user: int | None = None) -> dict[str, object] | None:
+    """The first JSON log line whose event starts with `event` (about `user`, if given), if the
+    process wrote one."""
     for text in log.read_text().splitlines():
         if text.startswith("{"):
             line: dict[str, object] = json.loads(text)
-            if str(line.get("event", "")).startswith(event):
+            if str(line.get("event", "")).startswith(event) and user in (None, line.get("user")):
                 return line
     return None
 
