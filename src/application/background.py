@@ -21,6 +21,7 @@ from application.errors import StorageError
 from application.ports.clock import Clock
 from application.ports.outbox import Outbox
 from application.ports.unit_of_work import TenantDirectory
+from application.use_cases.refresh_raid import RefreshRaid
 from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.send_notices import SendNotices
 from application.use_cases.send_warnings import SendWarnings
@@ -104,18 +105,34 @@ async def run_due_actions_forever(runner: RunDueActions, interval: float) -> Non
         await asyncio.sleep(interval)
 
 
-async def drain_group(sender: SendWarnings, notices: SendNotices, group_id: GroupId) -> None:
-    """Send what is due in one group: every warning first, then a notice when none is left."""
+@attrs.frozen
+class Senders:
+    """What the paced sender runs in each group.
+
+    In this order: warnings, the raid notice (rule 13), then notices to admins.
+    """
+
+    warnings: SendWarnings
+    raid: RefreshRaid
+    notices: SendNotices
+
+
+async def drain_group(senders: Senders, group_id: GroupId) -> None:
+    """Send what is due in one group.
+
+    Every warning first, then the raid notice's refresh, then a notice when nothing is left.
+    """
     while True:
-        if not (await sender.execute(group_id)).idle:
+        if not (await senders.warnings.execute(group_id)).idle:
             continue
-        if (await notices.execute(group_id)).idle:
+        if not (await senders.raid.execute(group_id)).idle:
+            continue
+        if (await senders.notices.execute(group_id)).idle:
             return
 
 
 async def send_warnings_forever(
-    sender: SendWarnings,
-    notices: SendNotices,
+    senders: Senders,
     outbox: Outbox,
     directory: TenantDirectory,
     clock: Clock,
@@ -133,7 +150,7 @@ async def send_warnings_forever(
     async def drain(group_id: GroupId) -> None:
         try:
             async with slots:
-                await drain_group(sender, notices, group_id)
+                await drain_group(senders, group_id)
             draining.succeeded()
         except StorageError as error:
             draining.failed(error)

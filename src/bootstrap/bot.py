@@ -374,8 +374,7 @@ async def running_bot(
                     ),
                     asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
                         send_warnings_forever(
-                            container.send_warnings(),
-                            container.send_notices(),
+                            container.senders(),
                             container.outbox(),
                             container.directory(),
                             container.clock(),

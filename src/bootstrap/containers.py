@@ -24,14 +24,17 @@ from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.system_clock import SystemClock
 from adapters.telegram.handlers import Commands, Events
 from application.admin_notices import AdminNotices
+from application.background import Senders
 from application.lookups import Lookups
 from application.ports.clock import Clock
 from application.ports.messenger import Messenger
 from application.ports.unit_of_work import TenantDirectory, UnitOfWork
+from application.raids import Raids
 from application.restrictions import Restrictions
 from application.use_cases.change_settings import ChangeSettings
 from application.use_cases.channel_member_changed import ChannelMemberChanged
 from application.use_cases.check_rights import CheckRights
+from application.use_cases.control_raid import ControlRaid
 from application.use_cases.enforce_membership import EnforceMembership
 from application.use_cases.exempt_member import ExemptMember
 from application.use_cases.explain_member import ExplainMember
@@ -43,6 +46,7 @@ from application.use_cases.on_group_member_updated import OnGroupMemberUpdated
 from application.use_cases.on_join_request import OnJoinRequest
 from application.use_cases.press_verify import PressVerify
 from application.use_cases.protect_group import ProtectGroup
+from application.use_cases.refresh_raid import RefreshRaid
 from application.use_cases.retire_stale_warning import RetireStaleWarning
 from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.schedule_deletion import ScheduleDeletion
@@ -95,6 +99,7 @@ class Container(containers.DeclarativeContainer):
     notices = providers.Singleton(
         AdminNotices, uow=uow, clock=clock, throttle=throttle, outbox=outbox
     )
+    raids = providers.Singleton(Raids, uow=uow, clock=clock, groups=groups, outbox=outbox)
     restrictions = providers.Singleton(
         Restrictions,
         uow=uow,
@@ -113,6 +118,7 @@ class Container(containers.DeclarativeContainer):
         restrictions=restrictions,
         notices=notices,
         messenger=messenger,
+        raids=raids,
     )
     on_group_member_updated = providers.Factory(
         OnGroupMemberUpdated,
@@ -169,6 +175,12 @@ class Container(containers.DeclarativeContainer):
     send_notices = providers.Factory(
         SendNotices, lookups=lookups, messenger=messenger, uow=uow, clock=clock
     )
+    refresh_raid = providers.Factory(
+        RefreshRaid, raids=raids, lookups=lookups, messenger=messenger, uow=uow, clock=clock
+    )
+    senders = providers.Factory(
+        Senders, warnings=send_warnings, raid=refresh_raid, notices=send_notices
+    )
 
     # Admin commands (those that change a group's configuration take the same four)
     _configures: ClassVar = {"uow": uow, "messenger": messenger, "clock": clock, "groups": groups}
@@ -190,6 +202,9 @@ class Container(containers.DeclarativeContainer):
     )
     list_exempted = providers.Factory(ListExempted, uow=uow, messenger=messenger)
     show_log = providers.Factory(ShowLog, uow=uow, messenger=messenger)
+    control_raid = providers.Factory(
+        ControlRaid, raids=raids, lookups=lookups, uow=uow, messenger=messenger
+    )
 
     # What the Telegram handlers take
     events = providers.Factory(
@@ -219,6 +234,7 @@ class Container(containers.DeclarativeContainer):
         muted=list_muted,
         exempted=list_exempted,
         log=show_log,
+        raid=control_raid,
     )
 
 

@@ -27,6 +27,8 @@ class AuditKind(enum.StrEnum):
     UNEXEMPTED = "unexempted"
     BOT_STATUS_CHANGED = "bot_status_changed"
     JOIN_REQUESTED = "join_requested"
+    RAID_STARTED = "raid_started"
+    RAID_ENDED = "raid_ended"
 
 
 @attrs.frozen
@@ -103,6 +105,20 @@ class AuditEvent:
     ) -> "AuditEvent":
         """Telegram refused or failed an action the bot tried."""
         return cls(group_id, AuditKind.ACTION_FAILED, at, subject=user_id, reason=reason)
+
+    @classmethod
+    def raid(
+        cls,
+        group_id: GroupId,
+        at: datetime,
+        *,
+        started: bool,
+        actor: UserId | None,
+        reason: str,
+    ) -> "AuditEvent":
+        """Raid mode began or ended (rule 13), by an admin (`actor`) or by the join rate."""
+        kind = AuditKind.RAID_STARTED if started else AuditKind.RAID_ENDED
+        return cls(group_id, kind, at, actor=actor, reason=reason)
 
     # --- what people did ------------------------------------------------------------------------
 

@@ -28,6 +28,10 @@ class ActionKind(enum.StrEnum):
     SEND_NOTICE = "send_notice"
     """Tell the group's admins what keeps the bot from its job (rules 8 and 11: a durable intent
     the paced sender carries out after the group's warnings)."""
+    RAID_NOTICE = "raid_notice"
+    """Keep the group's one raid notice up to date while a raid lasts, end the raid when it is
+    over, and close the notice (rule 13: carried out by the paced sender, due again every few
+    seconds while the raid lasts)."""
 
 
 @attrs.frozen
@@ -45,6 +49,9 @@ class ScheduledAction:
     """What a `SEND_NOTICE` tells the admins."""
     channel_id: ChannelId | None = None
     """The required channel a `SEND_NOTICE` is about, if any."""
+    count: int | None = None
+    """The number a `SEND_NOTICE` reports, if any (members muted during a raid, joins a
+    minute that started one)."""
 
     @classmethod
     def new(
@@ -57,6 +64,7 @@ class ScheduledAction:
         message_id: MessageId | None = None,
         notice: NoticeKind | None = None,
         channel_id: ChannelId | None = None,
+        count: int | None = None,
     ) -> "ScheduledAction":
         """A new action with a fresh id, due at `due_at`."""
         return cls(
@@ -68,6 +76,7 @@ class ScheduledAction:
             message_id,
             notice=notice,
             channel_id=channel_id,
+            count=count,
         )
 
     def retried(self, at: datetime) -> "ScheduledAction":
@@ -115,12 +124,21 @@ def warning_intent(group_id: GroupId, user_id: UserId, now: datetime) -> Schedul
 
 
 def notice_intent(
-    group_id: GroupId, notice: NoticeKind, now: datetime, channel_id: ChannelId | None = None
+    group_id: GroupId,
+    notice: NoticeKind,
+    now: datetime,
+    channel_id: ChannelId | None = None,
+    count: int | None = None,
 ) -> ScheduledAction:
     """Rules 8 and 11: tell the admins, once the group's warnings have gone out."""
     return ScheduledAction.new(
-        group_id, ActionKind.SEND_NOTICE, now, notice=notice, channel_id=channel_id
+        group_id, ActionKind.SEND_NOTICE, now, notice=notice, channel_id=channel_id, count=count
     )
+
+
+def raid_notice_refresh(group_id: GroupId, at: datetime) -> ScheduledAction:
+    """Rule 13: post or update the group's raid notice at `at` (and see whether it is over)."""
+    return ScheduledAction.new(group_id, ActionKind.RAID_NOTICE, at)
 
 
 def kick_of_unverified(

@@ -212,9 +212,9 @@ class World:
     async def send_pending(self) -> None:
         """Let the paced sender post every warning and notice due now, as the process does at
         once."""
-        sender, notices = self.container.send_warnings(), self.container.send_notices()
+        senders = self.container.senders()
         for group in await self.directory.groups_with_due_actions(self.clock.now()):
-            await drain_group(sender, notices, group)
+            await drain_group(senders, group)
 
     async def run_due(self, after: timedelta = timedelta(0)) -> None:
         """Let time pass, then run every due action."""

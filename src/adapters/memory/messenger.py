@@ -1,7 +1,8 @@
 """A Telegram stand-in: answers from tables a test fills, and records what it was asked.
 
 Inputs: `memberships`, `chat_rights`, `chats`, `group_admins`, `unknown_users`, `failures`.
-Outputs: `warnings`, `deleted`, `kicked`, `notices`, `invite_links`, `calls`; restricting and
+Outputs: `warnings`, `deleted`, `kicked`, `notices`, `raid_notices` (each raid notice as it
+now shows), `invite_links`, `calls`; restricting and
 lifting change `memberships` in the group as Telegram would, so `is_restricted()` tells the
 current state.
 """
@@ -10,13 +11,20 @@ from collections.abc import Callable
 
 import attrs
 
-from application.errors import ChatNotFound, MessengerError, TargetIsAdmin, UserNotFound
+from application.errors import (
+    ChatNotFound,
+    MessageGone,
+    MessengerError,
+    TargetIsAdmin,
+    UserNotFound,
+)
 from application.ports.messenger import (
     AdminNotice,
     ChatInfo,
     ChatRights,
     Messenger,
     MuteWarning,
+    RaidNotice,
 )
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.membership import Membership, MemberStatus
@@ -51,6 +59,7 @@ class InMemoryMessenger(Messenger):
     deleted: list[tuple[int, MessageId]] = attrs.Factory(list[tuple[int, MessageId]])
     kicked: list[tuple[GroupId, UserId]] = attrs.Factory(list[tuple[GroupId, UserId]])
     notices: list[AdminNotice] = attrs.Factory(list[AdminNotice])
+    raid_notices: dict[MessageId, RaidNotice] = attrs.Factory(dict[MessageId, RaidNotice])
     invite_links: list[tuple[ChannelId, str]] = attrs.Factory(list[tuple[ChannelId, str]])
     calls: list[tuple[str, int, int | None]] = attrs.Factory(list[tuple[str, int, int | None]])
     """Every call as `(method, chat_id, user_id or message_id)`, in order."""
@@ -167,3 +176,15 @@ class InMemoryMessenger(Messenger):
     async def notify_admins(self, notice: AdminNotice) -> None:
         self._call("notify_admins", notice.group_id)
         self.notices.append(notice)
+
+    async def send_raid_notice(self, notice: RaidNotice) -> MessageId:
+        self._call("send_raid_notice", notice.group_id)
+        message_id = self._new_message_id()
+        self.raid_notices[message_id] = notice
+        return message_id
+
+    async def edit_raid_notice(self, notice: RaidNotice, message_id: MessageId) -> None:
+        self._call("edit_raid_notice", notice.group_id, message_id)
+        if message_id not in self.raid_notices or (notice.group_id, message_id) in self.deleted:
+            raise MessageGone(notice.group_id, message_id)
+        self.raid_notices[message_id] = notice

@@ -54,6 +54,16 @@ groups = Table(
     Column("failure_policy", Text, nullable=False, server_default="open"),
     Column("warning_ttl", Interval, nullable=False),
     Column("kick_after", Interval, nullable=True),
+    # Joins a minute that start raid mode; NULL: off (rule 13).
+    Column("raid_threshold", Integer, nullable=True, server_default=text("20")),
+    # The raid going on (or ending) in the group: NULL raid_started_at when there is none.
+    Column("raid_started_at", DateTime(timezone=True), nullable=True),
+    Column("raid_busy_at", DateTime(timezone=True), nullable=True),
+    Column("raid_until", DateTime(timezone=True), nullable=True),
+    Column("raid_by", BigInteger, nullable=True),
+    Column("raid_ended_at", DateTime(timezone=True), nullable=True),
+    Column("raid_notice_id", BigInteger, nullable=True),
+    Column("raid_shown", Integer, nullable=True),
     Column("version", Integer, nullable=False, server_default=text("1")),
     _now(),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
@@ -117,6 +127,8 @@ audit_events = Table(
     PrimaryKeyConstraint("id"),
     # A group's latest events, newest first.
     Index(None, "tenant_id", "id"),
+    # How many members were muted since a raid began (rule 13).
+    Index(None, "tenant_id", "kind", "at"),
 )
 
 scheduled_actions = Table(
@@ -132,6 +144,8 @@ scheduled_actions = Table(
     # What a notice to the admins says and which channel it is about (NULL for other kinds).
     Column("notice", Text, nullable=True),
     Column("channel_id", BigInteger, nullable=True),
+    # The number a notice reports (members muted during a raid); NULL for other kinds.
+    Column("count", Integer, nullable=True),
     PrimaryKeyConstraint("action_id"),
     # Claiming a group's due actions, and the directory's "which groups have due actions".
     Index(None, "tenant_id", "due_at"),

@@ -22,6 +22,7 @@ from telegram import (
     ChatMemberOwner,
     ChatMemberRestricted,
     ChatPermissions,
+    InlineKeyboardMarkup,
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
@@ -30,8 +31,13 @@ from telegram.ext import ExtBot
 from adapters.telegram.error_translation import TARGET_IS_ADMIN, describes, translate
 from adapters.telegram.notices import notice_html
 from adapters.telegram.rate_limiter import CallOptions, Priority
-from adapters.telegram.texts import warning_html, warning_keyboard
-from application.errors import MessengerUnavailable
+from adapters.telegram.texts import (
+    raid_notice_html,
+    raid_notice_keyboard,
+    warning_html,
+    warning_keyboard,
+)
+from application.errors import MessageGone, MessengerUnavailable
 from application.ports.messenger import (
     AdminNotice,
     ChatInfo,
@@ -39,6 +45,7 @@ from application.ports.messenger import (
     ChatRights,
     Messenger,
     MuteWarning,
+    RaidNotice,
 )
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.membership import Membership, MemberStatus
@@ -49,6 +56,8 @@ INVITE_LINK_NAME_MAX = 32
 
 _ALREADY_GONE = ("message to delete not found",)
 _NO_SUCH_TOPIC = ("message thread not found", "topic_closed", "topic_deleted")
+_NOT_MODIFIED = ("message is not modified",)
+_NOTHING_TO_EDIT = ("message to edit not found",)
 
 
 class TelegramMessenger(Messenger):
@@ -172,7 +181,7 @@ class TelegramMessenger(Messenger):
         return await self._post(
             warning.group_id,
             warning_html(warning),
-            warning,
+            warning_keyboard(warning, self.bot.username),
             thread_id=warning.thread_id,
             priority=Priority.WARNING,
         )
@@ -182,16 +191,43 @@ class TelegramMessenger(Messenger):
             notice.group_id, notice_html(notice), None, thread_id=None, priority=Priority.NOTICE
         )
 
+    async def send_raid_notice(self, notice: RaidNotice) -> MessageId:
+        return await self._post(
+            notice.group_id,
+            raid_notice_html(notice),
+            raid_notice_keyboard(notice, self.bot.username),
+            thread_id=None,
+            priority=Priority.WARNING,
+        )
+
+    async def edit_raid_notice(self, notice: RaidNotice, message_id: MessageId) -> None:
+        chat_id = notice.group_id
+        try:
+            await self.bot.edit_message_text(
+                raid_notice_html(notice),
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=raid_notice_keyboard(notice, self.bot.username),
+            )
+        except BadRequest as error:
+            if describes(error, _NOT_MODIFIED):
+                return
+            if describes(error, _NOTHING_TO_EDIT):
+                raise MessageGone(chat_id, message_id) from error
+            raise translate(error, chat_id=chat_id) from error
+        except TelegramError as error:
+            raise translate(error, chat_id=chat_id) from error
+
     async def _post(
         self,
         chat_id: int,
         text: str,
-        warning: MuteWarning | None,
+        markup: InlineKeyboardMarkup | None,
         *,
         thread_id: int | None,
         priority: Priority,
     ) -> MessageId:
-        markup = warning_keyboard(warning, self.bot.username) if warning is not None else None
         # Answers to people go before these into a chat (the limiter's priorities); a plain
         # `Bot` (no limiter) takes no `rate_limit_args`.
         paced = _paced(self.bot, priority)

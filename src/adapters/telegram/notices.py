@@ -25,3 +25,16 @@ def notice_html(notice: AdminNotice) -> str:
                 "⚠️ <b>Admins:</b> I cannot mute members here. Make me an administrator with "
                 "the <b>Ban users</b> and <b>Delete messages</b> rights, then run /check."
             )
+        case NoticeKind.RAID_STARTED:
+            why = (
+                f"{notice.count} members who have not joined the channels joined in a minute"
+                if notice.count is not None
+                else "an admin turned it on"
+            )
+            return (
+                f"🚨 <b>Admins:</b> raid mode is on ({why}). I mute newcomers silently and keep "
+                "one notice up to date. It ends after 10 quiet minutes, or with /raid off."
+            )
+        case NoticeKind.RAID_ENDED:
+            muted = notice.count if notice.count is not None else 0
+            return f"✅ <b>Admins:</b> raid mode is over. {muted} member(s) were muted during it."

@@ -40,9 +40,13 @@ BATCH = 50
 """Actions run per group in one run, so one busy group does not hold up the others."""
 
 
-_KINDS = frozenset(ActionKind) - {ActionKind.SEND_WARNING, ActionKind.SEND_NOTICE}
-"""What this loop runs; warnings and notices are the paced sender's (`SendWarnings`,
-`SendNotices`)."""
+_KINDS = frozenset(ActionKind) - {
+    ActionKind.SEND_WARNING,
+    ActionKind.SEND_NOTICE,
+    ActionKind.RAID_NOTICE,
+}
+"""What this loop runs; warnings, notices and the raid notice are the paced sender's
+(`SendWarnings`, `SendNotices`, `RefreshRaid`)."""
 
 
 class _Ending(enum.Enum):
@@ -181,8 +185,8 @@ class RunDueActions:
                 await self._kick(action)
             case ActionKind.RESTRICT_MEMBER:
                 await self._restrict(action)
-            case ActionKind.SEND_WARNING | ActionKind.SEND_NOTICE:  # the paced sender's
-                pass
+            case ActionKind.SEND_WARNING | ActionKind.SEND_NOTICE | ActionKind.RAID_NOTICE:
+                pass  # the paced sender's
 
     async def _restrict(self, action: ScheduledAction) -> None:
         """A deferred mute: applied if the bot still holds it and protection is on."""

@@ -66,7 +66,7 @@ def test_an_unknown_setting_lists_the_valid_keys_escaped() -> None:
     text = error_html(UnknownSetting("<colour>", GroupSettings.KEYS))
     assert text == (
         "Unknown setting <code>&lt;colour&gt;</code>. Settings: <code>failure_policy</code>, "
-        "<code>warning_ttl</code>, <code>kick_after</code>."
+        "<code>warning_ttl</code>, <code>kick_after</code>, <code>raid_threshold</code>."
     )
 
 
@@ -92,6 +92,10 @@ def test_every_settings_button_says_what_choosing_it_does() -> None:
         "Kick muted after 1h",
         "Kick muted after 1d",
         "Kick muted after 7d",
+        "Raid mode: by hand",
+        "Raid at 10 joins/min",
+        "Raid at 20 joins/min",
+        "Raid at 50 joins/min",
     }
     assert settings_label("raid_threshold", "20") == "raid_threshold 20"  # a new setting
 

@@ -116,9 +116,14 @@ def test_settings_menu_data_round_trips_and_only_offered_values_parse() -> None:
 def test_settings_menu_ticks_the_current_values_and_fits_telegrams_limits() -> None:
     settings = GroupSettings().changed("failure_policy", "closed").changed("kick_after", "1d")
     rows = settings_keyboard(settings).inline_keyboard
-    assert len(rows) == 5  # two buttons a row
+    assert len(rows) == 7  # two buttons a row
     ticked = [button.text for row in rows for button in row if button.text.startswith("✓")]
-    assert ticked == ["✓ Check fails: mute", "✓ Warnings stay 2m", "✓ Kick muted after 1d"]
+    assert ticked == [
+        "✓ Check fails: mute",
+        "✓ Warnings stay 2m",
+        "✓ Kick muted after 1d",
+        "✓ Raid at 20 joins/min",
+    ]
     for row in rows:
         assert len(row) <= 2
         for button in row:
