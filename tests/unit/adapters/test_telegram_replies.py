@@ -97,7 +97,7 @@ def test_every_settings_button_says_what_choosing_it_does() -> None:
         "Raid at 20 joins/min",
         "Raid at 50 joins/min",
     }
-    assert settings_label("raid_threshold", "20") == "raid_threshold 20"  # a new setting
+    assert settings_label("join_gate", "on") == "join_gate on"  # a new setting
 
 
 def test_a_finding_names_the_channel_by_the_title_it_carries_escaped() -> None:
