@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 
 REFRESH_EVERY = timedelta(seconds=5)
 """The notice is edited at most this often (and only when its count changed)."""
-REFRESH_LEASE = timedelta(seconds=30)
-"""How long a claimed refresh is held while the notice is sent (a paced send may wait)."""
+REFRESH_LEASE = timedelta(seconds=10)
+"""How long a claimed refresh is held while the notice is sent (a paced send may wait); a
+process killed meanwhile leaves it to the next one this long."""
 _KINDS = frozenset({ActionKind.RAID_NOTICE})
 
 
