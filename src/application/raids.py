@@ -28,6 +28,10 @@ from domain.schedule import ActionKind, deletion, notice_intent, raid_notice_ref
 
 log = logging.getLogger(__name__)
 
+WAVE = 2
+"""Joins of members who must be muted in a minute that make a wave: their warnings wait a few
+seconds to be merged (`SendWarnings`), or dropped if the wave turns into a raid."""
+
 
 @attrs.frozen
 class Raids:
@@ -69,6 +73,17 @@ class Raids:
             return False
         await self.start(group_id, rate=rate)
         return True
+
+    def in_a_wave(self, policy: GroupPolicy) -> bool:
+        """Whether members who must be muted come in a wave (a raid may be starting).
+
+        At least `WAVE` of them joined in the last minute, in a group where a raid may start by
+        itself.
+        """
+        if policy.settings.raid_threshold is None:
+            return False
+        rate = self._rates.get(policy.group_id)
+        return rate is not None and rate.current(self.clock.now()) >= WAVE
 
     def busy_at(self, group_id: GroupId) -> datetime | None:
         """The last moment this process saw the group's join rate at or above the threshold."""

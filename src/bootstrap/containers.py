@@ -170,7 +170,7 @@ class Container(containers.DeclarativeContainer):
     )
     schedule_deletion = providers.Factory(ScheduleDeletion, uow=uow, clock=clock)
     send_warnings = providers.Factory(
-        SendWarnings, lookups=lookups, messenger=messenger, uow=uow, clock=clock
+        SendWarnings, lookups=lookups, messenger=messenger, uow=uow, clock=clock, raids=raids
     )
     send_notices = providers.Factory(
         SendNotices, lookups=lookups, messenger=messenger, uow=uow, clock=clock

@@ -70,8 +70,8 @@ class EnforceMembership:
     - A member someone else (an admin) already restricted is not muted over it, and nothing
       is recorded as the bot's, so the bot never lifts it (rule 5).
     - Rule 13: the joins of members who must be muted are counted (in process memory); at
-      the group's `raid_threshold` a minute a raid starts, and while it lasts joiners are muted
-      silently, under the raid's one notice.
+      the group's `raid_threshold` a minute a raid starts, and while it lasts joiners (and
+      anyone else who must be muted) are muted silently, under the raid's one notice.
     """
 
     lookups: Lookups
@@ -100,7 +100,9 @@ class EnforceMembership:
         await self.notices.report_unanswered(policy, decision.unanswered)
         if not decision.restrict:
             return Enforcement.ALLOWED_UNVERIFIED if decision.unanswered else Enforcement.ALLOWED
-        silent = command.reason is WarningReason.JOINED and await self.raids.joined(policy)
+        silent = policy.raid_on  # rule 13: the raid's notice speaks for everyone it mutes
+        if command.reason is WarningReason.JOINED:
+            silent = await self.raids.joined(policy)
         outcome = await self.restrictions.mute(
             policy,
             command.member,

@@ -15,6 +15,7 @@ from application.use_cases.control_raid import RaidCommand, RaidOrder, RaidOutco
 from application.use_cases.on_group_member_updated import GroupMemberUpdate
 from application.use_cases.press_verify import PressVerifyCommand, VerifyOutcome
 from application.use_cases.refresh_raid import REFRESH_EVERY
+from application.use_cases.send_warnings import WAVE_WAIT
 from domain.audit import AuditKind
 from domain.ids import GroupId, UserId
 from domain.membership import Membership, MemberStatus
@@ -58,8 +59,9 @@ async def test_rule_13_at_the_threshold_a_raid_starts_and_joiners_are_muted_sile
     await join_all(world, RAIDERS, timedelta(seconds=1))
 
     assert all(world.messenger.is_restricted(GROUP, user) for user in RAIDERS)
-    # the four joins before the threshold were warned; none after
-    assert len(world.messenger.warnings) == THRESHOLD - 1
+    # the first join was warned at once; the next ones waited for the wave, which turned into
+    # a raid: its notice replaced their warnings
+    assert len(world.messenger.warnings) == 1
     [(notice_id, notice)] = world.messenger.raid_notices.items()
     assert not notice.over
     assert [c.channel_id for c in notice.channels] == [NEWS]
@@ -256,7 +258,7 @@ async def test_rule_10_a_raid_goes_on_after_a_restart_in_the_same_notice(world: 
     restarted.clock.advance(REFRESH_EVERY)
     await restarted.send_pending()
 
-    assert len(world.messenger.warnings) == THRESHOLD - 1  # still silent after the restart
+    assert len(world.messenger.warnings) == 1  # still silent after the restart
     assert list(world.messenger.raid_notices) == [notice_id]
     assert world.messenger.raid_notices[notice_id].muted == len(RAIDERS) - (THRESHOLD - 1)
     restarted.clock.advance(QUIET_PERIOD)
@@ -291,3 +293,27 @@ async def test_a_raid_notice_an_admin_deleted_is_posted_anew(world: World) -> No
     raid = await raid_row(world)
     assert raid is not None
     assert raid.notice_id != first
+
+
+async def test_rule_13_a_member_who_speaks_during_a_raid_is_muted_silently_too(
+    world: World,
+) -> None:
+    await world.protect(settings=RAID_AT_5)
+    await join_all(world, RAIDERS[:THRESHOLD], timedelta(seconds=1))
+    warned = len(world.messenger.warnings)
+    await world.say(ALICE)  # a member who never joined the channel speaks
+    assert world.messenger.is_restricted(GROUP, ALICE)
+    assert len(world.messenger.warnings) == warned
+
+
+async def test_rule_11_warnings_in_a_wave_of_joins_wait_a_few_seconds_and_go_out_merged(
+    world: World,
+) -> None:
+    await world.protect()  # the default threshold: 20 joins a minute
+    await join_all(world, RAIDERS[:3], timedelta(milliseconds=500))
+    assert len(world.messenger.warnings) == 1  # the first at once; the wave's wait
+    world.clock.advance(WAVE_WAIT)
+    await world.send_pending()
+    [_, (_, merged)] = world.messenger.warnings
+    assert {m.user_id for m in merged.members} == set(RAIDERS[1:3])
+    assert world.messenger.raid_notices == {}
