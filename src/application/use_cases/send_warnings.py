@@ -66,7 +66,7 @@ class SendWarnings:
       group's `warning_ttl`.
     - Rule 13: while members who must be muted join in a wave, their warnings wait up to
       `WAVE_WAIT` to go out merged; if the wave turns into a raid, the raid's notice replaces
-      them.
+      them. No warning goes out during a raid.
     """
 
     lookups: Lookups
@@ -86,7 +86,9 @@ class SendWarnings:
         )
         dropped = len(intents) - len(live)
         policy = (await self.lookups.snapshot(group_id)).protected_policy
-        if not live or policy is None:  # nobody left to warn, or protection was turned off
+        # Nobody left to warn, protection was turned off, or a raid's notice speaks for them all
+        # (rule 13: a join counted just before the raid began may leave a warning behind).
+        if not live or policy is None or policy.raid_on:
             await self._complete(group_id, intents)
             return SendReport(dropped=len(intents))
         if self.raids.in_a_wave(policy) and await self._wait_for_the_wave(live):

@@ -22,7 +22,7 @@ from domain.membership import Membership, MemberStatus
 from domain.notices import NoticeKind
 from domain.policy import GroupSettings
 from domain.raid import QUIET_PERIOD, Raid
-from domain.schedule import ActionKind
+from domain.schedule import ActionKind, warning_intent
 from domain.senders import Person
 from tests.unit.world import ALICE, AS_ADMIN, GROUP, NEWS, World
 
@@ -317,3 +317,21 @@ async def test_rule_11_warnings_in_a_wave_of_joins_wait_a_few_seconds_and_go_out
     [_, (_, merged)] = world.messenger.warnings
     assert {m.user_id for m in merged.members} == set(RAIDERS[1:3])
     assert world.messenger.raid_notices == {}
+
+
+async def test_rule_13_a_warning_left_behind_by_a_join_counted_before_the_raid_is_not_sent(
+    world: World,
+) -> None:
+    await world.protect(settings=RAID_AT_5)
+    handle = world.container.on_group_member_updated()  # no sender round between the joins
+    await handle.execute(joined(RAIDERS[0]))
+    await world.container.control_raid().execute(
+        RaidCommand(GROUP, AS_ADMIN, RaidOrder.ON, timedelta(minutes=5))
+    )
+    # a join that was judged before the raid began leaves its intent after the start
+    async with world.uow.begin(GROUP) as tx:
+        await tx.actions.add(warning_intent(GROUP, RAIDERS[0], world.clock.now()))
+        await tx.commit()
+    await world.send_pending()
+    assert world.messenger.warnings == []
+    assert len(world.messenger.raid_notices) == 1
