@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from application.authorization import Caller
-from application.errors import MessengerUnavailable, NotPermitted
+from application.errors import BotLacksRights, MessengerUnavailable, NotPermitted
 from application.use_cases.channel_member_changed import ChannelMemberUpdate
 from application.use_cases.control_raid import RaidCommand, RaidOrder, RaidOutcome
 from application.use_cases.on_group_member_updated import GroupMemberUpdate
@@ -335,3 +335,36 @@ async def test_rule_13_a_warning_left_behind_by_a_join_counted_before_the_raid_i
     await world.send_pending()
     assert world.messenger.warnings == []
     assert len(world.messenger.raid_notices) == 1
+
+
+async def test_rule_13_raid_on_during_an_automatic_raid_makes_it_end_at_the_admins_time(
+    world: World,
+) -> None:
+    await world.protect(settings=RAID_AT_5)
+    await join_all(world, RAIDERS, timedelta(seconds=1))
+    control = world.container.control_raid()
+    taken = await control.execute(
+        RaidCommand(GROUP, AS_ADMIN, RaidOrder.ON, timedelta(minutes=30))
+    )
+    assert taken.outcome is RaidOutcome.EXTENDED
+    assert taken.raid is not None
+    assert taken.raid.until == world.clock.now() + timedelta(minutes=30)
+    world.clock.advance(QUIET_PERIOD + timedelta(minutes=1))  # quiet, but the admin said 30m
+    await world.send_pending()
+    assert (await raid_row(world)) is not None
+    world.clock.advance(timedelta(minutes=20))
+    await world.send_pending()
+    assert (await raid_row(world)) is None
+    assert kinds(world) == [NoticeKind.RAID_STARTED, NoticeKind.RAID_ENDED]
+
+
+async def test_a_raid_notice_telegram_refuses_to_close_goes_all_the_same(world: World) -> None:
+    await world.protect(settings=RAID_AT_5)
+    await join_all(world, RAIDERS, timedelta(seconds=1))
+    [notice_id] = world.messenger.raid_notices
+    world.messenger.fail("edit_raid_notice", GROUP, lambda: BotLacksRights(GROUP, "edit"))
+    await world.container.control_raid().execute(RaidCommand(GROUP, AS_ADMIN, RaidOrder.OFF))
+    await world.send_pending()
+    assert (await raid_row(world)) is None  # forgotten; the notice is deleted later
+    [deletion] = [a for a in await world.pending() if a.message_id == notice_id]
+    assert deletion.kind is ActionKind.DELETE_MESSAGE
