@@ -11,6 +11,7 @@ messages that pass (they are not audited). Rolled-back events are not logged.
 import logging
 from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -47,6 +48,8 @@ EVENT_NAMES: dict[AuditKind, str] = {
     AuditKind.JOIN_REQUESTED: "join.requested",
     AuditKind.JOIN_APPROVED: "join.approved",
     AuditKind.JOIN_DECLINED: "join.declined",
+    AuditKind.RAID_STARTED: "raid.started",
+    AuditKind.RAID_ENDED: "raid.ended",
 }
 """The log line's event for each kind of audit event."""
 
@@ -90,6 +93,9 @@ class _NotedAuditLog(AuditLog):
 
     async def recent(self, group_id: GroupId, limit: int) -> tuple[AuditEvent, ...]:
         return await self.inner.recent(group_id, limit)
+
+    async def count(self, group_id: GroupId, kind: AuditKind, since: datetime) -> int:
+        return await self.inner.count(group_id, kind, since)
 
 
 type AuditObserver = Callable[[AuditEvent], None]

@@ -22,6 +22,7 @@ from application.ports.clock import Clock
 from application.ports.messenger import Messenger
 from application.ports.outbox import Outbox
 from application.ports.unit_of_work import TenantDirectory
+from application.use_cases.refresh_raid import RefreshRaid
 from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.send_answers import SendAnswers
 from application.use_cases.send_gate_invitations import SendGateInvitations
@@ -109,45 +110,48 @@ async def run_due_actions_forever(runner: RunDueActions, interval: float) -> Non
         await asyncio.sleep(interval)
 
 
-async def drain_group(
-    answers: SendAnswers,
-    invitations: SendGateInvitations,
-    sender: SendWarnings,
-    notices: SendNotices,
-    group_id: GroupId,
-) -> None:
-    """Send what is due in one group.
+@attrs.frozen
+class Senders:
+    """What the paced sender runs in each group.
 
-    Answers to people first (deferred answers to commands, then the join gate's private
-    messages, rule 14), then every warning, then a notice when none is left.
+    In this order: answers to people (deferred answers to commands, then the join gate's
+    private messages, rule 14), warnings, the raid notice (rule 13), then notices to admins.
     """
+
+    answers: SendAnswers
+    invitations: SendGateInvitations
+    warnings: SendWarnings
+    raid: RefreshRaid
+    notices: SendNotices
+
+
+async def drain_group(senders: Senders, group_id: GroupId) -> None:
+    """Send what is due in one group, in the order of `Senders`; a notice when nothing is left."""
     while True:
-        if not (await answers.execute(group_id)).idle:
+        if not (await senders.answers.execute(group_id)).idle:
             continue
-        if not (await invitations.execute(group_id)).idle:
+        if not (await senders.invitations.execute(group_id)).idle:
             continue
-        if not (await sender.execute(group_id)).idle:
+        if not (await senders.warnings.execute(group_id)).idle:
             continue
-        if (await notices.execute(group_id)).idle:
+        if not (await senders.raid.execute(group_id)).idle:
+            continue
+        if (await senders.notices.execute(group_id)).idle:
             return
 
 
 async def send_warnings_forever(
-    answers: SendAnswers,
-    sender: SendWarnings,
-    notices: SendNotices,
+    senders: Senders,
     *,
     outbox: Outbox,
     directory: TenantDirectory,
     clock: Clock,
     messenger: Messenger,
     name: str,
-    invitations: SendGateInvitations,
 ) -> None:
-    """Send warnings, then notices, until cancelled; a failing round is logged, the loop goes on.
+    """Send what is due in every group until cancelled; a failing round is logged.
 
     Each round also has the messenger retire what timed-out sends delivered after all.
-
     `name` prefixes the names of the tasks that drain each group.
     """
     busy: set[GroupId] = set()
@@ -157,7 +161,7 @@ async def send_warnings_forever(
     async def drain(group_id: GroupId) -> None:
         try:
             async with slots:
-                await drain_group(answers, invitations, sender, notices, group_id)
+                await drain_group(senders, group_id)
             draining.succeeded()
         except StorageError as error:
             draining.failed(error)

@@ -86,6 +86,17 @@ class JoinRequestGone(MessengerError):
 
 
 @attrs.define(eq=False)
+class MessageGone(MessengerError):
+    """The message to edit is no longer there (someone deleted it)."""
+
+    chat_id: int
+    message_id: int
+
+    def __str__(self) -> str:
+        return f"message {self.message_id} of chat {self.chat_id} is gone"
+
+
+@attrs.define(eq=False)
 class NotPermitted(ApplicationError):
     """The caller may not run this command: not the creator, nor an admin who can restrict."""
 

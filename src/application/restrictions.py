@@ -106,8 +106,11 @@ class Restrictions:
         message_id: MessageId | None = None,
         thread_id: int | None = None,
         standing: Membership | None = None,
+        silent: bool = False,
     ) -> MuteOutcome:
         """Delete the message, mute the member, and remember it all with a warning intent (rule 3).
+
+        `silent` (a join during a raid, rule 13): no warning; the raid notice speaks for them.
 
         The warning itself is sent by the paced sender (rule 11). A refused restriction is
         forgotten again; one Telegram cannot take now is deferred. One member is muted by one
@@ -129,6 +132,7 @@ class Restrictions:
                 message_id=message_id,
                 thread_id=thread_id,
                 standing=standing,
+                silent=silent,
             )
 
     async def _mute(
@@ -141,6 +145,7 @@ class Restrictions:
         message_id: MessageId | None,
         thread_id: int | None,
         standing: Membership | None,
+        silent: bool,
     ) -> MuteOutcome:
         group_id, user_id = policy.group_id, member.user_id
         if message_id is not None:
@@ -151,7 +156,9 @@ class Restrictions:
         wanted = Restriction(
             group_id, user_id, missing, self.clock.now(), None, member.name, reason, thread_id
         )
-        remembered = await self._remember(policy, wanted, settled=settled, standing=standing)
+        remembered = await self._remember(
+            policy, wanted, settled=settled, standing=standing, silent=silent
+        )
         if remembered.someone_elses:
             if message_id is not None:
                 deleted = AuditEvent.message_deleted(
@@ -205,9 +212,13 @@ class Restrictions:
     ) -> None:
         """Warn a muted member again, listing only what is still missing.
 
-        The new warning replaces the old one once the paced sender has posted it.
+        The new warning replaces the old one once the paced sender has posted it. During a raid
+        (rule 13) only the list is noted: the raid notice speaks for every muted member.
         """
         group_id, user_id = policy.group_id, member.user_id
+        if policy.raid_on:
+            await self.note_missing(group_id, user_id, missing)
+            return
         async with self.uow.begin(group_id) as tx:
             current = await tx.restrictions.get_locked(group_id, user_id)
             if current is None:  # lifted meanwhile: nothing to warn about
@@ -273,6 +284,7 @@ class Restrictions:
         *,
         settled: bool,
         standing: Membership | None,
+        silent: bool = False,
     ) -> "_Remembered":
         """Store the restriction about to be applied, with the one it replaces, if any.
 
@@ -296,7 +308,7 @@ class Restrictions:
                     wanted, since=previous.since, warning_message_id=previous.warning_message_id
                 )
             await tx.restrictions.save(wanted)
-            if previous is None or settled:
+            if (previous is None or settled) and not silent:
                 await tx.actions.cancel(group_id, ActionKind.SEND_WARNING, user_id)
                 await tx.actions.add(warning_intent(group_id, user_id, now))
             kick = kick_of_unverified(policy, user_id, now) if previous is None else None
@@ -324,7 +336,9 @@ class Restrictions:
         now = self.clock.now()
         async with self.uow.begin(group_id) as tx:
             await tx.actions.cancel(group_id, ActionKind.SEND_WARNING, user_id)
-            await tx.actions.add(warning_intent(group_id, user_id, now))
+            policy = await tx.groups.get(group_id)
+            if policy is None or not policy.raid_on:  # a raid's notice speaks for them
+                await tx.actions.add(warning_intent(group_id, user_id, now))
             muted = AuditEvent.muted(group_id, now, user_id, restriction.missing, "deferred")
             await tx.audit.record(muted)
             await tx.commit()

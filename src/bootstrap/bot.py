@@ -437,15 +437,12 @@ async def running_bot(
                         _once(
                             active,
                             lambda: send_warnings_forever(
-                                container.send_answers(),
-                                container.send_warnings(),
-                                container.send_notices(),
+                                container.senders(),
                                 outbox=container.outbox(),
                                 directory=container.directory(),
                                 clock=container.clock(),
                                 messenger=container.messenger(),
                                 name=SENDER_TASK,
-                                invitations=container.send_gate_invitations(),
                             ),
                         ),
                         name=SENDER_TASK,

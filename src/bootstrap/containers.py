@@ -26,16 +26,19 @@ from adapters.system_clock import SystemClock
 from adapters.telegram.handlers import Commands, Events
 from application.admin_notices import AdminNotices
 from application.audit_trail import LoggedUnitOfWork
+from application.background import Senders
 from application.join_gate import JoinGate
 from application.lookups import Lookups
 from application.ports.clock import Clock
 from application.ports.messenger import Messenger
 from application.ports.unit_of_work import TenantDirectory, UnitOfWork
+from application.raids import Raids
 from application.restrictions import Restrictions
 from application.use_cases.answer_in_group import AnswerInGroup
 from application.use_cases.change_settings import ChangeSettings
 from application.use_cases.channel_member_changed import ChannelMemberChanged
 from application.use_cases.check_rights import CheckRights
+from application.use_cases.control_raid import ControlRaid
 from application.use_cases.enforce_membership import EnforceMembership
 from application.use_cases.exempt_member import ExemptMember
 from application.use_cases.explain_member import ExplainMember
@@ -47,6 +50,7 @@ from application.use_cases.on_group_member_updated import OnGroupMemberUpdated
 from application.use_cases.on_join_request import OnJoinRequest
 from application.use_cases.press_verify import PressVerify
 from application.use_cases.protect_group import ProtectGroup
+from application.use_cases.refresh_raid import RefreshRaid
 from application.use_cases.retire_stale_warning import RetireStaleWarning
 from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.schedule_deletion import ScheduleDeletion
@@ -107,6 +111,7 @@ class Container(containers.DeclarativeContainer):
     notices = providers.Singleton(
         AdminNotices, uow=uow, clock=clock, throttle=throttle, outbox=outbox
     )
+    raids = providers.Singleton(Raids, uow=uow, clock=clock, groups=groups, outbox=outbox)
     restrictions = providers.Singleton(
         Restrictions,
         uow=uow,
@@ -128,6 +133,7 @@ class Container(containers.DeclarativeContainer):
         restrictions=restrictions,
         notices=notices,
         messenger=messenger,
+        raids=raids,
     )
     on_group_member_updated = providers.Factory(
         OnGroupMemberUpdated,
@@ -191,10 +197,21 @@ class Container(containers.DeclarativeContainer):
     answer_in_group = providers.Factory(AnswerInGroup, messenger=messenger, uow=uow, clock=clock)
     send_answers = providers.Factory(SendAnswers, messenger=messenger, uow=uow, clock=clock)
     send_warnings = providers.Factory(
-        SendWarnings, lookups=lookups, messenger=messenger, uow=uow, clock=clock
+        SendWarnings, lookups=lookups, messenger=messenger, uow=uow, clock=clock, raids=raids
     )
     send_notices = providers.Factory(
         SendNotices, lookups=lookups, messenger=messenger, uow=uow, clock=clock
+    )
+    refresh_raid = providers.Factory(
+        RefreshRaid, raids=raids, lookups=lookups, messenger=messenger, uow=uow, clock=clock
+    )
+    senders = providers.Factory(
+        Senders,
+        answers=send_answers,
+        invitations=send_gate_invitations,
+        warnings=send_warnings,
+        raid=refresh_raid,
+        notices=send_notices,
     )
 
     # Admin commands (those that change a group's configuration take the same four)
@@ -217,6 +234,9 @@ class Container(containers.DeclarativeContainer):
     )
     list_exempted = providers.Factory(ListExempted, uow=uow, messenger=messenger)
     show_log = providers.Factory(ShowLog, uow=uow, messenger=messenger)
+    control_raid = providers.Factory(
+        ControlRaid, raids=raids, lookups=lookups, uow=uow, messenger=messenger
+    )
 
     # What the Telegram handlers take
     events = providers.Factory(
@@ -247,6 +267,7 @@ class Container(containers.DeclarativeContainer):
         muted=list_muted,
         exempted=list_exempted,
         log=show_log,
+        raid=control_raid,
     )
 
 

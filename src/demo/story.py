@@ -76,6 +76,9 @@ class Narrator:
                 buttons = [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
                 shown = f" [{'] ['.join(buttons)}]" if buttons else ""
                 return f'says "{text}"{shown}'
+            case "editMessageText":
+                text = html.unescape(_TAGS.sub("", str(call.param("text")))).replace("\n", " / ")
+                return f'edits message {call.param("message_id")} to "{text}"'
             case "deleteMessage":
                 return f"deletes message {call.param('message_id')}"
             case "answerCallbackQuery":
@@ -312,6 +315,60 @@ class Stage:
             ),
         )
 
+    def said_since(self, mark: int, text: str) -> Callable[[], list[Call]]:
+        """The bot's messages into the group since `mark` that contain `text`."""
+        group = self.ids.group_id
+        return lambda: [
+            c
+            for c in self.sandbox.calls.of("sendMessage", since=mark)
+            if c.param("chat_id") == group and text in str(c.param("text"))
+        ]
+
+    async def act_five(self) -> None:
+        """A short raid: many newcomers at once get one notice, not a warning each."""
+        ids, driver, story, calls = self.ids, self.driver, self.story, self.sandbox.calls
+        g, alice = ids.group_id, ids.owner_id
+        story.person("Alice: /protect @nezuko_demo_news, then /settings raid_threshold 5")
+        mark = calls.mark()
+        driver.say(g, alice, "/protect @nezuko_demo_news")
+        driver.say(g, alice, "/settings raid_threshold 5")
+        await story.expect(
+            "protection is on; raid mode starts at 5 joins a minute",
+            lambda: (
+                bool(self.said_since(mark, "is on")()) and bool(self.said_since(mark, "Changed")())
+            ),
+        )
+
+        raiders = [driver.user(990_001 + n, f"Raider {n + 1}").id for n in range(8)]
+        story.names.update({r: f"Raider {n + 1}" for n, r in enumerate(raiders)})
+        story.person("Eight accounts in no channel join the group within a second: a raid")
+        mark = calls.mark()
+        for raider in raiders:
+            driver.join(g, raider)
+        notices = self.said_since(mark, "Raid mode is on.")
+        await story.expect(
+            "all are muted; raid mode starts: one notice for everyone, the admins told once",
+            lambda: (
+                all(self.muted(r)() for r in raiders)
+                and len(notices()) == 1
+                and bool(self.said_since(mark, "Admins:</b> raid mode is on")())
+            ),
+        )
+
+        story.person("Alice: /raid off")
+        driver.say(g, alice, "/raid off")
+        await story.expect(
+            "the raid is over: the same notice says so, the admins hear how many were muted",
+            lambda: (
+                any(
+                    "The raid is over" in str(c.param("text"))
+                    for c in calls.of("editMessageText", since=mark)
+                )
+                and bool(self.said_since(mark, "raid mode is over")())
+                and len(notices()) == 1
+            ),
+        )
+
 
 ERIN = 1005
 """A newcomer for the join gate (not among the seeded people)."""
@@ -339,6 +396,7 @@ async def tell_story(sandbox: Sandbox, clock: MovableClock | None, out: TextIO) 
     await stage.act_two()
     await stage.act_three()
     await stage.act_four()
+    await stage.act_five()
     return story
 
 

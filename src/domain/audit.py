@@ -29,6 +29,8 @@ class AuditKind(enum.StrEnum):
     JOIN_REQUESTED = "join_requested"
     JOIN_APPROVED = "join_approved"
     JOIN_DECLINED = "join_declined"
+    RAID_STARTED = "raid_started"
+    RAID_ENDED = "raid_ended"
 
 
 @attrs.frozen
@@ -123,6 +125,20 @@ class AuditEvent:
     ) -> "AuditEvent":
         """The join gate declined a request (rule 14)."""
         return cls(group_id, AuditKind.JOIN_DECLINED, at, subject=user_id, reason=reason)
+
+    @classmethod
+    def raid(
+        cls,
+        group_id: GroupId,
+        at: datetime,
+        *,
+        started: bool,
+        actor: UserId | None,
+        reason: str,
+    ) -> "AuditEvent":
+        """Raid mode began or ended (rule 13), by an admin (`actor`) or by the join rate."""
+        kind = AuditKind.RAID_STARTED if started else AuditKind.RAID_ENDED
+        return cls(group_id, kind, at, actor=actor, reason=reason)
 
     # --- what people did ------------------------------------------------------------------------
 

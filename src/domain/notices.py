@@ -10,3 +10,7 @@ class NoticeKind(enum.StrEnum):
     """Telegram cannot answer membership questions for a channel; the failure policy applies."""
     CANNOT_RESTRICT = "cannot_restrict"
     """The bot lost the right to restrict members of the group."""
+    RAID_STARTED = "raid_started"
+    """Raid mode began (rule 13): newcomers are muted silently under one notice."""
+    RAID_ENDED = "raid_ended"
+    """Raid mode ended; the notice says how many members were muted during it."""

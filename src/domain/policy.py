@@ -16,6 +16,7 @@ from domain.errors import (
     UnknownSetting,
 )
 from domain.ids import ChannelId, GroupId
+from domain.raid import DEFAULT_THRESHOLD, THRESHOLD_RANGE, Raid
 
 MAX_CHANNELS = 10
 """How many channels one group may require."""
@@ -52,7 +53,18 @@ class GroupSettings:
     """How long a requester who has not joined every channel may take before the request is
     declined; `None`: left pending for the admins."""
 
-    KEYS = ("failure_policy", "warning_ttl", "kick_after", "join_gate", "join_gate_timeout")
+    raid_threshold: int | None = DEFAULT_THRESHOLD
+    """Joins a minute by members who have not joined every channel that start raid mode
+    (rule 13); `None`: never automatically."""
+
+    KEYS = (
+        "failure_policy",
+        "warning_ttl",
+        "kick_after",
+        "raid_threshold",
+        "join_gate",
+        "join_gate_timeout",
+    )
 
     def changed(self, key: str, value: str) -> "GroupSettings":
         """These settings with `key` set from the admin's text `value`.
@@ -85,6 +97,8 @@ class GroupSettings:
                     return attrs.evolve(self, join_gate_timeout=None)
                 timeout = _bounded(key, value, JOIN_GATE_TIMEOUT_RANGE)
                 return attrs.evolve(self, join_gate_timeout=timeout)
+            case "raid_threshold":
+                return attrs.evolve(self, raid_threshold=_threshold(key, value))
             case _:
                 raise UnknownSetting(key, self.KEYS)
 
@@ -94,11 +108,22 @@ class GroupSettings:
             "failure_policy": self.failure_policy.value,
             "warning_ttl": format_duration(self.warning_ttl),
             "kick_after": "off" if self.kick_after is None else format_duration(self.kick_after),
+            "raid_threshold": "off" if self.raid_threshold is None else str(self.raid_threshold),
             "join_gate": "on" if self.join_gate else "off",
             "join_gate_timeout": "off"
             if self.join_gate_timeout is None
             else format_duration(self.join_gate_timeout),
         }
+
+
+def _threshold(key: str, value: str) -> int | None:
+    text = value.strip().lower()
+    if text in ("off", "never", "0"):
+        return None
+    low, high = THRESHOLD_RANGE
+    if not (text.isascii() and text.isdigit() and len(text) <= 6) or not low <= int(text) <= high:
+        raise InvalidSetting(key, value, f"use off or a number of joins a minute, {low} to {high}")
+    return int(text)
 
 
 def _bounded(key: str, value: str, bounds: tuple[timedelta, timedelta]) -> timedelta:
@@ -139,6 +164,13 @@ class GroupPolicy:
     enabled: bool = False
     channels: tuple[RequiredChannel, ...] = ()
     settings: GroupSettings = GroupSettings()
+    raid: Raid | None = None
+    """The raid going on (or ending) in the group, if any (rule 13); saved on its own."""
+
+    @property
+    def raid_on(self) -> bool:
+        """Rule 13: a raid is going on, so newcomers who must be muted are muted silently."""
+        return self.raid is not None and self.raid.active
 
     @property
     def is_protected(self) -> bool:

@@ -40,6 +40,10 @@ class ActionKind(enum.StrEnum):
     SEND_ANSWER = "send_answer"
     """Answer a command Telegram could not take at once (rule 11: deferred, never dropped; the
     paced sender carries it out before the group's warnings)."""
+    RAID_NOTICE = "raid_notice"
+    """Keep the group's one raid notice up to date while a raid lasts, end the raid when it is
+    over, and close the notice (rule 13: carried out by the paced sender, due again every few
+    seconds while the raid lasts)."""
 
 
 @attrs.frozen
@@ -59,6 +63,9 @@ class ScheduledAction:
     """The required channel a `SEND_NOTICE` is about, if any."""
     answer: Answer | None = None
     """What a `SEND_ANSWER` says (its `message_id` is the command's, deleted with it)."""
+    count: int | None = None
+    """The number a `SEND_NOTICE` reports, if any (members muted during a raid, joins a
+    minute that started one)."""
 
     @classmethod
     def new(
@@ -72,6 +79,7 @@ class ScheduledAction:
         notice: NoticeKind | None = None,
         channel_id: ChannelId | None = None,
         answer: Answer | None = None,
+        count: int | None = None,
     ) -> "ScheduledAction":
         """A new action with a fresh id, due at `due_at`."""
         return cls(
@@ -84,6 +92,7 @@ class ScheduledAction:
             notice=notice,
             channel_id=channel_id,
             answer=answer,
+            count=count,
         )
 
     def retried(self, at: datetime) -> "ScheduledAction":
@@ -131,11 +140,15 @@ def warning_intent(group_id: GroupId, user_id: UserId, now: datetime) -> Schedul
 
 
 def notice_intent(
-    group_id: GroupId, notice: NoticeKind, now: datetime, channel_id: ChannelId | None = None
+    group_id: GroupId,
+    notice: NoticeKind,
+    now: datetime,
+    channel_id: ChannelId | None = None,
+    count: int | None = None,
 ) -> ScheduledAction:
     """Rules 8 and 11: tell the admins, once the group's warnings have gone out."""
     return ScheduledAction.new(
-        group_id, ActionKind.SEND_NOTICE, now, notice=notice, channel_id=channel_id
+        group_id, ActionKind.SEND_NOTICE, now, notice=notice, channel_id=channel_id, count=count
     )
 
 
@@ -146,6 +159,11 @@ def answer_intent(
     return ScheduledAction.new(
         group_id, ActionKind.SEND_ANSWER, at, message_id=command_id, answer=answer
     )
+
+
+def raid_notice_refresh(group_id: GroupId, at: datetime) -> ScheduledAction:
+    """Rule 13: post or update the group's raid notice at `at` (and see whether it is over)."""
+    return ScheduledAction.new(group_id, ActionKind.RAID_NOTICE, at)
 
 
 def kick_of_unverified(

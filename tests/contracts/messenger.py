@@ -10,9 +10,16 @@ plain member of the group and of no channel; `nobody` is an id no Telegram user 
 from datetime import timedelta
 from typing import Protocol
 
+import attrs
 import pytest
 
-from application.errors import ChatNotFound, JoinRequestGone, TargetIsAdmin, UserNotFound
+from application.errors import (
+    ChatNotFound,
+    JoinRequestGone,
+    MessageGone,
+    TargetIsAdmin,
+    UserNotFound,
+)
 from application.ports.messenger import (
     ChatKind,
     GateInvitation,
@@ -20,6 +27,7 @@ from application.ports.messenger import (
     GateOutcome,
     Messenger,
     MuteWarning,
+    RaidNotice,
 )
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.membership import Membership, MemberStatus
@@ -172,6 +180,21 @@ class MessengerContract:
         await messenger.delete_message(world.group, message_id)
         await messenger.delete_message(world.group, message_id)
         await messenger.delete_message(world.group, MessageId(987654))
+
+    async def test_a_raid_notice_is_edited_in_place_and_an_unchanged_edit_is_fine(
+        self, messenger: Messenger, world: MessengerWorld
+    ) -> None:
+        """Rule 13: one notice, edited; showing the same again is not an error; a notice an
+        admin deleted is `MessageGone`."""
+        channels = (RequiredChannel(world.channel, "News <&>", world.channel_username),)
+        notice = RaidNotice(world.group, channels, 3)
+        message_id = await messenger.send_raid_notice(notice)
+        await messenger.edit_raid_notice(attrs.evolve(notice, muted=4), message_id)
+        await messenger.edit_raid_notice(attrs.evolve(notice, muted=4), message_id)
+        await messenger.edit_raid_notice(attrs.evolve(notice, muted=4, over=True), message_id)
+        await messenger.delete_message(world.group, message_id)
+        with pytest.raises(MessageGone):
+            await messenger.edit_raid_notice(notice, message_id)
 
     async def test_invite_links_are_created(
         self, messenger: Messenger, world: MessengerWorld

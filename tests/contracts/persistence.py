@@ -12,11 +12,12 @@ import pytest
 
 from application.errors import StorageError
 from application.ports.unit_of_work import TenantDirectory, UnitOfWork
-from domain.audit import AuditKind
+from domain.audit import AuditEvent, AuditKind
 from domain.ids import MessageId
 from domain.join_request import PendingJoinRequest
 from domain.notices import NoticeKind
 from domain.policy import FailurePolicy, GroupSettings
+from domain.raid import Raid
 from domain.restriction import WarningReason
 from domain.schedule import ActionKind, notice_intent
 from tests.factories import (
@@ -353,6 +354,70 @@ class UnitOfWorkContract:
             channel,
             1,
         )
+
+    async def test_a_raid_is_saved_on_its_own_and_loaded_with_the_policy(
+        self, uow: UnitOfWork
+    ) -> None:
+        """Rule 13: the raid survives a restart, and a settings save never touches it."""
+        group = new_group()
+        raid = Raid(
+            T0,
+            T0 + timedelta(seconds=5),
+            until=T0 + timedelta(hours=1),
+            by=new_user(),
+            notice_id=MessageId(77),
+            shown=12,
+        )
+        policy = make_policy(group, settings=GroupSettings(raid_threshold=None))
+        async with uow.begin(group) as tx:
+            await tx.groups.save(policy)
+            await tx.groups.save_raid(group, raid)
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            loaded = await tx.groups.get(group)
+            assert loaded is not None
+            await tx.groups.save(loaded.disabled())  # a settings change keeps the raid
+            await tx.commit()
+        assert loaded == attrs.evolve(policy, raid=raid)
+        async with uow.begin(group) as tx:
+            assert await tx.groups.raid_locked(group) == raid
+            await tx.groups.save_raid(group, raid.ended(T0 + timedelta(minutes=1)))
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            stored = await tx.groups.raid_locked(group)
+            assert stored is not None
+            assert not stored.active
+            await tx.groups.save_raid(group, None)
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.groups.raid_locked(group) is None
+            reloaded = await tx.groups.get(group)
+        assert reloaded is not None
+        assert reloaded.settings.raid_threshold is None
+        assert not reloaded.enabled
+
+    async def test_audit_counts_events_of_a_kind_since_a_moment(self, uow: UnitOfWork) -> None:
+        group = new_group()
+        async with uow.begin(group) as tx:
+            for seconds in (0, 10, 20):
+                at = T0 + timedelta(seconds=seconds)
+                await tx.audit.record(AuditEvent(group, AuditKind.MUTED, at))
+            await tx.audit.record(AuditEvent(group, AuditKind.UNMUTED, T0))
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.audit.count(group, AuditKind.MUTED, T0 + timedelta(seconds=10)) == 2
+            assert await tx.audit.count(group, AuditKind.UNMUTED, T0) == 1
+        async with uow.begin(new_group()) as tx:  # another tenant sees none of them
+            assert await tx.audit.count(group, AuditKind.MUTED, T0) == 0
+
+    async def test_a_raid_notice_intent_keeps_its_count(self, uow: UnitOfWork) -> None:
+        group = new_group()
+        ended = notice_intent(group, NoticeKind.RAID_ENDED, T0, count=987)
+        async with uow.begin(group) as tx:
+            await tx.actions.add(ended)
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.actions.pending(group) == (ended,)
 
     async def test_claim_respects_the_limit(self, uow: UnitOfWork) -> None:
         group = new_group()

@@ -212,13 +212,11 @@ class World:
             return await tx.actions.pending(group)
 
     async def send_pending(self) -> None:
-        """Let the paced sender post every answer, invitation, warning and notice due now, as
-        the process does at once."""
-        answers, sender = self.container.send_answers(), self.container.send_warnings()
-        notices = self.container.send_notices()
-        invitations = self.container.send_gate_invitations()
+        """Let the paced sender post every answer, invitation, warning, raid notice and notice
+        due now, as the process does at once."""
+        senders = self.container.senders()
         for group in await self.directory.groups_with_due_actions(self.clock.now()):
-            await drain_group(answers, invitations, sender, notices, group)
+            await drain_group(senders, group)
 
     async def run_due(self, after: timedelta = timedelta(0)) -> None:
         """Let time pass, then run every due action."""

@@ -2,8 +2,9 @@
 
 Inputs: `memberships`, `chat_rights`, `chats`, `group_admins`, `unknown_users`, `failures`,
 `join_requests`, `unreachable`.
-Outputs: `warnings`, `deleted`, `kicked`, `notices`, `invite_links`, `invitations`, `gate_notes`,
-`approved`, `declined`, `calls`; restricting and
+Outputs: `warnings`, `deleted`, `kicked`, `notices`, `raid_notices` (each raid notice as it
+now shows), `invite_links`, `invitations`, `gate_notes`, `approved`, `declined`, `calls`;
+restricting and
 lifting change `memberships` in the group as Telegram would, so `is_restricted()` tells the
 current state.
 """
@@ -16,6 +17,7 @@ from application.errors import (
     BotLacksRights,
     ChatNotFound,
     JoinRequestGone,
+    MessageGone,
     MessengerError,
     TargetIsAdmin,
     UserNotFound,
@@ -28,6 +30,7 @@ from application.ports.messenger import (
     GateNote,
     Messenger,
     MuteWarning,
+    RaidNotice,
 )
 from domain.answers import Answer
 from domain.ids import ChannelId, GroupId, MessageId, UserId
@@ -69,6 +72,7 @@ class InMemoryMessenger(Messenger):
     kicked: list[tuple[GroupId, UserId]] = attrs.Factory(list[tuple[GroupId, UserId]])
     notices: list[AdminNotice] = attrs.Factory(list[AdminNotice])
     answers: list[tuple[MessageId, Answer]] = attrs.Factory(list[tuple[MessageId, Answer]])
+    raid_notices: dict[MessageId, RaidNotice] = attrs.Factory(dict[MessageId, RaidNotice])
     invite_links: list[tuple[ChannelId, str]] = attrs.Factory(list[tuple[ChannelId, str]])
     invitations: list[tuple[MessageId, GateInvitation]] = attrs.Factory(
         list[tuple[MessageId, GateInvitation]]
@@ -227,3 +231,15 @@ class InMemoryMessenger(Messenger):
     async def show_gate_note(self, note: GateNote) -> None:
         self._call("show_gate_note", note.user_chat_id, note.message_id)
         self.gate_notes.append(note)
+
+    async def send_raid_notice(self, notice: RaidNotice) -> MessageId:
+        self._call("send_raid_notice", notice.group_id)
+        message_id = self._new_message_id()
+        self.raid_notices[message_id] = notice
+        return message_id
+
+    async def edit_raid_notice(self, notice: RaidNotice, message_id: MessageId) -> None:
+        self._call("edit_raid_notice", notice.group_id, message_id)
+        if message_id not in self.raid_notices or (notice.group_id, message_id) in self.deleted:
+            raise MessageGone(notice.group_id, message_id)
+        self.raid_notices[message_id] = notice

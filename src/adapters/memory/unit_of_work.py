@@ -27,10 +27,11 @@ from application.ports.unit_of_work import (
     Transaction,
     UnitOfWork,
 )
-from domain.audit import AuditEvent
+from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.join_request import PendingJoinRequest
 from domain.policy import GroupPolicy
+from domain.raid import Raid
 from domain.restriction import Restriction
 from domain.schedule import ActionKind, ScheduledAction
 
@@ -91,7 +92,21 @@ class InMemoryGroupRepository(GroupRepository):
 
     async def save(self, policy: GroupPolicy) -> None:
         self._scope.writable(policy.group_id)
-        self._scope.state.policies[policy.group_id] = policy
+        stored = self._scope.state.policies.get(policy.group_id)
+        kept = stored.raid if stored is not None else None  # the raid is saved on its own
+        self._scope.state.policies[policy.group_id] = attrs.evolve(policy, raid=kept)
+
+    async def raid_locked(self, group_id: GroupId) -> Raid | None:
+        policy = await self.get(group_id)
+        return policy.raid if policy is not None else None
+
+    async def save_raid(self, group_id: GroupId, raid: Raid | None) -> None:
+        self._scope.writable(group_id)
+        stored = self._scope.state.policies.get(group_id)
+        if stored is None:
+            msg = f"group {group_id} was never set up"
+            raise StorageError(msg)
+        self._scope.state.policies[group_id] = attrs.evolve(stored, raid=raid)
 
 
 @attrs.define
@@ -174,6 +189,14 @@ class InMemoryAuditLog(AuditLog):
             return ()
         mine = [e for e in self._scope.state.audit if e.group_id == group_id]
         return tuple(reversed(mine[-limit:])) if limit > 0 else ()
+
+    async def count(self, group_id: GroupId, kind: AuditKind, since: datetime) -> int:
+        if not self._scope.visible(group_id):
+            return 0
+        events = self._scope.state.audit
+        return sum(
+            1 for e in events if e.group_id == group_id and e.kind is kind and e.at >= since
+        )
 
 
 @attrs.define

@@ -13,6 +13,7 @@ from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.join_request import PendingJoinRequest
 from domain.notices import NoticeKind
 from domain.policy import FailurePolicy, GroupPolicy, GroupSettings, RequiredChannel
+from domain.raid import Raid
 from domain.restriction import Restriction, WarningReason
 from domain.schedule import ActionKind, ScheduledAction
 
@@ -55,7 +56,37 @@ def group_values(policy: GroupPolicy) -> Values:
         "kick_after": policy.settings.kick_after,
         "join_gate": policy.settings.join_gate,
         "join_gate_timeout": policy.settings.join_gate_timeout,
+        "raid_threshold": policy.settings.raid_threshold,
     }
+
+
+def raid_values(raid: Raid | None) -> Values:
+    """The raid columns of the `groups` row (all NULL: no raid)."""
+    return {
+        "raid_started_at": None if raid is None else raid.started_at,
+        "raid_busy_at": None if raid is None else raid.busy_at,
+        "raid_until": None if raid is None else raid.until,
+        "raid_by": None if raid is None else raid.by,
+        "raid_ended_at": None if raid is None else raid.ended_at,
+        "raid_notice_id": None if raid is None else raid.notice_id,
+        "raid_shown": None if raid is None else raid.shown,
+    }
+
+
+def raid_from_row(row: RowMapping) -> Raid | None:
+    """The raid in a `groups` row, if there is one."""
+    if row["raid_started_at"] is None:
+        return None
+    by, notice = _optional_int(row["raid_by"]), _optional_int(row["raid_notice_id"])
+    return Raid(
+        started_at=_datetime(row["raid_started_at"]),
+        busy_at=_datetime(row["raid_busy_at"]),
+        until=None if row["raid_until"] is None else _datetime(row["raid_until"]),
+        by=None if by is None else UserId(by),
+        ended_at=None if row["raid_ended_at"] is None else _datetime(row["raid_ended_at"]),
+        notice_id=None if notice is None else MessageId(notice),
+        shown=_optional_int(row["raid_shown"]),
+    )
 
 
 def channel_values(policy: GroupPolicy) -> list[Values]:
@@ -101,7 +132,9 @@ def policy_from_rows(rows: Sequence[RowMapping]) -> GroupPolicy:
             kick_after=None if kick_after is None else _timedelta(kick_after),
             join_gate=bool(group["join_gate"]),
             join_gate_timeout=None if gate_timeout is None else _timedelta(gate_timeout),
+            raid_threshold=_optional_int(group["raid_threshold"]),
         ),
+        raid=raid_from_row(group),
     )
 
 
@@ -188,6 +221,7 @@ def action_values(action: ScheduledAction) -> Values:
         "answer_html": None if action.answer is None else action.answer.html,
         "answer_keyboard": None if action.answer is None else action.answer.keyboard,
         "answer_thread_id": None if action.answer is None else action.answer.thread_id,
+        "count": action.count,
     }
 
 
@@ -217,6 +251,7 @@ def action_from_row(row: RowMapping) -> ScheduledAction:
         notice=None if notice is None else NoticeKind(str(notice)),
         channel_id=None if channel is None else ChannelId(channel),
         answer=answer,
+        count=_optional_int(row["count"]),
     )
 
 

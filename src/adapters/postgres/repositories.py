@@ -24,6 +24,8 @@ from adapters.postgres.mapping import (
     join_request_from_row,
     join_request_values,
     policy_from_rows,
+    raid_from_row,
+    raid_values,
     restriction_from_row,
     restriction_values,
 )
@@ -36,10 +38,11 @@ from application.ports.repositories import (
     RestrictionRepository,
     ScheduledActionRepository,
 )
-from domain.audit import AuditEvent
+from domain.audit import AuditEvent, AuditKind
 from domain.ids import GroupId, MessageId, UserId
 from domain.join_request import PendingJoinRequest
 from domain.policy import GroupPolicy, RequiredChannel
+from domain.raid import Raid
 from domain.restriction import Restriction
 from domain.schedule import ActionKind, ScheduledAction
 
@@ -133,6 +136,30 @@ class PostgresGroupRepository(GroupRepository):
             if policy.channels:
                 await self._session.execute(insert(t.required_channels), channel_values(policy))
             self._stored_channels[group_id] = policy.channels
+
+    async def raid_locked(self, group_id: GroupId) -> Raid | None:
+        row = (
+            (
+                await self._session.execute(
+                    select(t.groups).where(t.groups.c.tenant_id == group_id).with_for_update()
+                )
+            )
+            .mappings()
+            .one_or_none()
+        )
+        return None if row is None else raid_from_row(row)
+
+    async def save_raid(self, group_id: GroupId, raid: Raid | None) -> None:
+        # The policy's version stays: a raid never conflicts with a change of settings.
+        changed = await self._session.execute(
+            update(t.groups)
+            .where(t.groups.c.tenant_id == group_id)
+            .values(raid_values(raid))
+            .returning(t.groups.c.tenant_id)
+        )
+        if changed.first() is None:
+            msg = f"group {group_id} was never set up"
+            raise StorageError(msg)
 
 
 _RESTRICTION_KEY = frozenset({"tenant_id", "user_id"})
@@ -259,6 +286,15 @@ class PostgresAuditLog(AuditLog):
             )
         ).mappings()
         return tuple(event_from_row(row) for row in rows)
+
+    async def count(self, group_id: GroupId, kind: AuditKind, since: datetime) -> int:
+        events = t.audit_events.c
+        counted = await self._session.execute(
+            select(func.count())
+            .select_from(t.audit_events)
+            .where(events.tenant_id == group_id, events.kind == kind.value, events.at >= since)
+        )
+        return int(counted.scalar_one())
 
 
 class PostgresScheduledActionRepository(ScheduledActionRepository):

@@ -57,6 +57,16 @@ groups = Table(
     Column("join_gate", Boolean, nullable=False, server_default=text("false")),
     # NULL: requests of non-subscribers are left pending for the admins.
     Column("join_gate_timeout", Interval, nullable=True, server_default=text("'1 hour'")),
+    # Joins a minute that start raid mode; NULL: off (rule 13).
+    Column("raid_threshold", Integer, nullable=True, server_default=text("20")),
+    # The raid going on (or ending) in the group: NULL raid_started_at when there is none.
+    Column("raid_started_at", DateTime(timezone=True), nullable=True),
+    Column("raid_busy_at", DateTime(timezone=True), nullable=True),
+    Column("raid_until", DateTime(timezone=True), nullable=True),
+    Column("raid_by", BigInteger, nullable=True),
+    Column("raid_ended_at", DateTime(timezone=True), nullable=True),
+    Column("raid_notice_id", BigInteger, nullable=True),
+    Column("raid_shown", Integer, nullable=True),
     Column("version", Integer, nullable=False, server_default=text("1")),
     _now(),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
@@ -120,6 +130,8 @@ audit_events = Table(
     PrimaryKeyConstraint("id"),
     # A group's latest events, newest first.
     Index(None, "tenant_id", "id"),
+    # How many members were muted since a raid began (rule 13).
+    Index(None, "tenant_id", "kind", "at"),
 )
 
 scheduled_actions = Table(
@@ -139,6 +151,8 @@ scheduled_actions = Table(
     Column("answer_html", Text, nullable=True),
     Column("answer_keyboard", Text, nullable=True),
     Column("answer_thread_id", BigInteger, nullable=True),
+    # The number a notice reports (members muted during a raid); NULL for other kinds.
+    Column("count", Integer, nullable=True),
     PrimaryKeyConstraint("action_id"),
     # Claiming a group's due actions, and the directory's "which groups have due actions".
     Index(None, "tenant_id", "due_at"),

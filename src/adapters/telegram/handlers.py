@@ -73,6 +73,7 @@ from application.use_cases.channel_member_changed import (
     ChannelMemberUpdate,
 )
 from application.use_cases.check_rights import CheckCommand, CheckRights
+from application.use_cases.control_raid import ControlRaid, RaidCommand, RaidOrder
 from application.use_cases.enforce_membership import (
     EnforceCommand,
     EnforceMembership,
@@ -106,6 +107,7 @@ from application.use_cases.verify_join_request import (
 from domain.answers import Answer
 from domain.errors import DomainError
 from domain.ids import ChannelId, GroupId, MessageId, UserId
+from domain.raid import raid_duration
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +146,7 @@ class Commands:
     muted: ListMuted
     exempted: ListExempted
     log: ShowLog
+    raid: ControlRaid
 
     async def list_page(self, name: str, command: ListCommand) -> "Reply":
         """Page `command.page` of the list `name` (one of `LISTS`), with its page buttons."""
@@ -335,10 +338,11 @@ def bot_warning_posted_at(
     if message.from_user.id != bot_id or message.reply_markup is None:
         return None
     buttons = (b for row in message.reply_markup.inline_keyboard for b in row)
-    if not any(
-        isinstance(b.callback_data, str) and parse_verify_data(b.callback_data) for b in buttons
-    ):
-        return None
+    verifies = [
+        parse_verify_data(b.callback_data) for b in buttons if isinstance(b.callback_data, str)
+    ]
+    if not any(data is not None and not data.on_raid_notice for data in verifies):
+        return None  # no warning's Verify (the raid notice is never a stale warning)
     return message.date
 
 
@@ -357,9 +361,11 @@ class OnVerifyPressed:
         if press is None:
             return
         posted_at = bot_warning_posted_at(press.query.message, context.bot.id)
+        # The raid notice stays whoever it frees (rule 13): it is no one's warning.
+        warning_id = None if press.data.on_raid_notice else press.message_id
         result = await self.verify.execute(
             PressVerifyCommand(
-                press.group_id, press.presser, press.data.owner, press.message_id, posted_at
+                press.group_id, press.presser, press.data.owner, warning_id, posted_at
             )
         )
         count_enforcement("verify", result.outcome.value)
@@ -624,6 +630,14 @@ def command_runs(commands: Commands) -> dict[str, Run]:
         result = await commands.explain.execute(ExplainCommand(GroupId(chat.id), caller, user))
         return replies.explanation_html(result)
 
+    async def raid(_: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
+        order = {"on": RaidOrder.ON, "off": RaidOrder.OFF}.get(args[0].lower()) if args else None
+        if (args and order is None) or len(args) > (2 if order is RaidOrder.ON else 1):
+            raise UsageError(replies.USAGE["raid"])
+        lasting = raid_duration(args[1] if len(args) > 1 else None)
+        command = RaidCommand(GroupId(chat.id), caller, order or RaidOrder.SHOW, lasting)
+        return replies.raid_html(await commands.raid.execute(command))
+
     def listing(name: str) -> Run:
         async def run(_: Message, chat: Chat, caller: Caller, __: Sequence[str]) -> Reply:
             return await commands.list_page(name, ListCommand(GroupId(chat.id), caller))
@@ -641,6 +655,7 @@ def command_runs(commands: Commands) -> dict[str, Run]:
         "unexempt": unexempt,
         "check": check,
         "why": why,
+        "raid": raid,
     }
 
 

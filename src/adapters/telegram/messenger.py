@@ -38,10 +38,12 @@ from adapters.telegram.texts import (
     gate_invitation_html,
     gate_invitation_keyboard,
     gate_note_html,
+    raid_notice_html,
+    raid_notice_keyboard,
     warning_html,
     warning_keyboard,
 )
-from application.errors import MessengerUnavailable
+from application.errors import MessageGone, MessengerUnavailable
 from application.ports.messenger import (
     AdminNotice,
     ChatInfo,
@@ -51,6 +53,7 @@ from application.ports.messenger import (
     GateNote,
     Messenger,
     MuteWarning,
+    RaidNotice,
 )
 from domain.answers import Answer
 from domain.ids import ChannelId, GroupId, MessageId, UserId
@@ -62,6 +65,8 @@ INVITE_LINK_NAME_MAX = 32
 
 _ALREADY_GONE = ("message to delete not found",)
 _NO_SUCH_TOPIC = ("message thread not found", "topic_closed", "topic_deleted")
+_NOT_MODIFIED = ("message is not modified",)
+_NOTHING_TO_EDIT = ("message to edit not found",)
 
 
 class TelegramMessenger(Messenger):
@@ -255,6 +260,34 @@ class TelegramMessenger(Messenger):
         await self._post(
             notice.group_id, notice_html(notice), None, thread_id=None, priority=Priority.NOTICE
         )
+
+    async def send_raid_notice(self, notice: RaidNotice) -> MessageId:
+        return await self._post(
+            notice.group_id,
+            raid_notice_html(notice),
+            raid_notice_keyboard(notice, self.bot.username),
+            thread_id=None,
+            priority=Priority.WARNING,
+        )
+
+    async def edit_raid_notice(self, notice: RaidNotice, message_id: MessageId) -> None:
+        chat_id = notice.group_id
+        try:
+            await self.bot.edit_message_text(
+                raid_notice_html(notice),
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=raid_notice_keyboard(notice, self.bot.username),
+            )
+        except BadRequest as error:
+            if describes(error, _NOT_MODIFIED):
+                return
+            if describes(error, _NOTHING_TO_EDIT):
+                raise MessageGone(chat_id, message_id) from error
+            raise translate(error, chat_id=chat_id) from error
+        except TelegramError as error:
+            raise translate(error, chat_id=chat_id) from error
 
     async def _post(
         self,

@@ -25,3 +25,16 @@ def notice_html(notice: AdminNotice) -> str:
                 "⚠️ <b>Admins:</b> I cannot mute members here. Make me an administrator with "
                 "the <b>Ban users</b> and <b>Delete messages</b> rights, then run /check."
             )
+        case NoticeKind.RAID_STARTED:
+            if notice.count is None:
+                why, ends = "an admin turned it on", "when the time given runs out"
+            else:
+                why = f"{notice.count} members who have not joined the channels joined in a minute"
+                ends = "after 10 quiet minutes"
+            return (
+                f"🚨 <b>Admins:</b> raid mode is on ({why}). I mute newcomers silently and keep "
+                f"one notice up to date. It ends {ends}, or with /raid off."
+            )
+        case NoticeKind.RAID_ENDED:
+            muted = notice.count if notice.count is not None else 0
+            return f"✅ <b>Admins:</b> raid mode is over. {muted} member(s) were muted during it."

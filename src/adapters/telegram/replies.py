@@ -17,6 +17,7 @@ from application.errors import (
 from application.paging import Page
 from application.use_cases.change_settings import SettingsResult
 from application.use_cases.check_rights import CheckReport
+from application.use_cases.control_raid import RaidOutcome, RaidState
 from application.use_cases.exempt_member import ExemptResult
 from application.use_cases.explain_member import Explanation
 from application.use_cases.list_muted import MutedList
@@ -31,6 +32,7 @@ from domain.errors import DomainError, UnknownSetting
 from domain.ids import UserId
 from domain.membership import MemberStatus
 from domain.policy import GroupSettings, RequiredChannel
+from domain.raid import Raid
 
 INVALID_BUTTON = "This button is not valid."
 """The answer to a press whose data none of the bot's buttons carries (forged, or outdated)."""
@@ -63,6 +65,9 @@ ADMIN_COMMANDS = (
     CommandHelp("muted", "/muted", "who the bot muted here, since when, and why"),
     CommandHelp("exempted", "/exempted", "the members never muted here"),
     CommandHelp("log", "/log", "what the bot and the admins did lately"),
+    CommandHelp(
+        "raid", "/raid [on [duration] | off]", "raid mode: mute newcomers silently, one notice"
+    ),
 )
 """The group admins' command menu (setMyCommands) and the usage hints, from one table."""
 
@@ -156,10 +161,51 @@ def status_html(report: StatusReport) -> str:
         return f"This group is not protected.\n{USAGE['protect']}"
     state = "on" if report.is_protected else "off"
     channels = "\n".join(f"• {_channel(c)}" for c in policy.channels)
+    raid = f"{raid_line(policy.raid)}\n" if policy.raid_on and policy.raid else ""
     return (
         f"Protection is <b>{state}</b>. Required channels:\n{channels}\n"
         f"Muted by me: {report.restricted}. Exempt: {report.exempt}.\n"
-        f"{settings_html(policy.settings)}"
+        f"{raid}{settings_html(policy.settings)}"
+    )
+
+
+def raid_line(raid: Raid) -> str:
+    """The raid going on, in one line (UTC times)."""
+    since = raid.started_at.strftime("%H:%M UTC")
+    by = "started by an admin" if raid.by is not None else "started by the join rate"
+    if raid.until is not None:
+        end = f"ends at {raid.until.strftime('%Y-%m-%d %H:%M UTC')} or at /raid off"
+    else:
+        end = "ends after 10 quiet minutes or at /raid off"
+    return f"🚨 <b>Raid mode is on</b> since {since} ({by}); {end}."
+
+
+def raid_html(state: RaidState) -> str:
+    """The reply to /raid."""
+    threshold = (
+        f"Raid mode starts by itself at {state.threshold} joins a minute of members who have "
+        "not joined the channels (<code>raid_threshold</code>)."
+        if state.threshold is not None
+        else "Raid mode never starts by itself here (<code>raid_threshold</code> is off)."
+    )
+    match state.outcome:
+        case RaidOutcome.NOT_PROTECTED:
+            return f"Raid mode needs protection on first.\n{USAGE['protect']}"
+        case RaidOutcome.ENDED:
+            return f"Raid mode is off. {state.muted} member(s) were muted during the raid."
+        case RaidOutcome.NONE_GOING_ON:
+            return f"No raid is going on.\n{threshold}"
+        case _:
+            pass
+    if state.raid is None:
+        return f"No raid is going on.\n{threshold}\n{USAGE['raid']}"
+    head = {
+        RaidOutcome.STARTED: "Raid mode is on. ",
+        RaidOutcome.EXTENDED: "Raid mode was already on; it now ends when you said. ",
+    }.get(state.outcome, "")
+    return (
+        f"{head}{raid_line(state.raid)}\nMuted since it began: {state.muted}. "
+        f"Newcomers who have not joined are muted silently, under one notice.\n{threshold}"
     )
 
 
@@ -168,6 +214,8 @@ SETTING_DESCRIPTIONS = {
     "<i>open</i> lets them talk, <i>closed</i> mutes them",
     "warning_ttl": "how long my warnings stay before I delete them",
     "kick_after": "remove a member I muted who has not joined after this long (<i>off</i>: never)",
+    "raid_threshold": "joins a minute, by members who have not joined the channels, that start "
+    "raid mode: newcomers muted silently, under one notice (<i>off</i>: only by /raid on)",
     "join_gate": "with <i>on</i>, I approve join requests of people who joined every channel "
     "and tell the others in private what to join (needs the <i>Invite users</i> right)",
     "join_gate_timeout": "how long a requester may take to join before I decline the request "
@@ -374,6 +422,8 @@ _LOGGED = {
     AuditKind.JOIN_REQUESTED: "{subject} asked to join",
     AuditKind.JOIN_APPROVED: "let {subject} in",
     AuditKind.JOIN_DECLINED: "declined {subject}'s request to join",
+    AuditKind.RAID_STARTED: "started raid mode",
+    AuditKind.RAID_ENDED: "ended raid mode",
 }
 
 

@@ -11,7 +11,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.helpers import mention_html
 
 from adapters.telegram.convert import parse_user_id
-from application.ports.messenger import GateInvitation, GateNote, GateOutcome, MuteWarning
+from application.ports.messenger import (
+    GateInvitation,
+    GateNote,
+    GateOutcome,
+    MuteWarning,
+    RaidNotice,
+)
 from application.use_cases.show_my_mutes import MutedHere
 from domain.durations import format_duration
 from domain.ids import GroupId, UserId
@@ -34,6 +40,7 @@ SETTINGS_CHOICES: dict[str, tuple[str, ...]] = {
     "failure_policy": ("open", "closed"),
     "warning_ttl": ("30s", "2m", "10m", "1h"),
     "kick_after": ("off", "1h", "1d", "7d"),
+    "raid_threshold": ("off", "10", "20", "50"),
     "join_gate": ("on", "off"),
     "join_gate_timeout": ("off", "10m", "1h", "1d"),
 }
@@ -42,6 +49,7 @@ _SETTINGS_LABELS = {
     "failure_policy": {"open": "Check fails: let talk", "closed": "Check fails: mute"},
     "warning_ttl": "Warnings stay {}",
     "kick_after": {"off": "Never kick", "": "Kick muted after {}"},
+    "raid_threshold": {"off": "Raid mode: by hand", "": "Raid at {} joins/min"},
     "join_gate": {"on": "Gate join requests", "off": "Leave requests to admins"},
     "join_gate_timeout": {"off": "Requests wait for admins", "": "Decline requests after {}"},
 }
@@ -117,6 +125,7 @@ def warning_keyboard(
 
 
 _ANYONE = "any"
+_RAID = "raid"
 
 
 @attrs.frozen
@@ -125,6 +134,9 @@ class VerifyData:
 
     owner: UserId | None
     """`None` on a merged warning: it acts on whoever presses it (their own status only)."""
+    on_raid_notice: bool = False
+    """The button is the raid notice's (rule 13): anyone's, and the notice is never a stale
+    warning to delete."""
 
 
 def verify_data(owner: UserId | None) -> str:
@@ -139,8 +151,40 @@ def parse_verify_data(data: str) -> VerifyData | None:
         return None
     if raw == _ANYONE:
         return VerifyData(None)
+    if raw == _RAID:
+        return VerifyData(None, on_raid_notice=True)
     owner = parse_user_id(raw)
     return None if owner is None else VerifyData(owner)
+
+
+def raid_notice_html(notice: RaidNotice) -> str:
+    """The group's one notice during a raid (rule 13), and once it is over."""
+    channels = channel_list_html([c.title for c in notice.channels] or ["the channels"])
+    if notice.over:
+        return (
+            f"✅ <b>The raid is over.</b> {notice.muted} new member(s) were muted during it.\n"
+            f"Muted? Join {channels}, then press <b>Verify</b>."
+        )
+    return (
+        f"🚨 <b>Raid mode is on.</b> New members are muted until they join {channels}.\n"
+        f"Muted so far: {notice.muted}. Joined? Press <b>Verify</b>."
+    )
+
+
+def raid_notice_keyboard(
+    notice: RaidNotice, bot_username: str | None = None
+) -> InlineKeyboardMarkup:
+    """The raid notice's buttons: join buttons, a Verify for anyone, the private chat's link.
+
+    Verify acts on whoever presses it (their own status only); the last button opens the
+    private chat with the bot (rule 12).
+    """
+    rows = join_rows(notice.channels)
+    rows.append([InlineKeyboardButton("Verify", callback_data=f"{VERIFY_PREFIX}{_RAID}")])
+    if bot_username:
+        help_url = f"https://t.me/{bot_username}?start={MUTED_START}"
+        rows.append([InlineKeyboardButton("Why am I muted?", url=help_url)])
+    return InlineKeyboardMarkup(rows)
 
 
 def settings_data(key: str, value: str) -> str:

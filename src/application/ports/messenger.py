@@ -102,6 +102,23 @@ class AdminNotice:
     group_id: GroupId
     kind: NoticeKind
     channel: RequiredChannel | None = None
+    count: int | None = None
+    """The number the notice reports, if any (members muted during a raid, joins a minute)."""
+
+
+@attrs.frozen
+class RaidNotice:
+    """The group's one notice while a raid lasts (rule 13), and once it is over.
+
+    It carries the join buttons and a Verify that acts on whoever presses it (their own status
+    only, rule 5).
+    """
+
+    group_id: GroupId
+    channels: tuple[RequiredChannel, ...]
+    muted: int
+    """Members muted since the raid began."""
+    over: bool = False
 
 
 @attrs.frozen
@@ -232,3 +249,15 @@ class Messenger(Protocol):
     @abstractmethod
     async def show_gate_note(self, note: GateNote) -> None:
         """Replace the invitation's text and buttons by how the request ended."""
+
+    @abstractmethod
+    async def send_raid_notice(self, notice: RaidNotice) -> MessageId:
+        """Post the raid notice in the group; return its message id."""
+
+    @abstractmethod
+    async def edit_raid_notice(self, notice: RaidNotice, message_id: MessageId) -> None:
+        """Show `notice` in the raid notice posted as `message_id`.
+
+        Showing what it already shows is not an error. Raises `MessageGone` when the message is
+        no longer there to edit (deleted by an admin).
+        """

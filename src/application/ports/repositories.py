@@ -11,10 +11,11 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from domain.audit import AuditEvent
+from domain.audit import AuditEvent, AuditKind
 from domain.ids import GroupId, MessageId, UserId
 from domain.join_request import PendingJoinRequest
 from domain.policy import GroupPolicy
+from domain.raid import Raid
 from domain.restriction import Restriction
 from domain.schedule import ActionKind, ScheduledAction
 
@@ -28,7 +29,18 @@ class GroupRepository(Protocol):
 
     @abstractmethod
     async def save(self, policy: GroupPolicy) -> None:
-        """Insert or replace the policy, its channels (in order) and settings."""
+        """Insert or replace the policy, its channels (in order) and settings.
+
+        The raid (`policy.raid`) is not saved with it: it changes on its own (`save_raid`).
+        """
+
+    @abstractmethod
+    async def raid_locked(self, group_id: GroupId) -> Raid | None:
+        """The group's raid, if any; it stays locked until the transaction ends (rule 13)."""
+
+    @abstractmethod
+    async def save_raid(self, group_id: GroupId, raid: Raid | None) -> None:
+        """Store the group's raid (`None`: forget it). The group must have been set up."""
 
 
 class RestrictionRepository(Protocol):
@@ -92,6 +104,10 @@ class AuditLog(Protocol):
     @abstractmethod
     async def recent(self, group_id: GroupId, limit: int) -> tuple[AuditEvent, ...]:
         """The latest `limit` events, newest first."""
+
+    @abstractmethod
+    async def count(self, group_id: GroupId, kind: AuditKind, since: datetime) -> int:
+        """How many events of `kind` happened at or after `since`."""
 
 
 class ScheduledActionRepository(Protocol):

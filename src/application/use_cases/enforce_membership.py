@@ -7,6 +7,7 @@ import attrs
 from application.admin_notices import AdminNotices
 from application.lookups import Lookups
 from application.ports.messenger import Messenger
+from application.raids import Raids
 from application.restrictions import MuteOutcome, Restrictions
 from domain.ids import GroupId, MessageId
 from domain.membership import Membership
@@ -68,12 +69,16 @@ class EnforceMembership:
       about the failing channel once (rule 8).
     - A member someone else (an admin) already restricted is not muted over it, and nothing
       is recorded as the bot's, so the bot never lifts it (rule 5).
+    - Rule 13: the joins of members who must be muted are counted (in process memory); at
+      the group's `raid_threshold` a minute a raid starts, and while it lasts joiners (and
+      anyone else who must be muted) are muted silently, under the raid's one notice.
     """
 
     lookups: Lookups
     restrictions: Restrictions
     notices: AdminNotices
     messenger: Messenger
+    raids: Raids
 
     async def execute(self, command: EnforceCommand) -> Enforcement:
         """Judge the member and act."""
@@ -95,6 +100,9 @@ class EnforceMembership:
         await self.notices.report_unanswered(policy, decision.unanswered)
         if not decision.restrict:
             return Enforcement.ALLOWED_UNVERIFIED if decision.unanswered else Enforcement.ALLOWED
+        silent = policy.raid_on  # rule 13: the raid's notice speaks for everyone it mutes
+        if command.reason is WarningReason.JOINED:
+            silent = await self.raids.joined(policy)
         outcome = await self.restrictions.mute(
             policy,
             command.member,
@@ -103,6 +111,7 @@ class EnforceMembership:
             message_id=command.message_id,
             thread_id=command.thread_id,
             standing=command.standing,
+            silent=silent,
         )
         return _ENFORCEMENT_OF[outcome]
 

@@ -46,9 +46,10 @@ _KINDS = frozenset(ActionKind) - {
     ActionKind.SEND_NOTICE,
     ActionKind.SEND_ANSWER,
     ActionKind.SEND_GATE_INVITATION,
+    ActionKind.RAID_NOTICE,
 }
-"""What this loop runs; answers, warnings, notices and invitations are the paced sender's
-(`SendAnswers`, `SendWarnings`, `SendNotices`, `SendGateInvitations`)."""
+"""What this loop runs; answers, invitations, warnings, the raid notice and notices are the
+paced sender's (`background.Senders`)."""
 
 
 class _Ending(enum.Enum):
@@ -201,6 +202,7 @@ class RunDueActions:
                 | ActionKind.SEND_NOTICE
                 | ActionKind.SEND_ANSWER
                 | ActionKind.SEND_GATE_INVITATION
+                | ActionKind.RAID_NOTICE
             ):  # the paced sender's
                 pass
 

@@ -87,6 +87,8 @@ class SendNotices:
         match intent.notice:
             case NoticeKind.CANNOT_RESTRICT:
                 return AdminNotice(intent.group_id, NoticeKind.CANNOT_RESTRICT)
+            case NoticeKind.RAID_STARTED | NoticeKind.RAID_ENDED:
+                return AdminNotice(intent.group_id, intent.notice, count=intent.count)
             case NoticeKind.CHECKS_FAILING:
                 policy = (await self.lookups.snapshot(intent.group_id)).policy
                 if policy is None or intent.channel_id is None:

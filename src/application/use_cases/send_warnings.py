@@ -10,6 +10,7 @@ from application.lookups import Lookups
 from application.ports.clock import Clock
 from application.ports.messenger import Messenger, MuteWarning
 from application.ports.unit_of_work import UnitOfWork
+from application.raids import Raids
 from application.restrictions import delete_quietly
 from domain.audit import AuditEvent
 from domain.ids import ChannelId, GroupId, MessageId, UserId
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 
 SEND_LEASE = timedelta(seconds=30)
 """How long a claimed intent is held while its warning is sent (a paced send may wait)."""
+WAVE_WAIT = timedelta(seconds=3)
+"""In a wave of joins (`Raids.in_a_wave`), how long a warning waits to be merged with the next
+ones, or dropped when the wave turns into a raid (rule 13)."""
 MAX_MERGED = 50
 """The most members one merged warning names (Telegram caps a message at 4,096 characters)."""
 _KINDS = frozenset({ActionKind.SEND_WARNING})
@@ -62,12 +66,16 @@ class SendWarnings:
       copy and deletes it (`Messenger.retire_lost_sends`, run by the sender's loop).
     - Once posted, the warning replaces the members' previous ones and is deleted after the
       group's `warning_ttl`.
+    - Rule 13: while members who must be muted join in a wave, their warnings wait up to
+      `WAVE_WAIT` to go out merged; if the wave turns into a raid, the raid's notice replaces
+      them. No warning goes out during a raid.
     """
 
     lookups: Lookups
     messenger: Messenger
     uow: UnitOfWork
     clock: Clock
+    raids: Raids
 
     async def execute(self, group_id: GroupId) -> SendReport:
         """Post one (possibly merged) warning for what is due in the group."""
@@ -80,9 +88,13 @@ class SendWarnings:
         )
         dropped = len(intents) - len(live)
         policy = (await self.lookups.snapshot(group_id)).protected_policy
-        if not live or policy is None:  # nobody left to warn, or protection was turned off
+        # Nobody left to warn, protection was turned off, or a raid's notice speaks for them all
+        # (rule 13: a join counted just before the raid began may leave a warning behind).
+        if not live or policy is None or policy.raid_on:
             await self._complete(group_id, intents)
             return SendReport(dropped=len(intents))
+        if self.raids.in_a_wave(policy) and await self._wait_for_the_wave(live):
+            return SendReport(dropped=dropped)
         warning = _warning(policy, [restriction for _, restriction in live])
         try:
             warning_id = await self.messenger.send_warning(warning)
@@ -152,6 +164,17 @@ class SendWarnings:
         for message_id in stale:
             await delete_quietly(self.messenger, group_id, message_id)
         return named
+
+    async def _wait_for_the_wave(self, live: list[tuple[ScheduledAction, Restriction]]) -> bool:
+        """Put the warning off until `WAVE_WAIT` after its oldest mute; whether it was."""
+        due = min(restriction.since for _, restriction in live) + WAVE_WAIT
+        if due <= self.clock.now():
+            return False
+        async with self.uow.begin(live[0][0].group_id) as tx:
+            for intent, _ in live:
+                await tx.actions.reschedule(attrs.evolve(intent, due_at=due))
+            await tx.commit()
+        return True
 
     async def _defer(self, intents: list[ScheduledAction], error: MessengerUnavailable) -> None:
         first, now = intents[0], self.clock.now()

@@ -42,8 +42,8 @@ async def test_an_unknown_setting_lists_the_valid_keys(story: Story) -> None:
     reply = await _command(story, "/settings colour blue")
     assert reply == (
         "Unknown setting <code>colour</code>. Settings: <code>failure_policy</code>, "
-        "<code>warning_ttl</code>, <code>kick_after</code>, <code>join_gate</code>, "
-        "<code>join_gate_timeout</code>."
+        "<code>warning_ttl</code>, <code>kick_after</code>, <code>raid_threshold</code>, "
+        "<code>join_gate</code>, <code>join_gate_timeout</code>."
     )
 
 

@@ -244,11 +244,13 @@ async def test_admin_notice_is_posted_in_the_group_with_titles_escaped(
     shown = sandbox.driver.last_bot_message(world.group)
     assert shown is not None
     assert shown.text is not None
-    assert shown.text.startswith("⚠️ Admins:")
+    assert shown.text.split(" ", 1)[1].startswith("Admins:")
     if kind is NoticeKind.CHECKS_FAILING:
         assert "<b>News</b> & more" in shown.text
-    else:
+    elif kind is NoticeKind.CANNOT_RESTRICT:
         assert "Ban users" in shown.text
+    else:
+        assert "raid mode is" in shown.text
 
 
 async def test_delete_message_of_someone_else_and_of_nothing(

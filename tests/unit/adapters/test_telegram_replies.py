@@ -66,8 +66,8 @@ def test_an_unknown_setting_lists_the_valid_keys_escaped() -> None:
     text = error_html(UnknownSetting("<colour>", GroupSettings.KEYS))
     assert text == (
         "Unknown setting <code>&lt;colour&gt;</code>. Settings: <code>failure_policy</code>, "
-        "<code>warning_ttl</code>, <code>kick_after</code>, <code>join_gate</code>, "
-        "<code>join_gate_timeout</code>."
+        "<code>warning_ttl</code>, <code>kick_after</code>, <code>raid_threshold</code>, "
+        "<code>join_gate</code>, <code>join_gate_timeout</code>."
     )
 
 
@@ -93,6 +93,10 @@ def test_every_settings_button_says_what_choosing_it_does() -> None:
         "Kick muted after 1h",
         "Kick muted after 1d",
         "Kick muted after 7d",
+        "Raid mode: by hand",
+        "Raid at 10 joins/min",
+        "Raid at 20 joins/min",
+        "Raid at 50 joins/min",
         "Gate join requests",
         "Leave requests to admins",
         "Requests wait for admins",
@@ -100,7 +104,7 @@ def test_every_settings_button_says_what_choosing_it_does() -> None:
         "Decline requests after 1h",
         "Decline requests after 1d",
     }
-    assert settings_label("raid_threshold", "20") == "raid_threshold 20"  # a new setting
+    assert settings_label("new_setting", "on") == "new_setting on"  # one without a label yet
 
 
 def test_a_finding_names_the_channel_by_the_title_it_carries_escaped() -> None:

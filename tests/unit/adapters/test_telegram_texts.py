@@ -2,6 +2,7 @@
 
 from html.parser import HTMLParser
 
+import attrs
 import pytest
 
 from adapters.telegram.texts import (
@@ -15,13 +16,15 @@ from adapters.telegram.texts import (
     parse_settings_data,
     parse_verify_data,
     private_verify_data,
+    raid_notice_html,
+    raid_notice_keyboard,
     settings_data,
     settings_keyboard,
     verify_data,
     warning_html,
     warning_keyboard,
 )
-from application.ports.messenger import MuteWarning
+from application.ports.messenger import MuteWarning, RaidNotice
 from domain.ids import ChannelId, GroupId, UserId
 from domain.policy import GroupSettings, RequiredChannel
 from domain.restriction import WarningReason
@@ -116,12 +119,13 @@ def test_settings_menu_data_round_trips_and_only_offered_values_parse() -> None:
 def test_settings_menu_ticks_the_current_values_and_fits_telegrams_limits() -> None:
     settings = GroupSettings().changed("failure_policy", "closed").changed("kick_after", "1d")
     rows = settings_keyboard(settings).inline_keyboard
-    assert len(rows) == 8  # two buttons a row
+    assert len(rows) == 10  # two buttons a row
     ticked = [button.text for row in rows for button in row if button.text.startswith("✓")]
     assert ticked == [
         "✓ Check fails: mute",
         "✓ Warnings stay 2m",
         "✓ Kick muted after 1d",
+        "✓ Raid at 20 joins/min",
         "✓ Leave requests to admins",
         "✓ Decline requests after 1h",
     ]
@@ -184,3 +188,28 @@ def test_private_verify_forgeries_are_refused(data: str) -> None:
 def test_private_verify_data_names_the_group() -> None:
     group = GroupId(-1001234567890)
     assert parse_private_verify_data(private_verify_data(group)) == group
+
+
+def test_rule_13_the_raid_notice_is_escaped_with_join_buttons_and_a_verify_for_anyone() -> None:
+    channel = RequiredChannel(ChannelId(-1002000000001), "News <&> Co", "news_channel")
+    notice = RaidNotice(GroupId(-1001000000001), (channel,), 42)
+    text = raid_notice_html(notice)
+    assert "News &lt;&amp;&gt; Co" in text
+    assert "Muted so far: 42" in text
+    over = raid_notice_html(attrs.evolve(notice, over=True))
+    assert "The raid is over" in over
+    assert "42 new member(s)" in over
+    buttons = [
+        b for row in raid_notice_keyboard(notice, "nezuko_bot").inline_keyboard for b in row
+    ]
+    assert [b.url for b in buttons if b.url] == [
+        "https://t.me/news_channel",
+        "https://t.me/nezuko_bot?start=muted",
+    ]
+    [verify] = [b for b in buttons if b.callback_data]
+    assert isinstance(verify.callback_data, str)
+    parsed = parse_verify_data(verify.callback_data)
+    assert parsed is not None
+    assert parsed.owner is None  # whoever presses it, on their own status
+    assert parsed.on_raid_notice
+    assert parse_verify_data(verify_data(None)) == VerifyData(None)  # a merged warning's

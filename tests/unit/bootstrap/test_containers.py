@@ -15,8 +15,8 @@ from bootstrap.containers import Container, memory_container, postgres_container
 NOT_USE_CASES = (
     *("persistence", "messenger", "clock", "uow", "directory"),  # ports
     *("memberships", "groups", "throttle", "outbox"),  # in-process caches and the doorbell
-    *("lookups", "notices", "restrictions", "gate"),  # shared collaborators
-    *("events", "commands"),  # the handlers' groups of use cases
+    *("lookups", "notices", "raids", "restrictions", "gate"),  # shared collaborators
+    *("events", "commands", "senders"),  # the handlers' and the paced sender's groups
 )
 USE_CASES = [name for name in Container.providers if name not in NOT_USE_CASES]
 
@@ -26,7 +26,7 @@ def test_every_use_case_is_wired_on_memory_adapters() -> None:
     use_cases = memory_container(messenger)
     use_cases.check_dependencies()
     built = {name: getattr(use_cases, name)() for name in USE_CASES}
-    assert len(built) == 29
+    assert len(built) == 31
     assert isinstance(built["enforce_membership"], EnforceMembership)
     protect = built["protect_group"]
     assert isinstance(protect, ProtectGroup)
@@ -39,6 +39,9 @@ def test_every_use_case_is_wired_on_memory_adapters() -> None:
     assert verify.restrictions is built["run_due_actions"].restrictions
     assert protect.groups is verify.lookups.groups
     assert protect.uow is verify.uow
+    # the join rate counted on the hot path is the one the raid notice's refresh reads
+    assert built["enforce_membership"].raids is built["refresh_raid"].raids
+    assert built["control_raid"].raids is built["refresh_raid"].raids
 
 
 def test_the_handlers_get_every_use_case_from_the_container() -> None:

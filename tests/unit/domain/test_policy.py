@@ -98,10 +98,12 @@ def test_default_settings() -> None:
     settings = GroupSettings()
     assert settings.failure_policy is FailurePolicy.OPEN
     assert settings.kick_after is None
+    assert settings.raid_threshold == 20
     assert settings.shown() == {
         "failure_policy": "open",
         "warning_ttl": "2m",
         "kick_after": "off",
+        "raid_threshold": "20",
         "join_gate": "off",
         "join_gate_timeout": "1h",
     }
