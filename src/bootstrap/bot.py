@@ -32,6 +32,7 @@ from adapters.intake import NoPollingLock, PollingLock, UpdateJournal
 from adapters.memory.journal import MemoryJournal
 from adapters.metrics import DirectoryGauges, set_build_info
 from adapters.postgres.embedded import provide_database
+from adapters.postgres.engine import create_engine
 from adapters.postgres.health import Readiness, database_answers
 from adapters.postgres.journal import PostgresJournal
 from adapters.postgres.polling_lock import PostgresPollingLock
@@ -413,9 +414,11 @@ async def running_bot(
         gauges.directory, gauges.clock = container.directory(), container.clock()
         install_handlers(application, container, gate)
         await wait_for_telegram(application.bot, settings.api_url, settings.startup_timeout)
-        async with application:
+        async with application, _journal_engine(engine) as journal_engine:
             journal = (
-                MemoryJournal() if engine is None else PostgresJournal(engine, application.bot.id)
+                MemoryJournal()
+                if journal_engine is None
+                else PostgresJournal(journal_engine, application.bot.id)
             )
             lock = None if engine is None else PostgresPollingLock(engine, application.bot.id)
             await publish_commands(application)
@@ -483,6 +486,26 @@ async def _once(active: asyncio.Event, loop: Callable[[], Awaitable[None]]) -> N
     """Run `loop` once this process takes updates (a standby waits for its turn first)."""
     await active.wait()
     await loop()
+
+
+@contextlib.asynccontextmanager
+async def _journal_engine(engine: AsyncEngine | None) -> AsyncGenerator[AsyncEngine | None]:
+    """The intake journal's own small pool on the runtime's database, without the pre-ping.
+
+    Its statements are on polling's critical path (the next getUpdates waits for them): the
+    pre-ping would cost three round trips each; the journal drops a connection that failed.
+    """
+    if engine is None:
+        yield None
+        return
+    url = engine.url.render_as_string(hide_password=False)
+    journal_engine = create_engine(
+        url, pool_size=2, max_overflow=1, application_name="nezuko:journal", pre_ping=False
+    )
+    try:
+        yield journal_engine
+    finally:
+        await journal_engine.dispose()
 
 
 @contextlib.asynccontextmanager

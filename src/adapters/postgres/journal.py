@@ -6,6 +6,7 @@ and not handled twice. The rows carry the bot's id: a database reused with anoth
 mistakes that bot's updates for this one's.
 """
 
+import contextlib
 import json
 import time
 from collections.abc import Collection, Sequence
@@ -61,8 +62,22 @@ async def _driver(connection: AsyncConnection) -> Any:
     return raw.driver_connection
 
 
+async def _invalidate(connection: AsyncConnection) -> None:
+    """Drop a connection a statement failed on.
+
+    The pool does not ask it before handing it out again (the journal's engine skips the
+    pre-ping, three round trips per statement).
+    """
+    with contextlib.suppress(Exception):
+        await connection.invalidate()
+
+
 class PostgresJournal:
-    """`UpdateJournal` in the `taken_updates` table (no tenant: it comes before any group)."""
+    """`UpdateJournal` in the `taken_updates` table (no tenant: it comes before any group).
+
+    Its engine may skip the pre-ping (`create_engine(pre_ping=False)`): a connection a
+    statement failed on is invalidated here, and the statement is tried again by the caller.
+    """
 
     def __init__(self, engine: AsyncEngine, bot_id: int) -> None:
         self._engine = engine
@@ -76,7 +91,11 @@ class PostgresJournal:
         with storage_errors():
             async with self._engine.connect() as connection:
                 driver = await _driver(connection)
-                rows = await driver.fetch(_KEEP, self._bot_id, batch)
+                try:
+                    rows = await driver.fetch(_KEEP, self._bot_id, batch)
+                except BaseException:
+                    await _invalidate(connection)
+                    raise
                 return frozenset(int(row[0]) for row in rows)
 
     async def mark_handled(self, update_ids: Collection[int]) -> None:
@@ -85,14 +104,18 @@ class PostgresJournal:
             return
         with storage_errors():
             async with self._engine.connect() as connection:
-                if update_ids:
-                    driver = await _driver(connection)
-                    await driver.execute(_HANDLED, self._bot_id, list(update_ids))
-                if sweep:
-                    await connection.execute(
-                        _FORGET, {"bot_id": self._bot_id, "after": FORGET_AFTER}
-                    )
-                    await connection.commit()
+                try:
+                    if update_ids:
+                        driver = await _driver(connection)
+                        await driver.execute(_HANDLED, self._bot_id, list(update_ids))
+                    if sweep:
+                        await connection.execute(
+                            _FORGET, {"bot_id": self._bot_id, "after": FORGET_AFTER}
+                        )
+                        await connection.commit()
+                except BaseException:
+                    await _invalidate(connection)
+                    raise
         if sweep:
             self._swept_at = time.monotonic()
 
