@@ -134,6 +134,9 @@ async def test_rule_13_raid_on_and_off_by_command_with_verify_and_channel_joins_
     [notice_id] = raid_notices(story)
     await replied(story, "/raid", "Muted since it began: 3")
     await replied(story, "/status", "</b> since")  # the raid's line in the status
+    await calls.wait_until(  # the admins were told (a notice: it goes after the raid notice)
+        lambda: bool(into_group(story, mark, "raid mode is on")), timeout=TIMEOUT
+    )
 
     # a raider who joined the channel is freed by the channel event, with no group message
     before = calls.mark()
