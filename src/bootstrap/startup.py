@@ -46,10 +46,10 @@ FIRST_PAUSE = 0.5
 """Seconds before the second attempt; doubled after each failure up to `MAX_PAUSE`."""
 MAX_PAUSE = 10.0
 
-_UNREACHABLE_SQLSTATES = frozenset({"57P03", "53300", "08000", "08001", "08003", "08004", "08006"})
+UNREACHABLE_SQLSTATES = frozenset({"57P03", "53300", "08000", "08001", "08003", "08004", "08006"})
 """cannot_connect_now (starting up or shutting down), too_many_connections, connection
 exceptions: the database may answer a moment later."""
-_AUTHENTICATION_SQLSTATES = frozenset({"28000", "28P01"})
+AUTHENTICATION_SQLSTATES = frozenset({"28000", "28P01"})
 """invalid_authorization_specification (no such role, pg_hba), invalid_password."""
 _UNDEFINED_SQLSTATES = frozenset({"42P01", "42703"})
 """undefined_table, undefined_column: the schema is older than this version of the bot."""
@@ -89,7 +89,7 @@ def database_unreachable(error: BaseException) -> bool:
         return False
     code = _sqlstate(error)
     if code is not None:
-        return code in _UNREACHABLE_SQLSTATES
+        return code in UNREACHABLE_SQLSTATES
     return True  # no SQLSTATE: the connection itself failed (refused, reset, timed out)
 
 
@@ -242,7 +242,7 @@ def _sqlstate(error: StorageError) -> str | None:
 def _storage_failure(error: StorageError, settings: Settings) -> StartupFailure | None:
     code = _sqlstate(error)
     where = describe_url(settings.database_url) if settings.database_url else "embedded"
-    if code in _AUTHENTICATION_SQLSTATES:
+    if code in AUTHENTICATION_SQLSTATES:
         return StartupFailure(
             f"the database refused DATABASE_URL's role ({where}; {_detail(error)}): create the "
             "role, or fix DATABASE_URL's user and password",

@@ -93,8 +93,8 @@ async def test_nezuko_migrate_takes_both_database_urls_from_dotenv(
     )
     code, out, err = await _nezuko(tmp_path, "migrate", env=_environment())
     assert code == 0, out + err
-    assert f"database={database.spec.name}" in out  # it says which database it migrated
-    assert f"runtime role {database.spec.runtime!r} granted" in out  # DATABASE_URL's user
+    assert f"database={database.spec.name}" in err  # it says which database it migrated
+    assert f"runtime role {database.spec.runtime!r} granted" in err  # DATABASE_URL's user
     assert await _schema_revision(database) == _head()
     assert not (tmp_path / ".nezuko").exists()  # no embedded database instead
     for url in (database.admin_url, database.runtime_url):
@@ -113,8 +113,8 @@ async def test_the_environment_overrides_dotenv_for_nezuko_migrate(
     environment = _environment(DATABASE_ADMIN_URL=database.admin_url)
     code, out, err = await _nezuko(tmp_path, "migrate", env=environment)
     assert code == 0, out + err
-    assert f"database={database.spec.name}" in out
-    assert f"runtime role {database.spec.runtime!r} granted" in out
+    assert f"database={database.spec.name}" in err  # the migrate.done log line
+    assert f"runtime role {database.spec.runtime!r} granted" in err
     assert await _schema_revision(database) == _head()
 
 
@@ -124,7 +124,7 @@ async def test_nezuko_migrate_prepares_the_embedded_database_in_the_dotenv_data_
     _write_dotenv(tmp_path, NEZUKO_DATA_DIR=str(data_dir))
     code, out, err = await _nezuko(tmp_path, "migrate", env=_environment())
     assert code == 0, out + err
-    assert f"embedded database under {data_dir} is at head" in out
+    assert f"embedded database under {data_dir} is at head" in err
     assert (data_dir / "postgres" / "pgdata" / "PG_VERSION").exists()
     assert not (tmp_path / ".nezuko").exists()
 

@@ -399,6 +399,56 @@ async def test_two_instances_polling_one_token_one_gives_up_in_one_line_with_exi
 # --- helpers ---------------------------------------------------------------------------------
 
 
+# --- nezuko migrate ---------------------------------------------------------------------------
+
+
+async def migrate(cwd: Path, env: dict[str, str]) -> Run:
+    """`nezuko migrate` until it exits (within a minute), its output read as `Run`'s."""
+    began = time.monotonic()
+    with (cwd / "migrate.log").open("w") as sink:
+        process = await asyncio.create_subprocess_exec(
+            str(NEZUKO), "migrate", env=env, cwd=cwd, stdout=sink, stderr=sink
+        )
+        code = await asyncio.wait_for(process.wait(), timeout=60)
+    return Run(code, (cwd / "migrate.log").read_text(), time.monotonic() - began)
+
+
+def migrate_failure(result: Run) -> str:
+    """`nezuko migrate`'s one error line, after checking the rest of the output."""
+    assert "Traceback" not in result.output, result.output
+    errors = [line for line in result.lines if line["level"] in ("error", "critical")]
+    assert len(errors) == 1, result.output
+    event = str(errors[0]["event"])
+    assert event.startswith(f"migrate.failed exit_code={result.code} reason="), result.output
+    return event
+
+
+async def test_nezuko_migrate_waits_for_an_unreachable_database_then_exits_3_in_one_line(
+    sentry: SentryStandIn, tmp_path: Path
+) -> None:
+    env = environment(sentry)
+    admin = f"postgresql://nezuko_owner:{DB_PASSWORD}@127.0.0.1:{free_port()}/nezuko"
+    result = await migrate(tmp_path, {**env, "DATABASE_ADMIN_URL": admin})
+    assert result.code == EXIT_UNREACHABLE, result.output
+    event = migrate_failure(result)
+    assert "cannot reach the database (database=nezuko host=127.0.0.1" in event
+    assert "waited 2 s: start PostgreSQL, or fix DATABASE_ADMIN_URL's host and port" in event
+    assert_no_secret(result.output, sentry)
+
+
+async def test_nezuko_migrate_with_a_wrong_admin_password_is_one_line_and_exit_2(
+    test_database: ThrowawayDatabase, sentry: SentryStandIn, tmp_path: Path
+) -> None:
+    admin = with_password(test_database.admin_url)  # not the owner's password
+    env = {**environment(sentry, **NO_HURRY), "DATABASE_ADMIN_URL": admin}
+    result = await migrate(tmp_path, env)
+    assert result.code == EXIT_CONFIG, result.output
+    assert result.seconds < 15  # waiting would not help, so it did not wait
+    event = migrate_failure(result)
+    assert "fix DATABASE_ADMIN_URL's user, password or database name" in event
+    assert_no_secret(result.output, sentry)
+
+
 async def _set_password(database: ThrowawayDatabase, role: str) -> None:
     """Give `role` the test's recognisable password (the factory made up its own)."""
     engine = create_async_engine(database.superuser_url, poolclass=NullPool)

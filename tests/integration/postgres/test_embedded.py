@@ -127,12 +127,12 @@ async def test_nezuko_migrate_with_admin_url_grants_the_runtime_role(
 
 
 async def test_nezuko_migrate_explains_missing_configuration(
-    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     assert await run_migrate(Settings(database_url="postgresql://a@h/d"), "head", None) == 2
-    assert "DATABASE_ADMIN_URL" in capsys.readouterr().err
+    assert "set DATABASE_ADMIN_URL" in caplog.text
     assert await run_migrate(Settings(database_admin_url="postgresql://a@h/d"), "head", None) == 2
-    assert "--runtime-role" in capsys.readouterr().err
+    assert "--runtime-role" in caplog.text
 
 
 def test_nezuko_migrate_prepares_the_embedded_database(
@@ -143,7 +143,7 @@ def test_nezuko_migrate_prepares_the_embedded_database(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NEZUKO_DATA_DIR", str(data_dir))
     assert main(["migrate"]) == 0
-    assert "is at head" in capsys.readouterr().out
+    assert "is at head" in capsys.readouterr().err
     assert (data_dir / "postgres" / "pgdata" / "PG_VERSION").exists()
 
 
@@ -153,9 +153,10 @@ def test_nezuko_migrate_reports_an_unreachable_database(
     monkeypatch.chdir(tmp_path)  # no developer's .env
     monkeypatch.setenv("DATABASE_ADMIN_URL", "postgresql://owner:pw@127.0.0.1:9/nezuko")
     monkeypatch.setenv("NEZUKO_RUNTIME_ROLE", "nezuko_app")
-    assert main(["migrate"]) == 1
+    monkeypatch.setenv("NEZUKO_STARTUP_TIMEOUT", "1")
+    assert main(["migrate"]) == 3  # waited for it, as `nezuko run` does
     error = capsys.readouterr().err
-    assert "migrating to head failed" in error
+    assert "cannot reach the database (database=nezuko host=127.0.0.1 port=9)" in error
     assert "pw@" not in error
 
 
