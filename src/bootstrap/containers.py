@@ -15,7 +15,11 @@ from typing import ClassVar, cast
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.memory.caches import InMemoryGroupCache, InMemoryMembershipCache
+from adapters.memory.caches import (
+    InMemoryGroupCache,
+    InMemoryMembershipCache,
+    InMemoryUsernameCache,
+)
 from adapters.memory.outbox import InMemoryOutbox
 from adapters.memory.throttle import InMemoryThrottle
 from adapters.memory.unit_of_work import InMemoryTenantDirectory, InMemoryUnitOfWork
@@ -29,6 +33,7 @@ from application.ports.clock import Clock
 from application.ports.messenger import Messenger
 from application.ports.unit_of_work import TenantDirectory, UnitOfWork
 from application.restrictions import Restrictions
+from application.targeting import Targets
 from application.use_cases.change_settings import ChangeSettings
 from application.use_cases.channel_member_changed import ChannelMemberChanged
 from application.use_cases.check_rights import CheckRights
@@ -43,6 +48,7 @@ from application.use_cases.on_group_member_updated import OnGroupMemberUpdated
 from application.use_cases.on_join_request import OnJoinRequest
 from application.use_cases.press_verify import PressVerify
 from application.use_cases.protect_group import ProtectGroup
+from application.use_cases.remember_username import RememberUsername
 from application.use_cases.retire_stale_warning import RetireStaleWarning
 from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.schedule_deletion import ScheduleDeletion
@@ -87,11 +93,13 @@ class Container(containers.DeclarativeContainer):
     groups = providers.Singleton(InMemoryGroupCache, clock=clock)
     throttle = providers.Singleton(InMemoryThrottle, clock=clock)
     outbox = providers.Singleton(InMemoryOutbox)
+    usernames = providers.Singleton(InMemoryUsernameCache, clock=clock)
 
     # Collaborators shared by the use cases; singletons, since they hold the in-flight locks.
     lookups = providers.Singleton(
         Lookups, uow=uow, messenger=messenger, memberships=memberships, groups=groups
     )
+    targets = providers.Singleton(Targets, uow=uow, messenger=messenger)
     notices = providers.Singleton(
         AdminNotices, uow=uow, clock=clock, throttle=throttle, outbox=outbox
     )
@@ -163,6 +171,7 @@ class Container(containers.DeclarativeContainer):
         directory=directory,
     )
     schedule_deletion = providers.Factory(ScheduleDeletion, uow=uow, clock=clock)
+    remember_username = providers.Factory(RememberUsername, uow=uow, recorded=usernames)
     send_warnings = providers.Factory(
         SendWarnings, lookups=lookups, messenger=messenger, uow=uow, clock=clock
     )
@@ -177,11 +186,11 @@ class Container(containers.DeclarativeContainer):
     unlink_channel = providers.Factory(UnlinkChannel, **_configures)
     show_status = providers.Factory(ShowStatus, uow=uow, messenger=messenger)
     change_settings = providers.Factory(ChangeSettings, **_configures)
-    exempt_member = providers.Factory(ExemptMember, **_configures)
-    unexempt_member = providers.Factory(UnexemptMember, **_configures)
+    exempt_member = providers.Factory(ExemptMember, **_configures, targets=targets)
+    unexempt_member = providers.Factory(UnexemptMember, **_configures, targets=targets)
     check_rights = providers.Factory(CheckRights, uow=uow, messenger=messenger)
     explain_member = providers.Factory(
-        ExplainMember, lookups=lookups, uow=uow, messenger=messenger
+        ExplainMember, lookups=lookups, uow=uow, messenger=messenger, targets=targets
     )
     list_muted = providers.Factory(ListMuted, uow=uow, messenger=messenger)
     show_my_mutes = providers.Factory(ShowMyMutes, directory=directory, uow=uow)
@@ -204,6 +213,7 @@ class Container(containers.DeclarativeContainer):
         my_mutes=show_my_mutes,
         bot_status=on_bot_status_changed,
         join_request=on_join_request,
+        usernames=remember_username,
     )
     commands = providers.Factory(
         Commands,

@@ -248,6 +248,28 @@ class UnitOfWorkContract:
 
     # --- audit ----------------------------------------------------------------------------------
 
+    async def test_known_members_resolve_usernames_per_group_case_insensitively(
+        self, uow: UnitOfWork
+    ) -> None:
+        group, other, erin, frank = new_group(), new_group(), new_user(), new_user()
+        async with uow.begin(group) as tx:
+            await tx.members.remember(group, erin, "Erin_E")
+            await tx.members.remember(group, erin, "erin_e")  # idempotent
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.members.find(group, "ERIN_E") == erin
+            assert await tx.members.find(group, "nobody") is None
+        async with uow.begin(other) as tx:
+            assert await tx.members.find(other, "erin_e") is None
+        # usernames move: Frank takes Erin's; Erin's new one replaces her old one
+        async with uow.begin(group) as tx:
+            await tx.members.remember(group, frank, "erin_e")
+            await tx.members.remember(group, erin, "erin_new")
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.members.find(group, "erin_e") == frank
+            assert await tx.members.find(group, "erin_new") == erin
+
     async def test_audit_recent_is_newest_first_and_limited(self, uow: UnitOfWork) -> None:
         group = new_group()
         events = [make_event(group, kind, minutes=i) for i, kind in enumerate(AuditKind)]

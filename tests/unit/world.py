@@ -38,6 +38,7 @@ from application.use_cases.on_group_member_updated import (
 from application.use_cases.on_join_request import OnJoinRequest
 from application.use_cases.press_verify import PressVerify
 from application.use_cases.protect_group import ProtectGroup
+from application.use_cases.remember_username import RememberUsername
 from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.schedule_deletion import ScheduleDeletion
 from application.use_cases.show_log import ShowLog
@@ -306,6 +307,10 @@ class World:
     @property
     def on_join_request(self) -> OnJoinRequest:
         return self.container.on_join_request()
+
+    @property
+    def remember_username(self) -> RememberUsername:
+        return self.container.remember_username()
 
     @property
     def run_due_actions(self) -> RunDueActions:

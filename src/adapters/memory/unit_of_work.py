@@ -17,6 +17,7 @@ from application.ports.repositories import (
     AuditLog,
     ExemptionRepository,
     GroupRepository,
+    KnownMemberRepository,
     RestrictionRepository,
     ScheduledActionRepository,
 )
@@ -41,6 +42,8 @@ class _State:
     )
     audit: list[AuditEvent] = attrs.Factory(list[AuditEvent])
     actions: dict[uuid.UUID, ScheduledAction] = attrs.Factory(dict[uuid.UUID, ScheduledAction])
+    usernames: dict[tuple[GroupId, str], UserId] = attrs.Factory(dict[tuple[GroupId, str], UserId])
+    """Keyed by the lower-cased username, as the table's unique index."""
 
     def copy(self) -> "_State":
         # Values are frozen; copying the containers is a full snapshot.
@@ -50,6 +53,7 @@ class _State:
             dict(self.exemptions),
             list(self.audit),
             dict(self.actions),
+            dict(self.usernames),
         )
 
 
@@ -149,6 +153,25 @@ class InMemoryExemptionRepository(ExemptionRepository):
 
 
 @attrs.define
+class InMemoryKnownMemberRepository(KnownMemberRepository):
+    """Usernames seen in the group, in a dict."""
+
+    _scope: _Scope
+
+    async def remember(self, group_id: GroupId, user_id: UserId, username: str) -> None:
+        self._scope.writable(group_id)
+        names = self._scope.state.usernames
+        for key in [k for k, u in names.items() if k[0] == group_id and u == user_id]:
+            del names[key]  # one username per member, as on Telegram
+        names[(group_id, username.lower())] = user_id
+
+    async def find(self, group_id: GroupId, username: str) -> UserId | None:
+        if not self._scope.visible(group_id):
+            return None
+        return self._scope.state.usernames.get((group_id, username.lower()))
+
+
+@attrs.define
 class InMemoryAuditLog(AuditLog):
     """The audit trail in a list."""
 
@@ -226,8 +249,10 @@ class InMemoryTransaction(Transaction):
     exemptions: ExemptionRepository = attrs.field(init=False)
     audit: AuditLog = attrs.field(init=False)
     actions: ScheduledActionRepository = attrs.field(init=False)
+    members: KnownMemberRepository = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
+        self.members = InMemoryKnownMemberRepository(self._scope)
         self.groups = InMemoryGroupRepository(self._scope)
         self.restrictions = InMemoryRestrictionRepository(self._scope)
         self.exemptions = InMemoryExemptionRepository(self._scope)

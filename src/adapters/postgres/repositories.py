@@ -30,6 +30,7 @@ from application.ports.repositories import (
     AuditLog,
     ExemptionRepository,
     GroupRepository,
+    KnownMemberRepository,
     RestrictionRepository,
     ScheduledActionRepository,
 )
@@ -232,6 +233,40 @@ class PostgresExemptionRepository(ExemptionRepository):
             .returning(t.exemptions.c.user_id)
         )
         return removed.first() is not None
+
+
+class PostgresKnownMemberRepository(KnownMemberRepository):
+    """Usernames seen in the group, in `known_members` (stored lower-cased)."""
+
+    def __init__(self, session: TenantConnection) -> None:
+        self._session = session
+
+    async def remember(self, group_id: GroupId, user_id: UserId, username: str) -> None:
+        members, name = t.known_members.c, username.lower()
+        await self._session.execute(
+            delete(t.known_members).where(
+                members.tenant_id == group_id, members.username == name, members.user_id != user_id
+            )
+        )
+        upsert = pg_insert(t.known_members).values(
+            tenant_id=group_id, user_id=user_id, username=name
+        )
+        await self._session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[members.tenant_id, members.user_id],
+                set_={"username": upsert.excluded.username, "seen_at": func.now()},
+            )
+        )
+
+    async def find(self, group_id: GroupId, username: str) -> UserId | None:
+        members = t.known_members.c
+        found = await self._session.execute(
+            select(members.user_id).where(
+                members.tenant_id == group_id, members.username == username.lower()
+            )
+        )
+        user = found.scalar_one_or_none()
+        return None if user is None else UserId(int(user))
 
 
 class PostgresAuditLog(AuditLog):

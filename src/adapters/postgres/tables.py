@@ -140,6 +140,20 @@ scheduled_actions = Table(
     Index(None, "tenant_id", "user_id", "kind"),
 )
 
+known_members = Table(
+    "known_members",
+    metadata,
+    Column("tenant_id", BigInteger, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    # Lower-cased: Telegram usernames are case-insensitive.
+    Column("username", Text, nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    PrimaryKeyConstraint("tenant_id", "user_id"),
+    # `/exempt @username`: one member per username in a group.
+    Index(None, "tenant_id", "username", unique=True),
+)
+"""Usernames of the group's members as the bot last saw them (the Bot API cannot resolve one)."""
+
 TENANT_TABLES: tuple[Table, ...] = (
     groups,
     required_channels,
@@ -147,6 +161,7 @@ TENANT_TABLES: tuple[Table, ...] = (
     exemptions,
     audit_events,
     scheduled_actions,
+    known_members,
 )
 """Every table with row-level security on `tenant_id`, in creation order."""
 

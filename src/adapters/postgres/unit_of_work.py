@@ -12,6 +12,7 @@ from adapters.postgres.repositories import (
     PostgresAuditLog,
     PostgresExemptionRepository,
     PostgresGroupRepository,
+    PostgresKnownMemberRepository,
     PostgresRestrictionRepository,
     PostgresScheduledActionRepository,
 )
@@ -19,6 +20,7 @@ from application.ports.repositories import (
     AuditLog,
     ExemptionRepository,
     GroupRepository,
+    KnownMemberRepository,
     RestrictionRepository,
     ScheduledActionRepository,
 )
@@ -36,6 +38,7 @@ class PostgresTransaction(Transaction):
     exemptions: ExemptionRepository
     audit: AuditLog
     actions: ScheduledActionRepository
+    members: KnownMemberRepository
 
     def __init__(self, session: TenantConnection) -> None:
         self._session = session
@@ -44,6 +47,7 @@ class PostgresTransaction(Transaction):
         self.exemptions = PostgresExemptionRepository(session)
         self.audit = PostgresAuditLog(session)
         self.actions = PostgresScheduledActionRepository(session)
+        self.members = PostgresKnownMemberRepository(session)
 
     async def commit(self) -> None:
         await self._session.commit()

@@ -62,6 +62,7 @@ from adapters.telegram.texts import (
 from application.authorization import Caller
 from application.errors import ApplicationError, NotPermitted
 from application.paging import ListCommand
+from application.targeting import ById, ByReply, ByUsername, Target
 from application.use_cases.change_settings import ChangeSettings, SettingsCommand
 from application.use_cases.channel_member_changed import (
     ChannelMemberChanged,
@@ -86,6 +87,7 @@ from application.use_cases.on_group_member_updated import (
 from application.use_cases.on_join_request import JoinRequestCommand, OnJoinRequest
 from application.use_cases.press_verify import PressVerify, PressVerifyCommand, VerifyOutcome
 from application.use_cases.protect_group import ProtectCommand, ProtectGroup
+from application.use_cases.remember_username import MemberSeen, RememberUsername
 from application.use_cases.retire_stale_warning import RetireStaleWarning, StaleWarningCommand
 from application.use_cases.schedule_deletion import ScheduleDeletion, ScheduleDeletionCommand
 from application.use_cases.show_log import ShowLog
@@ -164,6 +166,7 @@ class Events:
     my_mutes: ShowMyMutes
     bot_status: OnBotStatusChanged
     join_request: OnJoinRequest
+    usernames: RememberUsername
 
 
 # --- events ----------------------------------------------------------------------------------
@@ -173,11 +176,13 @@ class Events:
 class OnGroupMessage:
     """A new or edited message in a group: enforce rule 3.
 
-    A reply to a warning of the bot's that is stale (rule 11) deletes that warning too.
+    A reply to a warning of the bot's that is stale (rule 11) deletes that warning too. The
+    sender's username is recorded for `/exempt @username`.
     """
 
     enforce: EnforceMembership
     stale_warning: RetireStaleWarning
+    usernames: RememberUsername
 
     async def __call__(self, update: Update, context: Context) -> None:
         """Judge the sender; stop other handlers if their message was removed."""
@@ -199,6 +204,9 @@ class OnGroupMessage:
             )
         )
         count_enforcement("message", outcome.value)
+        if message.sender_chat is None:
+            seen = MemberSeen(GroupId(chat.id), UserId(user.id), user.username)
+            await self.usernames.execute(seen)
         replied = message.reply_to_message
         posted_at = bot_warning_posted_at(replied, context.bot.id)
         if replied is not None and posted_at is not None:
@@ -215,6 +223,7 @@ class OnChatMember:
 
     group_member: OnGroupMemberUpdated
     channel_member: ChannelMemberChanged
+    usernames: RememberUsername
 
     async def __call__(self, update: Update, context: Context) -> None:
         """Route by the kind of chat."""
@@ -231,6 +240,9 @@ class OnChatMember:
             if not changed.lifted and not changed.restricted:
                 count_enforcement("channel_member", "no_change")
         elif change.chat.type in GROUPS:
+            user = change.new_chat_member.user
+            seen = MemberSeen(GroupId(change.chat.id), UserId(user.id), user.username)
+            await self.usernames.execute(seen)
             result = await self.group_member.execute(
                 GroupMemberUpdate(
                     GroupId(change.chat.id), member, old, new, UserId(change.from_user.id)
@@ -515,22 +527,30 @@ async def _reply(
     await cleanup.execute(ScheduleDeletionCommand(GroupId(message.chat.id), doomed))
 
 
-def _target(message: Message, args: Sequence[str], usage: str) -> UserId:
-    """The member a command is about.
+def _target(message: Message, args: Sequence[str], usage: str) -> Target:
+    """What a command points at: the replied-to message, a text mention, @username or an id.
 
-    The author of the replied-to message, a text mention of someone without a username, or a
-    numeric id: the Bot API cannot look users up by @username.
+    In a forum, a message that replies to nothing explicitly "replies" to its topic's opening
+    service message: that is no reply. Who a reply to the bot's warning means, and who is
+    refused, the use case decides (`application.targeting`).
     """
     replied = message.reply_to_message
-    if replied is not None and replied.from_user is not None:
-        return UserId(replied.from_user.id)
+    if (
+        replied is not None
+        and replied.from_user is not None
+        and replied.forum_topic_created is None
+    ):
+        on_behalf = replied.sender_chat is not None
+        return ByReply(UserId(replied.from_user.id), MessageId(replied.message_id), on_behalf)
     for entity in message.entities:
         if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None:
-            return UserId(entity.user.id)
+            return ById(UserId(entity.user.id))
+    if args and args[0].startswith("@") and len(args[0]) > 1:
+        return ByUsername(args[0][1:])
     typed = parse_user_id(args[0]) if args else None
     if typed is not None:
-        return typed
-    raise UsageError(f"Reply to one of their messages, or give their numeric id.\n{usage}")
+        return ById(typed)
+    raise UsageError(f"Reply to one of their messages, or give their @username or id.\n{usage}")
 
 
 def command_runs(commands: Commands) -> dict[str, Run]:
@@ -563,13 +583,14 @@ def command_runs(commands: Commands) -> dict[str, Run]:
         return Reply(replies.settings_result_html(result), settings_keyboard(result.settings))
 
     async def exempt(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
-        user = _target(message, args, replies.USAGE["exempt"])
-        result = await commands.exempt.execute(ExemptCommand(GroupId(chat.id), caller, user))
+        target = _target(message, args, replies.USAGE["exempt"])
+        result = await commands.exempt.execute(ExemptCommand(GroupId(chat.id), caller, target))
         return replies.exempt_html(result)
 
     async def unexempt(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
-        user = _target(message, args, replies.USAGE["unexempt"])
-        removed = await commands.unexempt.execute(UnexemptCommand(GroupId(chat.id), caller, user))
+        target = _target(message, args, replies.USAGE["unexempt"])
+        command = UnexemptCommand(GroupId(chat.id), caller, target)
+        removed = await commands.unexempt.execute(command)
         return replies.unexempt_html(removed)
 
     async def check(_: Message, chat: Chat, caller: Caller, __: Sequence[str]) -> str:
@@ -577,8 +598,8 @@ def command_runs(commands: Commands) -> dict[str, Run]:
         return replies.check_html(report)
 
     async def why(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
-        user = _target(message, args, replies.USAGE["why"])
-        result = await commands.explain.execute(ExplainCommand(GroupId(chat.id), caller, user))
+        target = _target(message, args, replies.USAGE["why"])
+        result = await commands.explain.execute(ExplainCommand(GroupId(chat.id), caller, target))
         return replies.explanation_html(result)
 
     def listing(name: str) -> Run:
@@ -696,12 +717,15 @@ def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler,
     start = OnStart(events.cleanup, events.member_command, events.my_mutes)
     handlers: list[tuple[Handler, int]] = [
         (
-            MessageHandler(group_messages, OnGroupMessage(events.enforce, events.stale_warning)),
+            MessageHandler(
+                group_messages,
+                OnGroupMessage(events.enforce, events.stale_warning, events.usernames),
+            ),
             ENFORCEMENT_GROUP,
         ),
         (
             ChatMemberHandler(
-                OnChatMember(events.group_member, events.channel_member),
+                OnChatMember(events.group_member, events.channel_member, events.usernames),
                 ChatMemberHandler.CHAT_MEMBER,
             ),
             0,

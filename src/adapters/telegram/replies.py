@@ -15,6 +15,7 @@ from application.errors import (
     StorageError,
 )
 from application.paging import Page
+from application.targeting import Refusal, TargetRefused
 from application.use_cases.change_settings import SettingsResult
 from application.use_cases.check_rights import CheckReport
 from application.use_cases.exempt_member import ExemptResult
@@ -55,10 +56,10 @@ ADMIN_COMMANDS = (
     CommandHelp("unlink", "/unlink @channel", "stop requiring one channel"),
     CommandHelp("status", "/status", "how this group is protected"),
     CommandHelp("settings", "/settings [key value]", "show or change a setting"),
-    CommandHelp("exempt", "/exempt", "(reply, or a user id) never mute this member"),
-    CommandHelp("unexempt", "/unexempt", "(reply, or a user id) enforce the rules on them again"),
+    CommandHelp("exempt", "/exempt", "(reply, @username or id) never mute this member"),
+    CommandHelp("unexempt", "/unexempt", "(reply, @username or id) enforce the rules again"),
     CommandHelp("check", "/check", "check the bot's rights here and in every channel"),
-    CommandHelp("why", "/why", "(reply, or a user id) why is this member muted?"),
+    CommandHelp("why", "/why", "(reply, @username or id) why is this member muted?"),
     CommandHelp("muted", "/muted", "who the bot muted here, since when, and why"),
     CommandHelp("exempted", "/exempted", "the members never muted here"),
     CommandHelp("log", "/log", "what the bot and the admins did lately"),
@@ -279,6 +280,8 @@ def error_html(error: Exception) -> str:
             return "I don't have the rights for that here; /check tells what is missing."
         case MessengerError():
             return "Telegram did not answer. Please try again in a minute."
+        case TargetRefused():
+            return _refusal_html(error)
         case UnknownSetting():
             keys = ", ".join(f"<code>{html.escape(k)}</code>" for k in error.known)
             return f"Unknown setting <code>{html.escape(error.key)}</code>. Settings: {keys}."
@@ -288,6 +291,26 @@ def error_html(error: Exception) -> str:
             return html.escape(str(error)).capitalize() + "."
         case _:
             return "Something went wrong; nothing was changed."
+
+
+_NAME_THEM = "reply to one of their own messages, or give their @username or id"
+_REFUSALS = {
+    Refusal.THE_BOT: f"That is me, not a member: to act on a member, {_NAME_THEM}.",
+    Refusal.ANONYMOUS: (
+        "That was sent on behalf of a chat (an anonymous admin or a channel), not by a member: "
+        "there is nobody to act on."
+    ),
+    Refusal.ADMIN: "That member is an admin of this group: admins are never muted.",
+    Refusal.SEVERAL_WARNED: f"That warning names several members: {_NAME_THEM}.",
+    Refusal.UNKNOWN_USERNAME: (
+        "I have never seen @{username} in this group: reply to one of their messages, or "
+        "give their numeric id."
+    ),
+}
+
+
+def _refusal_html(error: TargetRefused) -> str:
+    return _REFUSALS[error.refusal].format(username=html.escape(error.username))
 
 
 def _person(user_id: UserId | None, name: str = "") -> str:

@@ -81,6 +81,26 @@ class ExemptionRepository(Protocol):
         """Stop exempting the user; return False if they were not exempt."""
 
 
+class KnownMemberRepository(Protocol):
+    """Usernames of the group's members as the bot last saw them (`/exempt @username`).
+
+    The Bot API cannot look a user up by @username, so the bot keeps what it saw in updates of
+    the group, per group: a name seen in one group never resolves in another.
+    """
+
+    @abstractmethod
+    async def remember(self, group_id: GroupId, user_id: UserId, username: str) -> None:
+        """Record that `username` is `user_id`'s now (compared case-insensitively).
+
+        Usernames move between accounts: anyone else recorded with it in the group loses it.
+        Idempotent.
+        """
+
+    @abstractmethod
+    async def find(self, group_id: GroupId, username: str) -> UserId | None:
+        """Who was last seen with `username` (case-insensitive, no "@") in the group."""
+
+
 class AuditLog(Protocol):
     """The group's audit trail. Append-only."""
 

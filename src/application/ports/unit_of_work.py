@@ -9,6 +9,7 @@ from application.ports.repositories import (
     AuditLog,
     ExemptionRepository,
     GroupRepository,
+    KnownMemberRepository,
     RestrictionRepository,
     ScheduledActionRepository,
 )
@@ -23,6 +24,7 @@ class Transaction(Protocol):
     exemptions: ExemptionRepository
     audit: AuditLog
     actions: ScheduledActionRepository
+    members: KnownMemberRepository
 
     @abstractmethod
     async def commit(self) -> None:

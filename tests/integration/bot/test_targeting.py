@@ -5,6 +5,12 @@ A reply to the bot's own warning targets the member it warns (it used to target 
 senders are refused with a reason.
 """
 
+import asyncio
+
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from adapters.postgres.unit_of_work import PostgresUnitOfWork
+from domain.ids import GroupId, UserId
 from telegram_sandbox import Call, Member, Status
 from telegram_sandbox.state import Message
 from tests.integration.bot.conftest import Story
@@ -13,7 +19,9 @@ from tests.integration.bot.test_commands import TIMEOUT, command, protect
 ERIN = 2001
 
 
-async def reply_command(story: Story, text: str, replied: Message, *, by: int | None = None) -> str:
+async def reply_command(
+    story: Story, text: str, replied: Message, *, by: int | None = None
+) -> str:
     """Send `text` as a reply to `replied` (as Alice, the owner) and return the bot's reply."""
     ids, calls = story.ids, story.sandbox.calls
     mark = calls.mark()
@@ -36,7 +44,29 @@ async def muted_with_warning(story: Story, user_id: int) -> Message:
     )
     warning = driver.last_bot_message(ids.group_id)
     assert warning is not None
+    await warning_recorded(story, user_id, warning.message_id)
     return warning
+
+
+async def warning_recorded(story: Story, user_id: int, message_id: int) -> None:
+    """Wait until the bot stored the warning it sent (it records the id once Telegram took it).
+
+    An admin replies seconds later; a test replies within milliseconds.
+    """
+    url = story.settings.database_url
+    assert url is not None
+    engine = create_async_engine(url)
+    group = GroupId(story.ids.group_id)
+    try:
+        for _ in range(100):
+            async with PostgresUnitOfWork(engine).begin(group) as tx:
+                held = await tx.restrictions.get(group, UserId(user_id))
+            if held is not None and held.warning_message_id == message_id:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"warning {message_id} of {user_id} never recorded")
+    finally:
+        await engine.dispose()
 
 
 async def test_exempt_as_a_reply_to_the_warning_exempts_the_warned_member_and_unmutes_them(

@@ -141,6 +141,7 @@ EXPECTED_RUNTIME_RIGHTS = {
     "audit_events": {"SELECT", "INSERT"},
     "scheduled_actions": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "taken_updates": {"SELECT", "INSERT", "UPDATE", "DELETE"},  # the intake journal: no tenant
+    "known_members": {"SELECT", "INSERT", "UPDATE", "DELETE"},  # usernames seen (issue 11)
 }
 
 

@@ -50,6 +50,11 @@ def _row(table: Table, tenant: int) -> dict[str, Any]:
             "kind": "delete_message",
             "due_at": NOW,
         },
+        "known_members": lambda: {
+            "tenant_id": tenant,
+            "user_id": new_user(),
+            "username": f"user{new_user()}",
+        },
     }
     return rows[table.name]()
 
@@ -62,6 +67,7 @@ _UPDATES: dict[str, dict[str, Any]] = {
     "exemptions": {"created_at": NOW},
     "audit_events": {"reason": "changed"},
     "scheduled_actions": {"attempts": 9},
+    "known_members": {"seen_at": NOW},
 }
 
 TABLES = pytest.mark.parametrize("table", t.TENANT_TABLES, ids=lambda table: table.name)

@@ -13,8 +13,14 @@ from bootstrap.containers import Container, memory_container, postgres_container
 
 NOT_USE_CASES = (
     *("persistence", "messenger", "clock", "uow", "directory"),  # ports
-    *("memberships", "groups", "throttle", "outbox"),  # in-process caches and the doorbell
-    *("lookups", "notices", "restrictions"),  # shared collaborators
+    *(
+        "memberships",
+        "groups",
+        "throttle",
+        "outbox",
+        "usernames",
+    ),  # in-process caches and the doorbell
+    *("lookups", "notices", "restrictions", "targets"),  # shared collaborators
     *("events", "commands"),  # the handlers' groups of use cases
 )
 USE_CASES = [name for name in Container.providers if name not in NOT_USE_CASES]
@@ -25,7 +31,7 @@ def test_every_use_case_is_wired_on_memory_adapters() -> None:
     use_cases = memory_container(messenger)
     use_cases.check_dependencies()
     built = {name: getattr(use_cases, name)() for name in USE_CASES}
-    assert len(built) == 25
+    assert len(built) == 26
     assert isinstance(built["enforce_membership"], EnforceMembership)
     protect = built["protect_group"]
     assert isinstance(protect, ProtectGroup)

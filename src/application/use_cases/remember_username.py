@@ -1,0 +1,51 @@
+"""Record the usernames of a group's members as the bot sees them (`/exempt @username`)."""
+
+import logging
+
+import attrs
+
+from application.errors import StorageError
+from application.ports.caches import UsernameCache
+from application.ports.unit_of_work import UnitOfWork
+from domain.ids import GroupId, UserId
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class MemberSeen:
+    """`user_id` was seen in the group (wrote, joined) with `username` (`None`: has none)."""
+
+    group_id: GroupId
+    user_id: UserId
+    username: str | None
+
+
+@attrs.frozen
+class RememberUsername:
+    """The Bot API cannot look a user up by @username: the bot keeps what it sees, per group.
+
+    - Per group (tenant-owned, row-level security): a username resolves only in a group where
+      the bot saw its member, so one group's members are never revealed to another's admins.
+    - A member seen again with the same username costs no database round trip (DESIGN §5): the
+      write happens once per member, group and username while the cache remembers it.
+    - Best effort: a database failure is logged and the username is recorded next time.
+    """
+
+    uow: UnitOfWork
+    recorded: UsernameCache
+
+    async def execute(self, seen: MemberSeen) -> bool:
+        """Record the username if it is new; return whether it was written."""
+        group_id, user_id, username = seen.group_id, seen.user_id, seen.username
+        if not username or await self.recorded.recorded(group_id, user_id) == username:
+            return False
+        try:
+            async with self.uow.begin(group_id) as tx:
+                await tx.members.remember(group_id, user_id, username)
+                await tx.commit()
+        except StorageError as error:
+            log.info("username.not_recorded group=%s error=%s", group_id, error)
+            return False
+        await self.recorded.store(group_id, user_id, username)
+        return True
