@@ -1,4 +1,4 @@
-"""What group admins are told about when the bot cannot do its job (rule 8)."""
+"""Notices: what admins are told when the bot cannot work (rule 8), and members (rule 12)."""
 
 import enum
 
@@ -10,3 +10,6 @@ class NoticeKind(enum.StrEnum):
     """Telegram cannot answer membership questions for a channel; the failure policy applies."""
     CANNOT_RESTRICT = "cannot_restrict"
     """The bot lost the right to restrict members of the group."""
+    MEMBER_FREED = "member_freed"
+    """To the member, in private: joining the channels unmuted them in the group (rule 12).
+    Only a member who started the private chat can receive it; Telegram refuses the others."""

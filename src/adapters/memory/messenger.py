@@ -1,20 +1,27 @@
 """A Telegram stand-in: answers from tables a test fills, and records what it was asked.
 
-Inputs: `memberships`, `chat_rights`, `chats`, `group_admins`, `unknown_users`, `failures`.
-Outputs: `warnings`, `deleted`, `kicked`, `notices`, `invite_links`, `calls`; restricting and
-lifting change `memberships` in the group as Telegram would, so `is_restricted()` tells the
-current state.
+Inputs: `memberships`, `chat_rights`, `chats`, `group_admins`, `unknown_users`, `failures`,
+`started`. Outputs: `warnings`, `deleted`, `kicked`, `notices`, `told`, `invite_links`, `calls`;
+restricting and lifting change `memberships` in the group as Telegram would, so
+`is_restricted()` tells the current state.
 """
 
 from collections.abc import Callable
 
 import attrs
 
-from application.errors import ChatNotFound, MessengerError, TargetIsAdmin, UserNotFound
+from application.errors import (
+    BotLacksRights,
+    ChatNotFound,
+    MessengerError,
+    TargetIsAdmin,
+    UserNotFound,
+)
 from application.ports.messenger import (
     AdminNotice,
     ChatInfo,
     ChatRights,
+    MemberNotice,
     Messenger,
     MuteWarning,
 )
@@ -51,6 +58,10 @@ class InMemoryMessenger(Messenger):
     deleted: list[tuple[int, MessageId]] = attrs.Factory(list[tuple[int, MessageId]])
     kicked: list[tuple[GroupId, UserId]] = attrs.Factory(list[tuple[GroupId, UserId]])
     notices: list[AdminNotice] = attrs.Factory(list[AdminNotice])
+    told: list[MemberNotice] = attrs.Factory(list[MemberNotice])
+    """What members were told in private."""
+    started: set[UserId] = attrs.Factory(set[UserId])
+    """Users who started the private chat with the bot (only they can be written to)."""
     invite_links: list[tuple[ChannelId, str]] = attrs.Factory(list[tuple[ChannelId, str]])
     calls: list[tuple[str, int, int | None]] = attrs.Factory(list[tuple[str, int, int | None]])
     """Every call as `(method, chat_id, user_id or message_id)`, in order."""
@@ -167,3 +178,9 @@ class InMemoryMessenger(Messenger):
     async def notify_admins(self, notice: AdminNotice) -> None:
         self._call("notify_admins", notice.group_id)
         self.notices.append(notice)
+
+    async def tell_member(self, notice: MemberNotice) -> None:
+        self._call("tell_member", notice.user_id, None)
+        if notice.user_id not in self.started:
+            raise BotLacksRights(notice.user_id, "bot can't initiate conversation with a user")
+        self.told.append(notice)

@@ -28,7 +28,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
 from adapters.telegram.error_translation import TARGET_IS_ADMIN, describes, translate
-from adapters.telegram.notices import notice_html
+from adapters.telegram.notices import member_notice_html, notice_html
 from adapters.telegram.rate_limiter import CallOptions, Priority
 from adapters.telegram.texts import warning_html, warning_keyboard
 from application.errors import MessengerUnavailable
@@ -37,6 +37,7 @@ from application.ports.messenger import (
     ChatInfo,
     ChatKind,
     ChatRights,
+    MemberNotice,
     Messenger,
     MuteWarning,
 )
@@ -180,6 +181,15 @@ class TelegramMessenger(Messenger):
     async def notify_admins(self, notice: AdminNotice) -> None:
         await self._post(
             notice.group_id, notice_html(notice), None, thread_id=None, priority=Priority.NOTICE
+        )
+
+    async def tell_member(self, notice: MemberNotice) -> None:
+        await self._post(
+            notice.user_id,
+            member_notice_html(notice),
+            None,
+            thread_id=None,
+            priority=Priority.NOTICE,
         )
 
     async def _post(

@@ -1,8 +1,11 @@
-"""What the bot tells a group's admins when it cannot do its job there (HTML, titles escaped)."""
+"""Notices: to a group's admins when the bot cannot do its job, to a member in private.
+
+HTML, with every title escaped.
+"""
 
 import html
 
-from application.ports.messenger import AdminNotice
+from application.ports.messenger import AdminNotice, MemberNotice
 from domain.notices import NoticeKind
 
 
@@ -25,3 +28,12 @@ def notice_html(notice: AdminNotice) -> str:
                 "⚠️ <b>Admins:</b> I cannot mute members here. Make me an administrator with "
                 "the <b>Ban users</b> and <b>Delete messages</b> rights, then run /check."
             )
+        case NoticeKind.MEMBER_FREED:  # a member's notice (`member_notice_html`), never theirs
+            return "A member joined every channel and can write again."
+
+
+def member_notice_html(notice: MemberNotice) -> str:
+    """The message to a member in their private chat with the bot (rule 12)."""
+    group = f"<b>{html.escape(notice.group_title or 'the group')}</b>"
+    # MEMBER_FREED is the one notice members get.
+    return f"✅ You joined every channel {group} requires: you can write there again."

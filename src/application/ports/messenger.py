@@ -101,6 +101,16 @@ class AdminNotice:
     channel: RequiredChannel | None = None
 
 
+@attrs.frozen
+class MemberNotice:
+    """A message for one member, in their private chat with the bot (rule 12)."""
+
+    group_id: GroupId
+    user_id: UserId
+    kind: NoticeKind
+    group_title: str
+
+
 class Messenger(Protocol):
     """The bot's hands and eyes in Telegram."""
 
@@ -155,3 +165,11 @@ class Messenger(Protocol):
     @abstractmethod
     async def notify_admins(self, notice: AdminNotice) -> None:
         """Tell the group's admins something they must act on."""
+
+    @abstractmethod
+    async def tell_member(self, notice: MemberNotice) -> None:
+        """Write to the member in their private chat with the bot.
+
+        Raises `BotLacksRights` when Telegram refuses: the member never started the bot (a
+        bot cannot start a conversation) or blocked it.
+        """
