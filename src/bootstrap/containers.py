@@ -46,6 +46,7 @@ from application.use_cases.list_muted import ListMuted
 from application.use_cases.on_bot_status_changed import OnBotStatusChanged
 from application.use_cases.on_group_member_updated import OnGroupMemberUpdated
 from application.use_cases.on_join_request import OnJoinRequest
+from application.use_cases.post_audit_log import PostAuditLog
 from application.use_cases.press_verify import PressVerify
 from application.use_cases.protect_group import ProtectGroup
 from application.use_cases.remember_username import RememberUsername
@@ -54,6 +55,7 @@ from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.schedule_deletion import ScheduleDeletion
 from application.use_cases.send_notices import SendNotices
 from application.use_cases.send_warnings import SendWarnings
+from application.use_cases.set_log_channel import SetLogChannel
 from application.use_cases.show_log import ShowLog
 from application.use_cases.show_my_mutes import ShowMyMutes
 from application.use_cases.show_status import ShowStatus
@@ -178,6 +180,7 @@ class Container(containers.DeclarativeContainer):
     send_notices = providers.Factory(
         SendNotices, lookups=lookups, messenger=messenger, uow=uow, clock=clock
     )
+    post_audit_log = providers.Factory(PostAuditLog, uow=uow, messenger=messenger, clock=clock)
 
     # Admin commands (those that change a group's configuration take the same four)
     _configures: ClassVar = {"uow": uow, "messenger": messenger, "clock": clock, "groups": groups}
@@ -188,6 +191,7 @@ class Container(containers.DeclarativeContainer):
     change_settings = providers.Factory(ChangeSettings, **_configures)
     exempt_member = providers.Factory(ExemptMember, **_configures, targets=targets)
     unexempt_member = providers.Factory(UnexemptMember, **_configures, targets=targets)
+    set_log_channel = providers.Factory(SetLogChannel, **_configures)
     check_rights = providers.Factory(CheckRights, uow=uow, messenger=messenger)
     explain_member = providers.Factory(
         ExplainMember, lookups=lookups, uow=uow, messenger=messenger, targets=targets
@@ -229,6 +233,7 @@ class Container(containers.DeclarativeContainer):
         muted=list_muted,
         exempted=list_exempted,
         log=show_log,
+        setlog=set_log_channel,
     )
 
 

@@ -27,6 +27,8 @@ class AuditKind(enum.StrEnum):
     UNEXEMPTED = "unexempted"
     BOT_STATUS_CHANGED = "bot_status_changed"
     JOIN_REQUESTED = "join_requested"
+    LOG_CHANNEL_SET = "log_channel_set"
+    LOG_CHANNEL_OFF = "log_channel_off"
 
 
 @attrs.frozen

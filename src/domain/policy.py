@@ -109,6 +109,14 @@ class RequiredChannel:
 
 
 @attrs.frozen
+class LogChannel:
+    """Where the group's audit events are posted as they happen (`/setlog`)."""
+
+    channel_id: ChannelId
+    title: str
+
+
+@attrs.frozen
 class GroupPolicy:
     """Everything that decides whether and how a group is protected (rule 1)."""
 
@@ -117,6 +125,7 @@ class GroupPolicy:
     enabled: bool = False
     channels: tuple[RequiredChannel, ...] = ()
     settings: GroupSettings = GroupSettings()
+    log_channel: LogChannel | None = None
 
     @property
     def is_protected(self) -> bool:
@@ -171,6 +180,10 @@ class GroupPolicy:
     def with_settings(self, settings: GroupSettings) -> "GroupPolicy":
         """The same policy with other settings."""
         return attrs.evolve(self, settings=settings)
+
+    def logging_to(self, channel: LogChannel | None) -> "GroupPolicy":
+        """The same policy posting its audit events to `channel` (`None`: nowhere)."""
+        return attrs.evolve(self, log_channel=channel)
 
 
 def _with_kept_link(fresh: RequiredChannel, previous: RequiredChannel | None) -> RequiredChannel:

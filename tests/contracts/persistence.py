@@ -15,7 +15,7 @@ from application.ports.unit_of_work import TenantDirectory, UnitOfWork
 from domain.audit import AuditKind
 from domain.ids import MessageId
 from domain.notices import NoticeKind
-from domain.policy import FailurePolicy, GroupSettings
+from domain.policy import FailurePolicy, GroupSettings, LogChannel
 from domain.restriction import WarningReason
 from domain.schedule import ActionKind, notice_intent
 from tests.factories import (
@@ -419,6 +419,46 @@ class UnitOfWorkContract:
                 await tx.commit()
         assert await directory.groups_muting(member) == (muting,)
         assert await directory.groups_muting(new_user()) == ()
+
+    async def test_a_log_channel_round_trips_and_events_after_the_cursor_are_found(
+        self, uow: UnitOfWork, directory: TenantDirectory
+    ) -> None:
+        group, quiet, other = new_group(), new_group(), new_group()
+        channel = LogChannel(new_channel(), "Audit <log>")
+        policy = make_policy(group, make_channel()).logging_to(channel)
+        async with uow.begin(group) as tx:
+            await tx.groups.save(policy)
+            assert await tx.audit.last_id(group) == 0
+            for minutes, kind in enumerate((AuditKind.MUTED, AuditKind.UNMUTED, AuditKind.KICKED)):
+                await tx.audit.record(make_event(group, kind, minutes=minutes))
+            await tx.commit()
+        async with uow.begin(quiet) as tx:  # a log channel, nothing new
+            await tx.groups.save(make_policy(quiet, make_channel()).logging_to(channel))
+            await tx.commit()
+        async with uow.begin(other) as tx:  # events, no log channel
+            await tx.groups.save(make_policy(other, make_channel()))
+            await tx.audit.record(make_event(other, AuditKind.MUTED))
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.groups.get(group) == policy
+            assert await tx.groups.log_cursor(group) == 0
+            first_two = await tx.audit.after(group, 0, 2)
+            assert [e.kind for _, e in first_two] == [AuditKind.MUTED, AuditKind.UNMUTED]
+            last = await tx.audit.last_id(group)
+            assert first_two[0][0] < first_two[1][0] < last
+        found = await directory.groups_with_unposted_log()
+        assert group in found
+        assert quiet not in found
+        assert other not in found
+        async with uow.begin(group) as tx:
+            rest = await tx.audit.after(group, first_two[1][0], 10)
+            assert [(n, e.kind) for n, e in rest] == [(last, AuditKind.KICKED)]
+            await tx.groups.set_log_cursor(group, last)
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.groups.log_cursor(group) == last
+            assert await tx.audit.after(group, last, 10) == ()
+        assert group not in await directory.groups_with_unposted_log()
 
     async def test_directory_finds_groups_with_due_actions(
         self, uow: UnitOfWork, directory: TenantDirectory

@@ -36,11 +36,13 @@ from application.use_cases.on_group_member_updated import (
     MemberUpdateResult,
 )
 from application.use_cases.on_join_request import OnJoinRequest
+from application.use_cases.post_audit_log import PostAuditLog
 from application.use_cases.press_verify import PressVerify
 from application.use_cases.protect_group import ProtectGroup
 from application.use_cases.remember_username import RememberUsername
 from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.schedule_deletion import ScheduleDeletion
+from application.use_cases.set_log_channel import SetLogChannel
 from application.use_cases.show_log import ShowLog
 from application.use_cases.show_my_mutes import ShowMyMutes
 from application.use_cases.show_status import ShowStatus
@@ -307,6 +309,14 @@ class World:
     @property
     def on_join_request(self) -> OnJoinRequest:
         return self.container.on_join_request()
+
+    @property
+    def setlog(self) -> SetLogChannel:
+        return self.container.set_log_channel()
+
+    @property
+    def post_audit_log(self) -> PostAuditLog:
+        return self.container.post_audit_log()
 
     @property
     def remember_username(self) -> RememberUsername:

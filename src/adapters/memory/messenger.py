@@ -21,6 +21,7 @@ from application.ports.messenger import (
     AdminNotice,
     ChatInfo,
     ChatRights,
+    LogBatch,
     MemberNotice,
     Messenger,
     MuteWarning,
@@ -59,6 +60,8 @@ class InMemoryMessenger(Messenger):
     kicked: list[tuple[GroupId, UserId]] = attrs.Factory(list[tuple[GroupId, UserId]])
     notices: list[AdminNotice] = attrs.Factory(list[AdminNotice])
     told: list[MemberNotice] = attrs.Factory(list[MemberNotice])
+    logged: list[LogBatch] = attrs.Factory(list[LogBatch])
+    """What was posted to log channels."""
     """What members were told in private."""
     started: set[UserId] = attrs.Factory(set[UserId])
     """Users who started the private chat with the bot (only they can be written to)."""
@@ -178,6 +181,13 @@ class InMemoryMessenger(Messenger):
     async def notify_admins(self, notice: AdminNotice) -> None:
         self._call("notify_admins", notice.group_id)
         self.notices.append(notice)
+
+    async def post_log(self, batch: LogBatch) -> None:
+        self._call("post_log", batch.channel_id, None)
+        rights = self.chat_rights.get((batch.channel_id, self.own_id))
+        if rights is None or not rights.can_post_messages:
+            raise BotLacksRights(batch.channel_id, "need administrator rights in the channel chat")
+        self.logged.append(batch)
 
     async def tell_member(self, notice: MemberNotice) -> None:
         self._call("tell_member", notice.user_id, None)

@@ -44,6 +44,7 @@ class _State:
     actions: dict[uuid.UUID, ScheduledAction] = attrs.Factory(dict[uuid.UUID, ScheduledAction])
     usernames: dict[tuple[GroupId, str], UserId] = attrs.Factory(dict[tuple[GroupId, str], UserId])
     """Keyed by the lower-cased username, as the table's unique index."""
+    log_cursors: dict[GroupId, int] = attrs.Factory(dict[GroupId, int])
 
     def copy(self) -> "_State":
         # Values are frozen; copying the containers is a full snapshot.
@@ -54,6 +55,7 @@ class _State:
             list(self.audit),
             dict(self.actions),
             dict(self.usernames),
+            dict(self.log_cursors),
         )
 
 
@@ -85,6 +87,16 @@ class InMemoryGroupRepository(GroupRepository):
     async def save(self, policy: GroupPolicy) -> None:
         self._scope.writable(policy.group_id)
         self._scope.state.policies[policy.group_id] = policy
+
+    async def log_cursor(self, group_id: GroupId) -> int:
+        return (
+            self._scope.state.log_cursors.get(group_id, 0) if self._scope.visible(group_id) else 0
+        )
+
+    async def set_log_cursor(self, group_id: GroupId, cursor: int) -> None:
+        self._scope.writable(group_id)
+        if group_id in self._scope.state.policies:  # as an UPDATE of the group's row
+            self._scope.state.log_cursors[group_id] = cursor
 
 
 @attrs.define
@@ -186,6 +198,22 @@ class InMemoryAuditLog(AuditLog):
             return ()
         mine = [e for e in self._scope.state.audit if e.group_id == group_id]
         return tuple(reversed(mine[-limit:])) if limit > 0 else ()
+
+    def _numbered(self, group_id: GroupId) -> list[tuple[int, AuditEvent]]:
+        # An event's id is its place in the whole trail, as the table's identity column.
+        if not self._scope.visible(group_id):
+            return []
+        audit = self._scope.state.audit
+        return [(n, e) for n, e in enumerate(audit, start=1) if e.group_id == group_id]
+
+    async def after(
+        self, group_id: GroupId, cursor: int, limit: int
+    ) -> tuple[tuple[int, AuditEvent], ...]:
+        return tuple((n, e) for n, e in self._numbered(group_id) if n > cursor)[: max(limit, 0)]
+
+    async def last_id(self, group_id: GroupId) -> int:
+        numbered = self._numbered(group_id)
+        return numbered[-1][0] if numbered else 0
 
 
 @attrs.define
@@ -303,6 +331,20 @@ class InMemoryTenantDirectory(TenantDirectory):
     async def groups_with_due_actions(self, now: datetime) -> tuple[GroupId, ...]:
         return tuple(
             sorted({a.group_id for a in self.uow.state.actions.values() if a.due_at <= now})
+        )
+
+    async def groups_with_unposted_log(self) -> tuple[GroupId, ...]:
+        state = self.uow.state
+        last: dict[GroupId, int] = {}
+        for n, event in enumerate(state.audit, start=1):
+            last[event.group_id] = n
+        return tuple(
+            sorted(
+                group_id
+                for group_id, policy in state.policies.items()
+                if policy.log_channel is not None
+                and last.get(group_id, 0) > state.log_cursors.get(group_id, 0)
+            )
         )
 
     async def groups_muting(self, user_id: UserId) -> tuple[GroupId, ...]:

@@ -10,7 +10,7 @@ from sqlalchemy import RowMapping
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.notices import NoticeKind
-from domain.policy import FailurePolicy, GroupPolicy, GroupSettings, RequiredChannel
+from domain.policy import FailurePolicy, GroupPolicy, GroupSettings, LogChannel, RequiredChannel
 from domain.restriction import Restriction, WarningReason
 from domain.schedule import ActionKind, ScheduledAction
 
@@ -51,6 +51,8 @@ def group_values(policy: GroupPolicy) -> Values:
         "failure_policy": policy.settings.failure_policy.value,
         "warning_ttl": policy.settings.warning_ttl,
         "kick_after": policy.settings.kick_after,
+        "log_channel_id": policy.log_channel.channel_id if policy.log_channel else None,
+        "log_channel_title": policy.log_channel.title if policy.log_channel else None,
     }
 
 
@@ -94,6 +96,13 @@ def policy_from_rows(rows: Sequence[RowMapping]) -> GroupPolicy:
             failure_policy=FailurePolicy(str(group["failure_policy"])),
             warning_ttl=_timedelta(group["warning_ttl"]),
             kick_after=None if kick_after is None else _timedelta(kick_after),
+        ),
+        log_channel=(
+            None
+            if group["log_channel_id"] is None
+            else LogChannel(
+                ChannelId(int(group["log_channel_id"])), str(group["log_channel_title"] or "")
+            )
         ),
     )
 

@@ -131,6 +131,18 @@ class PostgresGroupRepository(GroupRepository):
                 await self._session.execute(insert(t.required_channels), channel_values(policy))
             self._stored_channels[group_id] = policy.channels
 
+    async def log_cursor(self, group_id: GroupId) -> int:
+        cursor = await self._session.execute(
+            select(t.groups.c.log_cursor).where(t.groups.c.tenant_id == group_id)
+        )
+        return int(cursor.scalar_one_or_none() or 0)
+
+    async def set_log_cursor(self, group_id: GroupId, cursor: int) -> None:
+        # Not part of the policy: its version stays, so no concurrent change conflicts on it.
+        await self._session.execute(
+            update(t.groups).where(t.groups.c.tenant_id == group_id).values(log_cursor=cursor)
+        )
+
 
 _RESTRICTION_KEY = frozenset({"tenant_id", "user_id"})
 
@@ -290,6 +302,29 @@ class PostgresAuditLog(AuditLog):
             )
         ).mappings()
         return tuple(event_from_row(row) for row in rows)
+
+    async def after(
+        self, group_id: GroupId, cursor: int, limit: int
+    ) -> tuple[tuple[int, AuditEvent], ...]:
+        if limit <= 0:
+            return ()
+        events = t.audit_events.c
+        rows = (
+            await self._session.execute(
+                select(t.audit_events)
+                .where(events.tenant_id == group_id, events.id > cursor)
+                .order_by(events.id)
+                .limit(limit)
+            )
+        ).mappings()
+        return tuple((int(row["id"]), event_from_row(row)) for row in rows)
+
+    async def last_id(self, group_id: GroupId) -> int:
+        events = t.audit_events.c
+        last = await self._session.execute(
+            select(func.max(events.id)).where(events.tenant_id == group_id)
+        )
+        return int(last.scalar_one_or_none() or 0)
 
 
 class PostgresScheduledActionRepository(ScheduledActionRepository):

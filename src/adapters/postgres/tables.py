@@ -54,6 +54,10 @@ groups = Table(
     Column("failure_policy", Text, nullable=False, server_default="open"),
     Column("warning_ttl", Interval, nullable=False),
     Column("kick_after", Interval, nullable=True),
+    # `/setlog`: where audit events are posted, and the last event id posted there.
+    Column("log_channel_id", BigInteger, nullable=True),
+    Column("log_channel_title", Text, nullable=True),
+    Column("log_cursor", BigInteger, nullable=False, server_default=text("0")),
     Column("version", Integer, nullable=False, server_default=text("1")),
     _now(),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),

@@ -90,6 +90,7 @@ from application.use_cases.protect_group import ProtectCommand, ProtectGroup
 from application.use_cases.remember_username import MemberSeen, RememberUsername
 from application.use_cases.retire_stale_warning import RetireStaleWarning, StaleWarningCommand
 from application.use_cases.schedule_deletion import ScheduleDeletion, ScheduleDeletionCommand
+from application.use_cases.set_log_channel import SetLogChannel, SetLogCommand
 from application.use_cases.show_log import ShowLog
 from application.use_cases.show_my_mutes import ShowMyMutes
 from application.use_cases.show_status import ShowStatus, StatusCommand
@@ -136,6 +137,7 @@ class Commands:
     muted: ListMuted
     exempted: ListExempted
     log: ShowLog
+    setlog: SetLogChannel
 
     async def list_page(self, name: str, command: ListCommand) -> "Reply":
         """Page `command.page` of the list `name` (one of `LISTS`), with its page buttons."""
@@ -602,6 +604,12 @@ def command_runs(commands: Commands) -> dict[str, Run]:
         result = await commands.explain.execute(ExplainCommand(GroupId(chat.id), caller, target))
         return replies.explanation_html(result)
 
+    async def setlog(_: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
+        if len(args) != 1:
+            raise UsageError(replies.USAGE["setlog"])
+        command = SetLogCommand(GroupId(chat.id), chat.title or "", caller, args[0])
+        return replies.setlog_html(await commands.setlog.execute(command))
+
     def listing(name: str) -> Run:
         async def run(_: Message, chat: Chat, caller: Caller, __: Sequence[str]) -> Reply:
             return await commands.list_page(name, ListCommand(GroupId(chat.id), caller))
@@ -619,6 +627,7 @@ def command_runs(commands: Commands) -> dict[str, Run]:
         "unexempt": unexempt,
         "check": check,
         "why": why,
+        "setlog": setlog,
     }
 
 

@@ -28,7 +28,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
 from adapters.telegram.error_translation import TARGET_IS_ADMIN, describes, translate
-from adapters.telegram.notices import member_notice_html, notice_html
+from adapters.telegram.notices import log_batch_html, member_notice_html, notice_html
 from adapters.telegram.rate_limiter import CallOptions, Priority
 from adapters.telegram.texts import warning_html, warning_keyboard
 from application.errors import MessengerUnavailable
@@ -37,6 +37,7 @@ from application.ports.messenger import (
     ChatInfo,
     ChatKind,
     ChatRights,
+    LogBatch,
     MemberNotice,
     Messenger,
     MuteWarning,
@@ -183,6 +184,15 @@ class TelegramMessenger(Messenger):
             notice.group_id, notice_html(notice), None, thread_id=None, priority=Priority.NOTICE
         )
 
+    async def post_log(self, batch: LogBatch) -> None:
+        await self._post(
+            batch.channel_id,
+            log_batch_html(batch),
+            None,
+            thread_id=None,
+            priority=Priority.NOTICE,
+        )
+
     async def tell_member(self, notice: MemberNotice) -> None:
         await self._post(
             notice.user_id,
@@ -287,6 +297,7 @@ def rights_of(member: ChatMember) -> ChatRights:
                 can_restrict_members=True,
                 can_delete_messages=True,
                 can_invite_users=True,
+                can_post_messages=True,
             )
         case ChatMemberAdministrator():
             return ChatRights(
@@ -294,6 +305,7 @@ def rights_of(member: ChatMember) -> ChatRights:
                 can_restrict_members=member.can_restrict_members,
                 can_delete_messages=member.can_delete_messages,
                 can_invite_users=member.can_invite_users,
+                can_post_messages=bool(member.can_post_messages),
             )
         case _:
             return ChatRights(status_of(member))

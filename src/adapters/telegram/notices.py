@@ -5,7 +5,8 @@ HTML, with every title escaped.
 
 import html
 
-from application.ports.messenger import AdminNotice, MemberNotice
+from adapters.telegram.replies import logged_html
+from application.ports.messenger import AdminNotice, LogBatch, MemberNotice
 from domain.notices import NoticeKind
 
 
@@ -37,3 +38,9 @@ def member_notice_html(notice: MemberNotice) -> str:
     group = f"<b>{html.escape(notice.group_title or 'the group')}</b>"
     # MEMBER_FREED is the one notice members get.
     return f"✅ You joined every channel {group} requires: you can write there again."
+
+
+def log_batch_html(batch: LogBatch) -> str:
+    """Audit events posted to a group's log channel: the group named, members as mentions."""
+    group = html.escape(batch.group_title or "a group")
+    return "\n".join([f"📋 <b>{group}</b> (UTC)", *map(logged_html, batch.events)])

@@ -23,6 +23,7 @@ from application.use_cases.explain_member import Explanation
 from application.use_cases.list_muted import MutedList
 from application.use_cases.press_verify import VerifyOutcome, VerifyResult
 from application.use_cases.protect_group import ProtectOutcome, ProtectResult
+from application.use_cases.set_log_channel import SetLogResult
 from application.use_cases.show_status import StatusReport
 from application.use_cases.unlink_channel import UnlinkResult
 from application.use_cases.unprotect_group import UnprotectResult
@@ -63,6 +64,9 @@ ADMIN_COMMANDS = (
     CommandHelp("muted", "/muted", "who the bot muted here, since when, and why"),
     CommandHelp("exempted", "/exempted", "the members never muted here"),
     CommandHelp("log", "/log", "what the bot and the admins did lately"),
+    CommandHelp(
+        "setlog", "/setlog @channel | off", "post what happens here to a channel, as it happens"
+    ),
 )
 """The group admins' command menu (setMyCommands) and the usage hints, from one table."""
 
@@ -97,6 +101,10 @@ _PROBLEMS = {
     Problem.NOT_A_CHANNEL: "{ref} is not a channel.",
     Problem.NOT_FOUND: "I can't find {ref}: check the name, or add me to it first.",
     Problem.UNREACHABLE: "Telegram did not tell me my rights here; try /check again later.",
+    Problem.CANNOT_POST_LOG: (
+        "Make me an administrator of the log channel {ref} who may <i>post messages</i> "
+        "(or /setlog off)."
+    ),
 }
 
 
@@ -192,6 +200,17 @@ def exempt_html(result: ExemptResult) -> str:
 def unexempt_html(removed: bool) -> str:
     """The reply to /unexempt."""
     return "No longer exempt." if removed else "They were not exempt."
+
+
+def setlog_html(result: SetLogResult) -> str:
+    """The reply to /setlog."""
+    if result.findings:
+        fixes = "\n".join(f"• {finding_html(f)}" for f in result.findings)
+        return f"Nothing was changed. Please fix:\n{fixes}"
+    if result.channel is None:
+        return "The log channel is off: nothing is posted anywhere."
+    title = html.escape(result.channel.title)
+    return f"From now on, what happens here is posted to <b>{title}</b>, a few events a message."
 
 
 def check_html(report: CheckReport) -> str:
@@ -367,10 +386,13 @@ _LOGGED = {
     AuditKind.UNEXEMPTED: "took {subject} off the exemption list",
     AuditKind.BOT_STATUS_CHANGED: "changed the bot's rights",
     AuditKind.JOIN_REQUESTED: "{subject} asked to join",
+    AuditKind.LOG_CHANNEL_SET: "set the log channel",
+    AuditKind.LOG_CHANNEL_OFF: "switched the log channel off",
 }
 
 
-def _logged_html(event: AuditEvent) -> str:
+def logged_html(event: AuditEvent) -> str:
+    """One audit event as a line: when (UTC), who, what, why."""
     who = "I" if event.actor is None else _person(event.actor)
     what = _LOGGED[event.kind].format(subject=_person(event.subject))
     line = f"{event.at:%m-%d %H:%M} {who} {what}"
@@ -384,4 +406,4 @@ def log_html(page: Page[AuditEvent]) -> str:
     """The reply to /log: newest first, times in UTC."""
     if not page.total:
         return "Nothing happened here yet."
-    return "\n".join([_page_head("Lately (UTC)", page), *map(_logged_html, page.items)])
+    return "\n".join([_page_head("Lately (UTC)", page), *map(logged_html, page.items)])

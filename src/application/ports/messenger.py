@@ -14,6 +14,7 @@ from typing import Protocol
 
 import attrs
 
+from domain.audit import AuditEvent
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.membership import Membership, MemberStatus
 from domain.notices import NoticeKind
@@ -49,6 +50,8 @@ class ChatRights:
     can_restrict_members: bool = False
     can_delete_messages: bool = False
     can_invite_users: bool = False
+    can_post_messages: bool = False
+    """In a channel: may post there (a log channel needs it)."""
 
     @property
     def is_admin(self) -> bool:
@@ -111,6 +114,15 @@ class MemberNotice:
     group_title: str
 
 
+@attrs.frozen
+class LogBatch:
+    """Audit events of one group, posted together to its log channel (`/setlog`)."""
+
+    channel_id: ChannelId
+    group_title: str
+    events: tuple[AuditEvent, ...]
+
+
 class Messenger(Protocol):
     """The bot's hands and eyes in Telegram."""
 
@@ -165,6 +177,13 @@ class Messenger(Protocol):
     @abstractmethod
     async def notify_admins(self, notice: AdminNotice) -> None:
         """Tell the group's admins something they must act on."""
+
+    @abstractmethod
+    async def post_log(self, batch: LogBatch) -> None:
+        """Post the events to the log channel as one message.
+
+        Raises `BotLacksRights` or `ChatNotFound` when the bot cannot post there.
+        """
 
     @abstractmethod
     async def tell_member(self, notice: MemberNotice) -> None:

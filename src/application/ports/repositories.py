@@ -29,6 +29,14 @@ class GroupRepository(Protocol):
     async def save(self, policy: GroupPolicy) -> None:
         """Insert or replace the policy, its channels (in order) and settings."""
 
+    @abstractmethod
+    async def log_cursor(self, group_id: GroupId) -> int:
+        """The id of the last audit event posted to the group's log channel (0: none yet)."""
+
+    @abstractmethod
+    async def set_log_cursor(self, group_id: GroupId, cursor: int) -> None:
+        """Remember that every audit event up to `cursor` was posted (or is not to be)."""
+
 
 class RestrictionRepository(Protocol):
     """Member states: who the bot restricted in the group, and why."""
@@ -111,6 +119,19 @@ class AuditLog(Protocol):
     @abstractmethod
     async def recent(self, group_id: GroupId, limit: int) -> tuple[AuditEvent, ...]:
         """The latest `limit` events, newest first."""
+
+    @abstractmethod
+    async def after(
+        self, group_id: GroupId, cursor: int, limit: int
+    ) -> tuple[tuple[int, AuditEvent], ...]:
+        """Up to `limit` events recorded after the one with id `cursor`, oldest first.
+
+        Each comes with its id; ids grow with every event recorded.
+        """
+
+    @abstractmethod
+    async def last_id(self, group_id: GroupId) -> int:
+        """The id of the group's latest event; 0 when it has none."""
 
 
 class ScheduledActionRepository(Protocol):

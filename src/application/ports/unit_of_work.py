@@ -60,5 +60,9 @@ class TenantDirectory(Protocol):
         """Groups that have scheduled actions due at `now`."""
 
     @abstractmethod
+    async def groups_with_unposted_log(self) -> tuple[GroupId, ...]:
+        """Groups with a log channel and audit events recorded after their log cursor."""
+
+    @abstractmethod
     async def groups_muting(self, user_id: UserId) -> tuple[GroupId, ...]:
         """Groups with protection on where the bot holds a restriction of the member (rule 12)."""

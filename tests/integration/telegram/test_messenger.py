@@ -8,7 +8,14 @@ from telegram.ext import ExtBot
 from adapters.telegram.messenger import TelegramMessenger
 from adapters.telegram.texts import verify_data
 from application.errors import BotLacksRights
-from application.ports.messenger import AdminNotice, ChatKind, MemberNotice, MuteWarning
+from application.ports.messenger import (
+    AdminNotice,
+    ChatKind,
+    LogBatch,
+    MemberNotice,
+    MuteWarning,
+)
+from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, MessageId, UserId
 from domain.membership import Membership, MemberStatus
 from domain.notices import NoticeKind
@@ -17,6 +24,7 @@ from domain.restriction import WarningReason
 from domain.senders import Person
 from telegram_sandbox import AdminRights, Member, Sandbox, Status
 from tests.contracts.messenger import MessengerContract
+from tests.factories import T0
 from tests.integration.telegram.conftest import SandboxWorld
 
 
@@ -295,3 +303,20 @@ async def test_telling_a_member_reaches_only_one_who_started_the_bot(
     assert shown.text is not None
     assert "Test <Group>" in shown.text
     assert "you can write there again" in shown.text
+
+
+async def test_a_log_batch_is_one_message_naming_the_group_with_members_as_mentions(
+    messenger: TelegramMessenger, world: SandboxWorld, sandbox: Sandbox
+) -> None:
+    events = (
+        AuditEvent.muted(world.group, T0, world.member, (world.channel,), "spoke"),
+        AuditEvent.by(world.admin, AuditKind.EXEMPTED, world.group, T0, subject=world.member),
+    )
+    await messenger.post_log(LogBatch(world.channel, "Test <Group>", events))
+    shown = sandbox.driver.last_bot_message(world.channel)
+    assert shown is not None
+    assert shown.text is not None
+    assert shown.text.startswith("📋 Test <Group>")
+    assert len(shown.text.splitlines()) == 3
+    links = {str(e.get("url")) for e in shown.entities}
+    assert {f"tg://user?id={world.member}", f"tg://user?id={world.admin}"} <= links
