@@ -13,7 +13,9 @@ user up by username).
 Adds to `groups` the log channel (`log_channel_id`, `log_channel_title`) and `log_cursor`, the id
 of the last audit event posted there; and `directory_groups_with_unposted_log()`, a `SECURITY
 DEFINER` function returning the ids of the groups with a log channel and events after their
-cursor, with the owner's read-only `owner_directory` policy on `audit_events` it needs.
+cursor, with the owner's read-only `owner_directory` policy on `audit_events` it needs; and
+`directory_groups_seen_with(bigint)`, the groups where the bot saw a user (the candidates a
+private `/settings` checks with Telegram), with the same policy on `known_members`.
 """
 
 from collections.abc import Sequence
@@ -27,6 +29,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 UNPOSTED = "directory_groups_with_unposted_log()"
+SEEN_WITH = "directory_groups_seen_with(bigint)"
 TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::bigint"
 
 
@@ -40,7 +43,7 @@ def upgrade() -> None:
         "known_members",
         sa.Column("tenant_id", sa.BigInteger(), nullable=False),
         sa.Column("user_id", sa.BigInteger(), nullable=False),
-        sa.Column("username", sa.Text(), nullable=False),
+        sa.Column("username", sa.Text(), nullable=True),
         sa.Column(
             "seen_at",
             sa.DateTime(timezone=True),
@@ -55,6 +58,7 @@ def upgrade() -> None:
         ["tenant_id", "username"],
         unique=True,
     )
+    op.create_index(op.f("ix_known_members_user_id"), "known_members", ["user_id"])
     op.execute("ALTER TABLE known_members ENABLE ROW LEVEL SECURITY")
     op.execute("ALTER TABLE known_members FORCE ROW LEVEL SECURITY")
     op.execute(
@@ -89,11 +93,28 @@ def upgrade() -> None:
         $$
         """
     )
-    op.execute(f"REVOKE ALL ON FUNCTION {UNPOSTED} FROM PUBLIC")
-    op.execute(f"GRANT EXECUTE ON FUNCTION {UNPOSTED} TO {runtime}")
+    op.execute(
+        "CREATE POLICY owner_directory ON known_members FOR SELECT TO CURRENT_USER USING (true)"
+    )
+    op.execute(
+        """
+        CREATE FUNCTION directory_groups_seen_with(p_user_id bigint)
+        RETURNS TABLE (tenant_id bigint)
+        LANGUAGE sql STABLE SECURITY DEFINER
+        SET search_path = pg_catalog, pg_temp
+        AS $$
+            SELECT m.tenant_id FROM public.known_members AS m WHERE m.user_id = p_user_id
+        $$
+        """
+    )
+    for signature in (UNPOSTED, SEEN_WITH):
+        op.execute(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC")
+        op.execute(f"GRANT EXECUTE ON FUNCTION {signature} TO {runtime}")
 
 
 def downgrade() -> None:
+    op.execute(f"DROP FUNCTION {SEEN_WITH}")
+    op.execute("DROP POLICY owner_directory ON known_members")
     op.execute(f"DROP FUNCTION {UNPOSTED}")
     op.execute("DROP POLICY owner_directory ON audit_events")
     op.drop_column("groups", "log_cursor")

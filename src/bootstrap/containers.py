@@ -41,6 +41,7 @@ from application.use_cases.enforce_membership import EnforceMembership
 from application.use_cases.exempt_member import ExemptMember
 from application.use_cases.explain_member import ExplainMember
 from application.use_cases.gate_member_command import GateMemberCommand
+from application.use_cases.list_configurable_groups import ListConfigurableGroups
 from application.use_cases.list_exempted import ListExempted
 from application.use_cases.list_muted import ListMuted
 from application.use_cases.on_bot_status_changed import OnBotStatusChanged
@@ -192,6 +193,9 @@ class Container(containers.DeclarativeContainer):
     exempt_member = providers.Factory(ExemptMember, **_configures, targets=targets)
     unexempt_member = providers.Factory(UnexemptMember, **_configures, targets=targets)
     set_log_channel = providers.Factory(SetLogChannel, **_configures)
+    list_configurable_groups = providers.Factory(
+        ListConfigurableGroups, directory=directory, uow=uow, messenger=messenger
+    )
     check_rights = providers.Factory(CheckRights, uow=uow, messenger=messenger)
     explain_member = providers.Factory(
         ExplainMember, lookups=lookups, uow=uow, messenger=messenger, targets=targets
@@ -234,6 +238,7 @@ class Container(containers.DeclarativeContainer):
         exempted=list_exempted,
         log=show_log,
         setlog=set_log_channel,
+        configurable=list_configurable_groups,
     )
 
 

@@ -460,6 +460,26 @@ class UnitOfWorkContract:
             assert await tx.audit.after(group, last, 10) == ()
         assert group not in await directory.groups_with_unposted_log()
 
+    async def test_directory_finds_the_groups_where_a_user_was_seen(
+        self, uow: UnitOfWork, directory: TenantDirectory
+    ) -> None:
+        seen_in, also, elsewhere, user, other = (
+            new_group(),
+            new_group(),
+            new_group(),
+            new_user(),
+            new_user(),
+        )
+        for group, who, name in (
+            (seen_in, user, "u_name"),
+            (also, user, None),
+            (elsewhere, other, None),
+        ):
+            async with uow.begin(group) as tx:
+                await tx.members.remember(group, who, name)
+                await tx.commit()
+        assert await directory.groups_seen_with(user) == tuple(sorted((seen_in, also)))
+
     async def test_directory_finds_groups_with_due_actions(
         self, uow: UnitOfWork, directory: TenantDirectory
     ) -> None:

@@ -28,6 +28,7 @@ from application.use_cases.enforce_membership import (
 from application.use_cases.exempt_member import ExemptMember
 from application.use_cases.explain_member import ExplainMember
 from application.use_cases.gate_member_command import GateMemberCommand
+from application.use_cases.list_configurable_groups import ListConfigurableGroups
 from application.use_cases.list_exempted import ListExempted
 from application.use_cases.list_muted import ListMuted
 from application.use_cases.on_bot_status_changed import OnBotStatusChanged
@@ -309,6 +310,10 @@ class World:
     @property
     def on_join_request(self) -> OnJoinRequest:
         return self.container.on_join_request()
+
+    @property
+    def configurable(self) -> ListConfigurableGroups:
+        return self.container.list_configurable_groups()
 
     @property
     def setlog(self) -> SetLogChannel:

@@ -42,8 +42,10 @@ class _State:
     )
     audit: list[AuditEvent] = attrs.Factory(list[AuditEvent])
     actions: dict[uuid.UUID, ScheduledAction] = attrs.Factory(dict[uuid.UUID, ScheduledAction])
-    usernames: dict[tuple[GroupId, str], UserId] = attrs.Factory(dict[tuple[GroupId, str], UserId])
-    """Keyed by the lower-cased username, as the table's unique index."""
+    members: dict[tuple[GroupId, UserId], str | None] = attrs.Factory(
+        dict[tuple[GroupId, UserId], str | None]
+    )
+    """Members seen, with their lower-cased username."""
     log_cursors: dict[GroupId, int] = attrs.Factory(dict[GroupId, int])
 
     def copy(self) -> "_State":
@@ -54,7 +56,7 @@ class _State:
             dict(self.exemptions),
             list(self.audit),
             dict(self.actions),
-            dict(self.usernames),
+            dict(self.members),
             dict(self.log_cursors),
         )
 
@@ -170,17 +172,21 @@ class InMemoryKnownMemberRepository(KnownMemberRepository):
 
     _scope: _Scope
 
-    async def remember(self, group_id: GroupId, user_id: UserId, username: str) -> None:
+    async def remember(self, group_id: GroupId, user_id: UserId, username: str | None) -> None:
         self._scope.writable(group_id)
-        names = self._scope.state.usernames
-        for key in [k for k, u in names.items() if k[0] == group_id and u == user_id]:
-            del names[key]  # one username per member, as on Telegram
-        names[(group_id, username.lower())] = user_id
+        members = self._scope.state.members
+        name = username.lower() if username else None
+        for key, known in list(members.items()):
+            if name is not None and key[0] == group_id and key[1] != user_id and known == name:
+                members[key] = None  # usernames move between accounts
+        members[(group_id, user_id)] = name
 
     async def find(self, group_id: GroupId, username: str) -> UserId | None:
         if not self._scope.visible(group_id):
             return None
-        return self._scope.state.usernames.get((group_id, username.lower()))
+        name = username.lower()
+        members = self._scope.state.members
+        return next((u for (g, u), n in members.items() if g == group_id and n == name), None)
 
 
 @attrs.define
@@ -332,6 +338,9 @@ class InMemoryTenantDirectory(TenantDirectory):
         return tuple(
             sorted({a.group_id for a in self.uow.state.actions.values() if a.due_at <= now})
         )
+
+    async def groups_seen_with(self, user_id: UserId) -> tuple[GroupId, ...]:
+        return tuple(sorted({g for (g, u) in self.uow.state.members if u == user_id}))
 
     async def groups_with_unposted_log(self) -> tuple[GroupId, ...]:
         state = self.uow.state

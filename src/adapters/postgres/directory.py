@@ -22,6 +22,10 @@ GROUPS_MUTING = text(
     "SELECT tenant_id FROM directory_groups_muting(:user_id) ORDER BY tenant_id"
 ).bindparams(bindparam("user_id", type_=BigInteger))
 
+GROUPS_SEEN_WITH = text(
+    "SELECT tenant_id FROM directory_groups_seen_with(:user_id) ORDER BY tenant_id"
+).bindparams(bindparam("user_id", type_=BigInteger))
+
 GROUPS_WITH_UNPOSTED_LOG = text(
     "SELECT tenant_id FROM directory_groups_with_unposted_log() ORDER BY tenant_id"
 )
@@ -45,6 +49,9 @@ class PostgresTenantDirectory(TenantDirectory):
 
     async def groups_muting(self, user_id: UserId) -> tuple[GroupId, ...]:
         return await self._ids(GROUPS_MUTING, {"user_id": user_id})
+
+    async def groups_seen_with(self, user_id: UserId) -> tuple[GroupId, ...]:
+        return await self._ids(GROUPS_SEEN_WITH, {"user_id": user_id})
 
     async def groups_with_unposted_log(self) -> tuple[GroupId, ...]:
         return await self._ids(GROUPS_WITH_UNPOSTED_LOG, {})

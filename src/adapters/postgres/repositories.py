@@ -253,13 +253,18 @@ class PostgresKnownMemberRepository(KnownMemberRepository):
     def __init__(self, session: TenantConnection) -> None:
         self._session = session
 
-    async def remember(self, group_id: GroupId, user_id: UserId, username: str) -> None:
-        members, name = t.known_members.c, username.lower()
-        await self._session.execute(
-            delete(t.known_members).where(
-                members.tenant_id == group_id, members.username == name, members.user_id != user_id
+    async def remember(self, group_id: GroupId, user_id: UserId, username: str | None) -> None:
+        members, name = t.known_members.c, username.lower() if username else None
+        if name is not None:  # usernames move between accounts
+            await self._session.execute(
+                update(t.known_members)
+                .where(
+                    members.tenant_id == group_id,
+                    members.username == name,
+                    members.user_id != user_id,
+                )
+                .values(username=None)
             )
-        )
         upsert = pg_insert(t.known_members).values(
             tenant_id=group_id, user_id=user_id, username=name
         )

@@ -149,12 +149,14 @@ known_members = Table(
     metadata,
     Column("tenant_id", BigInteger, nullable=False),
     Column("user_id", BigInteger, nullable=False),
-    # Lower-cased: Telegram usernames are case-insensitive.
-    Column("username", Text, nullable=False),
+    # Lower-cased: Telegram usernames are case-insensitive; NULL for a member without one.
+    Column("username", Text, nullable=True),
     Column("seen_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     PrimaryKeyConstraint("tenant_id", "user_id"),
     # `/exempt @username`: one member per username in a group.
     Index(None, "tenant_id", "username", unique=True),
+    # The directory's "where was this user seen?" (private /settings).
+    Index(None, "user_id"),
 )
 """Usernames of the group's members as the bot last saw them (the Bot API cannot resolve one)."""
 

@@ -47,13 +47,17 @@ from adapters.telegram.messenger import membership_of
 from adapters.telegram.texts import (
     LIST_PREFIX,
     LISTS,
+    PRIVATE_SETTINGS_PREFIX,
     PRIVATE_VERIFY_PREFIX,
     SETTINGS_PREFIX,
+    SETTINGS_START,
     VERIFY_PREFIX,
+    configurable_groups_keyboard,
     my_mutes_html,
     my_mutes_keyboard,
     pages_keyboard,
     parse_list_data,
+    parse_private_settings_data,
     parse_private_verify_data,
     parse_settings_data,
     parse_verify_data,
@@ -77,6 +81,7 @@ from application.use_cases.enforce_membership import (
 from application.use_cases.exempt_member import ExemptCommand, ExemptMember
 from application.use_cases.explain_member import ExplainCommand, ExplainMember
 from application.use_cases.gate_member_command import GateMemberCommand, MemberCommand
+from application.use_cases.list_configurable_groups import ListConfigurableGroups
 from application.use_cases.list_exempted import ListExempted
 from application.use_cases.list_muted import ListMuted
 from application.use_cases.on_bot_status_changed import BotStatusUpdate, OnBotStatusChanged
@@ -138,6 +143,7 @@ class Commands:
     exempted: ListExempted
     log: ShowLog
     setlog: SetLogChannel
+    configurable: ListConfigurableGroups
 
     async def list_page(self, name: str, command: ListCommand) -> "Reply":
         """Page `command.page` of the list `name` (one of `LISTS`), with its page buttons."""
@@ -387,7 +393,8 @@ class OnSettingsPressed:
             await answer(query, replies.error_text(error), show_alert=True)
             return
         await answer(query, replies.saved_answer(key, result.settings))
-        shown = Reply(replies.settings_result_html(result), settings_keyboard(result.settings))
+        keyboard = settings_keyboard(result.settings, bot_username=context.bot.username)
+        shown = Reply(replies.settings_result_html(result), keyboard)
         await _show_in_place(query, shown, "settings.menu")
 
 
@@ -576,13 +583,14 @@ def command_runs(commands: Commands) -> dict[str, Run]:
         report = await commands.status.execute(StatusCommand(GroupId(chat.id), caller))
         return replies.status_html(report)
 
-    async def settings(_: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> Reply:
+    async def settings(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> Reply:
         if len(args) > 2:
             raise UsageError(replies.USAGE["settings"])
         key, value = [*args, None, None][:2]
         command = SettingsCommand(GroupId(chat.id), caller, key, value)
         result = await commands.settings.execute(command)
-        return Reply(replies.settings_result_html(result), settings_keyboard(result.settings))
+        keyboard = settings_keyboard(result.settings, bot_username=message.get_bot().username)
+        return Reply(replies.settings_result_html(result), keyboard)
 
     async def exempt(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
         target = _target(message, args, replies.USAGE["exempt"])
@@ -644,6 +652,7 @@ class OnStart:
     cleanup: ScheduleDeletion
     gate: GateMemberCommand
     my_mutes: ShowMyMutes
+    configurable: ListConfigurableGroups
 
     async def __call__(self, update: Update, context: Context) -> None:
         """Answer in private; in a group, answer unless the member was answered lately."""
@@ -656,6 +665,9 @@ class OnStart:
             gated = MemberCommand(GroupId(chat.id), sender, MessageId(message.message_id))
             if await self.gate.execute(gated):
                 await _reply(message, replies.GROUP_HELP, self.cleanup)
+            return
+        if user is not None and context.args == [SETTINGS_START]:
+            await _private_settings_list(message, self.configurable, UserId(user.id))
             return
         muted = await self.my_mutes.execute(UserId(user.id)) if user is not None else ()
         try:
@@ -709,6 +721,80 @@ class OnPrivateVerifyPressed:
         await _show_in_place(query, shown, "my_mutes")
 
 
+async def _private_settings_list(
+    message: Message, configurable: ListConfigurableGroups, user_id: UserId
+) -> None:
+    """The groups the user administers, each a button opening its settings (issue 11 point 7)."""
+    groups = await configurable.execute(user_id)
+    try:
+        if groups:
+            keyboard = configurable_groups_keyboard(groups)
+            await message.reply_html(replies.CHOOSE_GROUP, reply_markup=keyboard)
+        else:
+            await message.reply_html(replies.NO_GROUP_TO_CONFIGURE)
+    except TelegramError as error:  # they blocked the bot meanwhile
+        log.info("private.reply_failed chat=%s error=%s", message.chat.id, error)
+
+
+@attrs.frozen
+class OnPrivateSettings:
+    """`/settings` in a private chat: the groups the caller administers (issue 11 point 7)."""
+
+    configurable: ListConfigurableGroups
+
+    async def __call__(self, update: Update, context: Context) -> None:
+        """List the groups, verified with Telegram."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:
+            return
+        await _private_settings_list(message, self.configurable, UserId(user.id))
+
+
+@attrs.frozen
+class OnPrivateSettingsPressed:
+    """A button of the private settings menu: the list, a group's menu, or a change there.
+
+    The group comes from the button; `ChangeSettings` asks Telegram, at the moment of each
+    press, whether the presser may configure it (DESIGN §3: a verified admin's group).
+    """
+
+    settings: ChangeSettings
+    configurable: ListConfigurableGroups
+
+    async def __call__(self, update: Update, context: Context) -> None:
+        """Show what was asked for in place, or say in an alert why not."""
+        query = update.callback_query
+        if query is None:
+            return
+        data = parse_private_settings_data(query.data) if query.data is not None else None
+        if data is None or query.message is None:
+            await answer(query, replies.INVALID_BUTTON)
+            return
+        presser = UserId(query.from_user.id)
+        if data.group_id is None:
+            groups = await self.configurable.execute(presser)
+            await answer(query, "")
+            shown = (
+                Reply(replies.CHOOSE_GROUP, configurable_groups_keyboard(groups))
+                if groups
+                else Reply(replies.NO_GROUP_TO_CONFIGURE)
+            )
+            await _show_in_place(query, shown, "private_settings.list")
+            return
+        key, value = data.change if data.change is not None else (None, None)
+        command = SettingsCommand(data.group_id, Caller(presser), key, value)
+        try:
+            result = await self.settings.execute(command)
+        except (ApplicationError, DomainError) as error:
+            await answer(query, replies.error_text(error), show_alert=True)
+            return
+        await answer(query, replies.saved_answer(key, result.settings) if key else "")
+        keyboard = settings_keyboard(result.settings, group_id=data.group_id)
+        await _show_in_place(
+            query, Reply(replies.private_settings_html(result), keyboard), "private_settings"
+        )
+
+
 async def _private_help(message: Message, context: Context) -> None:
     username = context.bot.username
     add = InlineKeyboardButton(
@@ -723,7 +809,7 @@ async def _private_help(message: Message, context: Context) -> None:
 def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler, int]]:
     """Every handler with its handler group."""
     group_messages = filters.ChatType.GROUPS & ~filters.StatusUpdate.ALL
-    start = OnStart(events.cleanup, events.member_command, events.my_mutes)
+    start = OnStart(events.cleanup, events.member_command, events.my_mutes, commands.configurable)
     handlers: list[tuple[Handler, int]] = [
         (
             MessageHandler(
@@ -761,7 +847,22 @@ def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler,
             ),
             0,
         ),
+        (
+            CallbackQueryHandler(
+                OnPrivateSettingsPressed(commands.settings, commands.configurable),
+                pattern=f"^{PRIVATE_SETTINGS_PREFIX}",
+            ),
+            0,
+        ),
         (CallbackQueryHandler(on_unknown_button), 0),
+        (
+            CommandHandler(
+                "settings",
+                OnPrivateSettings(commands.configurable),
+                filters=filters.ChatType.PRIVATE,
+            ),
+            0,
+        ),
         (ChatJoinRequestHandler(OnJoinRequestReceived(events.join_request)), 0),
         (CommandHandler(["start", "help"], start), 0),
         (MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND, start), 0),

@@ -79,6 +79,11 @@ GROUP_HELP = (
     "I make members join this group's channels before they can talk here. "
     "Admins: /protect @channel to start; /status, /settings and /check for the rest."
 )
+CHOOSE_GROUP = "Choose a group to configure (I asked Telegram that you administer each one):"
+NO_GROUP_TO_CONFIGURE = (
+    "I know no group where you may change my settings. Write /settings in your group once "
+    "(you must be its creator, or an admin who can ban users), then try again here."
+)
 NOT_MUTED_ANYWHERE = (
     "I have not muted you in any group. If you cannot write somewhere, an admin of that group "
     "muted you: only they can help. Send /start to see what I do."
@@ -183,6 +188,12 @@ def settings_result_html(result: SettingsResult) -> str:
     head = f"Changed <code>{html.escape(result.changed)}</code>.\n" if result.changed else ""
     lines = [_setting_line(k, v) for k, v in result.settings.shown().items()]
     return head + "\n".join(lines)
+
+
+def private_settings_html(result: SettingsResult) -> str:
+    """The settings menu in a private chat: it names the group it acts on."""
+    title = html.escape(result.group_title or "your group")
+    return f"Settings of <b>{title}</b>:\n{settings_result_html(result)}"
 
 
 def _setting_line(key: str, value: str) -> str:

@@ -105,7 +105,10 @@ class UsernameCache(Protocol):
 
     @abstractmethod
     async def recorded(self, group_id: GroupId, user_id: UserId) -> str | None:
-        """The username last recorded for the member in the group, or `None` if not cached."""
+        """The username last recorded for the member in the group, or `None` if not cached.
+
+        "" stands for a member recorded without a username.
+        """
 
     @abstractmethod
     async def store(self, group_id: GroupId, user_id: UserId, username: str) -> None:

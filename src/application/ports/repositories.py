@@ -90,18 +90,18 @@ class ExemptionRepository(Protocol):
 
 
 class KnownMemberRepository(Protocol):
-    """Usernames of the group's members as the bot last saw them (`/exempt @username`).
+    """Members the bot has seen in the group, with their usernames (`/exempt @username`).
 
     The Bot API cannot look a user up by @username, so the bot keeps what it saw in updates of
     the group, per group: a name seen in one group never resolves in another.
     """
 
     @abstractmethod
-    async def remember(self, group_id: GroupId, user_id: UserId, username: str) -> None:
-        """Record that `username` is `user_id`'s now (compared case-insensitively).
+    async def remember(self, group_id: GroupId, user_id: UserId, username: str | None) -> None:
+        """Record that `user_id` was seen in the group, with `username` (`None`: has none).
 
-        Usernames move between accounts: anyone else recorded with it in the group loses it.
-        Idempotent.
+        Usernames compare case-insensitively and move between accounts: anyone else recorded
+        with it in the group loses it. Idempotent.
         """
 
     @abstractmethod

@@ -60,6 +60,14 @@ class TenantDirectory(Protocol):
         """Groups that have scheduled actions due at `now`."""
 
     @abstractmethod
+    async def groups_seen_with(self, user_id: UserId) -> tuple[GroupId, ...]:
+        """Groups where the bot has seen the user (wrote, joined).
+
+        Candidates only: the caller checks the user's admin rights with Telegram (private
+        `/settings`).
+        """
+
+    @abstractmethod
     async def groups_with_unposted_log(self) -> tuple[GroupId, ...]:
         """Groups with a log channel and audit events recorded after their log cursor."""
 

@@ -1,4 +1,7 @@
-"""Record the usernames of a group's members as the bot sees them (`/exempt @username`)."""
+"""Record the members of a group as the bot sees them, with their usernames.
+
+For `/exempt @username`, and for the groups a private `/settings` offers.
+"""
 
 import logging
 
@@ -28,7 +31,9 @@ class RememberUsername:
     - Per group (tenant-owned, row-level security): a username resolves only in a group where
       the bot saw its member, so one group's members are never revealed to another's admins.
     - A member seen again with the same username costs no database round trip (DESIGN §5): the
-      write happens once per member, group and username while the cache remembers it.
+      write happens once per member, group and username while the cache remembers it. Members
+      without a username are recorded too: where the bot saw someone is what private
+      `/settings` offers (after asking Telegram whether they administer it).
     - Best effort: a database failure is logged and the username is recorded next time.
     """
 
@@ -38,7 +43,8 @@ class RememberUsername:
     async def execute(self, seen: MemberSeen) -> bool:
         """Record the username if it is new; return whether it was written."""
         group_id, user_id, username = seen.group_id, seen.user_id, seen.username
-        if not username or await self.recorded.recorded(group_id, user_id) == username:
+        known = await self.recorded.recorded(group_id, user_id)
+        if known is not None and known == (username or ""):
             return False
         try:
             async with self.uow.begin(group_id) as tx:
@@ -47,5 +53,5 @@ class RememberUsername:
         except StorageError as error:
             log.info("username.not_recorded group=%s error=%s", group_id, error)
             return False
-        await self.recorded.store(group_id, user_id, username)
+        await self.recorded.store(group_id, user_id, username or "")
         return True

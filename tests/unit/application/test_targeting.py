@@ -130,6 +130,9 @@ async def test_a_member_seen_again_costs_no_database_round_trip(world: World) ->
     assert await seen.execute(MemberSeen(GROUP, ALICE, "alice_a")) is True
     transactions = world.uow.transactions
     assert await seen.execute(MemberSeen(GROUP, ALICE, "alice_a")) is False
+    assert await seen.execute(MemberSeen(GROUP, BOB, None)) is True  # seen, without a name
     assert await seen.execute(MemberSeen(GROUP, BOB, None)) is False
+    transactions = world.uow.transactions
+    assert await seen.execute(MemberSeen(GROUP, ALICE, "alice_a")) is False
     assert world.uow.transactions == transactions
     assert await seen.execute(MemberSeen(GROUP, ALICE, "alice_new")) is True  # renamed
