@@ -248,15 +248,15 @@ class OnChatMember:
             if not changed.lifted and not changed.restricted:
                 count_enforcement("channel_member", "no_change")
         elif change.chat.type in GROUPS:
-            user = change.new_chat_member.user
-            seen = MemberSeen(GroupId(change.chat.id), UserId(user.id), user.username)
-            await self.usernames.execute(seen)
             result = await self.group_member.execute(
                 GroupMemberUpdate(
                     GroupId(change.chat.id), member, old, new, UserId(change.from_user.id)
                 )
             )
             count_enforcement("member_update", (result.enforcement or result.outcome).value)
+            user = change.new_chat_member.user  # recorded after enforcement, never before it
+            seen = MemberSeen(GroupId(change.chat.id), UserId(user.id), user.username)
+            await self.usernames.execute(seen)
 
 
 @attrs.frozen
