@@ -213,7 +213,8 @@ class OnGroupMessage:
         )
         count_enforcement("message", outcome.value)
         if message.sender_chat is None:
-            seen = MemberSeen(GroupId(chat.id), UserId(user.id), user.username)
+            removed = outcome in _REMOVED
+            seen = MemberSeen(GroupId(chat.id), UserId(user.id), user.username, removed)
             await self.usernames.execute(seen)
         replied = message.reply_to_message
         posted_at = bot_warning_posted_at(replied, context.bot.id)

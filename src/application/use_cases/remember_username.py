@@ -22,6 +22,8 @@ class MemberSeen:
     group_id: GroupId
     user_id: UserId
     username: str | None
+    muted: bool = False
+    """Their message was just removed (they were muted, or are being)."""
 
 
 @attrs.frozen
@@ -34,6 +36,9 @@ class RememberUsername:
       write happens once per member, group and username while the cache remembers it. Members
       without a username are recorded too: where the bot saw someone is what private
       `/settings` offers (after asking Telegram whether they administer it).
+    - A muted member without a username is not recorded: nobody can name them by username,
+      they administer nothing, and a raid of such accounts then costs no extra write per
+      newcomer (replying to their warning, or their id, still targets them).
     - Best effort: a database failure is logged and the username is recorded next time.
     """
 
@@ -43,6 +48,8 @@ class RememberUsername:
     async def execute(self, seen: MemberSeen) -> bool:
         """Record the username if it is new; return whether it was written."""
         group_id, user_id, username = seen.group_id, seen.user_id, seen.username
+        if seen.muted and not username:
+            return False
         known = await self.recorded.recorded(group_id, user_id)
         if known is not None and known == (username or ""):
             return False

@@ -21,6 +21,7 @@ from tests.unit.world import (
     AS_ADMIN,
     BOB,
     BOT,
+    CAROL,
     GROUP,
     OTHER_GROUP,
     World,
@@ -136,3 +137,8 @@ async def test_a_member_seen_again_costs_no_database_round_trip(world: World) ->
     assert await seen.execute(MemberSeen(GROUP, ALICE, "alice_a")) is False
     assert world.uow.transactions == transactions
     assert await seen.execute(MemberSeen(GROUP, ALICE, "alice_new")) is True  # renamed
+    # a muted newcomer without a username (a raid's usual account) costs no write
+    transactions = world.uow.transactions
+    assert await seen.execute(MemberSeen(GROUP, CAROL, None, muted=True)) is False
+    assert world.uow.transactions == transactions
+    assert await seen.execute(MemberSeen(GROUP, CAROL, "carol_c", muted=True)) is True
