@@ -112,3 +112,6 @@ class InMemoryUsernameCache(UsernameCache):
 
     async def store(self, group_id: GroupId, user_id: UserId, username: str) -> None:
         self._recorded[(group_id, user_id)] = username
+
+    async def forget(self, group_id: GroupId, user_id: UserId) -> None:
+        self._recorded.pop((group_id, user_id), None)

@@ -111,6 +111,8 @@ type Context = ContextTypes.DEFAULT_TYPE
 type Handler = BaseHandler[Update, Context, None]
 GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
 ENFORCEMENT_GROUP = -1
+SEEN_GROUP = 1
+"""Recording who wrote runs after the commands (handler group 0)."""
 _REMOVED = frozenset(
     {
         Enforcement.RESTRICTED,
@@ -185,7 +187,8 @@ class OnGroupMessage:
     """A new or edited message in a group: enforce rule 3.
 
     A reply to a warning of the bot's that is stale (rule 11) deletes that warning too. The
-    sender's username is recorded for `/exempt @username`.
+    sender of a removed message is recorded here (`OnMemberSeen` records the others, after the
+    commands ran, so recording never delays a command's answer).
     """
 
     enforce: EnforceMembership
@@ -212,9 +215,8 @@ class OnGroupMessage:
             )
         )
         count_enforcement("message", outcome.value)
-        if message.sender_chat is None:
-            removed = outcome in _REMOVED
-            seen = MemberSeen(GroupId(chat.id), UserId(user.id), user.username, removed)
+        if message.sender_chat is None and outcome in _REMOVED:  # no later handler sees it
+            seen = MemberSeen(GroupId(chat.id), UserId(user.id), user.username, muted=True)
             await self.usernames.execute(seen)
         replied = message.reply_to_message
         posted_at = bot_warning_posted_at(replied, context.bot.id)
@@ -224,6 +226,27 @@ class OnGroupMessage:
             )
         if outcome in _REMOVED:
             raise ApplicationHandlerStop
+
+
+@attrs.frozen
+class OnMemberSeen:
+    """After every other handler: the sender of a group message that stayed is recorded.
+
+    With their username, for `/exempt @username` and private `/settings`.
+    """
+
+    usernames: RememberUsername
+
+    async def __call__(self, update: Update, context: Context) -> None:
+        """Record the sender; costs nothing once the member is recorded."""
+        message, user, chat = (
+            update.effective_message,
+            update.effective_user,
+            update.effective_chat,
+        )
+        if message is None or user is None or chat is None or message.sender_chat is not None:
+            return
+        await self.usernames.execute(MemberSeen(GroupId(chat.id), UserId(user.id), user.username))
 
 
 @attrs.frozen
@@ -867,6 +890,7 @@ def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler,
         (ChatJoinRequestHandler(OnJoinRequestReceived(events.join_request)), 0),
         (CommandHandler(["start", "help"], start), 0),
         (MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND, start), 0),
+        (MessageHandler(group_messages, OnMemberSeen(events.usernames)), SEEN_GROUP),
     ]
     for name, run in command_runs(commands).items():
         command = GroupCommand(run, events.cleanup, events.member_command)

@@ -112,4 +112,8 @@ class UsernameCache(Protocol):
 
     @abstractmethod
     async def store(self, group_id: GroupId, user_id: UserId, username: str) -> None:
-        """Remember that the member's username is recorded."""
+        """Remember that the member's username is recorded (or being recorded)."""
+
+    @abstractmethod
+    async def forget(self, group_id: GroupId, user_id: UserId) -> None:
+        """Drop the member's entry (its write failed). Idempotent."""

@@ -53,12 +53,18 @@ class RememberUsername:
         known = await self.recorded.recorded(group_id, user_id)
         if known is not None and known == (username or ""):
             return False
+        # Cached before the write: messages of one member handled at once write once, and
+        # none of them waits on another's row lock.
+        await self.recorded.store(group_id, user_id, username or "")
         try:
             async with self.uow.begin(group_id) as tx:
                 await tx.members.remember(group_id, user_id, username)
                 await tx.commit()
         except StorageError as error:
+            await self.recorded.forget(group_id, user_id)
             log.info("username.not_recorded group=%s error=%s", group_id, error)
             return False
-        await self.recorded.store(group_id, user_id, username or "")
+        except BaseException:
+            await self.recorded.forget(group_id, user_id)
+            raise
         return True
