@@ -39,6 +39,7 @@ from bootstrap.bot import (
     CONCURRENT_UPDATES,
     DUE_ACTIONS_TASK,
     INTAKE_TASKS,
+    LOG_TASK,
     SENDER_TASK,
     running_bot,
 )
@@ -124,7 +125,8 @@ def _counting_checkouts() -> Generator[list[int]]:
     """Count database connection checkouts of every pool while the block runs: [handling, intake].
 
     Checkouts by the scheduled-action loop and the warning sender (each polls once a second
-    whatever the traffic) are not the updates' cost and are not counted; those of the intake
+    whatever the traffic) and the log-channel loop (every 5 s) are not the updates' cost and
+    are not counted; those of the intake
     journal (per batch of updates, not per update) are counted apart.
     """
     count = [0, 0]
@@ -134,7 +136,7 @@ def _counting_checkouts() -> Generator[list[int]]:
         name = task.get_name() if task is not None else ""
         if name in INTAKE_TASKS:
             count[1] += 1
-        elif not name.startswith((DUE_ACTIONS_TASK, SENDER_TASK)):
+        elif not name.startswith((DUE_ACTIONS_TASK, SENDER_TASK, LOG_TASK)):
             count[0] += 1
 
     event.listen(Pool, "checkout", checkout)

@@ -2,7 +2,7 @@
 alert on), without returning a single id.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02
 
 Adds `directory_statistics()`, a `SECURITY DEFINER` function owned by the schema owner that
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from alembic import context, op
 
 revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0007"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -21,6 +21,7 @@ from application.ports.repositories import (
     ExemptionRepository,
     GroupRepository,
     JoinRequestRepository,
+    KnownMemberRepository,
     RestrictionRepository,
     ScheduledActionRepository,
 )
@@ -50,6 +51,8 @@ EVENT_NAMES: dict[AuditKind, str] = {
     AuditKind.JOIN_DECLINED: "join.declined",
     AuditKind.RAID_STARTED: "raid.started",
     AuditKind.RAID_ENDED: "raid.ended",
+    AuditKind.LOG_CHANNEL_SET: "log_channel.set",
+    AuditKind.LOG_CHANNEL_OFF: "log_channel.off",
 }
 """The log line's event for each kind of audit event."""
 
@@ -97,6 +100,14 @@ class _NotedAuditLog(AuditLog):
     async def count(self, group_id: GroupId, kind: AuditKind, since: datetime) -> int:
         return await self.inner.count(group_id, kind, since)
 
+    async def after(
+        self, group_id: GroupId, cursor: int, limit: int
+    ) -> tuple[tuple[int, AuditEvent], ...]:
+        return await self.inner.after(group_id, cursor, limit)
+
+    async def last_id(self, group_id: GroupId) -> int:
+        return await self.inner.last_id(group_id)
+
 
 type AuditObserver = Callable[[AuditEvent], None]
 """Told of every committed audit event (the metrics count them)."""
@@ -112,6 +123,7 @@ class _LoggedTransaction(Transaction):
     audit: AuditLog = attrs.field(init=False)
     actions: ScheduledActionRepository = attrs.field(init=False)
     join_requests: JoinRequestRepository = attrs.field(init=False)
+    members: KnownMemberRepository = attrs.field(init=False)
     _noted: _NotedAuditLog = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -120,6 +132,7 @@ class _LoggedTransaction(Transaction):
         self.exemptions = self.inner.exemptions
         self.actions = self.inner.actions
         self.join_requests = self.inner.join_requests
+        self.members = self.inner.members
         self._noted = _NotedAuditLog(self.inner.audit)
         self.audit = self._noted
 

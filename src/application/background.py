@@ -22,6 +22,7 @@ from application.ports.clock import Clock
 from application.ports.messenger import Messenger
 from application.ports.outbox import Outbox
 from application.ports.unit_of_work import TenantDirectory
+from application.use_cases.post_audit_log import PostAuditLog
 from application.use_cases.refresh_raid import RefreshRaid
 from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.send_answers import SendAnswers
@@ -36,6 +37,9 @@ SENDER_POLL_SECONDS = 1.0
 """How long the sender sleeps when nobody rings."""
 GROUPS_AT_ONCE = 32
 """Groups whose warnings are being sent at the same time."""
+LOG_POST_SECONDS = 5.0
+"""Seconds between two posts to one group's log channel: 12 a minute, under the channel's 20,
+each holding every event of those seconds (up to `post_audit_log.EVENTS_PER_POST`)."""
 OUTAGE_REPORT_SECONDS = 60.0
 """Seconds between two lines about the same database outage."""
 
@@ -187,3 +191,23 @@ async def send_warnings_forever(
             for group_id in groups - busy:
                 busy.add(group_id)
                 tasks.create_task(drain(group_id), name=f"{name}:{group_id}")
+
+
+async def post_logs_forever(
+    poster: PostAuditLog, directory: TenantDirectory, every: float
+) -> None:
+    """Post each group's new audit events to its log channel every `every` seconds.
+
+    One message per group a round, until cancelled; a failing round is logged, the loop goes on.
+    """
+    outage = OutageLog("log.failed")
+    while True:
+        try:
+            for group_id in await directory.groups_with_unposted_log():
+                await poster.execute(group_id)
+            outage.succeeded()
+        except StorageError as error:
+            outage.failed(error)
+        except Exception:
+            log.exception("log.failed")
+        await asyncio.sleep(every)

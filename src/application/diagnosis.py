@@ -7,6 +7,7 @@ import attrs
 from application.errors import MessengerError
 from application.ports.messenger import Messenger
 from domain.ids import GroupId
+from domain.membership import MemberStatus
 
 
 class Problem(enum.StrEnum):
@@ -22,6 +23,8 @@ class Problem(enum.StrEnum):
     """A channel without a public username needs an invite link, which needs this right."""
     NOT_A_CHANNEL = "not_a_channel"
     NOT_FOUND = "not_found"
+    CANNOT_POST_LOG = "cannot_post_log"
+    """The group's log channel (`/setlog`): the bot must be an admin who may post there."""
     UNREACHABLE = "unreachable"
 
 
@@ -70,4 +73,19 @@ async def channel_findings(
         return (Finding(Problem.NOT_ADMIN_IN_CHANNEL, channel_id, reference),)
     if not has_username and not rights.can_invite_users:
         return (Finding(Problem.CANNOT_INVITE, channel_id, reference),)
+    return ()
+
+
+async def log_channel_findings(
+    messenger: Messenger, channel_id: int, reference: str = ""
+) -> tuple[Finding, ...]:
+    """The bot must be an admin of the log channel who may post messages there."""
+    try:
+        rights = await messenger.rights(channel_id, messenger.bot_id)
+    except MessengerError:
+        return (Finding(Problem.CANNOT_POST_LOG, channel_id, reference),)
+    if rights.status is not MemberStatus.CREATOR and not (
+        rights.is_admin and rights.can_post_messages
+    ):
+        return (Finding(Problem.CANNOT_POST_LOG, channel_id, reference),)
     return ()

@@ -28,12 +28,14 @@ from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.membership import Membership
+from domain.notices import NoticeKind
 from domain.policy import GroupPolicy
 from domain.restriction import Restriction, WarningReason, restricted_by_someone_else
 from domain.schedule import (
     ActionKind,
     deletion,
     kick_of_unverified,
+    member_notice,
     restriction_retry,
     retry_wait,
     warning_intent,
@@ -237,11 +239,13 @@ class Restrictions:
         *,
         reason: str,
         warning_id: MessageId | None = None,
+        tell_member: bool = False,
     ) -> bool:
         """Lift the bot's own restriction of a member, if it holds one (rule 5).
 
         Deletes the member's warning: the one remembered with the restriction, or `warning_id`
         when the caller knows it (the message whose Verify button the member pressed).
+        `tell_member`: also tell them in their private chat, when they have one (rule 12).
         Returns whether there was a restriction to lift. Raises `MessengerError` if Telegram
         refused; the restriction is then still remembered.
         """
@@ -260,7 +264,12 @@ class Restrictions:
             if doomed:  # deleted below, so their scheduled deletion goes
                 await tx.actions.cancel(group_id, ActionKind.DELETE_MESSAGE, user_id)
             await tx.audit.record(AuditEvent.unmuted(group_id, self.clock.now(), user_id, reason))
+            if tell_member:
+                freed = member_notice(group_id, user_id, NoticeKind.MEMBER_FREED, self.clock.now())
+                await tx.actions.add(freed)
             await tx.commit()
+        if tell_member:
+            self.outbox.wake(group_id)
         for message_id in doomed:
             await delete_quietly(self.messenger, group_id, message_id)
         return True

@@ -53,7 +53,12 @@ from adapters.telegram.update_processor import MeasuredUpdateProcessor
 from adapters.telegram.updates import ALLOWED_UPDATES
 from adapters.telegram.webhook import UpdateIntake
 from adapters.to_the_end import all_ended
-from application.background import run_due_actions_forever, send_warnings_forever
+from application.background import (
+    LOG_POST_SECONDS,
+    post_logs_forever,
+    run_due_actions_forever,
+    send_warnings_forever,
+)
 from application.ports.clock import Clock
 from bootstrap.containers import Container, memory_container, postgres_container
 from bootstrap.settings import Settings, SettingsError
@@ -104,6 +109,8 @@ INTAKE_TASKS = (POLLING_TASK, JOURNAL_TASK)
 their database use apart: it is per batch of updates, not per update)."""
 SENDER_TASK = "nezuko:warnings"
 """The prefix of the paced sender's tasks' names (likewise)."""
+LOG_TASK = "nezuko:log-channels"
+"""The task that posts audit events to log channels (`/setlog`)."""
 
 
 def build_application(
@@ -449,6 +456,12 @@ async def running_bot(
                             ),
                         ),
                         name=SENDER_TASK,
+                    ),
+                    asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
+                        post_logs_forever(
+                            container.post_audit_log(), container.directory(), LOG_POST_SECONDS
+                        ),
+                        name=LOG_TASK,
                     ),
                 ]
                 readiness.standby = lambda: not active.is_set()

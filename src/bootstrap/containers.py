@@ -15,7 +15,11 @@ from typing import ClassVar, cast
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.memory.caches import InMemoryGroupCache, InMemoryMembershipCache
+from adapters.memory.caches import (
+    InMemoryGroupCache,
+    InMemoryMembershipCache,
+    InMemoryUsernameCache,
+)
 from adapters.memory.outbox import InMemoryOutbox
 from adapters.memory.throttle import InMemoryThrottle
 from adapters.memory.unit_of_work import InMemoryTenantDirectory, InMemoryUnitOfWork
@@ -34,6 +38,7 @@ from application.ports.messenger import Messenger
 from application.ports.unit_of_work import TenantDirectory, UnitOfWork
 from application.raids import Raids
 from application.restrictions import Restrictions
+from application.targeting import Targets
 from application.use_cases.answer_in_group import AnswerInGroup
 from application.use_cases.change_settings import ChangeSettings
 from application.use_cases.channel_member_changed import ChannelMemberChanged
@@ -43,14 +48,17 @@ from application.use_cases.enforce_membership import EnforceMembership
 from application.use_cases.exempt_member import ExemptMember
 from application.use_cases.explain_member import ExplainMember
 from application.use_cases.gate_member_command import GateMemberCommand
+from application.use_cases.list_configurable_groups import ListConfigurableGroups
 from application.use_cases.list_exempted import ListExempted
 from application.use_cases.list_muted import ListMuted
 from application.use_cases.on_bot_status_changed import OnBotStatusChanged
 from application.use_cases.on_group_member_updated import OnGroupMemberUpdated
 from application.use_cases.on_join_request import OnJoinRequest
+from application.use_cases.post_audit_log import PostAuditLog
 from application.use_cases.press_verify import PressVerify
 from application.use_cases.protect_group import ProtectGroup
 from application.use_cases.refresh_raid import RefreshRaid
+from application.use_cases.remember_username import RememberUsername
 from application.use_cases.retire_stale_warning import RetireStaleWarning
 from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.schedule_deletion import ScheduleDeletion
@@ -58,6 +66,7 @@ from application.use_cases.send_answers import SendAnswers
 from application.use_cases.send_gate_invitations import SendGateInvitations
 from application.use_cases.send_notices import SendNotices
 from application.use_cases.send_warnings import SendWarnings
+from application.use_cases.set_log_channel import SetLogChannel
 from application.use_cases.show_log import ShowLog
 from application.use_cases.show_my_mutes import ShowMyMutes
 from application.use_cases.show_status import ShowStatus
@@ -103,11 +112,13 @@ class Container(containers.DeclarativeContainer):
     groups = providers.Singleton(InMemoryGroupCache, clock=clock)
     throttle = providers.Singleton(InMemoryThrottle, clock=clock)
     outbox = providers.Singleton(InMemoryOutbox)
+    usernames = providers.Singleton(InMemoryUsernameCache, clock=clock)
 
     # Collaborators shared by the use cases; singletons, since they hold the in-flight locks.
     lookups = providers.Singleton(
         Lookups, uow=uow, messenger=messenger, memberships=memberships, groups=groups
     )
+    targets = providers.Singleton(Targets, uow=uow, messenger=messenger)
     notices = providers.Singleton(
         AdminNotices, uow=uow, clock=clock, throttle=throttle, outbox=outbox
     )
@@ -196,6 +207,7 @@ class Container(containers.DeclarativeContainer):
     schedule_deletion = providers.Factory(ScheduleDeletion, uow=uow, clock=clock)
     answer_in_group = providers.Factory(AnswerInGroup, messenger=messenger, uow=uow, clock=clock)
     send_answers = providers.Factory(SendAnswers, messenger=messenger, uow=uow, clock=clock)
+    remember_username = providers.Factory(RememberUsername, uow=uow, recorded=usernames)
     send_warnings = providers.Factory(
         SendWarnings, lookups=lookups, messenger=messenger, uow=uow, clock=clock, raids=raids
     )
@@ -213,6 +225,7 @@ class Container(containers.DeclarativeContainer):
         raid=refresh_raid,
         notices=send_notices,
     )
+    post_audit_log = providers.Factory(PostAuditLog, uow=uow, messenger=messenger, clock=clock)
 
     # Admin commands (those that change a group's configuration take the same four)
     _configures: ClassVar = {"uow": uow, "messenger": messenger, "clock": clock, "groups": groups}
@@ -221,11 +234,15 @@ class Container(containers.DeclarativeContainer):
     unlink_channel = providers.Factory(UnlinkChannel, **_configures)
     show_status = providers.Factory(ShowStatus, uow=uow, messenger=messenger)
     change_settings = providers.Factory(ChangeSettings, **_configures)
-    exempt_member = providers.Factory(ExemptMember, **_configures)
-    unexempt_member = providers.Factory(UnexemptMember, **_configures)
+    exempt_member = providers.Factory(ExemptMember, **_configures, targets=targets)
+    unexempt_member = providers.Factory(UnexemptMember, **_configures, targets=targets)
+    set_log_channel = providers.Factory(SetLogChannel, **_configures)
+    list_configurable_groups = providers.Factory(
+        ListConfigurableGroups, directory=directory, uow=uow, messenger=messenger
+    )
     check_rights = providers.Factory(CheckRights, uow=uow, messenger=messenger)
     explain_member = providers.Factory(
-        ExplainMember, lookups=lookups, uow=uow, messenger=messenger
+        ExplainMember, lookups=lookups, uow=uow, messenger=messenger, targets=targets
     )
     list_muted = providers.Factory(ListMuted, uow=uow, messenger=messenger)
     show_my_mutes = providers.Factory(ShowMyMutes, directory=directory, uow=uow)
@@ -252,6 +269,7 @@ class Container(containers.DeclarativeContainer):
         bot_status=on_bot_status_changed,
         join_request=on_join_request,
         gate_verify=verify_join_request,
+        usernames=remember_username,
     )
     commands = providers.Factory(
         Commands,
@@ -268,6 +286,8 @@ class Container(containers.DeclarativeContainer):
         exempted=list_exempted,
         log=show_log,
         raid=control_raid,
+        setlog=set_log_channel,
+        configurable=list_configurable_groups,
     )
 
 

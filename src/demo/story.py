@@ -271,11 +271,19 @@ class Stage:
         driver.say(g, alice, "/muted")
         await story.expect("the bot lists who it muted: Bob", self.bot_said("Muted by me: 1"))
 
+        bobs_warning = self.warning_for(bob)
+        assert bobs_warning is not None  # Bob was just warned
+        story.person("Alice replies /exempt to the bot's warning about Bob")
+        driver.say(g, alice, "/exempt", reply_to=bobs_warning)
+        await story.expect(
+            "the warned member (Bob, not the bot) is exempted and unmuted",
+            lambda: self.bot_said("Exempted")() and self.free(bob)(),
+        )
+
         story.person("Alice: /unprotect")
         driver.say(g, alice, "/unprotect")
         await story.expect(
-            "protection is off: everyone the bot muted (Bob) is unmuted; "
-            "Alice's mute of Carol stays",
+            "protection is off: the bot's mutes are lifted; Alice's mute of Carol stays",
             lambda: self.free(bob)() and self.muted(carol)(),
         )
 

@@ -31,6 +31,8 @@ class AuditKind(enum.StrEnum):
     JOIN_DECLINED = "join_declined"
     RAID_STARTED = "raid_started"
     RAID_ENDED = "raid_ended"
+    LOG_CHANNEL_SET = "log_channel_set"
+    LOG_CHANNEL_OFF = "log_channel_off"
 
 
 @attrs.frozen

@@ -1,4 +1,4 @@
-"""What group admins are told about when the bot cannot do its job (rule 8)."""
+"""Notices: what admins are told when the bot cannot work (rule 8), and members (rule 12)."""
 
 import enum
 
@@ -14,3 +14,6 @@ class NoticeKind(enum.StrEnum):
     """Raid mode began (rule 13): newcomers are muted silently under one notice."""
     RAID_ENDED = "raid_ended"
     """Raid mode ended; the notice says how many members were muted during it."""
+    MEMBER_FREED = "member_freed"
+    """To the member, in private: joining the channels unmuted them in the group (rule 12).
+    Only a member who started the private chat can receive it; Telegram refuses the others."""

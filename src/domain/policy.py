@@ -156,6 +156,14 @@ class RequiredChannel:
 
 
 @attrs.frozen
+class LogChannel:
+    """Where the group's audit events are posted as they happen (`/setlog`)."""
+
+    channel_id: ChannelId
+    title: str
+
+
+@attrs.frozen
 class GroupPolicy:
     """Everything that decides whether and how a group is protected (rule 1)."""
 
@@ -164,6 +172,7 @@ class GroupPolicy:
     enabled: bool = False
     channels: tuple[RequiredChannel, ...] = ()
     settings: GroupSettings = GroupSettings()
+    log_channel: LogChannel | None = None
     raid: Raid | None = None
     """The raid going on (or ending) in the group, if any (rule 13); saved on its own."""
 
@@ -225,6 +234,10 @@ class GroupPolicy:
     def with_settings(self, settings: GroupSettings) -> "GroupPolicy":
         """The same policy with other settings."""
         return attrs.evolve(self, settings=settings)
+
+    def logging_to(self, channel: LogChannel | None) -> "GroupPolicy":
+        """The same policy posting its audit events to `channel` (`None`: nowhere)."""
+        return attrs.evolve(self, log_channel=channel)
 
 
 def _with_kept_link(fresh: RequiredChannel, previous: RequiredChannel | None) -> RequiredChannel:

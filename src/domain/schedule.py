@@ -166,6 +166,15 @@ def raid_notice_refresh(group_id: GroupId, at: datetime) -> ScheduledAction:
     return ScheduledAction.new(group_id, ActionKind.RAID_NOTICE, at)
 
 
+def member_notice(
+    group_id: GroupId, user_id: UserId, notice: NoticeKind, now: datetime
+) -> ScheduledAction:
+    """Rules 11 and 12: tell a member in private, paced like the admins' notices."""
+    return ScheduledAction.new(
+        group_id, ActionKind.SEND_NOTICE, now, user_id=user_id, notice=notice
+    )
+
+
 def kick_of_unverified(
     policy: GroupPolicy, user_id: UserId, now: datetime
 ) -> ScheduledAction | None:

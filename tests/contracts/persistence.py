@@ -16,7 +16,7 @@ from domain.audit import AuditEvent, AuditKind
 from domain.ids import MessageId
 from domain.join_request import PendingJoinRequest
 from domain.notices import NoticeKind
-from domain.policy import FailurePolicy, GroupSettings
+from domain.policy import FailurePolicy, GroupSettings, LogChannel
 from domain.raid import Raid
 from domain.restriction import WarningReason
 from domain.schedule import ActionKind, notice_intent
@@ -271,6 +271,28 @@ class UnitOfWorkContract:
 
     # --- audit ----------------------------------------------------------------------------------
 
+    async def test_known_members_resolve_usernames_per_group_case_insensitively(
+        self, uow: UnitOfWork
+    ) -> None:
+        group, other, erin, frank = new_group(), new_group(), new_user(), new_user()
+        async with uow.begin(group) as tx:
+            await tx.members.remember(group, erin, "Erin_E")
+            await tx.members.remember(group, erin, "erin_e")  # idempotent
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.members.find(group, "ERIN_E") == erin
+            assert await tx.members.find(group, "nobody") is None
+        async with uow.begin(other) as tx:
+            assert await tx.members.find(other, "erin_e") is None
+        # usernames move: Frank takes Erin's; Erin's new one replaces her old one
+        async with uow.begin(group) as tx:
+            await tx.members.remember(group, frank, "erin_e")
+            await tx.members.remember(group, erin, "erin_new")
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.members.find(group, "erin_e") == frank
+            assert await tx.members.find(group, "erin_new") == erin
+
     async def test_audit_recent_is_newest_first_and_limited(self, uow: UnitOfWork) -> None:
         group = new_group()
         events = [make_event(group, kind, minutes=i) for i, kind in enumerate(AuditKind)]
@@ -484,6 +506,66 @@ class UnitOfWorkContract:
                 await tx.commit()
         assert await directory.groups_muting(member) == (muting,)
         assert await directory.groups_muting(new_user()) == ()
+
+    async def test_a_log_channel_round_trips_and_events_after_the_cursor_are_found(
+        self, uow: UnitOfWork, directory: TenantDirectory
+    ) -> None:
+        group, quiet, other = new_group(), new_group(), new_group()
+        channel = LogChannel(new_channel(), "Audit <log>")
+        policy = make_policy(group, make_channel()).logging_to(channel)
+        async with uow.begin(group) as tx:
+            await tx.groups.save(policy)
+            assert await tx.audit.last_id(group) == 0
+            for minutes, kind in enumerate((AuditKind.MUTED, AuditKind.UNMUTED, AuditKind.KICKED)):
+                await tx.audit.record(make_event(group, kind, minutes=minutes))
+            await tx.commit()
+        async with uow.begin(quiet) as tx:  # a log channel, nothing new
+            await tx.groups.save(make_policy(quiet, make_channel()).logging_to(channel))
+            await tx.commit()
+        async with uow.begin(other) as tx:  # events, no log channel
+            await tx.groups.save(make_policy(other, make_channel()))
+            await tx.audit.record(make_event(other, AuditKind.MUTED))
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.groups.get(group) == policy
+            assert await tx.groups.log_cursor(group) == 0
+            first_two = await tx.audit.after(group, 0, 2)
+            assert [e.kind for _, e in first_two] == [AuditKind.MUTED, AuditKind.UNMUTED]
+            last = await tx.audit.last_id(group)
+            assert first_two[0][0] < first_two[1][0] < last
+        found = await directory.groups_with_unposted_log()
+        assert group in found
+        assert quiet not in found
+        assert other not in found
+        async with uow.begin(group) as tx:
+            rest = await tx.audit.after(group, first_two[1][0], 10)
+            assert [(n, e.kind) for n, e in rest] == [(last, AuditKind.KICKED)]
+            await tx.groups.set_log_cursor(group, last)
+            await tx.commit()
+        async with uow.begin(group) as tx:
+            assert await tx.groups.log_cursor(group) == last
+            assert await tx.audit.after(group, last, 10) == ()
+        assert group not in await directory.groups_with_unposted_log()
+
+    async def test_directory_finds_the_groups_where_a_user_was_seen(
+        self, uow: UnitOfWork, directory: TenantDirectory
+    ) -> None:
+        seen_in, also, elsewhere, user, other = (
+            new_group(),
+            new_group(),
+            new_group(),
+            new_user(),
+            new_user(),
+        )
+        for group, who, name in (
+            (seen_in, user, "u_name"),
+            (also, user, None),
+            (elsewhere, other, None),
+        ):
+            async with uow.begin(group) as tx:
+                await tx.members.remember(group, who, name)
+                await tx.commit()
+        assert await directory.groups_seen_with(user) == tuple(sorted((seen_in, also)))
 
     async def test_directory_finds_groups_with_due_actions(
         self, uow: UnitOfWork, directory: TenantDirectory

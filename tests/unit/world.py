@@ -29,6 +29,7 @@ from application.use_cases.enforce_membership import (
 from application.use_cases.exempt_member import ExemptMember
 from application.use_cases.explain_member import ExplainMember
 from application.use_cases.gate_member_command import GateMemberCommand
+from application.use_cases.list_configurable_groups import ListConfigurableGroups
 from application.use_cases.list_exempted import ListExempted
 from application.use_cases.list_muted import ListMuted
 from application.use_cases.on_bot_status_changed import OnBotStatusChanged
@@ -36,11 +37,17 @@ from application.use_cases.on_group_member_updated import (
     GroupMemberUpdate,
     MemberUpdateResult,
 )
-from application.use_cases.on_join_request import JoinRequestCommand, JoinRequestOutcome
+from application.use_cases.on_join_request import (
+    JoinRequestCommand,
+    JoinRequestOutcome,
+)
+from application.use_cases.post_audit_log import PostAuditLog
 from application.use_cases.press_verify import PressVerify
 from application.use_cases.protect_group import ProtectGroup
+from application.use_cases.remember_username import RememberUsername
 from application.use_cases.run_due_actions import RunDueActions
 from application.use_cases.schedule_deletion import ScheduleDeletion
+from application.use_cases.set_log_channel import SetLogChannel
 from application.use_cases.show_log import ShowLog
 from application.use_cases.show_my_mutes import ShowMyMutes
 from application.use_cases.show_status import ShowStatus
@@ -316,6 +323,22 @@ class World:
     @property
     def verify_join_request(self) -> VerifyJoinRequest:
         return self.container.verify_join_request()
+
+    @property
+    def configurable(self) -> ListConfigurableGroups:
+        return self.container.list_configurable_groups()
+
+    @property
+    def setlog(self) -> SetLogChannel:
+        return self.container.set_log_channel()
+
+    @property
+    def post_audit_log(self) -> PostAuditLog:
+        return self.container.post_audit_log()
+
+    @property
+    def remember_username(self) -> RememberUsername:
+        return self.container.remember_username()
 
     @property
     def run_due_actions(self) -> RunDueActions:

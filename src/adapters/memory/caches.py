@@ -13,7 +13,7 @@ from cachetools import TTLCache
 
 from adapters.metrics import count_cache_lookup
 from adapters.system_clock import SystemClock
-from application.ports.caches import GroupCache, GroupSnapshot, MembershipCache
+from application.ports.caches import GroupCache, GroupSnapshot, MembershipCache, UsernameCache
 from application.ports.clock import Clock
 from domain.ids import ChannelId, GroupId, UserId
 from domain.membership import Membership
@@ -108,3 +108,27 @@ class InMemoryGroupCache(GroupCache):
 
     async def forget(self, group_id: GroupId) -> None:
         self._snapshots.pop(group_id, None)
+
+
+@attrs.define
+class InMemoryUsernameCache(UsernameCache):
+    """Usernames recorded lately; the time-to-live lets a stale entry be written again."""
+
+    clock: Clock
+    ttl: timedelta = timedelta(hours=6)
+    max_entries: int = 200_000
+    _recorded: TTLCache[tuple[GroupId, UserId], str] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._recorded = TTLCache(self.max_entries, self.ttl.total_seconds(), _timer(self.clock))
+
+    async def recorded(self, group_id: GroupId, user_id: UserId) -> str | None:
+        found = self._recorded.get((group_id, user_id))
+        count_cache_lookup("username", found is not None)
+        return found
+
+    async def store(self, group_id: GroupId, user_id: UserId, username: str) -> None:
+        self._recorded[(group_id, user_id)] = username
+
+    async def forget(self, group_id: GroupId, user_id: UserId) -> None:
+        self._recorded.pop((group_id, user_id), None)

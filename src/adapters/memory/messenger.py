@@ -1,12 +1,11 @@
 """A Telegram stand-in: answers from tables a test fills, and records what it was asked.
 
 Inputs: `memberships`, `chat_rights`, `chats`, `group_admins`, `unknown_users`, `failures`,
-`join_requests`, `unreachable`.
+`join_requests`, `unreachable`, `started`.
 Outputs: `warnings`, `deleted`, `kicked`, `notices`, `raid_notices` (each raid notice as it
-now shows), `invite_links`, `invitations`, `gate_notes`, `approved`, `declined`, `calls`;
-restricting and
-lifting change `memberships` in the group as Telegram would, so `is_restricted()` tells the
-current state.
+now shows), `told`, `logged`, `invite_links`, `invitations`, `gate_notes`, `approved`,
+`declined`, `calls`; restricting and lifting change `memberships` in the group as Telegram
+would, so `is_restricted()` tells the current state.
 """
 
 from collections.abc import Callable
@@ -28,6 +27,8 @@ from application.ports.messenger import (
     ChatRights,
     GateInvitation,
     GateNote,
+    LogBatch,
+    MemberNotice,
     Messenger,
     MuteWarning,
     RaidNotice,
@@ -73,6 +74,11 @@ class InMemoryMessenger(Messenger):
     notices: list[AdminNotice] = attrs.Factory(list[AdminNotice])
     answers: list[tuple[MessageId, Answer]] = attrs.Factory(list[tuple[MessageId, Answer]])
     raid_notices: dict[MessageId, RaidNotice] = attrs.Factory(dict[MessageId, RaidNotice])
+    told: list[MemberNotice] = attrs.Factory(list[MemberNotice])
+    logged: list[LogBatch] = attrs.Factory(list[LogBatch])
+    """What was posted to log channels."""
+    started: set[UserId] = attrs.Factory(set[UserId])
+    """Users who started the private chat with the bot (only they can be written to)."""
     invite_links: list[tuple[ChannelId, str]] = attrs.Factory(list[tuple[ChannelId, str]])
     invitations: list[tuple[MessageId, GateInvitation]] = attrs.Factory(
         list[tuple[MessageId, GateInvitation]]
@@ -243,3 +249,16 @@ class InMemoryMessenger(Messenger):
         if message_id not in self.raid_notices or (notice.group_id, message_id) in self.deleted:
             raise MessageGone(notice.group_id, message_id)
         self.raid_notices[message_id] = notice
+
+    async def post_log(self, batch: LogBatch) -> None:
+        self._call("post_log", batch.channel_id, None)
+        rights = self.chat_rights.get((batch.channel_id, self.own_id))
+        if rights is None or not rights.can_post_messages:
+            raise BotLacksRights(batch.channel_id, "need administrator rights in the channel chat")
+        self.logged.append(batch)
+
+    async def tell_member(self, notice: MemberNotice) -> None:
+        self._call("tell_member", notice.user_id, None)
+        if notice.user_id not in self.started:
+            raise BotLacksRights(notice.user_id, "bot can't initiate conversation with a user")
+        self.told.append(notice)

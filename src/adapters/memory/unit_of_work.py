@@ -18,6 +18,7 @@ from application.ports.repositories import (
     ExemptionRepository,
     GroupRepository,
     JoinRequestRepository,
+    KnownMemberRepository,
     RestrictionRepository,
     ScheduledActionRepository,
 )
@@ -52,6 +53,11 @@ class _State:
     join_requests: dict[tuple[GroupId, UserId], PendingJoinRequest] = attrs.Factory(
         dict[tuple[GroupId, UserId], PendingJoinRequest]
     )
+    members: dict[tuple[GroupId, UserId], str | None] = attrs.Factory(
+        dict[tuple[GroupId, UserId], str | None]
+    )
+    """Members seen, with their lower-cased username."""
+    log_cursors: dict[GroupId, int] = attrs.Factory(dict[GroupId, int])
 
     def copy(self) -> "_State":
         # Values are frozen; copying the containers is a full snapshot.
@@ -62,6 +68,8 @@ class _State:
             list(self.audit),
             dict(self.actions),
             dict(self.join_requests),
+            dict(self.members),
+            dict(self.log_cursors),
         )
 
 
@@ -107,6 +115,16 @@ class InMemoryGroupRepository(GroupRepository):
             msg = f"group {group_id} was never set up"
             raise StorageError(msg)
         self._scope.state.policies[group_id] = attrs.evolve(stored, raid=raid)
+
+    async def log_cursor(self, group_id: GroupId) -> int:
+        return (
+            self._scope.state.log_cursors.get(group_id, 0) if self._scope.visible(group_id) else 0
+        )
+
+    async def set_log_cursor(self, group_id: GroupId, cursor: int) -> None:
+        self._scope.writable(group_id)
+        if group_id in self._scope.state.policies:  # as an UPDATE of the group's row
+            self._scope.state.log_cursors[group_id] = cursor
 
 
 @attrs.define
@@ -175,6 +193,29 @@ class InMemoryExemptionRepository(ExemptionRepository):
 
 
 @attrs.define
+class InMemoryKnownMemberRepository(KnownMemberRepository):
+    """Usernames seen in the group, in a dict."""
+
+    _scope: _Scope
+
+    async def remember(self, group_id: GroupId, user_id: UserId, username: str | None) -> None:
+        self._scope.writable(group_id)
+        members = self._scope.state.members
+        name = username.lower() if username else None
+        for key, known in list(members.items()):
+            if name is not None and key[0] == group_id and key[1] != user_id and known == name:
+                members[key] = None  # usernames move between accounts
+        members[(group_id, user_id)] = name
+
+    async def find(self, group_id: GroupId, username: str) -> UserId | None:
+        if not self._scope.visible(group_id):
+            return None
+        name = username.lower()
+        members = self._scope.state.members
+        return next((u for (g, u), n in members.items() if g == group_id and n == name), None)
+
+
+@attrs.define
 class InMemoryAuditLog(AuditLog):
     """The audit trail in a list."""
 
@@ -197,6 +238,22 @@ class InMemoryAuditLog(AuditLog):
         return sum(
             1 for e in events if e.group_id == group_id and e.kind is kind and e.at >= since
         )
+
+    def _numbered(self, group_id: GroupId) -> list[tuple[int, AuditEvent]]:
+        # An event's id is its place in the whole trail, as the table's identity column.
+        if not self._scope.visible(group_id):
+            return []
+        audit = self._scope.state.audit
+        return [(n, e) for n, e in enumerate(audit, start=1) if e.group_id == group_id]
+
+    async def after(
+        self, group_id: GroupId, cursor: int, limit: int
+    ) -> tuple[tuple[int, AuditEvent], ...]:
+        return tuple((n, e) for n, e in self._numbered(group_id) if n > cursor)[: max(limit, 0)]
+
+    async def last_id(self, group_id: GroupId) -> int:
+        numbered = self._numbered(group_id)
+        return numbered[-1][0] if numbered else 0
 
 
 @attrs.define
@@ -282,8 +339,10 @@ class InMemoryTransaction(Transaction):
     audit: AuditLog = attrs.field(init=False)
     actions: ScheduledActionRepository = attrs.field(init=False)
     join_requests: JoinRequestRepository = attrs.field(init=False)
+    members: KnownMemberRepository = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
+        self.members = InMemoryKnownMemberRepository(self._scope)
         self.groups = InMemoryGroupRepository(self._scope)
         self.restrictions = InMemoryRestrictionRepository(self._scope)
         self.exemptions = InMemoryExemptionRepository(self._scope)
@@ -335,6 +394,23 @@ class InMemoryTenantDirectory(TenantDirectory):
     async def groups_with_due_actions(self, now: datetime) -> tuple[GroupId, ...]:
         return tuple(
             sorted({a.group_id for a in self.uow.state.actions.values() if a.due_at <= now})
+        )
+
+    async def groups_seen_with(self, user_id: UserId) -> tuple[GroupId, ...]:
+        return tuple(sorted({g for (g, u) in self.uow.state.members if u == user_id}))
+
+    async def groups_with_unposted_log(self) -> tuple[GroupId, ...]:
+        state = self.uow.state
+        last: dict[GroupId, int] = {}
+        for n, event in enumerate(state.audit, start=1):
+            last[event.group_id] = n
+        return tuple(
+            sorted(
+                group_id
+                for group_id, policy in state.policies.items()
+                if policy.log_channel is not None
+                and last.get(group_id, 0) > state.log_cursors.get(group_id, 0)
+            )
         )
 
     async def groups_muting(self, user_id: UserId) -> tuple[GroupId, ...]:

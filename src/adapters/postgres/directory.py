@@ -1,7 +1,7 @@
 """The cross-tenant seam over PostgreSQL: `SECURITY DEFINER` functions that return group ids only.
 
 The runtime role cannot read other tenants' rows; the directory functions (created by the
-migrations, owned by the schema owner, with a fixed `search_path`) answer exactly the three
+migrations, owned by the schema owner, with a fixed `search_path`) answer exactly the
 questions that span tenants, and the counts the metrics show (no id), and nothing else.
 """
 
@@ -21,6 +21,14 @@ GROUPS_REQUIRING = text(
 GROUPS_MUTING = text(
     "SELECT tenant_id FROM directory_groups_muting(:user_id) ORDER BY tenant_id"
 ).bindparams(bindparam("user_id", type_=BigInteger))
+
+GROUPS_SEEN_WITH = text(
+    "SELECT tenant_id FROM directory_groups_seen_with(:user_id) ORDER BY tenant_id"
+).bindparams(bindparam("user_id", type_=BigInteger))
+
+GROUPS_WITH_UNPOSTED_LOG = text(
+    "SELECT tenant_id FROM directory_groups_with_unposted_log() ORDER BY tenant_id"
+)
 
 GROUPS_WITH_DUE_ACTIONS = text(
     "SELECT tenant_id FROM directory_groups_with_due_actions(:now) ORDER BY tenant_id"
@@ -57,6 +65,12 @@ class PostgresTenantDirectory(TenantDirectory):
             pending_actions=int(row.pending_actions),
             oldest_due_at=row.oldest_due_at,
         )
+
+    async def groups_seen_with(self, user_id: UserId) -> tuple[GroupId, ...]:
+        return await self._ids(GROUPS_SEEN_WITH, {"user_id": user_id})
+
+    async def groups_with_unposted_log(self) -> tuple[GroupId, ...]:
+        return await self._ids(GROUPS_WITH_UNPOSTED_LOG, {})
 
     async def _ids(self, query: TextClause, parameters: dict[str, object]) -> tuple[GroupId, ...]:
         with storage_errors():

@@ -12,7 +12,7 @@ from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.join_request import PendingJoinRequest
 from domain.notices import NoticeKind
-from domain.policy import FailurePolicy, GroupPolicy, GroupSettings, RequiredChannel
+from domain.policy import FailurePolicy, GroupPolicy, GroupSettings, LogChannel, RequiredChannel
 from domain.raid import Raid
 from domain.restriction import Restriction, WarningReason
 from domain.schedule import ActionKind, ScheduledAction
@@ -57,6 +57,8 @@ def group_values(policy: GroupPolicy) -> Values:
         "join_gate": policy.settings.join_gate,
         "join_gate_timeout": policy.settings.join_gate_timeout,
         "raid_threshold": policy.settings.raid_threshold,
+        "log_channel_id": policy.log_channel.channel_id if policy.log_channel else None,
+        "log_channel_title": policy.log_channel.title if policy.log_channel else None,
     }
 
 
@@ -135,6 +137,13 @@ def policy_from_rows(rows: Sequence[RowMapping]) -> GroupPolicy:
             raid_threshold=_optional_int(group["raid_threshold"]),
         ),
         raid=raid_from_row(group),
+        log_channel=(
+            None
+            if group["log_channel_id"] is None
+            else LogChannel(
+                ChannelId(int(group["log_channel_id"])), str(group["log_channel_title"] or "")
+            )
+        ),
     )
 
 

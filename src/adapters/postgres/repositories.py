@@ -35,6 +35,7 @@ from application.ports.repositories import (
     ExemptionRepository,
     GroupRepository,
     JoinRequestRepository,
+    KnownMemberRepository,
     RestrictionRepository,
     ScheduledActionRepository,
 )
@@ -161,6 +162,18 @@ class PostgresGroupRepository(GroupRepository):
             msg = f"group {group_id} was never set up"
             raise StorageError(msg)
 
+    async def log_cursor(self, group_id: GroupId) -> int:
+        cursor = await self._session.execute(
+            select(t.groups.c.log_cursor).where(t.groups.c.tenant_id == group_id)
+        )
+        return int(cursor.scalar_one_or_none() or 0)
+
+    async def set_log_cursor(self, group_id: GroupId, cursor: int) -> None:
+        # Not part of the policy: its version stays, so no concurrent change conflicts on it.
+        await self._session.execute(
+            update(t.groups).where(t.groups.c.tenant_id == group_id).values(log_cursor=cursor)
+        )
+
 
 _RESTRICTION_KEY = frozenset({"tenant_id", "user_id"})
 
@@ -265,6 +278,45 @@ class PostgresExemptionRepository(ExemptionRepository):
         return removed.first() is not None
 
 
+class PostgresKnownMemberRepository(KnownMemberRepository):
+    """Usernames seen in the group, in `known_members` (stored lower-cased)."""
+
+    def __init__(self, session: TenantConnection) -> None:
+        self._session = session
+
+    async def remember(self, group_id: GroupId, user_id: UserId, username: str | None) -> None:
+        members, name = t.known_members.c, username.lower() if username else None
+        if name is not None:  # usernames move between accounts
+            await self._session.execute(
+                update(t.known_members)
+                .where(
+                    members.tenant_id == group_id,
+                    members.username == name,
+                    members.user_id != user_id,
+                )
+                .values(username=None)
+            )
+        upsert = pg_insert(t.known_members).values(
+            tenant_id=group_id, user_id=user_id, username=name
+        )
+        await self._session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[members.tenant_id, members.user_id],
+                set_={"username": upsert.excluded.username, "seen_at": func.now()},
+            )
+        )
+
+    async def find(self, group_id: GroupId, username: str) -> UserId | None:
+        members = t.known_members.c
+        found = await self._session.execute(
+            select(members.user_id).where(
+                members.tenant_id == group_id, members.username == username.lower()
+            )
+        )
+        user = found.scalar_one_or_none()
+        return None if user is None else UserId(int(user))
+
+
 class PostgresAuditLog(AuditLog):
     """The audit trail in `audit_events` (the runtime role may only insert and read)."""
 
@@ -295,6 +347,29 @@ class PostgresAuditLog(AuditLog):
             .where(events.tenant_id == group_id, events.kind == kind.value, events.at >= since)
         )
         return int(counted.scalar_one())
+
+    async def after(
+        self, group_id: GroupId, cursor: int, limit: int
+    ) -> tuple[tuple[int, AuditEvent], ...]:
+        if limit <= 0:
+            return ()
+        events = t.audit_events.c
+        rows = (
+            await self._session.execute(
+                select(t.audit_events)
+                .where(events.tenant_id == group_id, events.id > cursor)
+                .order_by(events.id)
+                .limit(limit)
+            )
+        ).mappings()
+        return tuple((int(row["id"]), event_from_row(row)) for row in rows)
+
+    async def last_id(self, group_id: GroupId) -> int:
+        events = t.audit_events.c
+        last = await self._session.execute(
+            select(func.max(events.id)).where(events.tenant_id == group_id)
+        )
+        return int(last.scalar_one_or_none() or 0)
 
 
 class PostgresScheduledActionRepository(ScheduledActionRepository):

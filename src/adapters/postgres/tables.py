@@ -67,6 +67,10 @@ groups = Table(
     Column("raid_ended_at", DateTime(timezone=True), nullable=True),
     Column("raid_notice_id", BigInteger, nullable=True),
     Column("raid_shown", Integer, nullable=True),
+    # `/setlog`: where audit events are posted, and the last event id posted there.
+    Column("log_channel_id", BigInteger, nullable=True),
+    Column("log_channel_title", Text, nullable=True),
+    Column("log_cursor", BigInteger, nullable=False, server_default=text("0")),
     Column("version", Integer, nullable=False, server_default=text("1")),
     _now(),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
@@ -174,6 +178,23 @@ join_requests = Table(
 )
 """Rule 14: join requests the gate holds pending until the requester has joined every channel."""
 
+
+known_members = Table(
+    "known_members",
+    metadata,
+    Column("tenant_id", BigInteger, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    # Lower-cased: Telegram usernames are case-insensitive; NULL for a member without one.
+    Column("username", Text, nullable=True),
+    Column("seen_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    PrimaryKeyConstraint("tenant_id", "user_id"),
+    # `/exempt @username`: one member per username in a group.
+    Index(None, "tenant_id", "username", unique=True),
+    # The directory's "where was this user seen?" (private /settings).
+    Index(None, "user_id"),
+)
+"""Usernames of the group's members as the bot last saw them (the Bot API cannot resolve one)."""
+
 TENANT_TABLES: tuple[Table, ...] = (
     groups,
     required_channels,
@@ -182,6 +203,7 @@ TENANT_TABLES: tuple[Table, ...] = (
     audit_events,
     scheduled_actions,
     join_requests,
+    known_members,
 )
 """Every table with row-level security on `tenant_id`, in creation order."""
 

@@ -13,6 +13,7 @@ from adapters.postgres.repositories import (
     PostgresExemptionRepository,
     PostgresGroupRepository,
     PostgresJoinRequestRepository,
+    PostgresKnownMemberRepository,
     PostgresRestrictionRepository,
     PostgresScheduledActionRepository,
 )
@@ -21,6 +22,7 @@ from application.ports.repositories import (
     ExemptionRepository,
     GroupRepository,
     JoinRequestRepository,
+    KnownMemberRepository,
     RestrictionRepository,
     ScheduledActionRepository,
 )
@@ -39,6 +41,7 @@ class PostgresTransaction(Transaction):
     audit: AuditLog
     actions: ScheduledActionRepository
     join_requests: JoinRequestRepository
+    members: KnownMemberRepository
 
     def __init__(self, session: TenantConnection) -> None:
         self._session = session
@@ -48,6 +51,7 @@ class PostgresTransaction(Transaction):
         self.audit = PostgresAuditLog(session)
         self.actions = PostgresScheduledActionRepository(session)
         self.join_requests = PostgresJoinRequestRepository(session)
+        self.members = PostgresKnownMemberRepository(session)
 
     async def commit(self) -> None:
         await self._session.commit()

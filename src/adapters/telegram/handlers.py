@@ -49,14 +49,18 @@ from adapters.telegram.texts import (
     GATE_VERIFY_PREFIX,
     LIST_PREFIX,
     LISTS,
+    PRIVATE_SETTINGS_PREFIX,
     PRIVATE_VERIFY_PREFIX,
     SETTINGS_PREFIX,
+    SETTINGS_START,
     VERIFY_PREFIX,
+    configurable_groups_keyboard,
     my_mutes_html,
     my_mutes_keyboard,
     pages_keyboard,
     parse_gate_verify_data,
     parse_list_data,
+    parse_private_settings_data,
     parse_private_verify_data,
     parse_settings_data,
     parse_verify_data,
@@ -66,6 +70,7 @@ from adapters.telegram.updates import update_type
 from application.authorization import Caller
 from application.errors import ApplicationError, NotPermitted
 from application.paging import ListCommand
+from application.targeting import ById, ByReply, ByUsername, Target
 from application.use_cases.answer_in_group import AnswerCommand, AnswerInGroup
 from application.use_cases.change_settings import ChangeSettings, SettingsCommand
 from application.use_cases.channel_member_changed import (
@@ -82,6 +87,7 @@ from application.use_cases.enforce_membership import (
 from application.use_cases.exempt_member import ExemptCommand, ExemptMember
 from application.use_cases.explain_member import ExplainCommand, ExplainMember
 from application.use_cases.gate_member_command import GateMemberCommand, MemberCommand
+from application.use_cases.list_configurable_groups import ListConfigurableGroups
 from application.use_cases.list_exempted import ListExempted
 from application.use_cases.list_muted import ListMuted
 from application.use_cases.on_bot_status_changed import BotStatusUpdate, OnBotStatusChanged
@@ -92,7 +98,9 @@ from application.use_cases.on_group_member_updated import (
 from application.use_cases.on_join_request import JoinRequestCommand, OnJoinRequest
 from application.use_cases.press_verify import PressVerify, PressVerifyCommand, VerifyOutcome
 from application.use_cases.protect_group import ProtectCommand, ProtectGroup
+from application.use_cases.remember_username import MemberSeen, RememberUsername
 from application.use_cases.retire_stale_warning import RetireStaleWarning, StaleWarningCommand
+from application.use_cases.set_log_channel import SetLogChannel, SetLogCommand
 from application.use_cases.show_log import ShowLog
 from application.use_cases.show_my_mutes import ShowMyMutes
 from application.use_cases.show_status import ShowStatus, StatusCommand
@@ -115,6 +123,8 @@ type Context = ContextTypes.DEFAULT_TYPE
 type Handler = BaseHandler[Update, Context, None]
 GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
 ENFORCEMENT_GROUP = -1
+SEEN_GROUP = 1
+"""Recording who wrote runs after the commands (handler group 0)."""
 _REMOVED = frozenset(
     {
         Enforcement.RESTRICTED,
@@ -147,6 +157,8 @@ class Commands:
     exempted: ListExempted
     log: ShowLog
     raid: ControlRaid
+    setlog: SetLogChannel
+    configurable: ListConfigurableGroups
 
     async def list_page(self, name: str, command: ListCommand) -> "Reply":
         """Page `command.page` of the list `name` (one of `LISTS`), with its page buttons."""
@@ -178,6 +190,7 @@ class Events:
     bot_status: OnBotStatusChanged
     join_request: OnJoinRequest
     gate_verify: VerifyJoinRequest
+    usernames: RememberUsername
 
 
 # --- events ----------------------------------------------------------------------------------
@@ -187,11 +200,15 @@ class Events:
 class OnGroupMessage:
     """A new or edited message in a group: enforce rule 3.
 
-    A reply to a warning of the bot's that is stale (rule 11) deletes that warning too.
+    A reply to a warning of the bot's that is stale (rule 11) deletes that warning too. The
+    sender is recorded here (once per member and username: a cache answers after that), except
+    a command's, which `OnMemberSeen` records after the command ran, so recording never delays
+    a command's answer.
     """
 
     enforce: EnforceMembership
     stale_warning: RetireStaleWarning
+    usernames: RememberUsername
 
     async def __call__(self, update: Update, context: Context) -> None:
         """Judge the sender; stop other handlers if their message was removed."""
@@ -213,6 +230,11 @@ class OnGroupMessage:
             )
         )
         count_enforcement("message", outcome.value)
+        removed = outcome in _REMOVED
+        if message.sender_chat is None and (removed or not is_command(message)):
+            # No later handler sees it; a command's sender is recorded after the command ran.
+            seen = MemberSeen(GroupId(chat.id), UserId(user.id), user.username, muted=removed)
+            await self.usernames.execute(seen)
         replied = message.reply_to_message
         posted_at = bot_warning_posted_at(replied, context.bot.id)
         if replied is not None and posted_at is not None:
@@ -226,11 +248,33 @@ class OnGroupMessage:
 
 
 @attrs.frozen
+class OnMemberSeen:
+    """After every other handler: the sender of a command in a group is recorded.
+
+    With their username, for `/exempt @username` and private `/settings`.
+    """
+
+    usernames: RememberUsername
+
+    async def __call__(self, update: Update, context: Context) -> None:
+        """Record the sender; costs nothing once the member is recorded."""
+        message, user, chat = (
+            update.effective_message,
+            update.effective_user,
+            update.effective_chat,
+        )
+        if message is None or user is None or chat is None or message.sender_chat is not None:
+            return
+        await self.usernames.execute(MemberSeen(GroupId(chat.id), UserId(user.id), user.username))
+
+
+@attrs.frozen
 class OnChatMember:
     """A member's status changed in a group (joins, promotions) or in a channel (rule 6)."""
 
     group_member: OnGroupMemberUpdated
     channel_member: ChannelMemberChanged
+    usernames: RememberUsername
 
     async def __call__(self, update: Update, context: Context) -> None:
         """Route by the kind of chat."""
@@ -253,6 +297,9 @@ class OnChatMember:
                 )
             )
             count_enforcement("member_update", (result.enforcement or result.outcome).value)
+            user = change.new_chat_member.user  # recorded after enforcement, never before it
+            seen = MemberSeen(GroupId(change.chat.id), UserId(user.id), user.username)
+            await self.usernames.execute(seen)
 
 
 @attrs.frozen
@@ -392,7 +439,8 @@ class OnSettingsPressed:
             await answer(query, replies.error_text(error), show_alert=True)
             return
         await answer(query, replies.saved_answer(key, result.settings))
-        shown = Reply(replies.settings_result_html(result), settings_keyboard(result.settings))
+        keyboard = settings_keyboard(result.settings, bot_username=context.bot.username)
+        shown = Reply(replies.settings_result_html(result), keyboard)
         await _show_in_place(query, shown, "settings.menu")
 
 
@@ -564,22 +612,30 @@ async def _reply(
     await answer.execute(AnswerCommand(GroupId(message.chat.id), said, command_id))
 
 
-def _target(message: Message, args: Sequence[str], usage: str) -> UserId:
-    """The member a command is about.
+def _target(message: Message, args: Sequence[str], usage: str) -> Target:
+    """What a command points at: the replied-to message, a text mention, @username or an id.
 
-    The author of the replied-to message, a text mention of someone without a username, or a
-    numeric id: the Bot API cannot look users up by @username.
+    In a forum, a message that replies to nothing explicitly "replies" to its topic's opening
+    service message: that is no reply. Who a reply to the bot's warning means, and who is
+    refused, the use case decides (`application.targeting`).
     """
     replied = message.reply_to_message
-    if replied is not None and replied.from_user is not None:
-        return UserId(replied.from_user.id)
+    if (
+        replied is not None
+        and replied.from_user is not None
+        and replied.forum_topic_created is None
+    ):
+        on_behalf = replied.sender_chat is not None
+        return ByReply(UserId(replied.from_user.id), MessageId(replied.message_id), on_behalf)
     for entity in message.entities:
         if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None:
-            return UserId(entity.user.id)
+            return ById(UserId(entity.user.id))
+    if args and args[0].startswith("@") and len(args[0]) > 1:
+        return ByUsername(args[0][1:])
     typed = parse_user_id(args[0]) if args else None
     if typed is not None:
-        return typed
-    raise UsageError(f"Reply to one of their messages, or give their numeric id.\n{usage}")
+        return ById(typed)
+    raise UsageError(f"Reply to one of their messages, or give their @username or id.\n{usage}")
 
 
 def command_runs(commands: Commands) -> dict[str, Run]:
@@ -603,22 +659,24 @@ def command_runs(commands: Commands) -> dict[str, Run]:
         report = await commands.status.execute(StatusCommand(GroupId(chat.id), caller))
         return replies.status_html(report)
 
-    async def settings(_: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> Reply:
+    async def settings(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> Reply:
         if len(args) > 2:
             raise UsageError(replies.USAGE["settings"])
         key, value = [*args, None, None][:2]
         command = SettingsCommand(GroupId(chat.id), caller, key, value)
         result = await commands.settings.execute(command)
-        return Reply(replies.settings_result_html(result), settings_keyboard(result.settings))
+        keyboard = settings_keyboard(result.settings, bot_username=message.get_bot().username)
+        return Reply(replies.settings_result_html(result), keyboard)
 
     async def exempt(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
-        user = _target(message, args, replies.USAGE["exempt"])
-        result = await commands.exempt.execute(ExemptCommand(GroupId(chat.id), caller, user))
+        target = _target(message, args, replies.USAGE["exempt"])
+        result = await commands.exempt.execute(ExemptCommand(GroupId(chat.id), caller, target))
         return replies.exempt_html(result)
 
     async def unexempt(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
-        user = _target(message, args, replies.USAGE["unexempt"])
-        removed = await commands.unexempt.execute(UnexemptCommand(GroupId(chat.id), caller, user))
+        target = _target(message, args, replies.USAGE["unexempt"])
+        command = UnexemptCommand(GroupId(chat.id), caller, target)
+        removed = await commands.unexempt.execute(command)
         return replies.unexempt_html(removed)
 
     async def check(_: Message, chat: Chat, caller: Caller, __: Sequence[str]) -> str:
@@ -626,8 +684,8 @@ def command_runs(commands: Commands) -> dict[str, Run]:
         return replies.check_html(report)
 
     async def why(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
-        user = _target(message, args, replies.USAGE["why"])
-        result = await commands.explain.execute(ExplainCommand(GroupId(chat.id), caller, user))
+        target = _target(message, args, replies.USAGE["why"])
+        result = await commands.explain.execute(ExplainCommand(GroupId(chat.id), caller, target))
         return replies.explanation_html(result)
 
     async def raid(_: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
@@ -637,6 +695,12 @@ def command_runs(commands: Commands) -> dict[str, Run]:
         lasting = raid_duration(args[1] if len(args) > 1 else None)
         command = RaidCommand(GroupId(chat.id), caller, order or RaidOrder.SHOW, lasting)
         return replies.raid_html(await commands.raid.execute(command))
+
+    async def setlog(_: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
+        if len(args) != 1:
+            raise UsageError(replies.USAGE["setlog"])
+        command = SetLogCommand(GroupId(chat.id), chat.title or "", caller, args[0])
+        return replies.setlog_html(await commands.setlog.execute(command))
 
     def listing(name: str) -> Run:
         async def run(_: Message, chat: Chat, caller: Caller, __: Sequence[str]) -> Reply:
@@ -656,6 +720,7 @@ def command_runs(commands: Commands) -> dict[str, Run]:
         "check": check,
         "why": why,
         "raid": raid,
+        "setlog": setlog,
     }
 
 
@@ -672,6 +737,7 @@ class OnStart:
     answer: AnswerInGroup
     gate: GateMemberCommand
     my_mutes: ShowMyMutes
+    configurable: ListConfigurableGroups
 
     async def __call__(self, update: Update, context: Context) -> None:
         """Answer in private; in a group, answer unless the member was answered lately."""
@@ -684,6 +750,9 @@ class OnStart:
             gated = MemberCommand(GroupId(chat.id), sender, MessageId(message.message_id))
             if await self.gate.execute(gated):
                 await _reply(message, replies.GROUP_HELP, self.answer)
+            return
+        if user is not None and context.args == [SETTINGS_START]:
+            await _private_settings_list(message, self.configurable, UserId(user.id))
             return
         muted = await self.my_mutes.execute(UserId(user.id)) if user is not None else ()
         try:
@@ -737,6 +806,80 @@ class OnPrivateVerifyPressed:
         await _show_in_place(query, shown, "my_mutes")
 
 
+async def _private_settings_list(
+    message: Message, configurable: ListConfigurableGroups, user_id: UserId
+) -> None:
+    """The groups the user administers, each a button opening its settings (issue 11 point 7)."""
+    groups = await configurable.execute(user_id)
+    try:
+        if groups:
+            keyboard = configurable_groups_keyboard(groups)
+            await message.reply_html(replies.CHOOSE_GROUP, reply_markup=keyboard)
+        else:
+            await message.reply_html(replies.NO_GROUP_TO_CONFIGURE)
+    except TelegramError as error:  # they blocked the bot meanwhile
+        log.info("private.reply_failed chat=%s error=%s", message.chat.id, error)
+
+
+@attrs.frozen
+class OnPrivateSettings:
+    """`/settings` in a private chat: the groups the caller administers (issue 11 point 7)."""
+
+    configurable: ListConfigurableGroups
+
+    async def __call__(self, update: Update, context: Context) -> None:
+        """List the groups, verified with Telegram."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:
+            return
+        await _private_settings_list(message, self.configurable, UserId(user.id))
+
+
+@attrs.frozen
+class OnPrivateSettingsPressed:
+    """A button of the private settings menu: the list, a group's menu, or a change there.
+
+    The group comes from the button; `ChangeSettings` asks Telegram, at the moment of each
+    press, whether the presser may configure it (DESIGN §3: a verified admin's group).
+    """
+
+    settings: ChangeSettings
+    configurable: ListConfigurableGroups
+
+    async def __call__(self, update: Update, context: Context) -> None:
+        """Show what was asked for in place, or say in an alert why not."""
+        query = update.callback_query
+        if query is None:
+            return
+        data = parse_private_settings_data(query.data) if query.data is not None else None
+        if data is None or query.message is None:
+            await answer(query, replies.INVALID_BUTTON)
+            return
+        presser = UserId(query.from_user.id)
+        if data.group_id is None:
+            groups = await self.configurable.execute(presser)
+            await answer(query, "")
+            shown = (
+                Reply(replies.CHOOSE_GROUP, configurable_groups_keyboard(groups))
+                if groups
+                else Reply(replies.NO_GROUP_TO_CONFIGURE)
+            )
+            await _show_in_place(query, shown, "private_settings.list")
+            return
+        key, value = data.change if data.change is not None else (None, None)
+        command = SettingsCommand(data.group_id, Caller(presser), key, value)
+        try:
+            result = await self.settings.execute(command)
+        except (ApplicationError, DomainError) as error:
+            await answer(query, replies.error_text(error), show_alert=True)
+            return
+        await answer(query, replies.saved_answer(key, result.settings) if key else "")
+        keyboard = settings_keyboard(result.settings, group_id=data.group_id)
+        await _show_in_place(
+            query, Reply(replies.private_settings_html(result), keyboard), "private_settings"
+        )
+
+
 async def _private_help(message: Message, context: Context) -> None:
     username = context.bot.username
     add = InlineKeyboardButton(
@@ -786,15 +929,18 @@ def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler,
     the other groups): no handler of group 0 may take it (a unit test holds that).
     """
     group_messages = GroupTalk()
-    start = OnStart(events.answer, events.member_command, events.my_mutes)
+    start = OnStart(events.answer, events.member_command, events.my_mutes, commands.configurable)
     handlers: list[tuple[Handler, int]] = [
         (
-            MessageHandler(group_messages, OnGroupMessage(events.enforce, events.stale_warning)),
+            MessageHandler(
+                group_messages,
+                OnGroupMessage(events.enforce, events.stale_warning, events.usernames),
+            ),
             ENFORCEMENT_GROUP,
         ),
         (
             ChatMemberHandler(
-                OnChatMember(events.group_member, events.channel_member),
+                OnChatMember(events.group_member, events.channel_member, events.usernames),
                 ChatMemberHandler.CHAT_MEMBER,
             ),
             0,
@@ -827,10 +973,29 @@ def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler,
             ),
             0,
         ),
+        (
+            CallbackQueryHandler(
+                OnPrivateSettingsPressed(commands.settings, commands.configurable),
+                pattern=f"^{PRIVATE_SETTINGS_PREFIX}",
+            ),
+            0,
+        ),
         (CallbackQueryHandler(on_unknown_button), 0),
+        (
+            CommandHandler(
+                "settings",
+                OnPrivateSettings(commands.configurable),
+                filters=filters.ChatType.PRIVATE,
+            ),
+            0,
+        ),
         (ChatJoinRequestHandler(OnJoinRequestReceived(events.join_request)), 0),
         (CommandHandler(["start", "help"], start), 0),
         (MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND, start), 0),
+        (
+            MessageHandler(group_messages & filters.COMMAND, OnMemberSeen(events.usernames)),
+            SEEN_GROUP,
+        ),
     ]
     for name, run in command_runs(commands).items():
         command = GroupCommand(run, events.answer, events.member_command)

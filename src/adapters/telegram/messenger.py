@@ -32,7 +32,7 @@ from telegram.ext import ExtBot
 
 from adapters.telegram.error_translation import TARGET_IS_ADMIN, describes, translate
 from adapters.telegram.lost_sends import LostSends
-from adapters.telegram.notices import notice_html
+from adapters.telegram.notices import log_batch_html, member_notice_html, notice_html
 from adapters.telegram.rate_limiter import CallOptions, Priority
 from adapters.telegram.texts import (
     gate_invitation_html,
@@ -51,6 +51,8 @@ from application.ports.messenger import (
     ChatRights,
     GateInvitation,
     GateNote,
+    LogBatch,
+    MemberNotice,
     Messenger,
     MuteWarning,
     RaidNotice,
@@ -289,6 +291,24 @@ class TelegramMessenger(Messenger):
         except TelegramError as error:
             raise translate(error, chat_id=chat_id) from error
 
+    async def post_log(self, batch: LogBatch) -> None:
+        await self._post(
+            batch.channel_id,
+            log_batch_html(batch),
+            None,
+            thread_id=None,
+            priority=Priority.NOTICE,
+        )
+
+    async def tell_member(self, notice: MemberNotice) -> None:
+        await self._post(
+            notice.user_id,
+            member_notice_html(notice),
+            None,
+            thread_id=None,
+            priority=Priority.NOTICE,
+        )
+
     async def _post(
         self,
         chat_id: int,
@@ -402,6 +422,7 @@ def rights_of(member: ChatMember) -> ChatRights:
                 can_restrict_members=True,
                 can_delete_messages=True,
                 can_invite_users=True,
+                can_post_messages=True,
             )
         case ChatMemberAdministrator():
             return ChatRights(
@@ -409,6 +430,7 @@ def rights_of(member: ChatMember) -> ChatRights:
                 can_restrict_members=member.can_restrict_members,
                 can_delete_messages=member.can_delete_messages,
                 can_invite_users=member.can_invite_users,
+                can_post_messages=bool(member.can_post_messages),
             )
         case _:
             return ChatRights(status_of(member))

@@ -1,8 +1,12 @@
-"""What the bot tells a group's admins when it cannot do its job there (HTML, titles escaped)."""
+"""Notices: to a group's admins when the bot cannot do its job, to a member in private.
+
+HTML, with every title escaped.
+"""
 
 import html
 
-from application.ports.messenger import AdminNotice
+from adapters.telegram.replies import logged_html
+from application.ports.messenger import AdminNotice, LogBatch, MemberNotice
 from domain.notices import NoticeKind
 
 
@@ -38,3 +42,18 @@ def notice_html(notice: AdminNotice) -> str:
         case NoticeKind.RAID_ENDED:
             muted = notice.count if notice.count is not None else 0
             return f"✅ <b>Admins:</b> raid mode is over. {muted} member(s) were muted during it."
+        case NoticeKind.MEMBER_FREED:  # a member's notice (`member_notice_html`), never theirs
+            return "A member joined every channel and can write again."
+
+
+def member_notice_html(notice: MemberNotice) -> str:
+    """The message to a member in their private chat with the bot (rule 12)."""
+    group = f"<b>{html.escape(notice.group_title or 'the group')}</b>"
+    # MEMBER_FREED is the one notice members get.
+    return f"✅ You joined every channel {group} requires: you can write there again."
+
+
+def log_batch_html(batch: LogBatch) -> str:
+    """Audit events posted to a group's log channel: the group named, members as mentions."""
+    group = html.escape(batch.group_title or "a group")
+    return "\n".join([f"📋 <b>{group}</b> (UTC)", *map(logged_html, batch.events)])

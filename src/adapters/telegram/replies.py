@@ -15,6 +15,7 @@ from application.errors import (
     StorageError,
 )
 from application.paging import Page
+from application.targeting import Refusal, TargetRefused
 from application.use_cases.change_settings import SettingsResult
 from application.use_cases.check_rights import CheckReport
 from application.use_cases.control_raid import RaidOutcome, RaidState
@@ -23,6 +24,7 @@ from application.use_cases.explain_member import Explanation
 from application.use_cases.list_muted import MutedList
 from application.use_cases.press_verify import VerifyOutcome, VerifyResult
 from application.use_cases.protect_group import ProtectOutcome, ProtectResult
+from application.use_cases.set_log_channel import SetLogResult
 from application.use_cases.show_status import StatusReport
 from application.use_cases.unlink_channel import UnlinkResult
 from application.use_cases.unprotect_group import UnprotectResult
@@ -58,15 +60,18 @@ ADMIN_COMMANDS = (
     CommandHelp("unlink", "/unlink @channel", "stop requiring one channel"),
     CommandHelp("status", "/status", "how this group is protected"),
     CommandHelp("settings", "/settings [key value]", "show or change a setting"),
-    CommandHelp("exempt", "/exempt", "(reply, or a user id) never mute this member"),
-    CommandHelp("unexempt", "/unexempt", "(reply, or a user id) enforce the rules on them again"),
+    CommandHelp("exempt", "/exempt", "(reply, @username or id) never mute this member"),
+    CommandHelp("unexempt", "/unexempt", "(reply, @username or id) enforce the rules again"),
     CommandHelp("check", "/check", "check the bot's rights here and in every channel"),
-    CommandHelp("why", "/why", "(reply, or a user id) why is this member muted?"),
+    CommandHelp("why", "/why", "(reply, @username or id) why is this member muted?"),
     CommandHelp("muted", "/muted", "who the bot muted here, since when, and why"),
     CommandHelp("exempted", "/exempted", "the members never muted here"),
     CommandHelp("log", "/log", "what the bot and the admins did lately"),
     CommandHelp(
         "raid", "/raid [on [duration] | off]", "raid mode: mute newcomers silently, one notice"
+    ),
+    CommandHelp(
+        "setlog", "/setlog @channel | off", "post what happens here to a channel, as it happens"
     ),
 )
 """The group admins' command menu (setMyCommands) and the usage hints, from one table."""
@@ -79,6 +84,11 @@ ADD_TO_GROUP = "Add me to a group"
 GROUP_HELP = (
     "I make members join this group's channels before they can talk here. "
     "Admins: /protect @channel to start; /status, /settings and /check for the rest."
+)
+CHOOSE_GROUP = "Choose a group to configure (I asked Telegram that you administer each one):"
+NO_GROUP_TO_CONFIGURE = (
+    "I know no group where you may change my settings. Write /settings in your group once "
+    "(you must be its creator, or an admin who can ban users), then try again here."
 )
 NOT_MUTED_ANYWHERE = (
     "I have not muted you in any group. If you cannot write somewhere, an admin of that group "
@@ -104,6 +114,10 @@ _PROBLEMS = {
     Problem.NOT_A_CHANNEL: "{ref} is not a channel.",
     Problem.NOT_FOUND: "I can't find {ref}: check the name, or add me to it first.",
     Problem.UNREACHABLE: "Telegram did not tell me my rights here; try /check again later.",
+    Problem.CANNOT_POST_LOG: (
+        "Make me an administrator of the log channel {ref} who may <i>post messages</i> "
+        "(or /setlog off)."
+    ),
 }
 
 
@@ -231,6 +245,12 @@ def settings_result_html(result: SettingsResult) -> str:
     return head + "\n".join(lines)
 
 
+def private_settings_html(result: SettingsResult) -> str:
+    """The settings menu in a private chat: it names the group it acts on."""
+    title = html.escape(result.group_title or "your group")
+    return f"Settings of <b>{title}</b>:\n{settings_result_html(result)}"
+
+
 def _setting_line(key: str, value: str) -> str:
     line = f"<code>{html.escape(key)}</code> = <b>{html.escape(value)}</b>"
     what = SETTING_DESCRIPTIONS.get(key)
@@ -246,6 +266,17 @@ def exempt_html(result: ExemptResult) -> str:
 def unexempt_html(removed: bool) -> str:
     """The reply to /unexempt."""
     return "No longer exempt." if removed else "They were not exempt."
+
+
+def setlog_html(result: SetLogResult) -> str:
+    """The reply to /setlog."""
+    if result.findings:
+        fixes = "\n".join(f"• {finding_html(f)}" for f in result.findings)
+        return f"Nothing was changed. Please fix:\n{fixes}"
+    if result.channel is None:
+        return "The log channel is off: nothing is posted anywhere."
+    title = html.escape(result.channel.title)
+    return f"From now on, what happens here is posted to <b>{title}</b>, a few events a message."
 
 
 def check_html(report: CheckReport) -> str:
@@ -337,6 +368,8 @@ def error_html(error: Exception) -> str:
             return "I don't have the rights for that here; /check tells what is missing."
         case MessengerError():
             return "Telegram did not answer. Please try again in a minute."
+        case TargetRefused():
+            return _refusal_html(error)
         case UnknownSetting():
             keys = ", ".join(f"<code>{html.escape(k)}</code>" for k in error.known)
             return f"Unknown setting <code>{html.escape(error.key)}</code>. Settings: {keys}."
@@ -346,6 +379,26 @@ def error_html(error: Exception) -> str:
             return html.escape(str(error)).capitalize() + "."
         case _:
             return "Something went wrong; nothing was changed."
+
+
+_NAME_THEM = "reply to one of their own messages, or give their @username or id"
+_REFUSALS = {
+    Refusal.THE_BOT: f"That is me, not a member: to act on a member, {_NAME_THEM}.",
+    Refusal.ANONYMOUS: (
+        "That was sent on behalf of a chat (an anonymous admin or a channel), not by a member: "
+        "there is nobody to act on."
+    ),
+    Refusal.ADMIN: "That member is an admin of this group: admins are never muted.",
+    Refusal.SEVERAL_WARNED: f"That warning names several members: {_NAME_THEM}.",
+    Refusal.UNKNOWN_USERNAME: (
+        "I have never seen @{username} in this group: reply to one of their messages, or "
+        "give their numeric id."
+    ),
+}
+
+
+def _refusal_html(error: TargetRefused) -> str:
+    return _REFUSALS[error.refusal].format(username=html.escape(error.username))
 
 
 def _person(user_id: UserId | None, name: str = "") -> str:
@@ -424,10 +477,13 @@ _LOGGED = {
     AuditKind.JOIN_DECLINED: "declined {subject}'s request to join",
     AuditKind.RAID_STARTED: "started raid mode",
     AuditKind.RAID_ENDED: "ended raid mode",
+    AuditKind.LOG_CHANNEL_SET: "set the log channel",
+    AuditKind.LOG_CHANNEL_OFF: "switched the log channel off",
 }
 
 
-def _logged_html(event: AuditEvent) -> str:
+def logged_html(event: AuditEvent) -> str:
+    """One audit event as a line: when (UTC), who, what, why."""
     who = "I" if event.actor is None else _person(event.actor)
     what = _LOGGED[event.kind].format(subject=_person(event.subject))
     line = f"{event.at:%m-%d %H:%M} {who} {what}"
@@ -441,4 +497,4 @@ def log_html(page: Page[AuditEvent]) -> str:
     """The reply to /log: newest first, times in UTC."""
     if not page.total:
         return "Nothing happened here yet."
-    return "\n".join([_page_head("Lately (UTC)", page), *map(_logged_html, page.items)])
+    return "\n".join([_page_head("Lately (UTC)", page), *map(logged_html, page.items)])

@@ -18,6 +18,7 @@ from application.ports.messenger import (
     MuteWarning,
     RaidNotice,
 )
+from application.use_cases.list_configurable_groups import ConfigurableGroup
 from application.use_cases.show_my_mutes import MutedHere
 from domain.durations import format_duration
 from domain.ids import GroupId, UserId
@@ -31,6 +32,10 @@ PRIVATE_VERIFY_PREFIX = "pverify:"
 """A Verify button in the private chat: it names the group (rule 12)."""
 GATE_VERIFY_PREFIX = "gverify:"
 """The Verify button of the join gate's private message: it names the group (rule 14)."""
+PRIVATE_SETTINGS_PREFIX = "pset:"
+"""The settings menu in a private chat: its buttons name the group (issue 11 point 7)."""
+SETTINGS_START = "settings"
+"""The `/start` payload of the group menu's link to the private settings."""
 MUTED_START = "muted"
 """The `/start` payload of the warning's deep link into the private chat."""
 LISTS = ("muted", "exempted", "log")
@@ -201,10 +206,17 @@ def parse_settings_data(data: str) -> tuple[str, str] | None:
     return key, value
 
 
-def settings_keyboard(settings: GroupSettings) -> InlineKeyboardMarkup:
+def settings_keyboard(
+    settings: GroupSettings,
+    *,
+    group_id: GroupId | None = None,
+    bot_username: str | None = None,
+) -> InlineKeyboardMarkup:
     """Each setting's offered values, two buttons a row, labelled with what they do.
 
-    The current value is ticked.
+    The current value is ticked. In a private chat (`group_id` given) the buttons name the
+    group, and one goes back to the list of groups; in the group, `bot_username` adds a link
+    to the same menu in a private chat.
     """
     shown = settings.shown()
     rows: list[list[InlineKeyboardButton]] = []
@@ -212,14 +224,77 @@ def settings_keyboard(settings: GroupSettings) -> InlineKeyboardMarkup:
         buttons = [
             InlineKeyboardButton(
                 f"{'✓ ' if shown[key] == value else ''}{settings_label(key, value)}",
-                callback_data=settings_data(key, value),
+                callback_data=(
+                    settings_data(key, value)
+                    if group_id is None
+                    else private_settings_data(group_id, key, value)
+                ),
             )
             for value in values
         ]
         rows += [
             buttons[i : i + _BUTTONS_PER_ROW] for i in range(0, len(buttons), _BUTTONS_PER_ROW)
         ]
+    if group_id is not None:
+        rows.append([InlineKeyboardButton("« My groups", callback_data=private_settings_data())])
+    elif bot_username:
+        url = f"https://t.me/{bot_username}?start={SETTINGS_START}"
+        rows.append([InlineKeyboardButton("⚙️ Settings in a private chat", url=url)])
     return InlineKeyboardMarkup(rows)
+
+
+@attrs.frozen
+class PrivateSettingsData:
+    """A private settings button: the list of groups, a group's menu, or a change there."""
+
+    group_id: GroupId | None = None
+    """`None`: the list of groups."""
+    change: tuple[str, str] | None = None
+
+
+def private_settings_data(
+    group_id: GroupId | None = None, key: str | None = None, value: str | None = None
+) -> str:
+    """A private settings button's callback data (at most 64 bytes, as Telegram allows)."""
+    if group_id is None:
+        return f"{PRIVATE_SETTINGS_PREFIX}list"
+    menu = f"{PRIVATE_SETTINGS_PREFIX}{group_id}"
+    return menu if key is None else f"{menu}:{key}={value}"
+
+
+def parse_private_settings_data(data: str) -> PrivateSettingsData | None:
+    """What a private settings button asks for, or `None` if the data is not ours.
+
+    The group id is whatever the press carries: the use cases ask Telegram whether the presser
+    administers that group before showing or changing anything (DESIGN §3).
+    """
+    raw = data.removeprefix(PRIVATE_SETTINGS_PREFIX)
+    if raw == data:
+        return None
+    if raw == "list":
+        return PrivateSettingsData()
+    group_text, separator, rest = raw.partition(":")
+    group_id = _group_id(group_text)
+    if group_id is None:
+        return None
+    if not separator:
+        return PrivateSettingsData(group_id)
+    change = parse_settings_data(f"{SETTINGS_PREFIX}{rest}")
+    return PrivateSettingsData(group_id, change) if change is not None else None
+
+
+def configurable_groups_keyboard(groups: Sequence[ConfigurableGroup]) -> InlineKeyboardMarkup:
+    """One button per group the caller administers, opening its settings menu."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    group.title[:60], callback_data=private_settings_data(group.group_id)
+                )
+            ]
+            for group in groups
+        ]
+    )
 
 
 @attrs.frozen
@@ -332,9 +407,14 @@ def parse_private_verify_data(data: str) -> GroupId | None:
 def _group_after(data: str, prefix: str) -> GroupId | None:
     """The negative group id after `prefix`, or `None` if `data` is anything else."""
     raw = data.removeprefix(prefix)
-    if raw == data or not raw.startswith("-") or not raw[1:].isascii() or not raw[1:].isdigit():
+    return None if raw == data else _group_id(raw)
+
+
+def _group_id(text: str) -> GroupId | None:
+    """A group id as carried in button data: negative, within 64 bits; else `None`."""
+    if not text.startswith("-") or not text[1:].isascii() or not text[1:].isdigit():
         return None
-    group_id = int(raw)
+    group_id = int(text)
     return GroupId(group_id) if -(2**63) <= group_id < 0 else None
 
 

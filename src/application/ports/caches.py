@@ -95,3 +95,25 @@ class GroupCache(Protocol):
     @abstractmethod
     async def forget(self, group_id: GroupId) -> None:
         """Drop a group's snapshot after its policy or exemptions changed. Idempotent."""
+
+
+class UsernameCache(Protocol):
+    """Usernames already recorded per group and member.
+
+    A member seen again with the same username then costs no database round trip (DESIGN §5).
+    """
+
+    @abstractmethod
+    async def recorded(self, group_id: GroupId, user_id: UserId) -> str | None:
+        """The username last recorded for the member in the group, or `None` if not cached.
+
+        "" stands for a member recorded without a username.
+        """
+
+    @abstractmethod
+    async def store(self, group_id: GroupId, user_id: UserId, username: str) -> None:
+        """Remember that the member's username is recorded (or being recorded)."""
+
+    @abstractmethod
+    async def forget(self, group_id: GroupId, user_id: UserId) -> None:
+        """Drop the member's entry (its write failed). Idempotent."""

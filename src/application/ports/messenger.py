@@ -17,6 +17,7 @@ from typing import Protocol
 import attrs
 
 from domain.answers import Answer
+from domain.audit import AuditEvent
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.membership import Membership, MemberStatus
 from domain.notices import NoticeKind
@@ -52,6 +53,8 @@ class ChatRights:
     can_restrict_members: bool = False
     can_delete_messages: bool = False
     can_invite_users: bool = False
+    can_post_messages: bool = False
+    """In a channel: may post there (a log channel needs it)."""
 
     @property
     def is_admin(self) -> bool:
@@ -152,6 +155,25 @@ class GateNote:
     message_id: MessageId
     group_title: str
     outcome: GateOutcome
+
+
+@attrs.frozen
+class MemberNotice:
+    """A message for one member, in their private chat with the bot (rule 12)."""
+
+    group_id: GroupId
+    user_id: UserId
+    kind: NoticeKind
+    group_title: str
+
+
+@attrs.frozen
+class LogBatch:
+    """Audit events of one group, posted together to its log channel (`/setlog`)."""
+
+    channel_id: ChannelId
+    group_title: str
+    events: tuple[AuditEvent, ...]
 
 
 class Messenger(Protocol):
@@ -260,4 +282,19 @@ class Messenger(Protocol):
 
         Showing what it already shows is not an error. Raises `MessageGone` when the message is
         no longer there to edit (deleted by an admin).
+        """
+
+    @abstractmethod
+    async def post_log(self, batch: LogBatch) -> None:
+        """Post the events to the log channel as one message.
+
+        Raises `BotLacksRights` or `ChatNotFound` when the bot cannot post there.
+        """
+
+    @abstractmethod
+    async def tell_member(self, notice: MemberNotice) -> None:
+        """Write to the member in their private chat with the bot.
+
+        Raises `BotLacksRights` when Telegram refuses: the member never started the bot (a
+        bot cannot start a conversation) or blocked it.
         """

@@ -42,6 +42,14 @@ class GroupRepository(Protocol):
     async def save_raid(self, group_id: GroupId, raid: Raid | None) -> None:
         """Store the group's raid (`None`: forget it). The group must have been set up."""
 
+    @abstractmethod
+    async def log_cursor(self, group_id: GroupId) -> int:
+        """The id of the last audit event posted to the group's log channel (0: none yet)."""
+
+    @abstractmethod
+    async def set_log_cursor(self, group_id: GroupId, cursor: int) -> None:
+        """Remember that every audit event up to `cursor` was posted (or is not to be)."""
+
 
 class RestrictionRepository(Protocol):
     """Member states: who the bot restricted in the group, and why."""
@@ -94,6 +102,26 @@ class ExemptionRepository(Protocol):
         """Stop exempting the user; return False if they were not exempt."""
 
 
+class KnownMemberRepository(Protocol):
+    """Members the bot has seen in the group, with their usernames (`/exempt @username`).
+
+    The Bot API cannot look a user up by @username, so the bot keeps what it saw in updates of
+    the group, per group: a name seen in one group never resolves in another.
+    """
+
+    @abstractmethod
+    async def remember(self, group_id: GroupId, user_id: UserId, username: str | None) -> None:
+        """Record that `user_id` was seen in the group, with `username` (`None`: has none).
+
+        Usernames compare case-insensitively and move between accounts: anyone else recorded
+        with it in the group loses it. Idempotent.
+        """
+
+    @abstractmethod
+    async def find(self, group_id: GroupId, username: str) -> UserId | None:
+        """Who was last seen with `username` (case-insensitive, no "@") in the group."""
+
+
 class AuditLog(Protocol):
     """The group's audit trail. Append-only."""
 
@@ -108,6 +136,19 @@ class AuditLog(Protocol):
     @abstractmethod
     async def count(self, group_id: GroupId, kind: AuditKind, since: datetime) -> int:
         """How many events of `kind` happened at or after `since`."""
+
+    @abstractmethod
+    async def after(
+        self, group_id: GroupId, cursor: int, limit: int
+    ) -> tuple[tuple[int, AuditEvent], ...]:
+        """Up to `limit` events recorded after the one with id `cursor`, oldest first.
+
+        Each comes with its id; ids grow with every event recorded.
+        """
+
+    @abstractmethod
+    async def last_id(self, group_id: GroupId) -> int:
+        """The id of the group's latest event; 0 when it has none."""
 
 
 class ScheduledActionRepository(Protocol):

@@ -12,6 +12,7 @@ from application.ports.repositories import (
     ExemptionRepository,
     GroupRepository,
     JoinRequestRepository,
+    KnownMemberRepository,
     RestrictionRepository,
     ScheduledActionRepository,
 )
@@ -27,6 +28,7 @@ class Transaction(Protocol):
     audit: AuditLog
     actions: ScheduledActionRepository
     join_requests: JoinRequestRepository
+    members: KnownMemberRepository
 
     @abstractmethod
     async def commit(self) -> None:
@@ -80,6 +82,18 @@ class TenantDirectory(Protocol):
     @abstractmethod
     async def groups_with_due_actions(self, now: datetime) -> tuple[GroupId, ...]:
         """Groups that have scheduled actions due at `now`."""
+
+    @abstractmethod
+    async def groups_seen_with(self, user_id: UserId) -> tuple[GroupId, ...]:
+        """Groups where the bot has seen the user (wrote, joined).
+
+        Candidates only: the caller checks the user's admin rights with Telegram (private
+        `/settings`).
+        """
+
+    @abstractmethod
+    async def groups_with_unposted_log(self) -> tuple[GroupId, ...]:
+        """Groups with a log channel and audit events recorded after their log cursor."""
 
     @abstractmethod
     async def groups_muting(self, user_id: UserId) -> tuple[GroupId, ...]:

@@ -29,6 +29,8 @@ class SettingsResult:
 
     settings: GroupSettings
     changed: str | None = None
+    group_title: str = ""
+    """The group's title as stored (a menu in a private chat names the group)."""
 
 
 @attrs.frozen
@@ -56,7 +58,9 @@ class ChangeSettings:
         if command.key is None:
             async with self.uow.begin(group_id) as tx:
                 policy = await tx.groups.get(group_id)
-            return SettingsResult(policy.settings if policy is not None else GroupSettings())
+            if policy is None:
+                return SettingsResult(GroupSettings())
+            return SettingsResult(policy.settings, group_title=policy.title)
         if command.value is None:
             raise InvalidSetting(command.key, "", "a value is needed")
         async with self.uow.begin(group_id) as tx:
@@ -74,4 +78,4 @@ class ChangeSettings:
             )
             await tx.commit()
         await self.groups.forget(group_id)
-        return SettingsResult(settings, command.key)
+        return SettingsResult(settings, command.key, policy.title)

@@ -47,6 +47,8 @@ class ChannelMemberChanged:
     - Joining lifts the bot's restriction in every linked group where that was the last
       missing channel, with no button press; where channels are still missing, the member's
       warning is replaced by one that lists only those.
+    - Rule 12: a member freed so is told in their private chat with the bot, if they ever
+      started it (a durable notice, paced; Telegram refuses the others).
     - Leaving re-restricts the member in every linked group where they are present and neither
       an admin nor exempt, with a warning; never one someone else (an admin) has restricted,
       whose restriction stays theirs (rule 5).
@@ -96,7 +98,9 @@ class ChannelMemberChanged:
                 await self.restrictions.rewarn(policy, update.member, decision.restrict_for)
             return False
         try:
-            return await self.restrictions.lift(group_id, user, reason="joined every channel")
+            return await self.restrictions.lift(
+                group_id, user, reason="joined every channel", tell_member=True
+            )
         except MessengerError as error:
             log.warning("lift.failed group=%s user=%s error=%s", group_id, user, error)
             return False

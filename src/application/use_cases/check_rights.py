@@ -3,7 +3,12 @@
 import attrs
 
 from application.authorization import Caller, ensure_can_configure
-from application.diagnosis import Finding, channel_findings, group_findings
+from application.diagnosis import (
+    Finding,
+    channel_findings,
+    group_findings,
+    log_channel_findings,
+)
 from application.ports.messenger import Messenger
 from application.ports.unit_of_work import UnitOfWork
 from domain.ids import GroupId
@@ -35,9 +40,10 @@ class CheckReport:
 
 @attrs.frozen
 class CheckRights:
-    """Ask Telegram for the bot's rights in the group and each linked channel.
+    """Ask Telegram for the bot's rights in the group, each channel and the log channel.
 
-    With the join gate on, the group's findings include the right it needs (rule 14).
+    With the join gate on, the group's findings include the right it needs (rule 14). The log
+    channel (`/setlog`): the bot must be an admin who may post there.
     """
 
     uow: UnitOfWork
@@ -58,5 +64,10 @@ class CheckRights:
                 channel.channel_id,
                 has_username=channel.username is not None,
                 reference=channel.title,
+            )
+        if policy is not None and policy.log_channel is not None:
+            log_channel = policy.log_channel
+            findings += await log_channel_findings(
+                messenger, log_channel.channel_id, log_channel.title
             )
         return CheckReport(channels, tuple(findings), join_gate)

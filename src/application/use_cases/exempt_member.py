@@ -7,6 +7,7 @@ from application.ports.caches import GroupCache
 from application.ports.clock import Clock
 from application.ports.messenger import Messenger
 from application.ports.unit_of_work import UnitOfWork
+from application.targeting import Target, Targets
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import GroupId, UserId
 from domain.schedule import lift
@@ -14,11 +15,11 @@ from domain.schedule import lift
 
 @attrs.frozen
 class ExemptCommand:
-    """Exempt `user_id` in the group."""
+    """Exempt the member `target` points at in the group."""
 
     group_id: GroupId
     caller: Caller
-    user_id: UserId
+    target: Target
 
 
 @attrs.frozen
@@ -27,6 +28,8 @@ class ExemptResult:
 
     added: bool
     lifting: bool
+    user_id: UserId | None = None
+    """The member exempted (what the admin's reply or @username resolved to)."""
 
 
 @attrs.frozen
@@ -34,18 +37,22 @@ class ExemptMember:
     """Rule 4: the exemption list.
 
     - An exempt member is never restricted; one the bot already muted is unmuted in the
-      background.
+      background (rule 5: only the bot's own mute is lifted; an admin's stays).
+    - A reply to the bot's warning exempts the member it warns; the bot itself, group admins
+      and messages sent on behalf of a chat are refused (`TargetRefused`).
     """
 
     uow: UnitOfWork
     messenger: Messenger
     clock: Clock
     groups: GroupCache
+    targets: Targets
 
     async def execute(self, command: ExemptCommand) -> ExemptResult:
         """Add to the list and schedule the lifting if needed."""
-        group_id, user_id = command.group_id, command.user_id
+        group_id = command.group_id
         await ensure_can_configure(self.messenger, group_id, command.caller)
+        user_id = await self.targets.member(group_id, command.target, admins_too=False)
         async with self.uow.begin(group_id) as tx:
             added = await tx.exemptions.add(group_id, user_id)
             lifting = await tx.restrictions.get(group_id, user_id) is not None
@@ -63,4 +70,4 @@ class ExemptMember:
                 )
             await tx.commit()
         await self.groups.forget(group_id)
-        return ExemptResult(added, lifting)
+        return ExemptResult(added, lifting, user_id)

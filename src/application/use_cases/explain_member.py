@@ -9,7 +9,8 @@ from application.errors import MessengerError, UserNotFound
 from application.lookups import Lookups
 from application.ports.messenger import Messenger
 from application.ports.unit_of_work import UnitOfWork
-from domain.ids import GroupId, UserId
+from application.targeting import Target, Targets
+from domain.ids import GroupId
 from domain.membership import Membership
 from domain.policy import RequiredChannel
 from domain.restriction import Restriction, restricted_by_someone_else
@@ -20,11 +21,11 @@ log = logging.getLogger(__name__)
 
 @attrs.frozen
 class ExplainCommand:
-    """Explain the state of `user_id`."""
+    """Explain the state of the member `target` points at."""
 
     group_id: GroupId
     caller: Caller
-    user_id: UserId
+    target: Target
 
 
 @attrs.frozen
@@ -57,16 +58,20 @@ class ExplainMember:
     - The member's standing in the group is asked of Telegram, so a member who is not muted
       at all is told apart from one an admin muted (rule 5: not the bot's).
     - An id Telegram knows no user for is reported as such; no channel is checked for it.
+    - A reply to the bot's warning explains the member it warns; the bot itself and messages
+      sent on behalf of a chat are refused (`TargetRefused`).
     """
 
     lookups: Lookups
     uow: UnitOfWork
     messenger: Messenger
+    targets: Targets
 
     async def execute(self, command: ExplainCommand) -> Explanation:
         """Gather the facts; change nothing."""
-        group_id, user_id = command.group_id, command.user_id
+        group_id = command.group_id
         await ensure_can_configure(self.messenger, group_id, command.caller)
+        user_id = await self.targets.member(group_id, command.target, admins_too=True)
         snapshot = await self.lookups.snapshot(group_id)
         policy = snapshot.protected_policy
         try:

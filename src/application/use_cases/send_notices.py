@@ -8,7 +8,7 @@ import attrs
 from application.errors import MessengerError, MessengerUnavailable
 from application.lookups import Lookups
 from application.ports.clock import Clock
-from application.ports.messenger import AdminNotice, Messenger
+from application.ports.messenger import AdminNotice, MemberNotice, Messenger
 from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent
 from domain.ids import GroupId
@@ -49,6 +49,9 @@ class SendNotices:
     - A notice Telegram could not take (network, 5xx, 429 past the budget) is tried again after
       `retry_after` or a backoff: deferred, never dropped. A refusal (the bot cannot write
       there) ends it, logged, and audited in a group the bot protects.
+    - Rule 12: a member freed by joining is told so in their private chat. Telegram refuses
+      when they never started the bot (or blocked it): that ends it quietly, as expected, not
+      as a failure worth the audit trail.
     """
 
     lookups: Lookups
@@ -71,24 +74,39 @@ class SendNotices:
             await self._complete(intent)
             return NoticeReport(dropped=1)
         try:
-            await self.messenger.notify_admins(notice)
+            if isinstance(notice, MemberNotice):
+                await self.messenger.tell_member(notice)
+            else:
+                await self.messenger.notify_admins(notice)
         except MessengerUnavailable as error:
             await self._defer(intent, error)
             return NoticeReport(deferred=1)
         except MessengerError as error:
-            await self._refused(intent, error)
+            if isinstance(notice, MemberNotice):  # never started the bot, or blocked it
+                log.info("member_notice.refused group=%s error=%s", group_id, error)
+                await self._complete(intent)
+            else:
+                await self._refused(intent, error)
             return NoticeReport(dropped=1)
         await self._complete(intent)
         log.info("notice.sent", extra={"group": group_id, "notice": str(intent.notice)})
         return NoticeReport(sent=1)
 
-    async def _notice(self, intent: ScheduledAction) -> AdminNotice | None:
+    async def _notice(self, intent: ScheduledAction) -> AdminNotice | MemberNotice | None:
         """The notice the intent stands for; `None` when it is malformed or obsolete."""
         match intent.notice:
             case NoticeKind.CANNOT_RESTRICT:
                 return AdminNotice(intent.group_id, NoticeKind.CANNOT_RESTRICT)
             case NoticeKind.RAID_STARTED | NoticeKind.RAID_ENDED:
                 return AdminNotice(intent.group_id, intent.notice, count=intent.count)
+            case NoticeKind.MEMBER_FREED:
+                policy = (await self.lookups.snapshot(intent.group_id)).policy
+                if intent.user_id is None:
+                    return None
+                title = policy.title if policy is not None else ""
+                return MemberNotice(
+                    intent.group_id, intent.user_id, NoticeKind.MEMBER_FREED, title
+                )
             case NoticeKind.CHECKS_FAILING:
                 policy = (await self.lookups.snapshot(intent.group_id)).policy
                 if policy is None or intent.channel_id is None:

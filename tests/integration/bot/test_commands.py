@@ -381,8 +381,13 @@ async def test_rule_12_a_muted_member_finds_their_way_back_from_the_private_chat
     assert "Join first" in str((driver.callback_answer(query) or {}).get("text"))
     assert driver.is_restricted(ids.group_id, ids.carol_id)
 
-    # Joined: the channel join lifts the mute (rule 6); the private chat then says so
+    # Joined: the channel join lifts the mute (rule 6); the private chat says so at once
+    mark = calls.mark()
     driver.join(ids.news_channel_id, ids.carol_id)
+    told = await calls.wait_for(
+        "sendMessage", lambda c: c.param("chat_id") == ids.carol_id, since=mark, timeout=TIMEOUT
+    )
+    assert "you can write there again" in str(told.param("text"))
     await calls.wait_until(  # her warning goes once the bot has forgotten the mute
         lambda: (
             not driver.is_restricted(ids.group_id, ids.carol_id)

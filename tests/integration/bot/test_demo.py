@@ -23,5 +23,5 @@ async def test_the_demo_story_holds_end_to_end(data_dir: Path) -> None:
     ok = await run_demo(out, data_dir)
     transcript = out.getvalue()
     assert ok, transcript
-    assert "22 passed, 0 failed of 22 steps" in transcript
+    assert "23 passed, 0 failed of 23 steps" in transcript
     assert "✗" not in transcript

@@ -48,7 +48,7 @@ async def test_nezuko_run_serves_the_story_and_stops_on_sigterm(
                 out = io.StringIO()
                 story = await tell_story(sandbox, None, out)
                 assert story.failed == 0, out.getvalue() + log.read_text()
-                assert story.passed == 22
+                assert story.passed == 23
                 seeded = sandbox.seeded
                 assert seeded is not None
                 # every log line of an update carries its id, tenant and user

@@ -142,6 +142,7 @@ EXPECTED_RUNTIME_RIGHTS = {
     "scheduled_actions": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "taken_updates": {"SELECT", "INSERT", "UPDATE", "DELETE"},  # the intake journal: no tenant
     "join_requests": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    "known_members": {"SELECT", "INSERT", "UPDATE", "DELETE"},  # usernames seen (issue 11)
 }
 
 
@@ -179,7 +180,9 @@ async def test_the_runtime_role_gets_exactly_the_rights_the_adapters_use(
     assert functions == [
         "directory_groups_muting",
         "directory_groups_requiring",
+        "directory_groups_seen_with",
         "directory_groups_with_due_actions",
         "directory_statistics",
+        "directory_groups_with_unposted_log",
     ]
     assert creates is False

@@ -56,6 +56,11 @@ def _row(table: Table, tenant: int) -> dict[str, Any]:
             "user_chat_id": user,
             "requested_at": NOW,
         },
+        "known_members": lambda: {
+            "tenant_id": tenant,
+            "user_id": new_user(),
+            "username": f"user{new_user()}",
+        },
     }
     return rows[table.name]()
 
@@ -69,6 +74,7 @@ _UPDATES: dict[str, dict[str, Any]] = {
     "audit_events": {"reason": "changed"},
     "scheduled_actions": {"attempts": 9},
     "join_requests": {"message_id": 9},
+    "known_members": {"seen_at": NOW},
 }
 
 TABLES = pytest.mark.parametrize("table", t.TENANT_TABLES, ids=lambda table: table.name)

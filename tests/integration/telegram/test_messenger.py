@@ -7,7 +7,15 @@ from telegram.ext import ExtBot
 
 from adapters.telegram.messenger import TelegramMessenger
 from adapters.telegram.texts import verify_data
-from application.ports.messenger import AdminNotice, ChatKind, MuteWarning
+from application.errors import BotLacksRights
+from application.ports.messenger import (
+    AdminNotice,
+    ChatKind,
+    LogBatch,
+    MemberNotice,
+    MuteWarning,
+)
+from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, MessageId, UserId
 from domain.membership import Membership, MemberStatus
 from domain.notices import NoticeKind
@@ -16,6 +24,7 @@ from domain.restriction import WarningReason
 from domain.senders import Person
 from telegram_sandbox import AdminRights, Member, Sandbox, Status
 from tests.contracts.messenger import MessengerContract
+from tests.factories import T0
 from tests.integration.telegram.conftest import SandboxWorld
 
 
@@ -235,7 +244,7 @@ async def test_warning_for_a_vanished_topic_goes_to_the_general_topic(
     assert [c.status for c in sandbox.calls.of("sendMessage")] == [400, 200]
 
 
-@pytest.mark.parametrize("kind", list(NoticeKind))
+@pytest.mark.parametrize("kind", [NoticeKind.CHECKS_FAILING, NoticeKind.CANNOT_RESTRICT])
 async def test_admin_notice_is_posted_in_the_group_with_titles_escaped(
     messenger: TelegramMessenger, world: SandboxWorld, sandbox: Sandbox, kind: NoticeKind
 ) -> None:
@@ -279,3 +288,37 @@ async def test_a_bot_member_placed_as_admin_is_reported_as_admin(
     rights = AdminRights(can_restrict_members=True)
     sandbox.driver.place(world.group, Member(world.stranger, Status.ADMINISTRATOR, rights=rights))
     assert world.stranger in await messenger.admins(world.group)
+
+
+async def test_telling_a_member_reaches_only_one_who_started_the_bot(
+    messenger: TelegramMessenger, world: SandboxWorld, sandbox: Sandbox
+) -> None:
+    """Issue 11 point 1: a bot cannot start a conversation (403); once started, it can."""
+    notice = MemberNotice(world.group, world.member, NoticeKind.MEMBER_FREED, "Test <Group>")
+    with pytest.raises(BotLacksRights) as refused:
+        await messenger.tell_member(notice)
+    assert "can't initiate conversation" in str(refused.value)
+    sandbox.driver.say(world.member, world.member, "/start")
+    await messenger.tell_member(notice)
+    shown = sandbox.driver.last_bot_message(world.member)
+    assert shown is not None
+    assert shown.text is not None
+    assert "Test <Group>" in shown.text
+    assert "you can write there again" in shown.text
+
+
+async def test_a_log_batch_is_one_message_naming_the_group_with_members_as_mentions(
+    messenger: TelegramMessenger, world: SandboxWorld, sandbox: Sandbox
+) -> None:
+    events = (
+        AuditEvent.muted(world.group, T0, world.member, (world.channel,), "spoke"),
+        AuditEvent.by(world.admin, AuditKind.EXEMPTED, world.group, T0, subject=world.member),
+    )
+    await messenger.post_log(LogBatch(world.channel, "Test <Group>", events))
+    shown = sandbox.driver.last_bot_message(world.channel)
+    assert shown is not None
+    assert shown.text is not None
+    assert shown.text.startswith("📋 Test <Group>")
+    assert len(shown.text.splitlines()) == 3
+    links = {str(e.get("url")) for e in shown.entities}
+    assert {f"tg://user?id={world.member}", f"tg://user?id={world.admin}"} <= links

@@ -11,6 +11,7 @@ from adapters.telegram.replies import (
 )
 from adapters.telegram.texts import SETTINGS_CHOICES, settings_label
 from application.diagnosis import Finding, Problem
+from application.targeting import Refusal, TargetRefused
 from application.use_cases.change_settings import SettingsResult
 from application.use_cases.explain_member import Explanation
 from domain.errors import UnknownSetting
@@ -112,3 +113,13 @@ def test_a_finding_names_the_channel_by_the_title_it_carries_escaped() -> None:
     assert finding_html(finding) == (
         "Give me the <i>Invite users via link</i> right in <b>Secret &lt;Club&gt;</b>."
     )
+
+
+def test_every_target_refusal_gives_a_reason_and_escapes_the_username() -> None:
+    for refusal in Refusal:
+        text = error_html(TargetRefused(refusal, "<b>x</b>"))
+        assert text, refusal
+        assert not text.startswith("Something went wrong"), refusal
+    unknown = error_html(TargetRefused(Refusal.UNKNOWN_USERNAME, "<b>x</b>"))
+    assert "@&lt;b&gt;x&lt;/b&gt;" in unknown
+    assert "names several members" in error_html(TargetRefused(Refusal.SEVERAL_WARNED))

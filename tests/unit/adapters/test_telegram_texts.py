@@ -8,13 +8,16 @@ import pytest
 from adapters.telegram.texts import (
     SETTINGS_CHOICES,
     ListData,
+    PrivateSettingsData,
     VerifyData,
     channel_list_html,
     pages_keyboard,
     parse_list_data,
+    parse_private_settings_data,
     parse_private_verify_data,
     parse_settings_data,
     parse_verify_data,
+    private_settings_data,
     private_verify_data,
     raid_notice_html,
     raid_notice_keyboard,
@@ -213,3 +216,34 @@ def test_rule_13_the_raid_notice_is_escaped_with_join_buttons_and_a_verify_for_a
     assert parsed.owner is None  # whoever presses it, on their own status
     assert parsed.on_raid_notice
     assert parse_verify_data(verify_data(None)) == VerifyData(None)  # a merged warning's
+
+
+def test_private_settings_data_round_trips_and_forgeries_are_refused() -> None:
+    group = GroupId(-1001234567890)
+    assert parse_private_settings_data(private_settings_data()) == PrivateSettingsData()
+    assert parse_private_settings_data(private_settings_data(group)) == PrivateSettingsData(group)
+    change = private_settings_data(group, "failure_policy", "closed")
+    assert len(change.encode()) <= 64
+    assert parse_private_settings_data(change) == PrivateSettingsData(
+        group, ("failure_policy", "closed")
+    )
+    for forged in (
+        "pset:",
+        "pset:123",  # a user id, not a group
+        "pset:-12x",
+        f"pset:{group}:failure_policy=maybe",  # a value the menu does not offer
+        f"pset:{group}:nope=1",
+        "set:failure_policy=closed",
+    ):
+        assert parse_private_settings_data(forged) is None, forged
+
+
+def test_the_private_settings_menu_names_the_group_and_the_group_menu_links_to_it() -> None:
+    group = GroupId(-1001234567890)
+    private = settings_keyboard(GroupSettings(), group_id=group)
+    data = [b.callback_data for row in private.inline_keyboard for b in row]
+    assert all(isinstance(d, str) and d.startswith(f"pset:{group}") for d in data[:-1])
+    assert data[-1] == "pset:list"
+    in_group = settings_keyboard(GroupSettings(), bot_username="nezuko_bot")
+    urls = [b.url for row in in_group.inline_keyboard for b in row if b.url]
+    assert urls == ["https://t.me/nezuko_bot?start=settings"]

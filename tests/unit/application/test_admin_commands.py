@@ -9,6 +9,7 @@ from application.authorization import Caller
 from application.diagnosis import Finding, Problem
 from application.errors import BotLacksRights, MessengerUnavailable, NotPermitted
 from application.ports.messenger import ChatInfo, ChatKind, ChatRights
+from application.targeting import ById
 from application.use_cases.change_settings import SettingsCommand
 from application.use_cases.check_rights import CheckCommand
 from application.use_cases.enforce_membership import Enforcement
@@ -334,22 +335,22 @@ async def test_exempting_a_muted_member_lifts_the_mute_and_they_then_pass(world:
     await world.protect()
     await world.say(ALICE)
 
-    result = await world.exempt.execute(ExemptCommand(GROUP, AS_ADMIN, ALICE))
+    result = await world.exempt.execute(ExemptCommand(GROUP, AS_ADMIN, ById(ALICE)))
     await world.run_due()
 
-    assert result == ExemptResult(added=True, lifting=True)
+    assert result == ExemptResult(added=True, lifting=True, user_id=ALICE)
     assert not world.messenger.is_restricted(GROUP, ALICE)
     assert await world.on_message.execute(world.message(ALICE)) is Enforcement.EXEMPT
-    again = await world.exempt.execute(ExemptCommand(GROUP, AS_ADMIN, ALICE))
-    assert again == ExemptResult(added=False, lifting=False)
+    again = await world.exempt.execute(ExemptCommand(GROUP, AS_ADMIN, ById(ALICE)))
+    assert again == ExemptResult(added=False, lifting=False, user_id=ALICE)
 
 
 async def test_unexempting_enforces_again(world: World) -> None:
     await world.protect()
-    await world.exempt.execute(ExemptCommand(GROUP, AS_ADMIN, ALICE))
+    await world.exempt.execute(ExemptCommand(GROUP, AS_ADMIN, ById(ALICE)))
     await world.say(ALICE)
-    assert await world.unexempt.execute(UnexemptCommand(GROUP, AS_ADMIN, ALICE)) is True
-    assert await world.unexempt.execute(UnexemptCommand(GROUP, AS_ADMIN, ALICE)) is False
+    assert await world.unexempt.execute(UnexemptCommand(GROUP, AS_ADMIN, ById(ALICE))) is True
+    assert await world.unexempt.execute(UnexemptCommand(GROUP, AS_ADMIN, ById(ALICE))) is False
     await world.say(ALICE)
     assert world.messenger.is_restricted(GROUP, ALICE)
     assert AuditKind.UNEXEMPTED in await world.audit_kinds()
@@ -382,7 +383,7 @@ async def test_why_explains_a_bot_mute_with_the_missing_channels(world: World) -
     await world.protect(NEWS_CHANNEL, TALK_CHANNEL)
     world.join(NEWS, ALICE)
     await world.say(ALICE)
-    explanation = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, ALICE))
+    explanation = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, ById(ALICE)))
     assert explanation.protected
     assert explanation.restriction is not None
     assert explanation.missing == (TALK_CHANNEL,)
@@ -392,14 +393,14 @@ async def test_why_explains_a_bot_mute_with_the_missing_channels(world: World) -
 async def test_why_names_the_exemption_and_failing_channels(world: World) -> None:
     await world.protect()
     world.messenger.fail("membership", NEWS, lambda: BotLacksRights(NEWS, "gone"))
-    explanation = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, ADMIN))
+    explanation = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, ById(ADMIN)))
     assert explanation.exemption is Exemption.ADMIN
     assert explanation.unanswered == (NEWS_CHANNEL,)
     assert explanation.missing == ()
 
 
 async def test_why_in_an_unprotected_group(world: World) -> None:
-    explanation = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, ALICE))
+    explanation = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, ById(ALICE)))
     assert not explanation.protected
 
 
@@ -431,8 +432,8 @@ async def test_why_tells_a_member_who_is_not_muted_at_all_from_one_an_admin_mute
     world.join(NEWS, ALICE, BOB)
     world.messenger.set_status(GROUP, BOB, MemberStatus.RESTRICTED, is_member=True)
 
-    free = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, ALICE))
-    muted = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, BOB))
+    free = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, ById(ALICE)))
+    muted = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, ById(BOB)))
 
     assert free.standing == Membership(MemberStatus.MEMBER)
     assert (free.restriction, free.restricted_by_someone_else) == (None, False)
@@ -443,7 +444,7 @@ async def test_why_tells_a_member_who_is_not_muted_at_all_from_one_an_admin_mute
 async def test_why_on_a_member_the_bot_muted_is_not_an_admins_mute(world: World) -> None:
     await world.protect()
     await world.say(ALICE)
-    explanation = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, ALICE))
+    explanation = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, ById(ALICE)))
     assert explanation.restriction is not None
     assert not explanation.restricted_by_someone_else
 
@@ -455,7 +456,7 @@ async def test_why_on_an_id_telegram_does_not_know_says_so_and_checks_no_channel
     nobody = UserId(999_999)
     world.messenger.unknown_users.add(nobody)
 
-    explanation = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, nobody))
+    explanation = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, ById(nobody)))
 
     assert explanation.unknown_user
     assert (explanation.missing, explanation.unanswered) == ((), ())
@@ -467,7 +468,7 @@ async def test_why_when_telegram_cannot_tell_the_members_standing_still_explains
 ) -> None:
     await world.protect()
     world.messenger.fail("membership", GROUP, lambda: MessengerUnavailable("timeout"))
-    explanation = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, ALICE))
+    explanation = await world.explain.execute(ExplainCommand(GROUP, AS_ADMIN, ById(ALICE)))
     assert explanation.standing is None
     assert explanation.missing == (NEWS_CHANNEL,)
 

@@ -7,6 +7,7 @@ import pytest
 from application.authorization import Caller
 from application.errors import NotPermitted
 from application.paging import PAGE_SIZE, ListCommand
+from application.targeting import ById
 from application.use_cases.exempt_member import ExemptCommand
 from application.use_cases.unprotect_group import UnprotectCommand
 from domain.audit import AuditKind
@@ -87,8 +88,8 @@ async def test_exempted_lists_the_exemption_list_of_this_group_only(world: World
     await world.protect()
     await world.protect(group=OTHER_GROUP)
     for user in (CAROL, ALICE):
-        await world.exempt.execute(ExemptCommand(GROUP, AS_ADMIN, user))
-    await world.exempt.execute(ExemptCommand(OTHER_GROUP, AS_ADMIN, BOB))
+        await world.exempt.execute(ExemptCommand(GROUP, AS_ADMIN, ById(user)))
+    await world.exempt.execute(ExemptCommand(OTHER_GROUP, AS_ADMIN, ById(BOB)))
 
     listed = await world.exempted.execute(ListCommand(GROUP, AS_ADMIN))
 
@@ -100,7 +101,7 @@ async def test_the_log_shows_who_did_what_newest_first(world: World) -> None:
     await world.protect()
     await world.say(ALICE)  # the bot mutes Alice
     world.clock.advance(timedelta(minutes=1))
-    await world.exempt.execute(ExemptCommand(GROUP, AS_ADMIN, BOB))
+    await world.exempt.execute(ExemptCommand(GROUP, AS_ADMIN, ById(BOB)))
     world.clock.advance(timedelta(minutes=1))
     await world.unprotect.execute(UnprotectCommand(GROUP, AS_ADMIN))
 

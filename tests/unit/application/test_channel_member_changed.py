@@ -7,6 +7,7 @@ from application.use_cases.channel_member_changed import ChannelChangeResult, Ch
 from domain.audit import AuditKind
 from domain.ids import UserId
 from domain.membership import Membership, MemberStatus
+from domain.notices import NoticeKind
 from domain.policy import GroupSettings
 from domain.restriction import WarningReason
 from domain.schedule import ActionKind
@@ -50,6 +51,30 @@ async def test_rule_6_joining_the_last_missing_channel_lifts_with_no_button_pres
     assert not world.messenger.is_restricted(OTHER_GROUP, ALICE)
     assert await world.restriction(ALICE) is None
     assert (await world.audit())[-1].kind is AuditKind.UNMUTED
+
+
+async def test_rule_12_a_member_freed_by_joining_is_told_so_in_private_if_they_started_the_bot(
+    world: World,
+) -> None:
+    await world.protect()
+    await world.protect(group=OTHER_GROUP)
+    await world.say(ALICE)
+    await world.say(BOB, group=OTHER_GROUP)
+    world.messenger.started.add(ALICE)  # Bob never started the bot
+
+    await world.on_channel_member.execute(channel_update(ALICE, LEFT, MEMBER))
+    await world.on_channel_member.execute(channel_update(BOB, LEFT, MEMBER))
+
+    told = [(n.user_id, n.group_id, n.kind) for n in world.messenger.told]
+    assert told == [(ALICE, GROUP, NoticeKind.MEMBER_FREED)]
+    assert world.messenger.told[0].group_title == "Group"
+    assert [c for c in world.messenger.calls if c[0] == "tell_member"] == [
+        ("tell_member", ALICE, None),
+        ("tell_member", BOB, None),
+    ]
+    # Bob's refusal is expected, not a failure: nothing in the trail, nothing left pending
+    assert AuditKind.ACTION_FAILED not in await world.audit_kinds(OTHER_GROUP)
+    assert await world.pending(OTHER_GROUP) == ()
 
 
 async def test_rule_6_the_event_itself_answers_no_extra_check_of_that_channel(

@@ -6,6 +6,7 @@ from datetime import timedelta
 from application.diagnosis import Finding, Problem
 from application.errors import BotLacksRights, MessengerUnavailable
 from application.ports.messenger import ChatRights, GateOutcome
+from application.targeting import ById
 from application.use_cases.channel_member_changed import ChannelMemberUpdate
 from application.use_cases.check_rights import CheckCommand
 from application.use_cases.exempt_member import ExemptCommand
@@ -284,7 +285,7 @@ async def test_rule_14_check_names_the_right_the_gate_needs(world: World) -> Non
 
 async def test_rule_14_an_exempt_requester_is_approved_at_once(world: World) -> None:
     await gated(world)
-    await world.exempt.execute(ExemptCommand(GROUP, AS_ADMIN, CAROL))
+    await world.exempt.execute(ExemptCommand(GROUP, AS_ADMIN, ById(CAROL)))
     assert await world.on_join_request.execute(request()) is JoinRequestOutcome.APPROVED
     assert world.messenger.invitations == []
 

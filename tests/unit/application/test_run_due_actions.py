@@ -10,6 +10,7 @@ import pytest
 
 from adapters.memory.messenger import InMemoryMessenger
 from application.errors import BotLacksRights, MessengerUnavailable, TargetIsAdmin
+from application.targeting import ById
 from application.use_cases import run_due_actions
 from application.use_cases.exempt_member import ExemptCommand
 from application.use_cases.on_group_member_updated import GroupMemberUpdate
@@ -130,7 +131,7 @@ async def test_a_refusal_is_not_retried(world: World) -> None:
     await world.protect()
     await world.say(ALICE)
     world.messenger.fail("unrestrict", GROUP, lambda: BotLacksRights(GROUP, "not admin"))
-    await world.exempt.execute(ExemptCommand(GROUP, AS_ADMIN, ALICE))
+    await world.exempt.execute(ExemptCommand(GROUP, AS_ADMIN, ById(ALICE)))
     report = await world.run_due_actions.execute()
     assert report == RunReport(abandoned=1)
     assert ActionKind.LIFT_RESTRICTION not in {a.kind for a in await world.pending()}

@@ -14,8 +14,8 @@ from bootstrap.containers import Container, memory_container, postgres_container
 
 NOT_USE_CASES = (
     *("persistence", "messenger", "clock", "uow", "directory"),  # ports
-    *("memberships", "groups", "throttle", "outbox"),  # in-process caches and the doorbell
-    *("lookups", "notices", "raids", "restrictions", "gate"),  # shared collaborators
+    *("memberships", "groups", "throttle", "outbox", "usernames"),  # caches and the doorbell
+    *("lookups", "notices", "raids", "restrictions", "gate", "targets"),  # shared collaborators
     *("events", "commands", "senders"),  # the handlers' and the paced sender's groups
 )
 USE_CASES = [name for name in Container.providers if name not in NOT_USE_CASES]
@@ -26,7 +26,7 @@ def test_every_use_case_is_wired_on_memory_adapters() -> None:
     use_cases = memory_container(messenger)
     use_cases.check_dependencies()
     built = {name: getattr(use_cases, name)() for name in USE_CASES}
-    assert len(built) == 31
+    assert len(built) == 35
     assert isinstance(built["enforce_membership"], EnforceMembership)
     protect = built["protect_group"]
     assert isinstance(protect, ProtectGroup)
