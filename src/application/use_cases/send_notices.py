@@ -83,7 +83,7 @@ class SendNotices:
             return NoticeReport(deferred=1)
         except MessengerError as error:
             if isinstance(notice, MemberNotice):  # never started the bot, or blocked it
-                log.info("member_notice.refused group=%s error=%s", group_id, error)
+                log.debug("member_notice.refused", extra={"group": group_id, "error": str(error)})
                 await self._complete(intent)
             else:
                 await self._refused(intent, error)
