@@ -6,6 +6,7 @@ from datetime import timedelta
 import attrs
 
 from application.errors import MessengerError, MessengerUnavailable
+from application.intents import RoundReport, claim_one, complete, defer
 from application.join_gate import JoinGate
 from application.lookups import Lookups
 from application.ports.clock import Clock
@@ -20,22 +21,6 @@ log = logging.getLogger(__name__)
 INVITATION_LEASE = timedelta(seconds=30)
 """How long a claimed intent is held while its message is sent (a paced send may wait)."""
 _KINDS = frozenset({ActionKind.SEND_GATE_INVITATION})
-
-
-@attrs.frozen
-class InvitationReport:
-    """What one round in a group came to."""
-
-    sent: int = 0
-    dropped: int = 0
-    """Intents that ended unsent: obsolete, refused by Telegram, or the requester approved."""
-    deferred: int = 0
-    """Intents Telegram could not take now: they run again later."""
-
-    @property
-    def idle(self) -> bool:
-        """Nothing was due."""
-        return not (self.sent or self.dropped or self.deferred)
 
 
 @attrs.frozen
@@ -58,28 +43,24 @@ class SendGateInvitations:
     uow: UnitOfWork
     clock: Clock
 
-    async def execute(self, group_id: GroupId) -> InvitationReport:
+    async def execute(self, group_id: GroupId) -> RoundReport:
         """Send the group's earliest due invitation, if any."""
-        async with self.uow.begin(group_id) as tx:
-            claimed = await tx.actions.claim_due(
-                group_id, self.clock.now(), INVITATION_LEASE, 1, _KINDS
-            )
-            await tx.commit()
-        if not claimed:
-            return InvitationReport()
-        intent = claimed[0]
+        now = self.clock.now()
+        intent = await claim_one(self.uow, group_id, _KINDS, now, INVITATION_LEASE)
+        if intent is None:
+            return RoundReport()
         invitation = await self._invitation(intent)
         if invitation is None:
-            await self._complete(intent)
-            return InvitationReport(dropped=1)
+            await complete(self.uow, intent)
+            return RoundReport(dropped=1)
         try:
             message_id = await self.messenger.send_gate_invitation(invitation)
         except MessengerUnavailable as error:
             await self._defer(intent, error)
-            return InvitationReport(deferred=1)
+            return RoundReport(deferred=1)
         except MessengerError as error:
             await self._refused(intent, invitation, error)
-            return InvitationReport(dropped=1)
+            return RoundReport(dropped=1)
         async with self.uow.begin(group_id) as tx:
             if intent.user_id is not None:
                 current = await tx.join_requests.get(group_id, intent.user_id)
@@ -87,7 +68,7 @@ class SendGateInvitations:
                     await tx.join_requests.save(current.messaged(message_id))
             await tx.actions.complete(group_id, intent.action_id)
             await tx.commit()
-        return InvitationReport(sent=1)
+        return RoundReport(sent=1)
 
     async def _invitation(self, intent: ScheduledAction) -> GateInvitation | None:
         """What to send; `None` when the request has ended or needs no message any more."""
@@ -111,11 +92,8 @@ class SendGateInvitations:
         )
 
     async def _defer(self, intent: ScheduledAction, error: MessengerUnavailable) -> None:
-        failures, now = intent.attempts + 1, self.clock.now()
-        later = intent.deferred(now, error.retry_after)
-        async with self.uow.begin(intent.group_id) as tx:
-            await tx.actions.reschedule(later)
-            await tx.commit()
+        failures = intent.attempts + 1
+        await defer(self.uow, intent, self.clock.now(), error)
         level = logging.WARNING if worth_reporting(failures) else logging.DEBUG
         log.log(
             level,
@@ -138,9 +116,4 @@ class SendGateInvitations:
             await tx.audit.record(
                 AuditEvent.action_failed(group_id, self.clock.now(), intent.user_id, reason)
             )
-            await tx.commit()
-
-    async def _complete(self, intent: ScheduledAction) -> None:
-        async with self.uow.begin(intent.group_id) as tx:
-            await tx.actions.complete(intent.group_id, intent.action_id)
             await tx.commit()

@@ -6,6 +6,7 @@ from datetime import timedelta
 import attrs
 
 from application.errors import MessengerError, MessengerUnavailable
+from application.intents import RoundReport, claim_one, complete, defer
 from application.lookups import Lookups
 from application.ports.clock import Clock
 from application.ports.messenger import AdminNotice, MemberNotice, Messenger
@@ -20,22 +21,6 @@ log = logging.getLogger(__name__)
 NOTICE_LEASE = timedelta(seconds=30)
 """How long a claimed intent is held while its notice is sent (a paced send may wait)."""
 _KINDS = frozenset({ActionKind.SEND_NOTICE})
-
-
-@attrs.frozen
-class NoticeReport:
-    """What one round in a group came to."""
-
-    sent: int = 0
-    dropped: int = 0
-    """Intents that ended unsent: obsolete, or refused by Telegram."""
-    deferred: int = 0
-    """Intents Telegram could not take now: they run again later."""
-
-    @property
-    def idle(self) -> bool:
-        """Nothing was due."""
-        return not (self.sent or self.dropped or self.deferred)
 
 
 @attrs.frozen
@@ -59,20 +44,15 @@ class SendNotices:
     uow: UnitOfWork
     clock: Clock
 
-    async def execute(self, group_id: GroupId) -> NoticeReport:
+    async def execute(self, group_id: GroupId) -> RoundReport:
         """Post the group's earliest due notice, if any."""
-        async with self.uow.begin(group_id) as tx:
-            claimed = await tx.actions.claim_due(
-                group_id, self.clock.now(), NOTICE_LEASE, 1, _KINDS
-            )
-            await tx.commit()
-        if not claimed:
-            return NoticeReport()
-        intent = claimed[0]
+        intent = await claim_one(self.uow, group_id, _KINDS, self.clock.now(), NOTICE_LEASE)
+        if intent is None:
+            return RoundReport()
         notice = await self._notice(intent)
         if notice is None:
-            await self._complete(intent)
-            return NoticeReport(dropped=1)
+            await complete(self.uow, intent)
+            return RoundReport(dropped=1)
         try:
             if isinstance(notice, MemberNotice):
                 await self.messenger.tell_member(notice)
@@ -80,17 +60,17 @@ class SendNotices:
                 await self.messenger.notify_admins(notice)
         except MessengerUnavailable as error:
             await self._defer(intent, error)
-            return NoticeReport(deferred=1)
+            return RoundReport(deferred=1)
         except MessengerError as error:
             if isinstance(notice, MemberNotice):  # never started the bot, or blocked it
                 log.debug("member_notice.refused", extra={"group": group_id, "error": str(error)})
-                await self._complete(intent)
+                await complete(self.uow, intent)
             else:
                 await self._refused(intent, error)
-            return NoticeReport(dropped=1)
-        await self._complete(intent)
+            return RoundReport(dropped=1)
+        await complete(self.uow, intent)
         log.info("notice.sent", extra={"group": group_id, "notice": str(intent.notice)})
-        return NoticeReport(sent=1)
+        return RoundReport(sent=1)
 
     async def _notice(self, intent: ScheduledAction) -> AdminNotice | MemberNotice | None:
         """The notice the intent stands for; `None` when it is malformed or obsolete."""
@@ -120,11 +100,7 @@ class SendNotices:
 
     async def _defer(self, intent: ScheduledAction, error: MessengerUnavailable) -> None:
         failures, now = intent.attempts + 1, self.clock.now()
-        later = intent.deferred(now, error.retry_after)
-        wait = later.due_at - now
-        async with self.uow.begin(intent.group_id) as tx:
-            await tx.actions.reschedule(later)
-            await tx.commit()
+        wait = (await defer(self.uow, intent, now, error)).due_at - now
         level = logging.WARNING if worth_reporting(failures) else logging.DEBUG
         log.log(
             level,
@@ -145,9 +121,4 @@ class SendNotices:
                 reason = f"notice {intent.notice} refused: {error}"
                 failed = AuditEvent.action_failed(group_id, self.clock.now(), None, reason)
                 await tx.audit.record(failed)
-            await tx.commit()
-
-    async def _complete(self, intent: ScheduledAction) -> None:
-        async with self.uow.begin(intent.group_id) as tx:
-            await tx.actions.complete(intent.group_id, intent.action_id)
             await tx.commit()

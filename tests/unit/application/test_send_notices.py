@@ -12,10 +12,10 @@ import pytest
 from adapters.memory.messenger import InMemoryMessenger
 from application.admin_notices import ADMIN_NOTICE_COOLDOWN
 from application.errors import BotLacksRights, MessengerUnavailable
+from application.intents import RoundReport
 from application.ports.messenger import AdminNotice, ChatRights
 from application.use_cases.enforce_membership import Enforcement
 from application.use_cases.on_bot_status_changed import BotStatusOutcome, BotStatusUpdate
-from application.use_cases.send_notices import NoticeReport
 from domain.audit import AuditKind
 from domain.membership import Membership, MemberStatus
 from domain.notices import NoticeKind
@@ -110,7 +110,7 @@ async def test_rule_11_a_notice_telegram_cannot_take_is_deferred_and_sent_later(
     )
     await world.container.notices().cannot_restrict(GROUP)
 
-    assert await world.container.send_notices().execute(GROUP) == NoticeReport(deferred=1)
+    assert await world.container.send_notices().execute(GROUP) == RoundReport(deferred=1)
     [intent] = await notice_intents(world)
     assert intent.due_at == world.clock.now() + timedelta(seconds=30)  # exactly retry_after
     assert intent.attempts == 1
@@ -158,7 +158,7 @@ async def test_rule_11_a_refused_notice_is_audited_logged_and_dropped(
     world.messenger.fail("notify_admins", GROUP, lambda: BotLacksRights(GROUP, "send messages"))
     await world.container.notices().cannot_restrict(GROUP)
 
-    assert await world.container.send_notices().execute(GROUP) == NoticeReport(dropped=1)
+    assert await world.container.send_notices().execute(GROUP) == RoundReport(dropped=1)
 
     assert await notice_intents(world) == []
     [failed] = [e for e in await world.audit() if e.kind is AuditKind.ACTION_FAILED]
@@ -209,7 +209,7 @@ async def test_a_notice_about_a_channel_the_group_no_longer_requires_is_dropped(
     await world.container.notices().report_unanswered(policy, (NEWS,))
     await world.protect(TALK_CHANNEL)  # NEWS unlinked before the notice went out
 
-    assert await world.container.send_notices().execute(GROUP) == NoticeReport(dropped=1)
+    assert await world.container.send_notices().execute(GROUP) == RoundReport(dropped=1)
     assert world.messenger.calls_of("notify_admins") == []
     assert await notice_intents(world) == []
 
