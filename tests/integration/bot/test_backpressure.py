@@ -208,6 +208,7 @@ async def test_rule_11_a_database_down_20_s_under_traffic_loses_no_update_webhoo
         await _outage(bot, 20.0, webhook=True)
 
 
+@pytest.mark.long
 async def test_rule_11_a_database_down_60_s_under_traffic_loses_no_update_polling() -> None:
     """Issue 10's long outage, in polling mode (webhook mode is held by the 20 s test): every
     mute, lift and re-mute due after a minute without a database happens, no update lost."""

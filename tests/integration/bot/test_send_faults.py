@@ -221,6 +221,7 @@ async def test_rule_11_a_restriction_failing_3_times_is_deferred_logged_audited_
     assert AuditKind.MUTED in [e.kind for e in await audit(story)]
 
 
+@pytest.mark.long
 async def test_rule_11_90_s_429s_on_a_warning_and_on_a_mute_hold_only_those_calls(
     story: Story,
 ) -> None:

@@ -42,8 +42,11 @@ STOP_BOUND = 10.0
 
 @pytest.mark.parametrize(
     "stop",
-    [signal.SIGTERM, signal.SIGINT, signal.SIGKILL],
-    ids=["sigterm", "sigint", "sigkill"],
+    [
+        pytest.param(signal.SIGTERM, id="sigterm"),
+        pytest.param(signal.SIGINT, id="sigint", marks=pytest.mark.long),  # SIGTERM's path
+        pytest.param(signal.SIGKILL, id="sigkill"),
+    ],
 )
 async def test_rule_10_a_stop_during_a_3000_update_backlog_is_bounded_and_loses_nothing(
     database_factory: DatabaseFactory, tmp_path: Path, stop: signal.Signals
