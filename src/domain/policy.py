@@ -12,6 +12,8 @@ from domain.errors import (
     ChannelNotLinked,
     InvalidChannelReference,
     InvalidSetting,
+    ReferenceProblem,
+    SettingProblem,
     TooManyChannels,
     UnknownSetting,
 )
@@ -79,7 +81,9 @@ class GroupSettings:
                 try:
                     policy = FailurePolicy(value.strip().lower())
                 except ValueError:
-                    raise InvalidSetting(key, value, "use open or closed") from None
+                    raise InvalidSetting(
+                        key, value, SettingProblem.CHOICES, choices=tuple(FailurePolicy)
+                    ) from None
                 return attrs.evolve(self, failure_policy=policy)
             case "warning_ttl":
                 return attrs.evolve(self, warning_ttl=_bounded(key, value, WARNING_TTL_RANGE))
@@ -90,7 +94,7 @@ class GroupSettings:
             case "join_gate":
                 switch = value.strip().lower()
                 if switch not in _ON + _OFF:
-                    raise InvalidSetting(key, value, "use on or off")
+                    raise InvalidSetting(key, value, SettingProblem.CHOICES, choices=("on", "off"))
                 return attrs.evolve(self, join_gate=switch in _ON)
             case "join_gate_timeout":
                 if value.strip().lower() in _OFF:
@@ -122,18 +126,23 @@ def _threshold(key: str, value: str) -> int | None:
         return None
     low, high = THRESHOLD_RANGE
     if not (text.isascii() and text.isdigit() and len(text) <= 6) or not low <= int(text) <= high:
-        raise InvalidSetting(key, value, f"use off or a number of joins a minute, {low} to {high}")
+        raise InvalidSetting(key, value, SettingProblem.THRESHOLD, low=str(low), high=str(high))
     return int(text)
 
 
 def _bounded(key: str, value: str, bounds: tuple[timedelta, timedelta]) -> timedelta:
     duration = parse_duration(value)
     if duration is None:
-        raise InvalidSetting(key, value, "use a duration such as 90s, 5m, 2h or 1d")
+        raise InvalidSetting(key, value, SettingProblem.NOT_A_DURATION)
     low, high = bounds
     if not low <= duration <= high:
-        reason = f"must be between {format_duration(low)} and {format_duration(high)}"
-        raise InvalidSetting(key, value, reason)
+        raise InvalidSetting(
+            key,
+            value,
+            SettingProblem.OUT_OF_RANGE,
+            low=format_duration(low),
+            high=format_duration(high),
+        )
     return duration
 
 
@@ -271,17 +280,15 @@ def parse_channel_ref(text: str) -> ChannelRef:
     if re.fullmatch(r"-100\d{5,}", raw):
         return ChannelRef(channel_id=ChannelId(int(raw)))
     if re.fullmatch(r"-?\d+", raw):
-        raise InvalidChannelReference(text, "channel ids start with -100")
+        raise InvalidChannelReference(text, ReferenceProblem.NOT_A_CHANNEL_ID)
     link = _LINK.match(raw)
     if link is not None:
         raw = link.group("rest").split("?")[0].rstrip("/")
         if raw.startswith(("+", "joinchat/")):
-            raise InvalidChannelReference(
-                text, "invite links cannot be looked up; use the @username or the -100… id"
-            )
+            raise InvalidChannelReference(text, ReferenceProblem.INVITE_LINK)
         if "/" in raw:  # t.me/name/123 points at a post of the channel
             raw = raw.split("/")[0]
     name = raw.removeprefix("@")
     if not _USERNAME.fullmatch(name):
-        raise InvalidChannelReference(text, "not a channel username")
+        raise InvalidChannelReference(text, ReferenceProblem.NOT_A_USERNAME)
     return ChannelRef(username=name)

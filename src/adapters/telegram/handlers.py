@@ -44,6 +44,7 @@ from telegram.ext import (
 from adapters.metrics import UPDATES_FAILED, count_enforcement
 from adapters.telegram import replies
 from adapters.telegram.convert import caller_of, parse_user_id, person_of, sender_of
+from adapters.telegram.i18n import ENGLISH, Texts
 from adapters.telegram.messenger import membership_of
 from adapters.telegram.texts import (
     GATE_VERIFY_PREFIX,
@@ -162,17 +163,18 @@ class Commands:
 
     async def list_page(self, name: str, command: ListCommand) -> "Reply":
         """Page `command.page` of the list `name` (one of `LISTS`), with its page buttons."""
+        t = ENGLISH
         match name:
             case "muted":
                 muted = await self.muted.execute(command)
-                page, text = muted.page, replies.muted_html(muted)
+                page, text = muted.page, replies.muted_html(muted, t)
             case "exempted":
                 exempted = await self.exempted.execute(command)
-                page, text = exempted, replies.exempted_html(exempted)
+                page, text = exempted, replies.exempted_html(exempted, t)
             case _:
                 logged = await self.log.execute(command)
-                page, text = logged, replies.log_html(logged)
-        return Reply(text, pages_keyboard(name, page.number, page.pages))
+                page, text = logged, replies.log_html(logged, t)
+        return Reply(text, pages_keyboard(name, page.number, page.pages, t))
 
 
 @attrs.frozen
@@ -361,7 +363,7 @@ async def pressed[T](update: Update, parse: Callable[[str], T | None]) -> Press[
         return None
     data = parse(query.data) if query.data is not None else None
     if data is None or query.message is None:
-        await answer(query, replies.INVALID_BUTTON)
+        await answer(query, ENGLISH.gettext(replies.INVALID_BUTTON))
         return None
     message = query.message
     return Press(
@@ -417,7 +419,7 @@ class OnVerifyPressed:
         )
         count_enforcement("verify", result.outcome.value)
         alert = result.outcome is VerifyOutcome.STILL_MISSING
-        await answer(press.query, replies.verify_answer(result), show_alert=alert)
+        await answer(press.query, replies.verify_answer(result, ENGLISH), show_alert=alert)
 
 
 @attrs.frozen
@@ -436,11 +438,11 @@ class OnSettingsPressed:
         try:
             result = await self.settings.execute(command)
         except (ApplicationError, DomainError) as error:
-            await answer(query, replies.error_text(error), show_alert=True)
+            await answer(query, replies.error_text(error, ENGLISH), show_alert=True)
             return
-        await answer(query, replies.saved_answer(key, result.settings))
-        keyboard = settings_keyboard(result.settings, bot_username=context.bot.username)
-        shown = Reply(replies.settings_result_html(result), keyboard)
+        await answer(query, replies.saved_answer(key, result.settings, ENGLISH))
+        keyboard = settings_keyboard(result.settings, ENGLISH, bot_username=context.bot.username)
+        shown = Reply(replies.settings_result_html(result, ENGLISH), keyboard)
         await _show_in_place(query, shown, "settings.menu")
 
 
@@ -460,7 +462,7 @@ class OnListPagePressed:
         try:
             reply = await self.commands.list_page(data.name, command)
         except (ApplicationError, DomainError) as error:
-            await answer(query, replies.error_text(error), show_alert=True)
+            await answer(query, replies.error_text(error, ENGLISH), show_alert=True)
             return
         await answer(query, "")
         await _show_in_place(query, reply, "list.page")
@@ -514,14 +516,14 @@ class OnGateVerifyPressed:
             return
         group_id = parse_gate_verify_data(query.data) if query.data is not None else None
         if group_id is None:
-            await answer(query, replies.INVALID_BUTTON)
+            await answer(query, ENGLISH.gettext(replies.INVALID_BUTTON))
             return
         result = await self.gate_verify.execute(
             GateVerifyCommand(group_id, UserId(query.from_user.id))
         )
         count_enforcement("gate_verify", result.outcome.value)
         alert = result.outcome is GateVerifyOutcome.STILL_MISSING
-        await answer(query, replies.gate_verify_answer(result), show_alert=alert)
+        await answer(query, replies.gate_verify_answer(result, ENGLISH), show_alert=alert)
 
 
 # --- commands --------------------------------------------------------------------------------
@@ -577,7 +579,7 @@ class GroupCommand:
         if message is None or user is None or chat is None:
             return
         if chat.type not in GROUPS:
-            await message.reply_text(replies.WORKS_IN_GROUPS, do_quote=False)
+            await message.reply_text(ENGLISH.gettext(replies.WORKS_IN_GROUPS), do_quote=False)
             return
         group_id, command_id = GroupId(chat.id), MessageId(message.message_id)
         try:
@@ -585,10 +587,10 @@ class GroupCommand:
         except NotPermitted as error:
             gated = MemberCommand(group_id, UserId(user.id), command_id)
             if await self.gate.execute(gated):  # the command is gone already
-                await _reply(message, Reply(replies.error_html(error)), self.answer)
+                await _reply(message, Reply(replies.error_html(error, ENGLISH)), self.answer)
             return
         except (ApplicationError, DomainError) as error:
-            reply = replies.error_html(error)
+            reply = replies.error_html(error, ENGLISH)
         except UsageError as error:
             reply = str(error)
         await _reply(message, reply, self.answer, command_id)
@@ -612,7 +614,7 @@ async def _reply(
     await answer.execute(AnswerCommand(GroupId(message.chat.id), said, command_id))
 
 
-def _target(message: Message, args: Sequence[str], usage: str) -> Target:
+def _target(message: Message, args: Sequence[str], usage: str, t: Texts) -> Target:
     """What a command points at: the replied-to message, a text mention, @username or an id.
 
     In a forum, a message that replies to nothing explicitly "replies" to its topic's opening
@@ -635,72 +637,73 @@ def _target(message: Message, args: Sequence[str], usage: str) -> Target:
     typed = parse_user_id(args[0]) if args else None
     if typed is not None:
         return ById(typed)
-    raise UsageError(f"Reply to one of their messages, or give their @username or id.\n{usage}")
+    raise UsageError(f"{t.gettext(replies.NAME_THEM)}\n{usage}")
 
 
 def command_runs(commands: Commands) -> dict[str, Run]:
     """What each admin command does."""
+    t = ENGLISH
 
     async def protect(_: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
         command = ProtectCommand(GroupId(chat.id), chat.title or "", caller, tuple(args))
-        return replies.protect_html(await commands.protect.execute(command))
+        return replies.protect_html(await commands.protect.execute(command), t)
 
     async def unprotect(_: Message, chat: Chat, caller: Caller, __: Sequence[str]) -> str:
         result = await commands.unprotect.execute(UnprotectCommand(GroupId(chat.id), caller))
-        return replies.unprotect_html(result)
+        return replies.unprotect_html(result, t)
 
     async def unlink(_: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
         if len(args) != 1:
-            raise UsageError(replies.USAGE["unlink"])
+            raise UsageError(replies.usage("unlink", t))
         result = await commands.unlink.execute(UnlinkCommand(GroupId(chat.id), caller, args[0]))
-        return replies.unlink_html(result)
+        return replies.unlink_html(result, t)
 
     async def status(_: Message, chat: Chat, caller: Caller, __: Sequence[str]) -> str:
         report = await commands.status.execute(StatusCommand(GroupId(chat.id), caller))
-        return replies.status_html(report)
+        return replies.status_html(report, t)
 
     async def settings(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> Reply:
         if len(args) > 2:
-            raise UsageError(replies.USAGE["settings"])
+            raise UsageError(replies.usage("settings", t))
         key, value = [*args, None, None][:2]
         command = SettingsCommand(GroupId(chat.id), caller, key, value)
         result = await commands.settings.execute(command)
-        keyboard = settings_keyboard(result.settings, bot_username=message.get_bot().username)
-        return Reply(replies.settings_result_html(result), keyboard)
+        keyboard = settings_keyboard(result.settings, t, bot_username=message.get_bot().username)
+        return Reply(replies.settings_result_html(result, t), keyboard)
 
     async def exempt(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
-        target = _target(message, args, replies.USAGE["exempt"])
+        target = _target(message, args, replies.usage("exempt", t), t)
         result = await commands.exempt.execute(ExemptCommand(GroupId(chat.id), caller, target))
-        return replies.exempt_html(result)
+        return replies.exempt_html(result, t)
 
     async def unexempt(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
-        target = _target(message, args, replies.USAGE["unexempt"])
+        target = _target(message, args, replies.usage("unexempt", t), t)
         command = UnexemptCommand(GroupId(chat.id), caller, target)
         removed = await commands.unexempt.execute(command)
-        return replies.unexempt_html(removed)
+        return replies.unexempt_html(removed, t)
 
     async def check(_: Message, chat: Chat, caller: Caller, __: Sequence[str]) -> str:
         report = await commands.check.execute(CheckCommand(GroupId(chat.id), caller))
-        return replies.check_html(report)
+        return replies.check_html(report, t)
 
     async def why(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
-        target = _target(message, args, replies.USAGE["why"])
+        target = _target(message, args, replies.usage("why", t), t)
         result = await commands.explain.execute(ExplainCommand(GroupId(chat.id), caller, target))
-        return replies.explanation_html(result)
+        return replies.explanation_html(result, t)
 
     async def raid(_: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
         order = {"on": RaidOrder.ON, "off": RaidOrder.OFF}.get(args[0].lower()) if args else None
         if (args and order is None) or len(args) > (2 if order is RaidOrder.ON else 1):
-            raise UsageError(replies.USAGE["raid"])
+            raise UsageError(replies.usage("raid", t))
         lasting = raid_duration(args[1] if len(args) > 1 else None)
         command = RaidCommand(GroupId(chat.id), caller, order or RaidOrder.SHOW, lasting)
-        return replies.raid_html(await commands.raid.execute(command))
+        return replies.raid_html(await commands.raid.execute(command), t)
 
     async def setlog(_: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
         if len(args) != 1:
-            raise UsageError(replies.USAGE["setlog"])
+            raise UsageError(replies.usage("setlog", t))
         command = SetLogCommand(GroupId(chat.id), chat.title or "", caller, args[0])
-        return replies.setlog_html(await commands.setlog.execute(command))
+        return replies.setlog_html(await commands.setlog.execute(command), t)
 
     def listing(name: str) -> Run:
         async def run(_: Message, chat: Chat, caller: Caller, __: Sequence[str]) -> Reply:
@@ -749,7 +752,7 @@ class OnStart:
             sender = UserId(user.id) if user is not None else UserId(chat.id)
             gated = MemberCommand(GroupId(chat.id), sender, MessageId(message.message_id))
             if await self.gate.execute(gated):
-                await _reply(message, replies.GROUP_HELP, self.answer)
+                await _reply(message, ENGLISH.gettext(replies.GROUP_HELP), self.answer)
             return
         if user is not None and context.args == [SETTINGS_START]:
             await _private_settings_list(message, self.configurable, UserId(user.id))
@@ -758,14 +761,14 @@ class OnStart:
         try:
             if muted:
                 await message.reply_html(
-                    my_mutes_html(muted),
-                    reply_markup=my_mutes_keyboard(muted),
+                    my_mutes_html(muted, ENGLISH),
+                    reply_markup=my_mutes_keyboard(muted, ENGLISH),
                     disable_web_page_preview=True,
                 )
             elif message.text is not None and message.text.startswith("/"):
                 await _private_help(message, context)
             else:
-                await message.reply_html(replies.NOT_MUTED_ANYWHERE)
+                await message.reply_html(ENGLISH.gettext(replies.NOT_MUTED_ANYWHERE))
         except TelegramError as error:  # they blocked the bot, or the chat is gone
             log.info("private.reply_failed chat=%s error=%s", chat.id, error)
 
@@ -788,20 +791,20 @@ class OnPrivateVerifyPressed:
             return
         group_id = parse_private_verify_data(query.data) if query.data is not None else None
         if group_id is None or query.message is None:
-            await answer(query, replies.INVALID_BUTTON)
+            await answer(query, ENGLISH.gettext(replies.INVALID_BUTTON))
             return
         presser = UserId(query.from_user.id)
         result = await self.verify.execute(PressVerifyCommand(group_id, presser, presser))
         count_enforcement("verify_private", result.outcome.value)
         alert = result.outcome is VerifyOutcome.STILL_MISSING
-        await answer(query, replies.verify_answer(result), show_alert=alert)
+        await answer(query, replies.verify_answer(result, ENGLISH), show_alert=alert)
         if result.outcome is not VerifyOutcome.LIFTED:
             return
         muted = await self.my_mutes.execute(presser)
         shown = (
-            Reply(my_mutes_html(muted), my_mutes_keyboard(muted))
+            Reply(my_mutes_html(muted, ENGLISH), my_mutes_keyboard(muted, ENGLISH))
             if muted
-            else Reply(replies.NOT_MUTED_ANYWHERE)
+            else Reply(ENGLISH.gettext(replies.NOT_MUTED_ANYWHERE))
         )
         await _show_in_place(query, shown, "my_mutes")
 
@@ -814,9 +817,9 @@ async def _private_settings_list(
     try:
         if groups:
             keyboard = configurable_groups_keyboard(groups)
-            await message.reply_html(replies.CHOOSE_GROUP, reply_markup=keyboard)
+            await message.reply_html(ENGLISH.gettext(replies.CHOOSE_GROUP), reply_markup=keyboard)
         else:
-            await message.reply_html(replies.NO_GROUP_TO_CONFIGURE)
+            await message.reply_html(ENGLISH.gettext(replies.NO_GROUP_TO_CONFIGURE))
     except TelegramError as error:  # they blocked the bot meanwhile
         log.info("private.reply_failed chat=%s error=%s", message.chat.id, error)
 
@@ -853,16 +856,16 @@ class OnPrivateSettingsPressed:
             return
         data = parse_private_settings_data(query.data) if query.data is not None else None
         if data is None or query.message is None:
-            await answer(query, replies.INVALID_BUTTON)
+            await answer(query, ENGLISH.gettext(replies.INVALID_BUTTON))
             return
         presser = UserId(query.from_user.id)
         if data.group_id is None:
             groups = await self.configurable.execute(presser)
             await answer(query, "")
             shown = (
-                Reply(replies.CHOOSE_GROUP, configurable_groups_keyboard(groups))
+                Reply(ENGLISH.gettext(replies.CHOOSE_GROUP), configurable_groups_keyboard(groups))
                 if groups
-                else Reply(replies.NO_GROUP_TO_CONFIGURE)
+                else Reply(ENGLISH.gettext(replies.NO_GROUP_TO_CONFIGURE))
             )
             await _show_in_place(query, shown, "private_settings.list")
             return
@@ -871,21 +874,25 @@ class OnPrivateSettingsPressed:
         try:
             result = await self.settings.execute(command)
         except (ApplicationError, DomainError) as error:
-            await answer(query, replies.error_text(error), show_alert=True)
+            await answer(query, replies.error_text(error, ENGLISH), show_alert=True)
             return
-        await answer(query, replies.saved_answer(key, result.settings) if key else "")
-        keyboard = settings_keyboard(result.settings, group_id=data.group_id)
+        await answer(query, replies.saved_answer(key, result.settings, ENGLISH) if key else "")
+        keyboard = settings_keyboard(result.settings, ENGLISH, group_id=data.group_id)
         await _show_in_place(
-            query, Reply(replies.private_settings_html(result), keyboard), "private_settings"
+            query,
+            Reply(replies.private_settings_html(result, ENGLISH), keyboard),
+            "private_settings",
         )
 
 
 async def _private_help(message: Message, context: Context) -> None:
     username = context.bot.username
     add = InlineKeyboardButton(
-        replies.ADD_TO_GROUP, url=f"https://t.me/{username}?startgroup=true"
+        ENGLISH.gettext(replies.ADD_TO_GROUP), url=f"https://t.me/{username}?startgroup=true"
     )
-    await message.reply_html(replies.PRIVATE_HELP, reply_markup=InlineKeyboardMarkup([[add]]))
+    await message.reply_html(
+        ENGLISH.gettext(replies.PRIVATE_HELP), reply_markup=InlineKeyboardMarkup([[add]])
+    )
 
 
 # --- assembly --------------------------------------------------------------------------------
@@ -1006,12 +1013,17 @@ def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler,
 async def publish_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Command menus per scope (DESIGN §1): private chats, group members, group admins."""
     bot = application.bot
-    help_only = [BotCommand("help", "What this bot does")]
+    t = ENGLISH
+    help_only = [BotCommand("help", t.gettext("What this bot does"))]
     await bot.set_my_commands(
-        [BotCommand("start", "Start here"), *help_only], scope=BotCommandScopeAllPrivateChats()
+        [BotCommand("start", t.gettext("Start here")), *help_only],
+        scope=BotCommandScopeAllPrivateChats(),
     )
     await bot.set_my_commands(help_only, scope=BotCommandScopeAllGroupChats())
-    admin = [BotCommand(command.name, command.description) for command in replies.ADMIN_COMMANDS]
+    admin = [
+        BotCommand(command.name, t.gettext(command.description))
+        for command in replies.ADMIN_COMMANDS
+    ]
     await bot.set_my_commands(admin, scope=BotCommandScopeAllChatAdministrators())
 
 

@@ -8,7 +8,7 @@ from application.ports.clock import Clock
 from application.ports.messenger import Messenger
 from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent, AuditKind
-from domain.errors import InvalidSetting
+from domain.errors import InvalidSetting, SettingProblem
 from domain.ids import GroupId
 from domain.policy import GroupPolicy, GroupSettings
 
@@ -62,7 +62,7 @@ class ChangeSettings:
                 return SettingsResult(GroupSettings())
             return SettingsResult(policy.settings, group_title=policy.title)
         if command.value is None:
-            raise InvalidSetting(command.key, "", "a value is needed")
+            raise InvalidSetting(command.key, "", SettingProblem.VALUE_NEEDED)
         async with self.uow.begin(group_id) as tx:
             policy = await tx.groups.get(group_id) or GroupPolicy(group_id)
             settings = policy.settings.changed(command.key, command.value)
