@@ -2,6 +2,7 @@
 
 import enum
 import re
+import string
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -18,6 +19,7 @@ from domain.errors import (
     UnknownSetting,
 )
 from domain.ids import ChannelId, GroupId
+from domain.language import AUTO, Language, language_of
 from domain.raid import DEFAULT_THRESHOLD, THRESHOLD_RANGE, Raid
 
 MAX_CHANNELS = 10
@@ -58,6 +60,11 @@ class GroupSettings:
     raid_threshold: int | None = DEFAULT_THRESHOLD
     """Joins a minute by members who have not joined every channel that start raid mode
     (rule 13); `None`: never automatically."""
+    language: Language | None = None
+    """Rule 15: `None` (`auto`) speaks each reader's own language; a language: everything sent
+    into the group uses it."""
+    warning_text: str | None = None
+    """The admins' own warning (`WARNING_PLACEHOLDERS` filled in); `None`: the catalog's."""
 
     KEYS = (
         "failure_policy",
@@ -66,9 +73,11 @@ class GroupSettings:
         "raid_threshold",
         "join_gate",
         "join_gate_timeout",
+        "language",
+        "warning_text",
     )
 
-    def changed(self, key: str, value: str) -> "GroupSettings":
+    def changed(self, key: str, value: str) -> "GroupSettings":  # noqa: PLR0912 - a case a key
         """These settings with `key` set from the admin's text `value`.
 
         Raises:
@@ -103,6 +112,10 @@ class GroupSettings:
                 return attrs.evolve(self, join_gate_timeout=timeout)
             case "raid_threshold":
                 return attrs.evolve(self, raid_threshold=_threshold(key, value))
+            case "language":
+                return attrs.evolve(self, language=_language(key, value))
+            case "warning_text":
+                return attrs.evolve(self, warning_text=warning_text(key, value))
             case _:
                 raise UnknownSetting(key, self.KEYS)
 
@@ -117,7 +130,78 @@ class GroupSettings:
             "join_gate_timeout": "off"
             if self.join_gate_timeout is None
             else format_duration(self.join_gate_timeout),
+            "language": AUTO if self.language is None else self.language.value,
+            "warning_text": "default" if self.warning_text is None else self.warning_text,
         }
+
+
+LANGUAGE_CHOICES = (AUTO, *(language.value for language in Language))
+"""What `/settings language` takes."""
+WARNING_PLACEHOLDERS = ("member", "channels", "group")
+"""What a custom warning may name; `{member}` it must (the warning tells whom it mutes)."""
+REQUIRED_PLACEHOLDER = "member"
+WARNING_TEXT_LIMIT = 4096
+"""Telegram's limit on a message's text, counted after the HTML is parsed."""
+WARNING_RESERVE = 200
+"""Room kept for the line the bot adds under the admins' text ("Then press Verify.")."""
+_LONGEST_VALUE = {
+    "member": 129,  # a first name and a last name of 64 characters each
+    "channels": MAX_CHANNELS * (128 + 8),  # each title at most 128, and the separators
+    "group": 128,
+}
+"""The longest text each placeholder can stand for (Telegram's limits on names and titles)."""
+
+
+def _language(key: str, value: str) -> Language | None:
+    text = value.strip()
+    if text.lower() == AUTO:
+        return None
+    language = language_of(text)
+    if language is None or len(text) > 8:
+        raise InvalidSetting(key, value, SettingProblem.CHOICES, choices=LANGUAGE_CHOICES)
+    return language
+
+
+def warning_text(key: str, value: str) -> str | None:
+    """The admins' warning as typed, checked: `default` (or nothing) restores the catalog's.
+
+    Raises:
+        InvalidSetting: a lone brace, a placeholder the bot does not fill (or one written with
+            a format spec, a conversion or an attribute), no `{member}`, or a text that with
+            the longest names and titles would be over Telegram's limit.
+    """
+    text = value.strip()
+    if not text or text.lower() == "default":
+        return None
+    try:
+        parts = [(f, spec, conv) for _, f, spec, conv in _FORMATTER.parse(text) if f is not None]
+    except ValueError:
+        raise InvalidSetting(key, value, SettingProblem.MALFORMED) from None
+    for field, spec, conversion in parts:
+        if field not in WARNING_PLACEHOLDERS or spec or conversion:
+            written = "".join(
+                [
+                    "{",
+                    field,
+                    f"!{conversion}" if conversion else "",
+                    f":{spec}" if spec else "",
+                    "}",
+                ]
+            )
+            raise InvalidSetting(key, value, SettingProblem.UNKNOWN_PLACEHOLDER, detail=written)
+    fields = {field for field, _, _ in parts}
+    if REQUIRED_PLACEHOLDER not in fields:
+        raise InvalidSetting(
+            key, value, SettingProblem.MISSING_PLACEHOLDER, detail=f"{{{REQUIRED_PLACEHOLDER}}}"
+        )
+    longest = text.format(**{name: "x" * size for name, size in _LONGEST_VALUE.items()})
+    if len(longest) > WARNING_TEXT_LIMIT - WARNING_RESERVE:
+        limit = str(WARNING_TEXT_LIMIT - WARNING_RESERVE - (len(longest) - len(text)))
+        raise InvalidSetting(key, value, SettingProblem.TOO_LONG, high=limit)
+    return text
+
+
+_FORMATTER = string.Formatter()
 
 
 def _threshold(key: str, value: str) -> int | None:

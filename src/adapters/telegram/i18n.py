@@ -19,6 +19,7 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+from babel import Locale
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -84,6 +85,12 @@ class Texts:
     def _filled(self, text: str, values: dict[str, object]) -> str:
         """Every message is a brace format (python-brace-format): `{{` is a literal brace."""
         return text.format(**{name: self.isolated(value) for name, value in values.items()})
+
+
+def language_name(language: Language) -> str:
+    """The language's name in itself, from CLDR ("español", "русский")."""
+    name = Locale.parse(language.value).get_display_name(language.value) or language.value
+    return name[:1].upper() + name[1:]
 
 
 def po_path(language: Language) -> Path:

@@ -6,6 +6,7 @@ import attrs
 from telegram.helpers import mention_html
 
 from adapters.telegram.i18n import N_, Texts
+from adapters.telegram.texts import warning_html
 from application.diagnosis import Finding, Problem
 from application.errors import (
     BotLacksRights,
@@ -15,6 +16,7 @@ from application.errors import (
     StorageError,
 )
 from application.paging import Page
+from application.ports.messenger import MuteWarning
 from application.targeting import Refusal, TargetRefused
 from application.use_cases.change_settings import SettingsResult
 from application.use_cases.check_rights import CheckReport
@@ -39,11 +41,12 @@ from domain.errors import (
     TooManyChannels,
     UnknownSetting,
 )
-from domain.ids import UserId
+from domain.ids import GroupId, UserId
 from domain.membership import MemberStatus
-from domain.policy import GroupSettings, RequiredChannel
+from domain.policy import LANGUAGE_CHOICES, GroupSettings, RequiredChannel
 from domain.raid import Raid
-from domain.senders import Exemption
+from domain.restriction import WarningReason
+from domain.senders import Exemption, Person
 
 INVALID_BUTTON = N_("This button is not valid.")
 """The answer to a press whose data none of the bot's buttons carries (forged, or outdated)."""
@@ -209,7 +212,8 @@ def unlink_html(result: UnlinkResult, t: Texts) -> str:
 
 def settings_html(settings: GroupSettings) -> str:
     """Every setting and its value (keys and values are command syntax: never translated)."""
-    lines = [f"<code>{k}</code> = <b>{html.escape(v)}</b>" for k, v in settings.shown().items()]
+    shown = settings.shown().items()
+    lines = [f"<code>{k}</code> = <b>{_shown_value(k, v)}</b>" for k, v in shown]
     return "\n".join(lines)
 
 
@@ -329,6 +333,14 @@ SETTING_DESCRIPTIONS = {
         "how long a requester may take to join before I decline the request "
         "(<i>off</i>: the admins decide)"
     ),
+    "language": N_(
+        "<i>auto</i>: each member's own language; or one language for everything I send "
+        "here: {languages}"
+    ),
+    "warning_text": N_(
+        "your own warning (<code>/settings warning_text …</code>) with {{member}}, "
+        "{{channels}} and {{group}}; <i>default</i>: mine"
+    ),
 }
 """What each setting does, shown by `/settings` and its menu."""
 
@@ -344,6 +356,23 @@ def settings_result_html(result: SettingsResult, t: Texts) -> str:
     return head + "\n".join(lines)
 
 
+def preview_html(result: SettingsResult, member: Person, t: Texts) -> str:
+    """After `/settings warning_text`: the warning as a member will see it, `member` named."""
+    warning = warning_html(
+        MuteWarning(
+            GroupId(0),
+            member,
+            result.channels,
+            WarningReason.SPOKE,
+            language=t.language,
+            custom_text=result.settings.warning_text,
+            group_title=result.group_title,
+        ),
+        t,
+    )
+    return t.gettext("Members will see:\n{warning}", warning=warning)
+
+
 def private_settings_html(result: SettingsResult, t: Texts) -> str:
     """The settings menu in a private chat: it names the group it acts on."""
     title = html.escape(result.group_title) if result.group_title else t.gettext("your group")
@@ -351,10 +380,22 @@ def private_settings_html(result: SettingsResult, t: Texts) -> str:
     return f"{head}\n{settings_result_html(result, t)}"
 
 
+_SHOWN_TEXT = 80
+"""A custom warning is shown in the settings up to this many characters."""
+
+
+def _shown_value(key: str, value: str) -> str:
+    if key == "warning_text" and len(value) > _SHOWN_TEXT:
+        value = value[:_SHOWN_TEXT] + "…"
+    return html.escape(value)
+
+
 def _setting_line(key: str, value: str, t: Texts) -> str:
-    line = f"<code>{html.escape(key)}</code> = <b>{html.escape(value)}</b>"
+    line = f"<code>{html.escape(key)}</code> = <b>{_shown_value(key, value)}</b>"
     what = SETTING_DESCRIPTIONS.get(key)
-    return f"{line}: {t.gettext(what)}" if what else line
+    if what is None:
+        return line
+    return f"{line}: {t.gettext(what, languages=', '.join(LANGUAGE_CHOICES[1:]))}"
 
 
 def exempt_html(result: ExemptResult, t: Texts) -> str:

@@ -11,7 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.helpers import mention_html
 
 from adapters.telegram.convert import parse_user_id
-from adapters.telegram.i18n import N_, Texts
+from adapters.telegram.i18n import N_, Texts, language_name
 from application.ports.messenger import (
     GateInvitation,
     GateNote,
@@ -23,7 +23,8 @@ from application.use_cases.list_configurable_groups import ConfigurableGroup
 from application.use_cases.show_my_mutes import MutedHere
 from domain.durations import format_duration
 from domain.ids import GroupId, UserId
-from domain.policy import GroupSettings, RequiredChannel
+from domain.language import AUTO, language_of
+from domain.policy import LANGUAGE_CHOICES, GroupSettings, RequiredChannel
 from domain.restriction import WarningReason
 
 VERIFY_PREFIX = "verify:"
@@ -43,6 +44,7 @@ LISTS = ("muted", "exempted", "log")
 """The admin lists that page with buttons (`/muted`, `/exempted`, `/log`)."""
 MAX_PAGE = 999
 SETTINGS_CHOICES: dict[str, tuple[str, ...]] = {
+    "language": LANGUAGE_CHOICES,
     "failure_policy": ("open", "closed"),
     "warning_ttl": ("30s", "2m", "10m", "1h"),
     "kick_after": ("off", "1h", "1d", "7d"),
@@ -61,15 +63,21 @@ _SETTINGS_LABELS = {
         "off": N_("Requests wait for admins"),
         "": N_("Decline requests after {value}"),
     },
+    "language": {"auto": N_("🌐 Each member's language")},
 }
 """What each menu button does: a pattern the value fills in, or a label per value (the one
 under `""` for any other value)."""
 _BUTTONS_PER_ROW = 2
 """Few enough for the labels to show whole on a phone."""
+_ROW_WIDTH = {"language": 3}
+"""Language names are short: three a row keeps the menu from growing six rows."""
 
 
 def settings_label(key: str, value: str, t: Texts) -> str:
     """The menu button's label: what choosing `value` for the setting `key` does."""
+    if key == "language" and value != AUTO:
+        language = language_of(value)
+        return f"🌐 {language_name(language) if language is not None else value}"
     labels = _SETTINGS_LABELS.get(key)
     if labels is None:
         return f"{key} {value}"
@@ -106,7 +114,11 @@ def warning_html(warning: MuteWarning, t: Texts) -> str:
     """The warning text: a real mention of each muted member and every missing channel."""
     members = [mention_html(m.user_id, m.name or t.gettext("member")) for m in warning.members]
     channels = channels_html(warning.channels, t)
-    if warning.is_merged:
+    if warning.custom_text is not None and not warning.is_merged:
+        first = custom_warning_html(
+            warning.custom_text, members[0], channels, warning.group_title, t
+        )
+    elif warning.is_merged:
         first = t.gettext(
             "{members}: to talk in this group, join {channels} first.",
             members=", ".join(map(t.isolated, members)),
@@ -115,6 +127,20 @@ def warning_html(warning: MuteWarning, t: Texts) -> str:
     else:
         first = t.gettext(_WARNINGS[warning.reason], member=members[0], channels=channels)
     return f"{first}\n{t.gettext('Then press <b>Verify</b>.')}"
+
+
+def custom_warning_html(text: str, member: str, channels: str, group: str, t: Texts) -> str:
+    """The admins' own warning, their words escaped like any title (DESIGN §1).
+
+    The placeholders are filled with the mention, the channel list and the group's escaped
+    title. Checked when it was saved (`domain.policy.warning_text`): only `{member}`, `{channels}`
+    and `{group}`, braces paired.
+    """
+    return html.escape(text, quote=False).format(
+        member=t.isolated(member),
+        channels=t.isolated(channels),
+        group=t.isolated(group_html(group, t)),
+    )
 
 
 def join_rows(channels: Iterable[RequiredChannel], t: Texts) -> list[list[InlineKeyboardButton]]:
@@ -259,9 +285,8 @@ def settings_keyboard(
             )
             for value in values
         ]
-        rows += [
-            buttons[i : i + _BUTTONS_PER_ROW] for i in range(0, len(buttons), _BUTTONS_PER_ROW)
-        ]
+        width = _ROW_WIDTH.get(key, _BUTTONS_PER_ROW)
+        rows += [buttons[i : i + width] for i in range(0, len(buttons), width)]
     if group_id is not None:
         back = InlineKeyboardButton(
             t.gettext("« My groups"), callback_data=private_settings_data()

@@ -89,6 +89,10 @@ class MuteWarning:
     """Further members named by a merged warning."""
     language: Language = DEFAULT_LANGUAGE
     """The warned member's language; a merged warning's is the group's (rule 15)."""
+    custom_text: str | None = None
+    """The admins' own warning (`{member}`, `{channels}`, `{group}`), for one member; `None`:
+    the catalog's. A merged warning always uses the catalog's."""
+    group_title: str = ""
 
     @property
     def members(self) -> tuple[Person, ...]:

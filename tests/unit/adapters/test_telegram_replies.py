@@ -69,7 +69,8 @@ def test_an_unknown_setting_lists_the_valid_keys_escaped() -> None:
     assert text == (
         "Unknown setting <code>&lt;colour&gt;</code>. Settings: <code>failure_policy</code>, "
         "<code>warning_ttl</code>, <code>kick_after</code>, <code>raid_threshold</code>, "
-        "<code>join_gate</code>, <code>join_gate_timeout</code>."
+        "<code>join_gate</code>, <code>join_gate_timeout</code>, <code>language</code>, "
+        "<code>warning_text</code>."
     )
 
 
@@ -79,7 +80,8 @@ def test_the_settings_reply_says_what_each_setting_does() -> None:
     assert len(lines) == len(GroupSettings.KEYS)
     for key, line in zip(GroupSettings.KEYS, lines, strict=True):
         assert line.startswith(f"<code>{key}</code> = <b>")
-        assert line.endswith(SETTING_DESCRIPTIONS[key])
+        languages = "en, es, pt_BR, ru, uk, tr, ar, fa, hi, id"
+        assert line.endswith(EN.gettext(SETTING_DESCRIPTIONS[key], languages=languages))
 
 
 def test_every_settings_button_says_what_choosing_it_does() -> None:
@@ -105,6 +107,10 @@ def test_every_settings_button_says_what_choosing_it_does() -> None:
         "Decline requests after 10m",
         "Decline requests after 1h",
         "Decline requests after 1d",
+        "🌐 Each member's language",
+        *(f"🌐 {name}" for name in ("English", "Español", "Português (Brasil)", "Русский")),
+        *(f"🌐 {name}" for name in ("Українська", "Türkçe", "العربية", "فارسی", "हिन्दी")),
+        "🌐 Indonesia",
     }
     assert settings_label("new_setting", "on", EN) == "new_setting on"  # one without a label yet
 

@@ -123,9 +123,10 @@ def test_settings_menu_data_round_trips_and_only_offered_values_parse() -> None:
 def test_settings_menu_ticks_the_current_values_and_fits_telegrams_limits() -> None:
     settings = GroupSettings().changed("failure_policy", "closed").changed("kick_after", "1d")
     rows = settings_keyboard(settings, EN).inline_keyboard
-    assert len(rows) == 10  # two buttons a row
+    assert len(rows) == 14  # two buttons a row; the eleven language choices three a row
     ticked = [button.text for row in rows for button in row if button.text.startswith("✓")]
     assert ticked == [
+        "✓ 🌐 Each member's language",
         "✓ Check fails: mute",
         "✓ Warnings stay 2m",
         "✓ Kick muted after 1d",
@@ -134,7 +135,7 @@ def test_settings_menu_ticks_the_current_values_and_fits_telegrams_limits() -> N
         "✓ Decline requests after 1h",
     ]
     for row in rows:
-        assert len(row) <= 2
+        assert len(row) <= 3
         for button in row:
             assert isinstance(button.callback_data, str)
             assert len(button.callback_data.encode()) <= 64
