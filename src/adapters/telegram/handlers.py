@@ -118,7 +118,7 @@ from application.use_cases.verify_join_request import (
 from domain.answers import Answer
 from domain.errors import DomainError
 from domain.ids import ChannelId, GroupId, MessageId, UserId
-from domain.language import DEFAULT_LANGUAGE, Language, private_language
+from domain.language import DEFAULT_LANGUAGE, Language, private_language, reader_language
 from domain.raid import raid_duration
 
 log = logging.getLogger(__name__)
@@ -233,6 +233,7 @@ class OnGroupMessage:
                 user.full_name,
                 message_id=MessageId(message.message_id),
                 thread_id=thread,
+                language_code=user.language_code,
             )
         )
         count_enforcement("message", outcome.value)
@@ -719,6 +720,10 @@ def command_runs(commands: Commands) -> dict[str, Run]:
             raise UsageError(replies.usage("settings", t))
         command = SettingsCommand(GroupId(chat.id), caller, key, value)
         result = await commands.settings.execute(command)
+        if result.changed is not None and result.changed.strip().lower() == "language":
+            # The new language shows at once: the reply speaks it (rule 15).
+            code = message.from_user.language_code if message.from_user is not None else None
+            t = texts(reader_language(result.settings.language, code))
         keyboard = settings_keyboard(result.settings, t, bot_username=message.get_bot().username)
         text = replies.settings_result_html(result, t)
         if key is not None and _is_free_text(key) and message.from_user is not None:
