@@ -172,9 +172,11 @@ class Stage:
         driver.join(g, dave)
         await story.expect(
             "Dave is muted and warned, in Spanish, about both channels",
-            lambda: self.muted(dave)()
-            and self.bot_said("únete primero a")()
-            and self.bot_said("Nezuko Insiders")(),
+            lambda: (
+                self.muted(dave)()
+                and self.bot_said("únete primero a")()
+                and self.bot_said("Nezuko Insiders")()
+            ),
         )
 
         story.person("Dave joins the channel Nezuko News")

@@ -74,7 +74,7 @@ from application.errors import ApplicationError, NotPermitted
 from application.paging import ListCommand
 from application.targeting import ById, ByReply, ByUsername, Target
 from application.use_cases.answer_in_group import AnswerCommand, AnswerInGroup
-from application.use_cases.change_settings import ChangeSettings, SettingsCommand
+from application.use_cases.change_settings import ChangeSettings, SettingsCommand, SettingsResult
 from application.use_cases.channel_member_changed import (
     ChannelMemberChanged,
     ChannelMemberUpdate,
@@ -685,6 +685,21 @@ def _text_after_key(text: str) -> str:
     return parts[2] if len(parts) > 2 else ""
 
 
+def _settings_reply(message: Message, result: SettingsResult, t: Texts) -> "Reply":
+    """The settings and their menu; a new language speaks at once, a new warning is previewed."""
+    user = message.from_user
+    changed = (result.changed or "").strip().lower().replace("-", "_")
+    if changed == "language":
+        code = user.language_code if user is not None else None
+        t = texts(reader_language(result.settings.language, code))
+    keyboard = settings_keyboard(result.settings, t, bot_username=message.get_bot().username)
+    text = replies.settings_result_html(result, t)
+    if changed == _FREE_TEXT and user is not None:
+        # Rule 15: the admins see at once what members will see (in the admin's language).
+        text = f"{text}\n\n{replies.preview_html(result, person_of(user), t)}"
+    return Reply(text, keyboard)
+
+
 def command_runs(commands: Commands) -> dict[str, Run]:
     """What each admin command does, replying with the catalog `t` (the admin's language)."""
 
@@ -719,18 +734,7 @@ def command_runs(commands: Commands) -> dict[str, Run]:
         elif len(args) > 2:
             raise UsageError(replies.usage("settings", t))
         command = SettingsCommand(GroupId(chat.id), caller, key, value)
-        result = await commands.settings.execute(command)
-        if result.changed is not None and result.changed.strip().lower() == "language":
-            # The new language shows at once: the reply speaks it (rule 15).
-            code = message.from_user.language_code if message.from_user is not None else None
-            t = texts(reader_language(result.settings.language, code))
-        keyboard = settings_keyboard(result.settings, t, bot_username=message.get_bot().username)
-        text = replies.settings_result_html(result, t)
-        if key is not None and _is_free_text(key) and message.from_user is not None:
-            # Rule 15: the admins see at once what members will see (in the admin's language).
-            member = person_of(message.from_user)
-            text = f"{text}\n\n{replies.preview_html(result, member, t)}"
-        return Reply(text, keyboard)
+        return _settings_reply(message, await commands.settings.execute(command), t)
 
     async def exempt(
         message: Message, chat: Chat, caller: Caller, args: Sequence[str], t: Texts
