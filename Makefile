@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install install-runtime lock test test-unit test-integration lint format clean demo run migrate bench
+.PHONY: install install-runtime lock test test-unit test-integration lint format clean demo run migrate bench catalogs
 
 install: $(STAMP)
 
@@ -12,24 +12,24 @@ install: $(STAMP)
 # is installed in editable mode without resolving anything again.
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check pip==26.3
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/pip install --disable-pip-version-check pip==26.3
+	$(BIN)/pip install --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 # The bot alone, for production (the Dockerfile runs exactly these commands): the runtime
 # dependencies at requirements.lock's versions, no test or lint tool, the project not editable.
 install-runtime:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check pip==26.3
-	$(BIN)/pip install --quiet --disable-pip-version-check --constraint requirements.lock .
+	$(BIN)/pip install --disable-pip-version-check pip==26.3
+	$(BIN)/pip install --disable-pip-version-check --constraint requirements.lock .
 
 # Re-resolve the direct pins of pyproject.toml into requirements.lock (needs the package index).
 lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet pip==26.3
-	.lock-venv/bin/pip install --quiet -e '.[dev]' setuptools==84.2.1
+	.lock-venv/bin/pip install pip==26.3
+	.lock-venv/bin/pip install -e '.[dev]' setuptools==84.2.1
 	.lock-venv/bin/pip freeze --exclude-editable --all | grep -v '^pip==' > requirements.lock
 	rm -rf .lock-venv
 
@@ -70,6 +70,26 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The translation catalogs (README "Languages"): extract every text from the code into
+# messages.pot, bring each language's .po in step with it (new ones are created), and give the
+# English catalog its ids as texts. Translators then fill the empty or fuzzy entries in.
+LOCALES   := src/adapters/telegram/locales
+LANGUAGES := en es pt_BR ru uk tr ar fa hi id
+catalogs: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --add-location=file --sort-by-file \
+		--add-comments=TRANSLATORS: --project=Nezuko --copyright-holder=Nezuko \
+		-o $(LOCALES)/messages.pot src
+	for lang in $(LANGUAGES); do \
+		if [ -f $(LOCALES)/$$lang/LC_MESSAGES/messages.po ]; then \
+			$(BIN)/pybabel update --ignore-obsolete --init-missing -D messages \
+				-i $(LOCALES)/messages.pot -d $(LOCALES) -l $$lang; \
+		else \
+			$(BIN)/pybabel init -D messages -i $(LOCALES)/messages.pot -d $(LOCALES) \
+				-l $$lang; \
+		fi; \
+	done
+	$(BIN)/python -m tools.catalogs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage htmlcov

@@ -172,7 +172,7 @@ class JoinGate:
             return
         policy = (await self.lookups.snapshot(request.group_id)).policy
         title = policy.title if policy is not None else ""
-        note = GateNote(request.user_chat_id, request.message_id, title, outcome)
+        note = GateNote(request.user_chat_id, request.message_id, title, outcome, request.language)
         try:
             await self.messenger.show_gate_note(note)
         except MessengerError as error:

@@ -27,6 +27,7 @@ from application.ports.throttle import Throttle
 from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent
 from domain.ids import ChannelId, GroupId, MessageId, UserId
+from domain.language import private_language, reader_language
 from domain.membership import Membership
 from domain.notices import NoticeKind
 from domain.policy import GroupPolicy
@@ -156,7 +157,16 @@ class Restrictions:
             standing = await self._standing(group_id, user_id)
         settled = await self.throttle.allow(f"muted:{group_id}:{user_id}", MUTE_SETTLE)
         wanted = Restriction(
-            group_id, user_id, missing, self.clock.now(), None, member.name, reason, thread_id
+            group_id,
+            user_id,
+            missing,
+            self.clock.now(),
+            None,
+            member.name,
+            reason,
+            thread_id,
+            language=reader_language(policy.settings.language, member.language_code),
+            language_code=member.language_code,
         )
         remembered = await self._remember(
             policy, wanted, settled=settled, standing=standing, silent=silent
@@ -265,7 +275,10 @@ class Restrictions:
                 await tx.actions.cancel(group_id, ActionKind.DELETE_MESSAGE, user_id)
             await tx.audit.record(AuditEvent.unmuted(group_id, self.clock.now(), user_id, reason))
             if tell_member:
-                freed = member_notice(group_id, user_id, NoticeKind.MEMBER_FREED, self.clock.now())
+                own = private_language(restriction.language_code)
+                freed = member_notice(
+                    group_id, user_id, NoticeKind.MEMBER_FREED, self.clock.now(), own
+                )
                 await tx.actions.add(freed)
             await tx.commit()
         if tell_member:

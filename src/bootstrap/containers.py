@@ -43,6 +43,7 @@ from application.use_cases.answer_in_group import AnswerInGroup
 from application.use_cases.change_settings import ChangeSettings
 from application.use_cases.channel_member_changed import ChannelMemberChanged
 from application.use_cases.check_rights import CheckRights
+from application.use_cases.choose_language import ChooseLanguage
 from application.use_cases.control_raid import ControlRaid
 from application.use_cases.enforce_membership import EnforceMembership
 from application.use_cases.exempt_member import ExemptMember
@@ -254,6 +255,7 @@ class Container(containers.DeclarativeContainer):
     control_raid = providers.Factory(
         ControlRaid, raids=raids, lookups=lookups, uow=uow, messenger=messenger
     )
+    choose_language = providers.Factory(ChooseLanguage, lookups=lookups)
 
     # What the Telegram handlers take
     events = providers.Factory(
@@ -270,6 +272,7 @@ class Container(containers.DeclarativeContainer):
         join_request=on_join_request,
         gate_verify=verify_join_request,
         usernames=remember_username,
+        language=choose_language,
     )
     commands = providers.Factory(
         Commands,
@@ -288,6 +291,7 @@ class Container(containers.DeclarativeContainer):
         raid=control_raid,
         setlog=set_log_channel,
         configurable=list_configurable_groups,
+        language=choose_language,
     )
 
 

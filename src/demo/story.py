@@ -166,22 +166,28 @@ class Stage:
         driver.say(g, ids.owner_id, f"/protect @nezuko_demo_news {insiders}")
         await story.expect("the group is protected with both channels", self.bot_said("is on"))
 
-        story.person("Dave joins the group")
+        # Rule 15: Dave's Telegram app speaks Spanish; the group's language is `auto`.
+        driver.user(dave, "Dave", username="dave_d", language_code="es")
+        story.person("Dave (his Telegram app is in Spanish) joins the group")
         driver.join(g, dave)
         await story.expect(
-            "Dave is muted and warned about both channels",
-            lambda: self.muted(dave)() and self.bot_said("Nezuko Insiders")(),
+            "Dave is muted and warned, in Spanish, about both channels",
+            lambda: (
+                self.muted(dave)()
+                and self.bot_said("únete primero a")()
+                and self.bot_said("Nezuko Insiders")()
+            ),
         )
 
         story.person("Dave joins the channel Nezuko News")
         driver.join(ids.news_channel_id, dave)
         await story.expect(
             "Dave is still muted; the new warning lists only Nezuko Insiders",
-            lambda: self.muted(dave)() and self.bot_said("also join")(),
+            lambda: self.muted(dave)() and self.bot_said("únete también a")(),
         )
 
         story.person("Dave joins the private channel Nezuko Insiders through the warning's button")
-        link = _button_url(driver.bot_messages(g), "Join Nezuko")
+        link = _button_url(driver.bot_messages(g), "Unirse a Nezuko")
         driver.join(insiders, dave, invite_link=link)
         await story.expect("Dave is unmuted without pressing anything", self.free(dave))
 

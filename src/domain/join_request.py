@@ -5,6 +5,7 @@ from datetime import datetime
 import attrs
 
 from domain.ids import GroupId, MessageId, UserId
+from domain.language import DEFAULT_LANGUAGE, Language
 
 
 @attrs.frozen
@@ -22,6 +23,8 @@ class PendingJoinRequest:
     requested_at: datetime
     message_id: MessageId | None = None
     """The bot's private message listing what to join, once Telegram took it."""
+    language: Language = DEFAULT_LANGUAGE
+    """The requester's own language: the gate's private messages use it (rule 15)."""
 
     def messaged(self, message_id: MessageId) -> "PendingJoinRequest":
         """The same request, its private message sent."""

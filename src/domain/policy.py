@@ -2,6 +2,7 @@
 
 import enum
 import re
+import string
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -12,10 +13,13 @@ from domain.errors import (
     ChannelNotLinked,
     InvalidChannelReference,
     InvalidSetting,
+    ReferenceProblem,
+    SettingProblem,
     TooManyChannels,
     UnknownSetting,
 )
 from domain.ids import ChannelId, GroupId
+from domain.language import AUTO, Language, language_of
 from domain.raid import DEFAULT_THRESHOLD, THRESHOLD_RANGE, Raid
 
 MAX_CHANNELS = 10
@@ -56,6 +60,11 @@ class GroupSettings:
     raid_threshold: int | None = DEFAULT_THRESHOLD
     """Joins a minute by members who have not joined every channel that start raid mode
     (rule 13); `None`: never automatically."""
+    language: Language | None = None
+    """Rule 15: `None` (`auto`) speaks each reader's own language; a language: everything sent
+    into the group uses it."""
+    warning_text: str | None = None
+    """The admins' own warning (`WARNING_PLACEHOLDERS` filled in); `None`: the catalog's."""
 
     KEYS = (
         "failure_policy",
@@ -64,9 +73,11 @@ class GroupSettings:
         "raid_threshold",
         "join_gate",
         "join_gate_timeout",
+        "language",
+        "warning_text",
     )
 
-    def changed(self, key: str, value: str) -> "GroupSettings":
+    def changed(self, key: str, value: str) -> "GroupSettings":  # noqa: PLR0912 - a case a key
         """These settings with `key` set from the admin's text `value`.
 
         Raises:
@@ -79,7 +90,9 @@ class GroupSettings:
                 try:
                     policy = FailurePolicy(value.strip().lower())
                 except ValueError:
-                    raise InvalidSetting(key, value, "use open or closed") from None
+                    raise InvalidSetting(
+                        key, value, SettingProblem.CHOICES, choices=tuple(FailurePolicy)
+                    ) from None
                 return attrs.evolve(self, failure_policy=policy)
             case "warning_ttl":
                 return attrs.evolve(self, warning_ttl=_bounded(key, value, WARNING_TTL_RANGE))
@@ -90,7 +103,7 @@ class GroupSettings:
             case "join_gate":
                 switch = value.strip().lower()
                 if switch not in _ON + _OFF:
-                    raise InvalidSetting(key, value, "use on or off")
+                    raise InvalidSetting(key, value, SettingProblem.CHOICES, choices=("on", "off"))
                 return attrs.evolve(self, join_gate=switch in _ON)
             case "join_gate_timeout":
                 if value.strip().lower() in _OFF:
@@ -99,6 +112,10 @@ class GroupSettings:
                 return attrs.evolve(self, join_gate_timeout=timeout)
             case "raid_threshold":
                 return attrs.evolve(self, raid_threshold=_threshold(key, value))
+            case "language":
+                return attrs.evolve(self, language=_language(key, value))
+            case "warning_text":
+                return attrs.evolve(self, warning_text=warning_text(key, value))
             case _:
                 raise UnknownSetting(key, self.KEYS)
 
@@ -113,7 +130,78 @@ class GroupSettings:
             "join_gate_timeout": "off"
             if self.join_gate_timeout is None
             else format_duration(self.join_gate_timeout),
+            "language": AUTO if self.language is None else self.language.value,
+            "warning_text": "default" if self.warning_text is None else self.warning_text,
         }
+
+
+LANGUAGE_CHOICES = (AUTO, *(language.value for language in Language))
+"""What `/settings language` takes."""
+WARNING_PLACEHOLDERS = ("member", "channels", "group")
+"""What a custom warning may name; `{member}` it must (the warning tells whom it mutes)."""
+REQUIRED_PLACEHOLDER = "member"
+WARNING_TEXT_LIMIT = 4096
+"""Telegram's limit on a message's text, counted after the HTML is parsed."""
+WARNING_RESERVE = 200
+"""Room kept for the line the bot adds under the admins' text ("Then press Verify.")."""
+_LONGEST_VALUE = {
+    "member": 129,  # a first name and a last name of 64 characters each
+    "channels": MAX_CHANNELS * (128 + 8),  # each title at most 128, and the separators
+    "group": 128,
+}
+"""The longest text each placeholder can stand for (Telegram's limits on names and titles)."""
+
+
+def _language(key: str, value: str) -> Language | None:
+    text = value.strip()
+    if text.lower() == AUTO:
+        return None
+    language = language_of(text)
+    if language is None or len(text) > 8:
+        raise InvalidSetting(key, value, SettingProblem.CHOICES, choices=LANGUAGE_CHOICES)
+    return language
+
+
+def warning_text(key: str, value: str) -> str | None:
+    """The admins' warning as typed, checked: `default` (or nothing) restores the catalog's.
+
+    Raises:
+        InvalidSetting: a lone brace, a placeholder the bot does not fill (or one written with
+            a format spec, a conversion or an attribute), no `{member}`, or a text that with
+            the longest names and titles would be over Telegram's limit.
+    """
+    text = value.strip()
+    if not text or text.lower() == "default":
+        return None
+    try:
+        parts = [(f, spec, conv) for _, f, spec, conv in _FORMATTER.parse(text) if f is not None]
+    except ValueError:
+        raise InvalidSetting(key, value, SettingProblem.MALFORMED) from None
+    for field, spec, conversion in parts:
+        if field not in WARNING_PLACEHOLDERS or spec or conversion:
+            written = "".join(
+                [
+                    "{",
+                    field,
+                    f"!{conversion}" if conversion else "",
+                    f":{spec}" if spec else "",
+                    "}",
+                ]
+            )
+            raise InvalidSetting(key, value, SettingProblem.UNKNOWN_PLACEHOLDER, detail=written)
+    fields = {field for field, _, _ in parts}
+    if REQUIRED_PLACEHOLDER not in fields:
+        raise InvalidSetting(
+            key, value, SettingProblem.MISSING_PLACEHOLDER, detail=f"{{{REQUIRED_PLACEHOLDER}}}"
+        )
+    longest = text.format(**{name: "x" * size for name, size in _LONGEST_VALUE.items()})
+    if len(longest) > WARNING_TEXT_LIMIT - WARNING_RESERVE:
+        limit = str(WARNING_TEXT_LIMIT - WARNING_RESERVE - (len(longest) - len(text)))
+        raise InvalidSetting(key, value, SettingProblem.TOO_LONG, high=limit)
+    return text
+
+
+_FORMATTER = string.Formatter()
 
 
 def _threshold(key: str, value: str) -> int | None:
@@ -122,18 +210,23 @@ def _threshold(key: str, value: str) -> int | None:
         return None
     low, high = THRESHOLD_RANGE
     if not (text.isascii() and text.isdigit() and len(text) <= 6) or not low <= int(text) <= high:
-        raise InvalidSetting(key, value, f"use off or a number of joins a minute, {low} to {high}")
+        raise InvalidSetting(key, value, SettingProblem.THRESHOLD, low=str(low), high=str(high))
     return int(text)
 
 
 def _bounded(key: str, value: str, bounds: tuple[timedelta, timedelta]) -> timedelta:
     duration = parse_duration(value)
     if duration is None:
-        raise InvalidSetting(key, value, "use a duration such as 90s, 5m, 2h or 1d")
+        raise InvalidSetting(key, value, SettingProblem.NOT_A_DURATION)
     low, high = bounds
     if not low <= duration <= high:
-        reason = f"must be between {format_duration(low)} and {format_duration(high)}"
-        raise InvalidSetting(key, value, reason)
+        raise InvalidSetting(
+            key,
+            value,
+            SettingProblem.OUT_OF_RANGE,
+            low=format_duration(low),
+            high=format_duration(high),
+        )
     return duration
 
 
@@ -271,17 +364,15 @@ def parse_channel_ref(text: str) -> ChannelRef:
     if re.fullmatch(r"-100\d{5,}", raw):
         return ChannelRef(channel_id=ChannelId(int(raw)))
     if re.fullmatch(r"-?\d+", raw):
-        raise InvalidChannelReference(text, "channel ids start with -100")
+        raise InvalidChannelReference(text, ReferenceProblem.NOT_A_CHANNEL_ID)
     link = _LINK.match(raw)
     if link is not None:
         raw = link.group("rest").split("?")[0].rstrip("/")
         if raw.startswith(("+", "joinchat/")):
-            raise InvalidChannelReference(
-                text, "invite links cannot be looked up; use the @username or the -100… id"
-            )
+            raise InvalidChannelReference(text, ReferenceProblem.INVITE_LINK)
         if "/" in raw:  # t.me/name/123 points at a post of the channel
             raw = raw.split("/")[0]
     name = raw.removeprefix("@")
     if not _USERNAME.fullmatch(name):
-        raise InvalidChannelReference(text, "not a channel username")
+        raise InvalidChannelReference(text, ReferenceProblem.NOT_A_USERNAME)
     return ChannelRef(username=name)

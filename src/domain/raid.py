@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from domain.durations import format_duration, parse_duration
-from domain.errors import InvalidSetting
+from domain.errors import InvalidSetting, SettingProblem
 from domain.ids import MessageId, UserId
 
 RATE_WINDOW = timedelta(minutes=1)
@@ -89,8 +89,13 @@ def raid_duration(text: str | None) -> timedelta:
     duration = parse_duration(text)
     low, high = MANUAL_RANGE
     if duration is None or not low <= duration <= high:
-        reason = f"use a duration between {format_duration(low)} and {format_duration(high)}"
-        raise InvalidSetting("raid", text, reason)
+        raise InvalidSetting(
+            "raid",
+            text,
+            SettingProblem.DURATION_BETWEEN,
+            low=format_duration(low),
+            high=format_duration(high),
+        )
     return duration
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 import attrs
 
 from domain.ids import ChannelId, GroupId, MessageId, UserId
+from domain.language import DEFAULT_LANGUAGE, Language
 from domain.membership import Membership, MemberStatus
 
 
@@ -41,6 +42,10 @@ class Restriction:
     """Why the member's latest warning is shown."""
     thread_id: int | None = None
     """The forum topic the member wrote in, where their warning goes."""
+    language: Language = DEFAULT_LANGUAGE
+    """The language the member's warning was decided in (rule 15)."""
+    language_code: str | None = None
+    """The member's Telegram `language_code`, for what is said to them in private."""
 
     def still_missing(self, missing: tuple[ChannelId, ...]) -> "Restriction":
         """The same restriction after a re-check found `missing` channels still not joined."""

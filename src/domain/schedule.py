@@ -8,6 +8,7 @@ import attrs
 
 from domain.answers import Answer
 from domain.ids import ChannelId, GroupId, MessageId, UserId
+from domain.language import DEFAULT_LANGUAGE, Language
 from domain.notices import NoticeKind
 from domain.policy import GroupPolicy
 
@@ -66,6 +67,9 @@ class ScheduledAction:
     count: int | None = None
     """The number a `SEND_NOTICE` reports, if any (members muted during a raid, joins a
     minute that started one)."""
+    language: Language | None = None
+    """The language a deferred notice to one person was decided in (rule 15); `None`: the
+    group's, read when it is sent."""
 
     @classmethod
     def new(
@@ -167,12 +171,17 @@ def raid_notice_refresh(group_id: GroupId, at: datetime) -> ScheduledAction:
 
 
 def member_notice(
-    group_id: GroupId, user_id: UserId, notice: NoticeKind, now: datetime
+    group_id: GroupId,
+    user_id: UserId,
+    notice: NoticeKind,
+    now: datetime,
+    language: Language = DEFAULT_LANGUAGE,
 ) -> ScheduledAction:
-    """Rules 11 and 12: tell a member in private, paced like the admins' notices."""
-    return ScheduledAction.new(
+    """Rules 11 and 12: tell a member in private (in `language`), paced like admins' notices."""
+    action = ScheduledAction.new(
         group_id, ActionKind.SEND_NOTICE, now, user_id=user_id, notice=notice
     )
+    return attrs.evolve(action, language=language)
 
 
 def kick_of_unverified(

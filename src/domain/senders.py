@@ -79,3 +79,5 @@ class Person:
     user_id: UserId
     name: str
     is_bot: bool = False
+    language_code: str | None = None
+    """Their Telegram app's language (an IETF tag), when the update tells it (rule 15)."""

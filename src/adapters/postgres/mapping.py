@@ -11,6 +11,7 @@ from domain.answers import Answer
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.join_request import PendingJoinRequest
+from domain.language import DEFAULT_LANGUAGE, language_of
 from domain.notices import NoticeKind
 from domain.policy import FailurePolicy, GroupPolicy, GroupSettings, LogChannel, RequiredChannel
 from domain.raid import Raid
@@ -57,6 +58,8 @@ def group_values(policy: GroupPolicy) -> Values:
         "join_gate": policy.settings.join_gate,
         "join_gate_timeout": policy.settings.join_gate_timeout,
         "raid_threshold": policy.settings.raid_threshold,
+        "language": None if policy.settings.language is None else policy.settings.language.value,
+        "warning_text": policy.settings.warning_text,
         "log_channel_id": policy.log_channel.channel_id if policy.log_channel else None,
         "log_channel_title": policy.log_channel.title if policy.log_channel else None,
     }
@@ -135,6 +138,8 @@ def policy_from_rows(rows: Sequence[RowMapping]) -> GroupPolicy:
             join_gate=bool(group["join_gate"]),
             join_gate_timeout=None if gate_timeout is None else _timedelta(gate_timeout),
             raid_threshold=_optional_int(group["raid_threshold"]),
+            language=language_of(_optional_str(group["language"])),
+            warning_text=_optional_str(group["warning_text"]),
         ),
         raid=raid_from_row(group),
         log_channel=(
@@ -161,6 +166,8 @@ def restriction_values(restriction: Restriction) -> Values:
         "member_name": restriction.name,
         "reason": restriction.reason.value,
         "thread_id": restriction.thread_id,
+        "language": restriction.language.value,
+        "language_code": restriction.language_code,
     }
 
 
@@ -177,6 +184,8 @@ def restriction_from_row(row: RowMapping) -> Restriction:
         name=str(row["member_name"]),
         reason=WarningReason(str(row["reason"])),
         thread_id=_optional_int(row["thread_id"]),
+        language=language_of(str(row["language"])) or DEFAULT_LANGUAGE,
+        language_code=_optional_str(row["language_code"]),
     )
 
 
@@ -231,6 +240,7 @@ def action_values(action: ScheduledAction) -> Values:
         "answer_keyboard": None if action.answer is None else action.answer.keyboard,
         "answer_thread_id": None if action.answer is None else action.answer.thread_id,
         "count": action.count,
+        "language": None if action.language is None else action.language.value,
     }
 
 
@@ -261,6 +271,7 @@ def action_from_row(row: RowMapping) -> ScheduledAction:
         channel_id=None if channel is None else ChannelId(channel),
         answer=answer,
         count=_optional_int(row["count"]),
+        language=language_of(_optional_str(row["language"])),
     )
 
 
@@ -275,6 +286,7 @@ def join_request_values(request: PendingJoinRequest) -> Values:
         "user_chat_id": request.user_chat_id,
         "requested_at": request.requested_at,
         "message_id": request.message_id,
+        "language": request.language.value,
     }
 
 
@@ -287,4 +299,5 @@ def join_request_from_row(row: RowMapping) -> PendingJoinRequest:
         user_chat_id=int(row["user_chat_id"]),
         requested_at=_datetime(row["requested_at"]),
         message_id=None if message is None else MessageId(message),
+        language=language_of(str(row["language"])) or DEFAULT_LANGUAGE,
     )

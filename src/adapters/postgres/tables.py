@@ -59,6 +59,8 @@ groups = Table(
     Column("join_gate_timeout", Interval, nullable=True, server_default=text("'1 hour'")),
     # Joins a minute that start raid mode; NULL: off (rule 13).
     Column("raid_threshold", Integer, nullable=True, server_default=text("20")),
+    Column("language", Text, nullable=True),  # NULL: auto (rule 15)
+    Column("warning_text", Text, nullable=True),  # NULL: the catalog's warning
     # The raid going on (or ending) in the group: NULL raid_started_at when there is none.
     Column("raid_started_at", DateTime(timezone=True), nullable=True),
     Column("raid_busy_at", DateTime(timezone=True), nullable=True),
@@ -104,6 +106,8 @@ restrictions = Table(
     Column("member_name", Text, nullable=False, server_default=""),
     Column("reason", Text, nullable=False, server_default="spoke"),
     Column("thread_id", BigInteger, nullable=True),
+    Column("language", Text, nullable=False, server_default="en"),
+    Column("language_code", Text, nullable=True),
     PrimaryKeyConstraint("tenant_id", "user_id"),
     # A group's restrictions, oldest first (bulk lifting after /unprotect).
     Index(None, "tenant_id", "since", "user_id"),
@@ -157,6 +161,7 @@ scheduled_actions = Table(
     Column("answer_thread_id", BigInteger, nullable=True),
     # The number a notice reports (members muted during a raid); NULL for other kinds.
     Column("count", Integer, nullable=True),
+    Column("language", Text, nullable=True),
     PrimaryKeyConstraint("action_id"),
     # Claiming a group's due actions, and the directory's "which groups have due actions".
     Index(None, "tenant_id", "due_at"),
@@ -174,6 +179,7 @@ join_requests = Table(
     Column("requested_at", DateTime(timezone=True), nullable=False),
     # The bot's private message to the requester, once Telegram took it.
     Column("message_id", BigInteger, nullable=True),
+    Column("language", Text, nullable=False, server_default="en"),
     PrimaryKeyConstraint("tenant_id", "user_id"),
 )
 """Rule 14: join requests the gate holds pending until the requester has joined every channel."""

@@ -24,7 +24,7 @@ def parse_user_id(text: str) -> UserId | None:
 
 def person_of(user: User) -> Person:
     """A user as the bot names them."""
-    return Person(UserId(user.id), user.full_name, user.is_bot)
+    return Person(UserId(user.id), user.full_name, user.is_bot, user.language_code)
 
 
 def sender_of(message: Message, user: User) -> Sender:

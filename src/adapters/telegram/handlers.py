@@ -25,6 +25,7 @@ from telegram import (
     Message,
     MessageEntity,
     Update,
+    User,
 )
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
@@ -44,6 +45,7 @@ from telegram.ext import (
 from adapters.metrics import UPDATES_FAILED, count_enforcement
 from adapters.telegram import replies
 from adapters.telegram.convert import caller_of, parse_user_id, person_of, sender_of
+from adapters.telegram.i18n import Texts, texts
 from adapters.telegram.messenger import membership_of
 from adapters.telegram.texts import (
     GATE_VERIFY_PREFIX,
@@ -72,12 +74,13 @@ from application.errors import ApplicationError, NotPermitted
 from application.paging import ListCommand
 from application.targeting import ById, ByReply, ByUsername, Target
 from application.use_cases.answer_in_group import AnswerCommand, AnswerInGroup
-from application.use_cases.change_settings import ChangeSettings, SettingsCommand
+from application.use_cases.change_settings import ChangeSettings, SettingsCommand, SettingsResult
 from application.use_cases.channel_member_changed import (
     ChannelMemberChanged,
     ChannelMemberUpdate,
 )
 from application.use_cases.check_rights import CheckCommand, CheckRights
+from application.use_cases.choose_language import ChooseLanguage, LanguageQuery
 from application.use_cases.control_raid import ControlRaid, RaidCommand, RaidOrder
 from application.use_cases.enforce_membership import (
     EnforceCommand,
@@ -115,6 +118,7 @@ from application.use_cases.verify_join_request import (
 from domain.answers import Answer
 from domain.errors import DomainError
 from domain.ids import ChannelId, GroupId, MessageId, UserId
+from domain.language import DEFAULT_LANGUAGE, Language, private_language, reader_language
 from domain.raid import raid_duration
 
 log = logging.getLogger(__name__)
@@ -159,20 +163,21 @@ class Commands:
     raid: ControlRaid
     setlog: SetLogChannel
     configurable: ListConfigurableGroups
+    language: ChooseLanguage
 
-    async def list_page(self, name: str, command: ListCommand) -> "Reply":
+    async def list_page(self, name: str, command: ListCommand, t: Texts) -> "Reply":
         """Page `command.page` of the list `name` (one of `LISTS`), with its page buttons."""
         match name:
             case "muted":
                 muted = await self.muted.execute(command)
-                page, text = muted.page, replies.muted_html(muted)
+                page, text = muted.page, replies.muted_html(muted, t)
             case "exempted":
                 exempted = await self.exempted.execute(command)
-                page, text = exempted, replies.exempted_html(exempted)
+                page, text = exempted, replies.exempted_html(exempted, t)
             case _:
                 logged = await self.log.execute(command)
-                page, text = logged, replies.log_html(logged)
-        return Reply(text, pages_keyboard(name, page.number, page.pages))
+                page, text = logged, replies.log_html(logged, t)
+        return Reply(text, pages_keyboard(name, page.number, page.pages, t))
 
 
 @attrs.frozen
@@ -191,6 +196,7 @@ class Events:
     join_request: OnJoinRequest
     gate_verify: VerifyJoinRequest
     usernames: RememberUsername
+    language: ChooseLanguage
 
 
 # --- events ----------------------------------------------------------------------------------
@@ -227,6 +233,7 @@ class OnGroupMessage:
                 user.full_name,
                 message_id=MessageId(message.message_id),
                 thread_id=thread,
+                language_code=user.language_code,
             )
         )
         count_enforcement("message", outcome.value)
@@ -339,6 +346,17 @@ async def answer(query: CallbackQuery, text: str, *, show_alert: bool = False) -
         log.info("press.answer_expired error=%s", error.message)
 
 
+async def reader_texts(language: ChooseLanguage, group_id: GroupId, user: User | None) -> Texts:
+    """The catalog for a text to `user` in a group (rule 15: the group's or their language)."""
+    code = user.language_code if user is not None else None
+    return texts(await language.execute(LanguageQuery(group_id, code)))
+
+
+def own_texts(user: User | None) -> Texts:
+    """The catalog for a private chat: always the person's own language (rule 15)."""
+    return texts(private_language(user.language_code if user is not None else None))
+
+
 @attrs.frozen
 class Press[T]:
     """A button press whose data one of our parsers accepted."""
@@ -361,7 +379,7 @@ async def pressed[T](update: Update, parse: Callable[[str], T | None]) -> Press[
         return None
     data = parse(query.data) if query.data is not None else None
     if data is None or query.message is None:
-        await answer(query, replies.INVALID_BUTTON)
+        await answer(query, own_texts(query.from_user).gettext(replies.INVALID_BUTTON))
         return None
     message = query.message
     return Press(
@@ -401,9 +419,10 @@ class OnVerifyPressed:
     """
 
     verify: PressVerify
+    language: ChooseLanguage
 
     async def __call__(self, update: Update, context: Context) -> None:
-        """Run the press and answer with what it came to."""
+        """Run the press and answer with what it came to, in the presser's language."""
         press = await pressed(update, parse_verify_data)
         if press is None:
             return
@@ -417,7 +436,8 @@ class OnVerifyPressed:
         )
         count_enforcement("verify", result.outcome.value)
         alert = result.outcome is VerifyOutcome.STILL_MISSING
-        await answer(press.query, replies.verify_answer(result), show_alert=alert)
+        t = await reader_texts(self.language, press.group_id, press.query.from_user)
+        await answer(press.query, replies.verify_answer(result, t), show_alert=alert)
 
 
 @attrs.frozen
@@ -425,9 +445,13 @@ class OnSettingsPressed:
     """A button of the `/settings` menu: the presser must be allowed to configure the group."""
 
     settings: ChangeSettings
+    language: ChooseLanguage
 
     async def __call__(self, update: Update, context: Context) -> None:
-        """Change the setting, or say in an alert why not; show the menu's new state."""
+        """Change the setting, or say in an alert why not; show the menu's new state.
+
+        In the presser's language, as it stands after the change (a new `language` shows).
+        """
         press = await pressed(update, parse_settings_data)
         if press is None:
             return
@@ -436,11 +460,13 @@ class OnSettingsPressed:
         try:
             result = await self.settings.execute(command)
         except (ApplicationError, DomainError) as error:
-            await answer(query, replies.error_text(error), show_alert=True)
+            t = await reader_texts(self.language, press.group_id, query.from_user)
+            await answer(query, replies.error_text(error, t), show_alert=True)
             return
-        await answer(query, replies.saved_answer(key, result.settings))
-        keyboard = settings_keyboard(result.settings, bot_username=context.bot.username)
-        shown = Reply(replies.settings_result_html(result), keyboard)
+        t = await reader_texts(self.language, press.group_id, query.from_user)
+        await answer(query, replies.saved_answer(key, result.settings, t))
+        keyboard = settings_keyboard(result.settings, t, bot_username=context.bot.username)
+        shown = Reply(replies.settings_result_html(result, t), keyboard)
         await _show_in_place(query, shown, "settings.menu")
 
 
@@ -457,10 +483,11 @@ class OnListPagePressed:
             return
         query, data = press.query, press.data
         command = ListCommand(press.group_id, Caller(press.presser), data.page)
+        t = await reader_texts(self.commands.language, press.group_id, query.from_user)
         try:
-            reply = await self.commands.list_page(data.name, command)
+            reply = await self.commands.list_page(data.name, command, t)
         except (ApplicationError, DomainError) as error:
-            await answer(query, replies.error_text(error), show_alert=True)
+            await answer(query, replies.error_text(error, t), show_alert=True)
             return
         await answer(query, "")
         await _show_in_place(query, reply, "list.page")
@@ -488,6 +515,7 @@ class OnJoinRequestReceived:
                 UserId(request.from_user.id),
                 is_channel=request.chat.type == ChatType.CHANNEL,
                 user_chat_id=request.user_chat_id,
+                language_code=request.from_user.language_code,
             )
         )
         log.info(
@@ -513,15 +541,16 @@ class OnGateVerifyPressed:
         if query is None:
             return
         group_id = parse_gate_verify_data(query.data) if query.data is not None else None
+        t = own_texts(query.from_user)  # the gate's messages are private (rule 15)
         if group_id is None:
-            await answer(query, replies.INVALID_BUTTON)
+            await answer(query, t.gettext(replies.INVALID_BUTTON))
             return
         result = await self.gate_verify.execute(
             GateVerifyCommand(group_id, UserId(query.from_user.id))
         )
         count_enforcement("gate_verify", result.outcome.value)
         alert = result.outcome is GateVerifyOutcome.STILL_MISSING
-        await answer(query, replies.gate_verify_answer(result), show_alert=alert)
+        await answer(query, replies.gate_verify_answer(result, t), show_alert=alert)
 
 
 # --- commands --------------------------------------------------------------------------------
@@ -552,7 +581,7 @@ async def _show_in_place(query: CallbackQuery, reply: "Reply", what: str) -> Non
         log.info("%s.not_updated error=%s", what, error.message)
 
 
-type Run = Callable[[Message, Chat, Caller, Sequence[str]], Awaitable[str | Reply]]
+type Run = Callable[[Message, Chat, Caller, Sequence[str], Texts], Awaitable[str | Reply]]
 
 
 @attrs.frozen
@@ -566,6 +595,7 @@ class GroupCommand:
     run: Run
     answer: AnswerInGroup
     gate: GateMemberCommand
+    language: ChooseLanguage
 
     async def __call__(self, update: Update, context: Context) -> None:
         """Reply with the outcome or with what went wrong."""
@@ -577,18 +607,21 @@ class GroupCommand:
         if message is None or user is None or chat is None:
             return
         if chat.type not in GROUPS:
-            await message.reply_text(replies.WORKS_IN_GROUPS, do_quote=False)
+            await message.reply_text(
+                own_texts(user).gettext(replies.WORKS_IN_GROUPS), do_quote=False
+            )
             return
         group_id, command_id = GroupId(chat.id), MessageId(message.message_id)
+        t = await reader_texts(self.language, group_id, user)  # the admin's (rule 15)
         try:
-            reply = await self.run(message, chat, caller_of(message, user), context.args or [])
+            reply = await self.run(message, chat, caller_of(message, user), context.args or [], t)
         except NotPermitted as error:
             gated = MemberCommand(group_id, UserId(user.id), command_id)
             if await self.gate.execute(gated):  # the command is gone already
-                await _reply(message, Reply(replies.error_html(error)), self.answer)
+                await _reply(message, Reply(replies.error_html(error, t)), self.answer)
             return
         except (ApplicationError, DomainError) as error:
-            reply = replies.error_html(error)
+            reply = replies.error_html(error, t)
         except UsageError as error:
             reply = str(error)
         await _reply(message, reply, self.answer, command_id)
@@ -612,7 +645,7 @@ async def _reply(
     await answer.execute(AnswerCommand(GroupId(message.chat.id), said, command_id))
 
 
-def _target(message: Message, args: Sequence[str], usage: str) -> Target:
+def _target(message: Message, args: Sequence[str], usage: str, t: Texts) -> Target:
     """What a command points at: the replied-to message, a text mention, @username or an id.
 
     In a forum, a message that replies to nothing explicitly "replies" to its topic's opening
@@ -635,76 +668,119 @@ def _target(message: Message, args: Sequence[str], usage: str) -> Target:
     typed = parse_user_id(args[0]) if args else None
     if typed is not None:
         return ById(typed)
-    raise UsageError(f"Reply to one of their messages, or give their @username or id.\n{usage}")
+    raise UsageError(f"{t.gettext(replies.NAME_THEM)}\n{usage}")
+
+
+_FREE_TEXT = "warning_text"
+"""The setting whose value is a text of its own, taken whole from the message."""
+
+
+def _is_free_text(key: str) -> bool:
+    return key.strip().lower().replace("-", "_") == _FREE_TEXT
+
+
+def _text_after_key(text: str) -> str:
+    """`/settings warning_text Hello {member}…` → `Hello {member}…` (lines kept)."""
+    parts = text.split(maxsplit=2)
+    return parts[2] if len(parts) > 2 else ""
+
+
+def _settings_reply(message: Message, result: SettingsResult, t: Texts) -> "Reply":
+    """The settings and their menu; a new language speaks at once, a new warning is previewed."""
+    user = message.from_user
+    changed = (result.changed or "").strip().lower().replace("-", "_")
+    if changed == "language":
+        code = user.language_code if user is not None else None
+        t = texts(reader_language(result.settings.language, code))
+    keyboard = settings_keyboard(result.settings, t, bot_username=message.get_bot().username)
+    text = replies.settings_result_html(result, t)
+    if changed == _FREE_TEXT and user is not None:
+        # Rule 15: the admins see at once what members will see (in the admin's language).
+        text = f"{text}\n\n{replies.preview_html(result, person_of(user), t)}"
+    return Reply(text, keyboard)
 
 
 def command_runs(commands: Commands) -> dict[str, Run]:
-    """What each admin command does."""
+    """What each admin command does, replying with the catalog `t` (the admin's language)."""
 
-    async def protect(_: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
+    async def protect(
+        _: Message, chat: Chat, caller: Caller, args: Sequence[str], t: Texts
+    ) -> str:
         command = ProtectCommand(GroupId(chat.id), chat.title or "", caller, tuple(args))
-        return replies.protect_html(await commands.protect.execute(command))
+        return replies.protect_html(await commands.protect.execute(command), t)
 
-    async def unprotect(_: Message, chat: Chat, caller: Caller, __: Sequence[str]) -> str:
+    async def unprotect(
+        _: Message, chat: Chat, caller: Caller, __: Sequence[str], t: Texts
+    ) -> str:
         result = await commands.unprotect.execute(UnprotectCommand(GroupId(chat.id), caller))
-        return replies.unprotect_html(result)
+        return replies.unprotect_html(result, t)
 
-    async def unlink(_: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
+    async def unlink(_: Message, chat: Chat, caller: Caller, args: Sequence[str], t: Texts) -> str:
         if len(args) != 1:
-            raise UsageError(replies.USAGE["unlink"])
+            raise UsageError(replies.usage("unlink", t))
         result = await commands.unlink.execute(UnlinkCommand(GroupId(chat.id), caller, args[0]))
-        return replies.unlink_html(result)
+        return replies.unlink_html(result, t)
 
-    async def status(_: Message, chat: Chat, caller: Caller, __: Sequence[str]) -> str:
+    async def status(_: Message, chat: Chat, caller: Caller, __: Sequence[str], t: Texts) -> str:
         report = await commands.status.execute(StatusCommand(GroupId(chat.id), caller))
-        return replies.status_html(report)
+        return replies.status_html(report, t)
 
-    async def settings(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> Reply:
-        if len(args) > 2:
-            raise UsageError(replies.USAGE["settings"])
+    async def settings(
+        message: Message, chat: Chat, caller: Caller, args: Sequence[str], t: Texts
+    ) -> Reply:
         key, value = [*args, None, None][:2]
+        if key is not None and _is_free_text(key):
+            value = _text_after_key(message.text or "") or None  # as written, lines and all
+        elif len(args) > 2:
+            raise UsageError(replies.usage("settings", t))
         command = SettingsCommand(GroupId(chat.id), caller, key, value)
-        result = await commands.settings.execute(command)
-        keyboard = settings_keyboard(result.settings, bot_username=message.get_bot().username)
-        return Reply(replies.settings_result_html(result), keyboard)
+        return _settings_reply(message, await commands.settings.execute(command), t)
 
-    async def exempt(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
-        target = _target(message, args, replies.USAGE["exempt"])
+    async def exempt(
+        message: Message, chat: Chat, caller: Caller, args: Sequence[str], t: Texts
+    ) -> str:
+        target = _target(message, args, replies.usage("exempt", t), t)
         result = await commands.exempt.execute(ExemptCommand(GroupId(chat.id), caller, target))
-        return replies.exempt_html(result)
+        return replies.exempt_html(result, t)
 
-    async def unexempt(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
-        target = _target(message, args, replies.USAGE["unexempt"])
+    async def unexempt(
+        message: Message, chat: Chat, caller: Caller, args: Sequence[str], t: Texts
+    ) -> str:
+        target = _target(message, args, replies.usage("unexempt", t), t)
         command = UnexemptCommand(GroupId(chat.id), caller, target)
         removed = await commands.unexempt.execute(command)
-        return replies.unexempt_html(removed)
+        return replies.unexempt_html(removed, t)
 
-    async def check(_: Message, chat: Chat, caller: Caller, __: Sequence[str]) -> str:
+    async def check(_: Message, chat: Chat, caller: Caller, __: Sequence[str], t: Texts) -> str:
         report = await commands.check.execute(CheckCommand(GroupId(chat.id), caller))
-        return replies.check_html(report)
+        return replies.check_html(report, t)
 
-    async def why(message: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
-        target = _target(message, args, replies.USAGE["why"])
+    async def why(
+        message: Message, chat: Chat, caller: Caller, args: Sequence[str], t: Texts
+    ) -> str:
+        target = _target(message, args, replies.usage("why", t), t)
         result = await commands.explain.execute(ExplainCommand(GroupId(chat.id), caller, target))
-        return replies.explanation_html(result)
+        return replies.explanation_html(result, t)
 
-    async def raid(_: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
+    async def raid(_: Message, chat: Chat, caller: Caller, args: Sequence[str], t: Texts) -> str:
         order = {"on": RaidOrder.ON, "off": RaidOrder.OFF}.get(args[0].lower()) if args else None
         if (args and order is None) or len(args) > (2 if order is RaidOrder.ON else 1):
-            raise UsageError(replies.USAGE["raid"])
+            raise UsageError(replies.usage("raid", t))
         lasting = raid_duration(args[1] if len(args) > 1 else None)
         command = RaidCommand(GroupId(chat.id), caller, order or RaidOrder.SHOW, lasting)
-        return replies.raid_html(await commands.raid.execute(command))
+        return replies.raid_html(await commands.raid.execute(command), t)
 
-    async def setlog(_: Message, chat: Chat, caller: Caller, args: Sequence[str]) -> str:
+    async def setlog(_: Message, chat: Chat, caller: Caller, args: Sequence[str], t: Texts) -> str:
         if len(args) != 1:
-            raise UsageError(replies.USAGE["setlog"])
+            raise UsageError(replies.usage("setlog", t))
         command = SetLogCommand(GroupId(chat.id), chat.title or "", caller, args[0])
-        return replies.setlog_html(await commands.setlog.execute(command))
+        return replies.setlog_html(await commands.setlog.execute(command), t)
 
     def listing(name: str) -> Run:
-        async def run(_: Message, chat: Chat, caller: Caller, __: Sequence[str]) -> Reply:
-            return await commands.list_page(name, ListCommand(GroupId(chat.id), caller))
+        async def run(
+            _: Message, chat: Chat, caller: Caller, __: Sequence[str], t: Texts
+        ) -> Reply:
+            return await commands.list_page(name, ListCommand(GroupId(chat.id), caller), t)
 
         return run
 
@@ -738,6 +814,7 @@ class OnStart:
     gate: GateMemberCommand
     my_mutes: ShowMyMutes
     configurable: ListConfigurableGroups
+    language: ChooseLanguage
 
     async def __call__(self, update: Update, context: Context) -> None:
         """Answer in private; in a group, answer unless the member was answered lately."""
@@ -749,23 +826,25 @@ class OnStart:
             sender = UserId(user.id) if user is not None else UserId(chat.id)
             gated = MemberCommand(GroupId(chat.id), sender, MessageId(message.message_id))
             if await self.gate.execute(gated):
-                await _reply(message, replies.GROUP_HELP, self.answer)
+                t = await reader_texts(self.language, GroupId(chat.id), user)
+                await _reply(message, t.gettext(replies.GROUP_HELP), self.answer)
             return
+        t = own_texts(user)
         if user is not None and context.args == [SETTINGS_START]:
-            await _private_settings_list(message, self.configurable, UserId(user.id))
+            await _private_settings_list(message, self.configurable, UserId(user.id), t)
             return
         muted = await self.my_mutes.execute(UserId(user.id)) if user is not None else ()
         try:
             if muted:
                 await message.reply_html(
-                    my_mutes_html(muted),
-                    reply_markup=my_mutes_keyboard(muted),
+                    my_mutes_html(muted, t),
+                    reply_markup=my_mutes_keyboard(muted, t),
                     disable_web_page_preview=True,
                 )
             elif message.text is not None and message.text.startswith("/"):
-                await _private_help(message, context)
+                await _private_help(message, context, t)
             else:
-                await message.reply_html(replies.NOT_MUTED_ANYWHERE)
+                await message.reply_html(t.gettext(replies.NOT_MUTED_ANYWHERE))
         except TelegramError as error:  # they blocked the bot, or the chat is gone
             log.info("private.reply_failed chat=%s error=%s", chat.id, error)
 
@@ -787,36 +866,37 @@ class OnPrivateVerifyPressed:
         if query is None:
             return
         group_id = parse_private_verify_data(query.data) if query.data is not None else None
+        t = own_texts(query.from_user)  # a private chat (rule 15)
         if group_id is None or query.message is None:
-            await answer(query, replies.INVALID_BUTTON)
+            await answer(query, t.gettext(replies.INVALID_BUTTON))
             return
         presser = UserId(query.from_user.id)
         result = await self.verify.execute(PressVerifyCommand(group_id, presser, presser))
         count_enforcement("verify_private", result.outcome.value)
         alert = result.outcome is VerifyOutcome.STILL_MISSING
-        await answer(query, replies.verify_answer(result), show_alert=alert)
+        await answer(query, replies.verify_answer(result, t), show_alert=alert)
         if result.outcome is not VerifyOutcome.LIFTED:
             return
         muted = await self.my_mutes.execute(presser)
         shown = (
-            Reply(my_mutes_html(muted), my_mutes_keyboard(muted))
+            Reply(my_mutes_html(muted, t), my_mutes_keyboard(muted, t))
             if muted
-            else Reply(replies.NOT_MUTED_ANYWHERE)
+            else Reply(t.gettext(replies.NOT_MUTED_ANYWHERE))
         )
         await _show_in_place(query, shown, "my_mutes")
 
 
 async def _private_settings_list(
-    message: Message, configurable: ListConfigurableGroups, user_id: UserId
+    message: Message, configurable: ListConfigurableGroups, user_id: UserId, t: Texts
 ) -> None:
     """The groups the user administers, each a button opening its settings (issue 11 point 7)."""
     groups = await configurable.execute(user_id)
     try:
         if groups:
             keyboard = configurable_groups_keyboard(groups)
-            await message.reply_html(replies.CHOOSE_GROUP, reply_markup=keyboard)
+            await message.reply_html(t.gettext(replies.CHOOSE_GROUP), reply_markup=keyboard)
         else:
-            await message.reply_html(replies.NO_GROUP_TO_CONFIGURE)
+            await message.reply_html(t.gettext(replies.NO_GROUP_TO_CONFIGURE))
     except TelegramError as error:  # they blocked the bot meanwhile
         log.info("private.reply_failed chat=%s error=%s", message.chat.id, error)
 
@@ -832,7 +912,7 @@ class OnPrivateSettings:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None:
             return
-        await _private_settings_list(message, self.configurable, UserId(user.id))
+        await _private_settings_list(message, self.configurable, UserId(user.id), own_texts(user))
 
 
 @attrs.frozen
@@ -852,17 +932,18 @@ class OnPrivateSettingsPressed:
         if query is None:
             return
         data = parse_private_settings_data(query.data) if query.data is not None else None
+        t = own_texts(query.from_user)  # a private chat (rule 15)
         if data is None or query.message is None:
-            await answer(query, replies.INVALID_BUTTON)
+            await answer(query, t.gettext(replies.INVALID_BUTTON))
             return
         presser = UserId(query.from_user.id)
         if data.group_id is None:
             groups = await self.configurable.execute(presser)
             await answer(query, "")
             shown = (
-                Reply(replies.CHOOSE_GROUP, configurable_groups_keyboard(groups))
+                Reply(t.gettext(replies.CHOOSE_GROUP), configurable_groups_keyboard(groups))
                 if groups
-                else Reply(replies.NO_GROUP_TO_CONFIGURE)
+                else Reply(t.gettext(replies.NO_GROUP_TO_CONFIGURE))
             )
             await _show_in_place(query, shown, "private_settings.list")
             return
@@ -871,21 +952,25 @@ class OnPrivateSettingsPressed:
         try:
             result = await self.settings.execute(command)
         except (ApplicationError, DomainError) as error:
-            await answer(query, replies.error_text(error), show_alert=True)
+            await answer(query, replies.error_text(error, t), show_alert=True)
             return
-        await answer(query, replies.saved_answer(key, result.settings) if key else "")
-        keyboard = settings_keyboard(result.settings, group_id=data.group_id)
+        await answer(query, replies.saved_answer(key, result.settings, t) if key else "")
+        keyboard = settings_keyboard(result.settings, t, group_id=data.group_id)
         await _show_in_place(
-            query, Reply(replies.private_settings_html(result), keyboard), "private_settings"
+            query,
+            Reply(replies.private_settings_html(result, t), keyboard),
+            "private_settings",
         )
 
 
-async def _private_help(message: Message, context: Context) -> None:
+async def _private_help(message: Message, context: Context, t: Texts) -> None:
     username = context.bot.username
     add = InlineKeyboardButton(
-        replies.ADD_TO_GROUP, url=f"https://t.me/{username}?startgroup=true"
+        t.gettext(replies.ADD_TO_GROUP), url=f"https://t.me/{username}?startgroup=true"
     )
-    await message.reply_html(replies.PRIVATE_HELP, reply_markup=InlineKeyboardMarkup([[add]]))
+    await message.reply_html(
+        t.gettext(replies.PRIVATE_HELP), reply_markup=InlineKeyboardMarkup([[add]])
+    )
 
 
 # --- assembly --------------------------------------------------------------------------------
@@ -929,7 +1014,13 @@ def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler,
     the other groups): no handler of group 0 may take it (a unit test holds that).
     """
     group_messages = GroupTalk()
-    start = OnStart(events.answer, events.member_command, events.my_mutes, commands.configurable)
+    start = OnStart(
+        events.answer,
+        events.member_command,
+        events.my_mutes,
+        commands.configurable,
+        events.language,
+    )
     handlers: list[tuple[Handler, int]] = [
         (
             MessageHandler(
@@ -949,10 +1040,16 @@ def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler,
             ChatMemberHandler(OnMyChatMember(events.bot_status), ChatMemberHandler.MY_CHAT_MEMBER),
             0,
         ),
-        (CallbackQueryHandler(OnVerifyPressed(events.verify), pattern=f"^{VERIFY_PREFIX}"), 0),
         (
             CallbackQueryHandler(
-                OnSettingsPressed(commands.settings), pattern=f"^{SETTINGS_PREFIX}"
+                OnVerifyPressed(events.verify, events.language), pattern=f"^{VERIFY_PREFIX}"
+            ),
+            0,
+        ),
+        (
+            CallbackQueryHandler(
+                OnSettingsPressed(commands.settings, commands.language),
+                pattern=f"^{SETTINGS_PREFIX}",
             ),
             0,
         ),
@@ -998,21 +1095,37 @@ def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler,
         ),
     ]
     for name, run in command_runs(commands).items():
-        command = GroupCommand(run, events.answer, events.member_command)
+        command = GroupCommand(run, events.answer, events.member_command, commands.language)
         handlers.append((CommandHandler(name, command), 0))
     return handlers
 
 
 async def publish_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Command menus per scope (DESIGN §1): private chats, group members, group admins."""
+    """Command menus per scope (DESIGN §1) and per language (rule 15).
+
+    Private chats, group members, group admins; English is every scope's default, and each
+    other language is set for its ISO 639-1 code (Telegram's `language_code`).
+    """
     bot = application.bot
-    help_only = [BotCommand("help", "What this bot does")]
-    await bot.set_my_commands(
-        [BotCommand("start", "Start here"), *help_only], scope=BotCommandScopeAllPrivateChats()
-    )
-    await bot.set_my_commands(help_only, scope=BotCommandScopeAllGroupChats())
-    admin = [BotCommand(command.name, command.description) for command in replies.ADMIN_COMMANDS]
-    await bot.set_my_commands(admin, scope=BotCommandScopeAllChatAdministrators())
+    for language in Language:
+        t = texts(language)
+        code = None if language is DEFAULT_LANGUAGE else language.value.split("_", 1)[0]
+        help_only = [BotCommand("help", t.gettext("What this bot does"))]
+        await bot.set_my_commands(
+            [BotCommand("start", t.gettext("Start here")), *help_only],
+            scope=BotCommandScopeAllPrivateChats(),
+            language_code=code,
+        )
+        await bot.set_my_commands(
+            help_only, scope=BotCommandScopeAllGroupChats(), language_code=code
+        )
+        admin = [
+            BotCommand(command.name, t.gettext(command.description))
+            for command in replies.ADMIN_COMMANDS
+        ]
+        await bot.set_my_commands(
+            admin, scope=BotCommandScopeAllChatAdministrators(), language_code=code
+        )
 
 
 async def on_error(update: object, context: Context) -> None:

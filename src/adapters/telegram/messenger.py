@@ -31,6 +31,7 @@ from telegram.error import BadRequest, TelegramError, TimedOut
 from telegram.ext import ExtBot
 
 from adapters.telegram.error_translation import TARGET_IS_ADMIN, describes, translate
+from adapters.telegram.i18n import texts
 from adapters.telegram.lost_sends import LostSends
 from adapters.telegram.notices import log_batch_html, member_notice_html, notice_html
 from adapters.telegram.rate_limiter import CallOptions, Priority
@@ -212,9 +213,9 @@ class TelegramMessenger(Messenger):
         sent = await _call(
             self.bot.send_message(
                 invitation.user_chat_id,
-                gate_invitation_html(invitation),
+                gate_invitation_html(invitation, texts(invitation.language)),
                 parse_mode=ParseMode.HTML,
-                reply_markup=gate_invitation_keyboard(invitation),
+                reply_markup=gate_invitation_keyboard(invitation, texts(invitation.language)),
                 disable_web_page_preview=True,
                 **_paced(self.bot, Priority.ANSWER),
             ),
@@ -225,7 +226,7 @@ class TelegramMessenger(Messenger):
     async def show_gate_note(self, note: GateNote) -> None:
         try:
             await self.bot.edit_message_text(
-                gate_note_html(note),
+                gate_note_html(note, texts(note.language)),
                 chat_id=note.user_chat_id,
                 message_id=note.message_id,
                 parse_mode=ParseMode.HTML,
@@ -239,8 +240,8 @@ class TelegramMessenger(Messenger):
     async def send_warning(self, warning: MuteWarning) -> MessageId:
         return await self._post(
             warning.group_id,
-            warning_html(warning),
-            warning_keyboard(warning, self.bot.username),
+            warning_html(warning, texts(warning.language)),
+            warning_keyboard(warning, texts(warning.language), self.bot.username),
             thread_id=warning.thread_id,
             priority=Priority.WARNING,
         )
@@ -260,14 +261,18 @@ class TelegramMessenger(Messenger):
 
     async def notify_admins(self, notice: AdminNotice) -> None:
         await self._post(
-            notice.group_id, notice_html(notice), None, thread_id=None, priority=Priority.NOTICE
+            notice.group_id,
+            notice_html(notice, texts(notice.language)),
+            None,
+            thread_id=None,
+            priority=Priority.NOTICE,
         )
 
     async def send_raid_notice(self, notice: RaidNotice) -> MessageId:
         return await self._post(
             notice.group_id,
-            raid_notice_html(notice),
-            raid_notice_keyboard(notice, self.bot.username),
+            raid_notice_html(notice, texts(notice.language)),
+            raid_notice_keyboard(notice, texts(notice.language), self.bot.username),
             thread_id=None,
             priority=Priority.WARNING,
         )
@@ -276,11 +281,13 @@ class TelegramMessenger(Messenger):
         chat_id = notice.group_id
         try:
             await self.bot.edit_message_text(
-                raid_notice_html(notice),
+                raid_notice_html(notice, texts(notice.language)),
                 chat_id=chat_id,
                 message_id=message_id,
                 parse_mode=ParseMode.HTML,
-                reply_markup=raid_notice_keyboard(notice, self.bot.username),
+                reply_markup=raid_notice_keyboard(
+                    notice, texts(notice.language), self.bot.username
+                ),
             )
         except BadRequest as error:
             if describes(error, _NOT_MODIFIED):
@@ -294,7 +301,7 @@ class TelegramMessenger(Messenger):
     async def post_log(self, batch: LogBatch) -> None:
         await self._post(
             batch.channel_id,
-            log_batch_html(batch),
+            log_batch_html(batch, texts(batch.language)),
             None,
             thread_id=None,
             priority=Priority.NOTICE,
@@ -303,7 +310,7 @@ class TelegramMessenger(Messenger):
     async def tell_member(self, notice: MemberNotice) -> None:
         await self._post(
             notice.user_id,
-            member_notice_html(notice),
+            member_notice_html(notice, texts(notice.language)),
             None,
             thread_id=None,
             priority=Priority.NOTICE,

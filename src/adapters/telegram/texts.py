@@ -11,6 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.helpers import mention_html
 
 from adapters.telegram.convert import parse_user_id
+from adapters.telegram.i18n import N_, Texts, language_name
 from application.ports.messenger import (
     GateInvitation,
     GateNote,
@@ -22,7 +23,8 @@ from application.use_cases.list_configurable_groups import ConfigurableGroup
 from application.use_cases.show_my_mutes import MutedHere
 from domain.durations import format_duration
 from domain.ids import GroupId, UserId
-from domain.policy import GroupSettings, RequiredChannel
+from domain.language import AUTO, language_of
+from domain.policy import LANGUAGE_CHOICES, GroupSettings, RequiredChannel
 from domain.restriction import WarningReason
 
 VERIFY_PREFIX = "verify:"
@@ -42,6 +44,7 @@ LISTS = ("muted", "exempted", "log")
 """The admin lists that page with buttons (`/muted`, `/exempted`, `/log`)."""
 MAX_PAGE = 999
 SETTINGS_CHOICES: dict[str, tuple[str, ...]] = {
+    "language": LANGUAGE_CHOICES,
     "failure_policy": ("open", "closed"),
     "warning_ttl": ("30s", "2m", "10m", "1h"),
     "kick_after": ("off", "1h", "1d", "7d"),
@@ -51,68 +54,110 @@ SETTINGS_CHOICES: dict[str, tuple[str, ...]] = {
 }
 """The values the settings menu offers, per setting (`/settings key value` takes any)."""
 _SETTINGS_LABELS = {
-    "failure_policy": {"open": "Check fails: let talk", "closed": "Check fails: mute"},
-    "warning_ttl": "Warnings stay {}",
-    "kick_after": {"off": "Never kick", "": "Kick muted after {}"},
-    "raid_threshold": {"off": "Raid mode: by hand", "": "Raid at {} joins/min"},
-    "join_gate": {"on": "Gate join requests", "off": "Leave requests to admins"},
-    "join_gate_timeout": {"off": "Requests wait for admins", "": "Decline requests after {}"},
+    "failure_policy": {"open": N_("Check fails: let talk"), "closed": N_("Check fails: mute")},
+    "warning_ttl": N_("Warnings stay {value}"),
+    "kick_after": {"off": N_("Never kick"), "": N_("Kick muted after {value}")},
+    "raid_threshold": {"off": N_("Raid mode: by hand"), "": N_("Raid at {value} joins/min")},
+    "join_gate": {"on": N_("Gate join requests"), "off": N_("Leave requests to admins")},
+    "join_gate_timeout": {
+        "off": N_("Requests wait for admins"),
+        "": N_("Decline requests after {value}"),
+    },
+    "language": {"auto": N_("🌐 Each member's language")},
 }
 """What each menu button does: a pattern the value fills in, or a label per value (the one
 under `""` for any other value)."""
 _BUTTONS_PER_ROW = 2
 """Few enough for the labels to show whole on a phone."""
+_ROW_WIDTH = {"language": 3}
+"""Language names are short: three a row keeps the menu from growing six rows."""
 
 
-def settings_label(key: str, value: str) -> str:
+def settings_label(key: str, value: str, t: Texts) -> str:
     """The menu button's label: what choosing `value` for the setting `key` does."""
-    labels = _SETTINGS_LABELS.get(key, f"{key} {{}}")
+    if key == "language" and value != AUTO:
+        language = language_of(value)
+        return f"🌐 {language_name(language) if language is not None else value}"
+    labels = _SETTINGS_LABELS.get(key)
+    if labels is None:
+        return f"{key} {value}"
     if isinstance(labels, str):
-        return labels.format(value)
-    return labels.get(value, labels.get("", f"{key} {{}}")).format(value)
+        return t.gettext(labels, value=value)
+    label = labels.get(value, labels.get(""))
+    return f"{key} {value}" if label is None else t.gettext(label, value=value)
 
 
 _WARNINGS = {
-    WarningReason.JOINED: "Welcome, {member}! To talk in this group, join {channels} first.",
-    WarningReason.SPOKE: "{member}, to talk in this group, join {channels} first.",
-    WarningReason.LEFT_CHANNEL: "{member}, you left {channels}: join again to talk in this group.",
-    WarningReason.PARTLY_JOINED: "{member}, thanks! To talk in this group, also join {channels}.",
+    WarningReason.JOINED: N_("Welcome, {member}! To talk in this group, join {channels} first."),
+    WarningReason.SPOKE: N_("{member}, to talk in this group, join {channels} first."),
+    WarningReason.LEFT_CHANNEL: N_(
+        "{member}, you left {channels}: join again to talk in this group."
+    ),
+    WarningReason.PARTLY_JOINED: N_(
+        "{member}, thanks! To talk in this group, also join {channels}."
+    ),
 }
 
 
-def channel_list_html(titles: list[str]) -> str:
-    """`A`, `A and B`, `A, B and C`, each title escaped and in bold."""
-    bold = [f"<b>{html.escape(title)}</b>" for title in titles]
-    return bold[0] if len(bold) == 1 else f"{', '.join(bold[:-1])} and {bold[-1]}"
+def channel_list_html(titles: list[str], t: Texts) -> str:
+    """`A`, `A and B`, `A, B and C` (the language's own list), each title escaped, in bold."""
+    return t.and_list([f"<b>{html.escape(title)}</b>" for title in titles])
 
 
-_MERGED = "{members}: to talk in this group, join {channels} first."
+def channels_html(channels: Iterable[RequiredChannel], t: Texts) -> str:
+    """The channels' titles as `channel_list_html`; "the channels" when none is known."""
+    titles = [channel.title for channel in channels]
+    return channel_list_html(titles or [t.gettext("the channels")], t)
 
 
-def warning_html(warning: MuteWarning) -> str:
+def warning_html(warning: MuteWarning, t: Texts) -> str:
     """The warning text: a real mention of each muted member and every missing channel."""
-    members = [mention_html(m.user_id, m.name or "member") for m in warning.members]
-    channels = channel_list_html(
-        [channel.title for channel in warning.channels] or ["the channels"]
-    )
-    if warning.is_merged:
-        first = _MERGED.format(members=", ".join(members), channels=channels)
+    members = [mention_html(m.user_id, m.name or t.gettext("member")) for m in warning.members]
+    channels = channels_html(warning.channels, t)
+    if warning.custom_text is not None and not warning.is_merged:
+        first = custom_warning_html(
+            warning.custom_text, members[0], channels, warning.group_title, t
+        )
+    elif warning.is_merged:
+        first = t.gettext(
+            "{members}: to talk in this group, join {channels} first.",
+            members=", ".join(map(t.isolated, members)),
+            channels=channels,
+        )
     else:
-        first = _WARNINGS[warning.reason].format(member=members[0], channels=channels)
-    return f"{first}\nThen press <b>Verify</b>."
+        first = t.gettext(_WARNINGS[warning.reason], member=members[0], channels=channels)
+    return f"{first}\n{t.gettext('Then press <b>Verify</b>.')}"
 
 
-def join_rows(channels: Iterable[RequiredChannel]) -> list[list[InlineKeyboardButton]]:
+def custom_warning_html(text: str, member: str, channels: str, group: str, t: Texts) -> str:
+    """The admins' own warning, their words escaped like any title (DESIGN §1).
+
+    The placeholders are filled with the mention, the channel list and the group's escaped
+    title. Checked when it was saved (`domain.policy.warning_text`): only `{member}`, `{channels}`
+    and `{group}`, braces paired.
+    """
+    return html.escape(text, quote=False).format(
+        member=t.isolated(member),
+        channels=t.isolated(channels),
+        group=t.isolated(group_html(group, t)),
+    )
+
+
+def join_rows(channels: Iterable[RequiredChannel], t: Texts) -> list[list[InlineKeyboardButton]]:
     """A "Join …" button row per channel that has a link to join it."""
     return [
-        [InlineKeyboardButton(f"Join {channel.title}", url=channel.join_url)]
+        [
+            InlineKeyboardButton(
+                t.gettext("Join {channel}", channel=channel.title), url=channel.join_url
+            )
+        ]
         for channel in channels
         if channel.join_url
     ]
 
 
 def warning_keyboard(
-    warning: MuteWarning, bot_username: str | None = None
+    warning: MuteWarning, t: Texts, bot_username: str | None = None
 ) -> InlineKeyboardMarkup:
     """The warning's buttons: one per missing channel, Verify, and the way to the bot.
 
@@ -120,12 +165,12 @@ def warning_keyboard(
     the private chat with the bot (rule 12), where a muted member can always learn why and what
     to do, long after the warning is gone.
     """
-    rows = join_rows(warning.channels)
+    rows = join_rows(warning.channels, t)
     owner = None if warning.is_merged else warning.member.user_id
-    rows.append([InlineKeyboardButton("Verify", callback_data=verify_data(owner))])
+    rows.append([InlineKeyboardButton(t.gettext("Verify"), callback_data=verify_data(owner))])
     if bot_username:
         help_url = f"https://t.me/{bot_username}?start={MUTED_START}"
-        rows.append([InlineKeyboardButton("Why am I muted?", url=help_url)])
+        rows.append([InlineKeyboardButton(t.gettext("Why am I muted?"), url=help_url)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -162,33 +207,40 @@ def parse_verify_data(data: str) -> VerifyData | None:
     return None if owner is None else VerifyData(owner)
 
 
-def raid_notice_html(notice: RaidNotice) -> str:
+def raid_notice_html(notice: RaidNotice, t: Texts) -> str:
     """The group's one notice during a raid (rule 13), and once it is over."""
-    channels = channel_list_html([c.title for c in notice.channels] or ["the channels"])
+    channels = channels_html(notice.channels, t)
     if notice.over:
-        return (
-            f"✅ <b>The raid is over.</b> {notice.muted} new member(s) were muted during it.\n"
-            f"Muted? Join {channels}, then press <b>Verify</b>."
+        return t.ngettext(
+            "✅ <b>The raid is over.</b> {count} new member was muted during it.\n"
+            "Muted? Join {channels}, then press <b>Verify</b>.",
+            "✅ <b>The raid is over.</b> {count} new members were muted during it.\n"
+            "Muted? Join {channels}, then press <b>Verify</b>.",
+            notice.muted,
+            channels=channels,
         )
-    return (
-        f"🚨 <b>Raid mode is on.</b> New members are muted until they join {channels}.\n"
-        f"Muted so far: {notice.muted}. Joined? Press <b>Verify</b>."
+    return t.gettext(
+        "🚨 <b>Raid mode is on.</b> New members are muted until they join {channels}.\n"
+        "Muted so far: {count}. Joined? Press <b>Verify</b>.",
+        channels=channels,
+        count=notice.muted,
     )
 
 
 def raid_notice_keyboard(
-    notice: RaidNotice, bot_username: str | None = None
+    notice: RaidNotice, t: Texts, bot_username: str | None = None
 ) -> InlineKeyboardMarkup:
     """The raid notice's buttons: join buttons, a Verify for anyone, the private chat's link.
 
     Verify acts on whoever presses it (their own status only); the last button opens the
     private chat with the bot (rule 12).
     """
-    rows = join_rows(notice.channels)
-    rows.append([InlineKeyboardButton("Verify", callback_data=f"{VERIFY_PREFIX}{_RAID}")])
+    rows = join_rows(notice.channels, t)
+    verify = InlineKeyboardButton(t.gettext("Verify"), callback_data=f"{VERIFY_PREFIX}{_RAID}")
+    rows.append([verify])
     if bot_username:
         help_url = f"https://t.me/{bot_username}?start={MUTED_START}"
-        rows.append([InlineKeyboardButton("Why am I muted?", url=help_url)])
+        rows.append([InlineKeyboardButton(t.gettext("Why am I muted?"), url=help_url)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -208,6 +260,7 @@ def parse_settings_data(data: str) -> tuple[str, str] | None:
 
 def settings_keyboard(
     settings: GroupSettings,
+    t: Texts,
     *,
     group_id: GroupId | None = None,
     bot_username: str | None = None,
@@ -223,7 +276,7 @@ def settings_keyboard(
     for key, values in SETTINGS_CHOICES.items():
         buttons = [
             InlineKeyboardButton(
-                f"{'✓ ' if shown[key] == value else ''}{settings_label(key, value)}",
+                f"{'✓ ' if shown[key] == value else ''}{settings_label(key, value, t)}",
                 callback_data=(
                     settings_data(key, value)
                     if group_id is None
@@ -232,14 +285,16 @@ def settings_keyboard(
             )
             for value in values
         ]
-        rows += [
-            buttons[i : i + _BUTTONS_PER_ROW] for i in range(0, len(buttons), _BUTTONS_PER_ROW)
-        ]
+        width = _ROW_WIDTH.get(key, _BUTTONS_PER_ROW)
+        rows += [buttons[i : i + width] for i in range(0, len(buttons), width)]
     if group_id is not None:
-        rows.append([InlineKeyboardButton("« My groups", callback_data=private_settings_data())])
+        back = InlineKeyboardButton(
+            t.gettext("« My groups"), callback_data=private_settings_data()
+        )
+        rows.append([back])
     elif bot_username:
         url = f"https://t.me/{bot_username}?start={SETTINGS_START}"
-        rows.append([InlineKeyboardButton("⚙️ Settings in a private chat", url=url)])
+        rows.append([InlineKeyboardButton(t.gettext("⚙️ Settings in a private chat"), url=url)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -321,7 +376,7 @@ def parse_list_data(data: str) -> ListData | None:
     return ListData(name, int(page))
 
 
-def pages_keyboard(name: str, number: int, pages: int) -> InlineKeyboardMarkup | None:
+def pages_keyboard(name: str, number: int, pages: int, t: Texts) -> InlineKeyboardMarkup | None:
     """« and » buttons to the neighbouring pages of a list, or none for a single page."""
     if pages <= 1:
         return None
@@ -329,7 +384,7 @@ def pages_keyboard(name: str, number: int, pages: int) -> InlineKeyboardMarkup |
     if number > 1:
         row.append(
             InlineKeyboardButton(
-                "« Newer" if name == "log" else "« Previous",
+                t.gettext("« Newer") if name == "log" else t.gettext("« Previous"),
                 callback_data=list_data(name, number - 1),
             )
         )
@@ -337,43 +392,55 @@ def pages_keyboard(name: str, number: int, pages: int) -> InlineKeyboardMarkup |
     if number < pages:
         row.append(
             InlineKeyboardButton(
-                "Older »" if name == "log" else "Next »", callback_data=list_data(name, number + 1)
+                t.gettext("Older »") if name == "log" else t.gettext("Next »"),
+                callback_data=list_data(name, number + 1),
             )
         )
     return InlineKeyboardMarkup([row])
 
 
-def gate_invitation_html(invitation: GateInvitation) -> str:
+def group_html(title: str, t: Texts) -> str:
+    """A group's title escaped, or "the group" when Telegram gave none."""
+    return html.escape(title) if title else t.gettext("the group")
+
+
+def gate_invitation_html(invitation: GateInvitation, t: Texts) -> str:
     """The join gate's private message: what to join before the request is approved."""
-    group = html.escape(invitation.group_title or "the group")
-    channels = channel_list_html([c.title for c in invitation.channels] or ["the channels"])
+    group = group_html(invitation.group_title, t)
+    channels = channels_html(invitation.channels, t)
     if invitation.timeout is None:
-        then = "Then press <b>Verify</b> and I will let you in."
+        then = t.gettext("Then press <b>Verify</b> and I will let you in.")
     else:
-        then = (
+        then = t.gettext(
             "Then press <b>Verify</b> and I will let you in. Your request is declined if you "
-            f"have not joined within {format_duration(invitation.timeout)}."
+            "have not joined within {duration}.",
+            duration=format_duration(invitation.timeout),
         )
-    return f"You asked to join <b>{group}</b>. To get in, join {channels} first.\n{then}"
-
-
-def gate_invitation_keyboard(invitation: GateInvitation) -> InlineKeyboardMarkup:
-    """A join button per missing channel, then Verify for the group."""
-    rows = join_rows(invitation.channels)
-    rows.append(
-        [InlineKeyboardButton("Verify", callback_data=gate_verify_data(invitation.group_id))]
+    asked = t.gettext(
+        "You asked to join <b>{group}</b>. To get in, join {channels} first.",
+        group=group,
+        channels=channels,
     )
+    return f"{asked}\n{then}"
+
+
+def gate_invitation_keyboard(invitation: GateInvitation, t: Texts) -> InlineKeyboardMarkup:
+    """A join button per missing channel, then Verify for the group."""
+    rows = join_rows(invitation.channels, t)
+    verify = gate_verify_data(invitation.group_id)
+    rows.append([InlineKeyboardButton(t.gettext("Verify"), callback_data=verify)])
     return InlineKeyboardMarkup(rows)
 
 
-def gate_note_html(note: GateNote) -> str:
+def gate_note_html(note: GateNote, t: Texts) -> str:
     """What the gate's private message becomes once the request has ended."""
-    group = html.escape(note.group_title or "the group")
+    group = group_html(note.group_title, t)
     if note.outcome is GateOutcome.APPROVED:
-        return f"✅ You are in: welcome to <b>{group}</b>!"
-    return (
-        f"Your request to join <b>{group}</b> was declined: the channels were not joined in "
-        "time. Join them and ask again whenever you like."
+        return t.gettext("✅ You are in: welcome to <b>{group}</b>!", group=group)
+    return t.gettext(
+        "Your request to join <b>{group}</b> was declined: the channels were not joined in "
+        "time. Join them and ask again whenever you like.",
+        group=group,
     )
 
 
@@ -418,22 +485,27 @@ def _group_id(text: str) -> GroupId | None:
     return GroupId(group_id) if -(2**63) <= group_id < 0 else None
 
 
-def my_mutes_html(muted: Sequence[MutedHere]) -> str:
+def my_mutes_html(muted: Sequence[MutedHere], t: Texts) -> str:
     """The private chat's answer to a muted member: every group, and what to join there."""
-    lines = ["You are muted by me in:"]
+    lines = [t.gettext("You are muted by me in:")]
     for here in muted:
-        channels = channel_list_html([c.title for c in here.missing] or ["the channels"])
-        lines.append(f"• <b>{html.escape(here.policy.title)}</b>: join {channels}")
-    lines.append("Join them, then press <b>Verify</b> for that group.")
+        lines.append(
+            t.gettext(
+                "• <b>{group}</b>: join {channels}",
+                group=html.escape(here.policy.title),
+                channels=channels_html(here.missing, t),
+            )
+        )
+    lines.append(t.gettext("Join them, then press <b>Verify</b> for that group."))
     return "\n".join(lines)
 
 
-def my_mutes_keyboard(muted: Sequence[MutedHere]) -> InlineKeyboardMarkup:
+def my_mutes_keyboard(muted: Sequence[MutedHere], t: Texts) -> InlineKeyboardMarkup:
     """Per group: a join button per missing channel, then its Verify."""
     rows: list[list[InlineKeyboardButton]] = []
     for here in muted:
-        rows += join_rows(here.missing)
-        title = here.policy.title[:40]
+        rows += join_rows(here.missing, t)
+        label = t.gettext("Verify in {group}", group=here.policy.title[:40])
         verify = private_verify_data(here.policy.group_id)
-        rows.append([InlineKeyboardButton(f"Verify in {title}", callback_data=verify)])
+        rows.append([InlineKeyboardButton(label, callback_data=verify)])
     return InlineKeyboardMarkup(rows)

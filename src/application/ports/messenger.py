@@ -19,6 +19,7 @@ import attrs
 from domain.answers import Answer
 from domain.audit import AuditEvent
 from domain.ids import ChannelId, GroupId, MessageId, UserId
+from domain.language import DEFAULT_LANGUAGE, Language
 from domain.membership import Membership, MemberStatus
 from domain.notices import NoticeKind
 from domain.policy import ChannelRef, RequiredChannel
@@ -86,6 +87,12 @@ class MuteWarning:
     """The forum topic the member wrote in, so the warning appears there."""
     others: tuple[Person, ...] = ()
     """Further members named by a merged warning."""
+    language: Language = DEFAULT_LANGUAGE
+    """The warned member's language; a merged warning's is the group's (rule 15)."""
+    custom_text: str | None = None
+    """The admins' own warning (`{member}`, `{channels}`, `{group}`), for one member; `None`:
+    the catalog's. A merged warning always uses the catalog's."""
+    group_title: str = ""
 
     @property
     def members(self) -> tuple[Person, ...]:
@@ -107,6 +114,8 @@ class AdminNotice:
     channel: RequiredChannel | None = None
     count: int | None = None
     """The number the notice reports, if any (members muted during a raid, joins a minute)."""
+    language: Language = DEFAULT_LANGUAGE
+    """The group's language (rule 15)."""
 
 
 @attrs.frozen
@@ -122,6 +131,8 @@ class RaidNotice:
     muted: int
     """Members muted since the raid began."""
     over: bool = False
+    language: Language = DEFAULT_LANGUAGE
+    """The group's language (rule 15)."""
 
 
 @attrs.frozen
@@ -138,6 +149,8 @@ class GateInvitation:
     channels: tuple[RequiredChannel, ...]
     timeout: timedelta | None
     """How long they have before the request is declined; `None`: the admins decide."""
+    language: Language = DEFAULT_LANGUAGE
+    """The requester's own language (a private chat, rule 15)."""
 
 
 class GateOutcome(enum.StrEnum):
@@ -155,6 +168,8 @@ class GateNote:
     message_id: MessageId
     group_title: str
     outcome: GateOutcome
+    language: Language = DEFAULT_LANGUAGE
+    """The requester's own language, as their invitation was written."""
 
 
 @attrs.frozen
@@ -165,6 +180,8 @@ class MemberNotice:
     user_id: UserId
     kind: NoticeKind
     group_title: str
+    language: Language = DEFAULT_LANGUAGE
+    """The member's own language (a private chat, rule 15)."""
 
 
 @attrs.frozen
@@ -174,6 +191,8 @@ class LogBatch:
     channel_id: ChannelId
     group_title: str
     events: tuple[AuditEvent, ...]
+    language: Language = DEFAULT_LANGUAGE
+    """The group's language (rule 15)."""
 
 
 class Messenger(Protocol):

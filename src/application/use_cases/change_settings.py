@@ -8,9 +8,9 @@ from application.ports.clock import Clock
 from application.ports.messenger import Messenger
 from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent, AuditKind
-from domain.errors import InvalidSetting
+from domain.errors import InvalidSetting, SettingProblem
 from domain.ids import GroupId
-from domain.policy import GroupPolicy, GroupSettings
+from domain.policy import GroupPolicy, GroupSettings, RequiredChannel
 
 
 @attrs.frozen
@@ -31,6 +31,8 @@ class SettingsResult:
     changed: str | None = None
     group_title: str = ""
     """The group's title as stored (a menu in a private chat names the group)."""
+    channels: tuple[RequiredChannel, ...] = ()
+    """The group's required channels (the preview of a custom warning lists them)."""
 
 
 @attrs.frozen
@@ -60,9 +62,9 @@ class ChangeSettings:
                 policy = await tx.groups.get(group_id)
             if policy is None:
                 return SettingsResult(GroupSettings())
-            return SettingsResult(policy.settings, group_title=policy.title)
+            return SettingsResult(policy.settings, None, policy.title, policy.channels)
         if command.value is None:
-            raise InvalidSetting(command.key, "", "a value is needed")
+            raise InvalidSetting(command.key, "", SettingProblem.VALUE_NEEDED)
         async with self.uow.begin(group_id) as tx:
             policy = await tx.groups.get(group_id) or GroupPolicy(group_id)
             settings = policy.settings.changed(command.key, command.value)
@@ -73,9 +75,9 @@ class ChangeSettings:
                     AuditKind.SETTING_CHANGED,
                     group_id,
                     self.clock.now(),
-                    reason=f"{command.key}={command.value}",
+                    reason=f"{command.key}={command.value[:200]}",
                 )
             )
             await tx.commit()
         await self.groups.forget(group_id)
-        return SettingsResult(settings, command.key, policy.title)
+        return SettingsResult(settings, command.key, policy.title, policy.channels)

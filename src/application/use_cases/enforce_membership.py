@@ -48,11 +48,15 @@ class EnforceCommand:
     standing: Membership | None = None
     """The member's standing in the group when the update tells it (a join); otherwise it is
     asked of Telegram before a first mute (rule 5)."""
+    language_code: str | None = None
+    """The sender's Telegram language: their warning's, in an `auto` group (rule 15)."""
 
     @property
     def member(self) -> Person:
         """The member as a warning names them."""
-        return Person(self.sender.user_id, self.sender_name, self.sender.is_bot)
+        return Person(
+            self.sender.user_id, self.sender_name, self.sender.is_bot, self.language_code
+        )
 
 
 @attrs.frozen

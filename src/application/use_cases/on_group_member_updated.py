@@ -100,6 +100,7 @@ class OnGroupMemberUpdated:
                 member.name,
                 WarningReason.JOINED,
                 standing=update.new,
+                language_code=member.language_code,
             )
         )
         return MemberUpdateResult(MemberUpdateOutcome.JOINED, enforcement)

@@ -13,6 +13,7 @@ from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import GroupId, UserId
 from domain.join_request import PendingJoinRequest
+from domain.language import private_language
 from domain.policy import GroupPolicy
 from domain.schedule import gate_invitation_intent, join_request_timeout
 
@@ -26,6 +27,8 @@ class JoinRequestCommand:
     is_channel: bool = False
     user_chat_id: int | None = None
     """The private chat Telegram lets the bot write to for 5 minutes; the user's id if absent."""
+    language_code: str | None = None
+    """The requester's Telegram language: the gate's private messages use it (rule 15)."""
 
 
 class JoinRequestOutcome(enum.StrEnum):
@@ -98,7 +101,13 @@ class OnJoinRequest:
             return _APPROVALS[approval]
         held = await self._hold(
             policy,
-            PendingJoinRequest(group_id, user_id, command.user_chat_id or user_id, now),
+            PendingJoinRequest(
+                group_id,
+                user_id,
+                command.user_chat_id or user_id,
+                now,
+                language=private_language(command.language_code),
+            ),
             missing=", ".join(str(c) for c in decision.restrict_for),
         )
         if not held:

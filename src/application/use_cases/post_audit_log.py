@@ -10,6 +10,7 @@ from application.ports.messenger import LogBatch, Messenger
 from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent
 from domain.ids import GroupId
+from domain.language import group_language
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,9 @@ class PostAuditLog:
         channel = policy.log_channel
         events = tuple(event for _, event in batch)
         try:
-            await self.messenger.post_log(LogBatch(channel.channel_id, policy.title, events))
+            language = group_language(policy.settings.language)
+            batch_ = LogBatch(channel.channel_id, policy.title, events, language)
+            await self.messenger.post_log(batch_)
         except MessengerUnavailable as error:
             log.info("log.deferred group=%s error=%s", group_id, error)
             return LogReport()

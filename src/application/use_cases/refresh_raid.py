@@ -13,6 +13,7 @@ from application.ports.unit_of_work import UnitOfWork
 from application.raids import Raids
 from domain.audit import AuditKind
 from domain.ids import GroupId, MessageId
+from domain.language import group_language
 from domain.raid import QUIET_PERIOD, Raid
 from domain.schedule import ActionKind, ScheduledAction, deletion, worth_reporting
 
@@ -99,7 +100,8 @@ class RefreshRaid:
             muted = await tx.audit.count(group_id, AuditKind.MUTED, raid.started_at)
             await tx.commit()
         channels = policy.channels if policy is not None else ()
-        notice = RaidNotice(group_id, channels, muted, over=not raid.active)
+        language = group_language(policy.settings.language if policy is not None else None)
+        notice = RaidNotice(group_id, channels, muted, over=not raid.active, language=language)
         shown = await self._show(raid, notice, refresh)
         if shown is None:
             return RaidReport(due=True, ended=ended)

@@ -89,6 +89,7 @@ class SendGateInvitations:
             policy.title,
             policy.channels_of(decision.restrict_for),
             policy.settings.join_gate_timeout,
+            request.language,
         )
 
     async def _defer(self, intent: ScheduledAction, error: MessengerUnavailable) -> None:

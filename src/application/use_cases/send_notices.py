@@ -13,6 +13,7 @@ from application.ports.messenger import AdminNotice, MemberNotice, Messenger
 from application.ports.unit_of_work import UnitOfWork
 from domain.audit import AuditEvent
 from domain.ids import GroupId
+from domain.language import DEFAULT_LANGUAGE, group_language
 from domain.notices import NoticeKind
 from domain.schedule import ActionKind, ScheduledAction, worth_reporting
 
@@ -74,29 +75,38 @@ class SendNotices:
 
     async def _notice(self, intent: ScheduledAction) -> AdminNotice | MemberNotice | None:
         """The notice the intent stands for; `None` when it is malformed or obsolete."""
+        if intent.notice is None:
+            return None
+        policy = (await self.lookups.snapshot(intent.group_id)).policy
+        # Rule 15: the admins' notices speak the group's language, a member's their own.
+        language = group_language(policy.settings.language if policy is not None else None)
         match intent.notice:
             case NoticeKind.CANNOT_RESTRICT:
-                return AdminNotice(intent.group_id, NoticeKind.CANNOT_RESTRICT)
+                return AdminNotice(intent.group_id, NoticeKind.CANNOT_RESTRICT, language=language)
             case NoticeKind.RAID_STARTED | NoticeKind.RAID_ENDED:
-                return AdminNotice(intent.group_id, intent.notice, count=intent.count)
+                return AdminNotice(
+                    intent.group_id, intent.notice, count=intent.count, language=language
+                )
             case NoticeKind.MEMBER_FREED:
-                policy = (await self.lookups.snapshot(intent.group_id)).policy
                 if intent.user_id is None:
                     return None
                 title = policy.title if policy is not None else ""
                 return MemberNotice(
-                    intent.group_id, intent.user_id, NoticeKind.MEMBER_FREED, title
+                    intent.group_id,
+                    intent.user_id,
+                    NoticeKind.MEMBER_FREED,
+                    title,
+                    language=intent.language or DEFAULT_LANGUAGE,
                 )
             case NoticeKind.CHECKS_FAILING:
-                policy = (await self.lookups.snapshot(intent.group_id)).policy
                 if policy is None or intent.channel_id is None:
                     return None
                 channel = policy.channel(intent.channel_id)
                 if channel is None:  # unlinked meanwhile: nothing to tell
                     return None
-                return AdminNotice(intent.group_id, NoticeKind.CHECKS_FAILING, channel)
-            case None:
-                return None
+                return AdminNotice(
+                    intent.group_id, NoticeKind.CHECKS_FAILING, channel, language=language
+                )
 
     async def _defer(self, intent: ScheduledAction, error: MessengerUnavailable) -> None:
         failures, now = intent.attempts + 1, self.clock.now()

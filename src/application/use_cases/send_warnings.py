@@ -14,6 +14,7 @@ from application.raids import Raids
 from application.restrictions import delete_quietly
 from domain.audit import AuditEvent
 from domain.ids import ChannelId, GroupId, MessageId, UserId
+from domain.language import group_language
 from domain.policy import GroupPolicy
 from domain.restriction import Restriction
 from domain.schedule import ActionKind, ScheduledAction, warning_expiry
@@ -224,4 +225,9 @@ def _warning(policy: GroupPolicy, muted: list[Restriction]) -> MuteWarning:
         first.reason,
         first.thread_id if not others else None,
         tuple(Person(r.user_id, r.name) for r in others),
+        # Rule 15: one member's warning in the language decided when they were muted; a merged
+        # one names several members, so it speaks the group's language, and the catalog's text.
+        language=group_language(policy.settings.language) if others else first.language,
+        custom_text=None if others else policy.settings.warning_text,
+        group_title=policy.title,
     )

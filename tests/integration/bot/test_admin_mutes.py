@@ -55,7 +55,7 @@ async def test_rule_5_a_member_an_admin_muted_while_outside_rejoins_and_the_bot_
     driver.join(ids.news_channel_id, ids.carol_id)  # she joins every channel (rule 6)
     driver.join(ids.private_channel_id, ids.carol_id)
     await sandbox.wait_delivered(timeout=TIMEOUT)
-    assert "0 member(s) I muted" in await _command(story, "/unprotect")
+    assert "0 members I muted" in await _command(story, "/unprotect")
     await sandbox.wait_delivered(timeout=TIMEOUT)
 
     assert driver.is_restricted(ids.group_id, ids.carol_id)

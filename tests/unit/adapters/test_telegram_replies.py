@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+from adapters.telegram.i18n import ENGLISH as EN
 from adapters.telegram.replies import (
     SETTING_DESCRIPTIONS,
     error_html,
@@ -28,61 +29,63 @@ MUTE = Restriction(GroupId(-100), UserId(5), (NEWS.channel_id,), SINCE)
 
 
 def test_why_on_a_member_who_is_not_muted_says_so_plainly() -> None:
-    text = explanation_html(Explanation(protected=True, standing=MEMBER))
+    text = explanation_html(Explanation(protected=True, standing=MEMBER), EN)
     assert text == "Not muted."
 
 
 def test_why_on_a_member_an_admin_muted_says_it_is_the_admins_mute() -> None:
-    text = explanation_html(Explanation(protected=True, missing=(NEWS,), standing=RESTRICTED))
+    text = explanation_html(Explanation(protected=True, missing=(NEWS,), standing=RESTRICTED), EN)
     assert text == (
         'Not joined: <a href="https://t.me/news">News &lt;&amp;&gt;</a>. '
         "Restricted by an admin, not by me: only an admin can lift it."
     )
-    unprotected = explanation_html(Explanation(protected=False, standing=RESTRICTED))
+    unprotected = explanation_html(Explanation(protected=False, standing=RESTRICTED), EN)
     assert "only an admin can lift it" in unprotected
 
 
 def test_why_on_a_member_the_bot_muted_says_since_when() -> None:
-    text = explanation_html(Explanation(protected=True, restriction=MUTE, standing=RESTRICTED))
+    text = explanation_html(Explanation(protected=True, restriction=MUTE, standing=RESTRICTED), EN)
     assert text == "Muted by me since 2026-12-02 04:47 UTC."
 
 
 def test_why_on_someone_not_in_the_group_or_banned_says_where_they_are() -> None:
     left = Explanation(protected=True, standing=Membership(MemberStatus.LEFT))
     banned = Explanation(protected=True, standing=Membership(MemberStatus.KICKED))
-    assert explanation_html(left) == "Not in this group."
-    assert explanation_html(banned) == "Banned from this group."
+    assert explanation_html(left, EN) == "Not in this group."
+    assert explanation_html(banned, EN) == "Banned from this group."
 
 
 def test_why_when_telegram_would_not_say_claims_nothing_about_admins() -> None:
-    assert explanation_html(Explanation(protected=True)) == "Not muted by me."
+    assert explanation_html(Explanation(protected=True), EN) == "Not muted by me."
 
 
 def test_why_on_an_id_telegram_does_not_know_says_the_user_is_unknown() -> None:
-    text = explanation_html(Explanation(protected=True, unknown_user=True))
+    text = explanation_html(Explanation(protected=True, unknown_user=True), EN)
     assert text == "Telegram knows no user with this id: check the number."
 
 
 def test_an_unknown_setting_lists_the_valid_keys_escaped() -> None:
-    text = error_html(UnknownSetting("<colour>", GroupSettings.KEYS))
+    text = error_html(UnknownSetting("<colour>", GroupSettings.KEYS), EN)
     assert text == (
         "Unknown setting <code>&lt;colour&gt;</code>. Settings: <code>failure_policy</code>, "
         "<code>warning_ttl</code>, <code>kick_after</code>, <code>raid_threshold</code>, "
-        "<code>join_gate</code>, <code>join_gate_timeout</code>."
+        "<code>join_gate</code>, <code>join_gate_timeout</code>, <code>language</code>, "
+        "<code>warning_text</code>."
     )
 
 
 def test_the_settings_reply_says_what_each_setting_does() -> None:
-    text = settings_result_html(SettingsResult(GroupSettings()))
+    text = settings_result_html(SettingsResult(GroupSettings()), EN)
     lines = text.splitlines()
     assert len(lines) == len(GroupSettings.KEYS)
     for key, line in zip(GroupSettings.KEYS, lines, strict=True):
         assert line.startswith(f"<code>{key}</code> = <b>")
-        assert line.endswith(SETTING_DESCRIPTIONS[key])
+        languages = "en, es, pt_BR, ru, uk, tr, ar, fa, hi, id"
+        assert line.endswith(EN.gettext(SETTING_DESCRIPTIONS[key], languages=languages))
 
 
 def test_every_settings_button_says_what_choosing_it_does() -> None:
-    labels = {settings_label(k, v) for k, values in SETTINGS_CHOICES.items() for v in values}
+    labels = {settings_label(k, v, EN) for k, values in SETTINGS_CHOICES.items() for v in values}
     assert labels == {
         "Check fails: let talk",
         "Check fails: mute",
@@ -104,22 +107,26 @@ def test_every_settings_button_says_what_choosing_it_does() -> None:
         "Decline requests after 10m",
         "Decline requests after 1h",
         "Decline requests after 1d",
+        "🌐 Each member's language",
+        *(f"🌐 {name}" for name in ("English", "Español", "Português (Brasil)", "Русский")),
+        *(f"🌐 {name}" for name in ("Українська", "Türkçe", "العربية", "فارسی", "हिन्दी")),
+        "🌐 Indonesia",
     }
-    assert settings_label("new_setting", "on") == "new_setting on"  # one without a label yet
+    assert settings_label("new_setting", "on", EN) == "new_setting on"  # one without a label yet
 
 
 def test_a_finding_names_the_channel_by_the_title_it_carries_escaped() -> None:
     finding = Finding(Problem.CANNOT_INVITE, -1001000000012, "Secret <Club>")
-    assert finding_html(finding) == (
+    assert finding_html(finding, EN) == (
         "Give me the <i>Invite users via link</i> right in <b>Secret &lt;Club&gt;</b>."
     )
 
 
 def test_every_target_refusal_gives_a_reason_and_escapes_the_username() -> None:
     for refusal in Refusal:
-        text = error_html(TargetRefused(refusal, "<b>x</b>"))
+        text = error_html(TargetRefused(refusal, "<b>x</b>"), EN)
         assert text, refusal
         assert not text.startswith("Something went wrong"), refusal
-    unknown = error_html(TargetRefused(Refusal.UNKNOWN_USERNAME, "<b>x</b>"))
+    unknown = error_html(TargetRefused(Refusal.UNKNOWN_USERNAME, "<b>x</b>"), EN)
     assert "@&lt;b&gt;x&lt;/b&gt;" in unknown
-    assert "names several members" in error_html(TargetRefused(Refusal.SEVERAL_WARNED))
+    assert "names several members" in error_html(TargetRefused(Refusal.SEVERAL_WARNED), EN)

@@ -5,6 +5,7 @@ from html.parser import HTMLParser
 import attrs
 import pytest
 
+from adapters.telegram.i18n import ENGLISH as EN
 from adapters.telegram.texts import (
     SETTINGS_CHOICES,
     ListData,
@@ -66,7 +67,7 @@ def warning(reason: WarningReason = WarningReason.SPOKE) -> MuteWarning:
 
 
 def test_design_9_titles_and_names_are_escaped() -> None:
-    text = parsed(warning_html(warning()))
+    text = parsed(warning_html(warning(), EN))
     assert NASTY in text.text  # shown literally, not interpreted
     assert "Eve <script>&" in text.text
     assert set(text.tags) == {"a", "b"}  # only the bot's own markup
@@ -74,19 +75,19 @@ def test_design_9_titles_and_names_are_escaped() -> None:
 
 @pytest.mark.parametrize("reason", list(WarningReason))
 def test_the_warning_mentions_the_member_and_lists_every_channel(reason: WarningReason) -> None:
-    html_text = warning_html(warning(reason))
+    html_text = warning_html(warning(reason), EN)
     assert 'href="tg://user?id=77"' in html_text
     for title in (NASTY, "Private", "No link"):
         assert title in parsed(html_text).text
 
 
 def test_channel_lists_read_naturally() -> None:
-    assert channel_list_html(["A"]) == "<b>A</b>"
-    assert channel_list_html(["A", "B", "C"]) == "<b>A</b>, <b>B</b> and <b>C</b>"
+    assert channel_list_html(["A"], EN) == "<b>A</b>"
+    assert channel_list_html(["A", "B", "C"], EN) == "<b>A</b>, <b>B</b> and <b>C</b>"
 
 
 def test_keyboard_has_a_join_button_per_reachable_channel_and_a_bound_verify() -> None:
-    keyboard = warning_keyboard(warning()).inline_keyboard
+    keyboard = warning_keyboard(warning(), EN).inline_keyboard
     urls = [row[0].url for row in keyboard[:-1]]
     assert urls == ["https://t.me/fish_chips", "https://t.me/+xyz"]
     assert keyboard[-1][0].callback_data == "verify:77"
@@ -121,10 +122,11 @@ def test_settings_menu_data_round_trips_and_only_offered_values_parse() -> None:
 
 def test_settings_menu_ticks_the_current_values_and_fits_telegrams_limits() -> None:
     settings = GroupSettings().changed("failure_policy", "closed").changed("kick_after", "1d")
-    rows = settings_keyboard(settings).inline_keyboard
-    assert len(rows) == 10  # two buttons a row
+    rows = settings_keyboard(settings, EN).inline_keyboard
+    assert len(rows) == 14  # two buttons a row; the eleven language choices three a row
     ticked = [button.text for row in rows for button in row if button.text.startswith("✓")]
     assert ticked == [
+        "✓ 🌐 Each member's language",
         "✓ Check fails: mute",
         "✓ Warnings stay 2m",
         "✓ Kick muted after 1d",
@@ -133,7 +135,7 @@ def test_settings_menu_ticks_the_current_values_and_fits_telegrams_limits() -> N
         "✓ Decline requests after 1h",
     ]
     for row in rows:
-        assert len(row) <= 2
+        assert len(row) <= 3
         for button in row:
             assert isinstance(button.callback_data, str)
             assert len(button.callback_data.encode()) <= 64
@@ -159,7 +161,7 @@ def test_page_button_forgeries_are_refused(data: str) -> None:
 
 
 def test_page_buttons_round_trip_and_a_single_page_has_none() -> None:
-    keyboard = pages_keyboard("log", 2, 3)
+    keyboard = pages_keyboard("log", 2, 3, EN)
     assert keyboard is not None
     [row] = keyboard.inline_keyboard
     assert [b.text for b in row] == ["« Newer", "2/3", "Older »"]
@@ -168,7 +170,7 @@ def test_page_buttons_round_trip_and_a_single_page_has_none() -> None:
         ListData("log", 2),
         ListData("log", 3),
     ]
-    assert pages_keyboard("muted", 1, 1) is None
+    assert pages_keyboard("muted", 1, 1, EN) is None
 
 
 @pytest.mark.parametrize(
@@ -196,14 +198,14 @@ def test_private_verify_data_names_the_group() -> None:
 def test_rule_13_the_raid_notice_is_escaped_with_join_buttons_and_a_verify_for_anyone() -> None:
     channel = RequiredChannel(ChannelId(-1002000000001), "News <&> Co", "news_channel")
     notice = RaidNotice(GroupId(-1001000000001), (channel,), 42)
-    text = raid_notice_html(notice)
+    text = raid_notice_html(notice, EN)
     assert "News &lt;&amp;&gt; Co" in text
     assert "Muted so far: 42" in text
-    over = raid_notice_html(attrs.evolve(notice, over=True))
+    over = raid_notice_html(attrs.evolve(notice, over=True), EN)
     assert "The raid is over" in over
-    assert "42 new member(s)" in over
+    assert "42 new members were muted" in over
     buttons = [
-        b for row in raid_notice_keyboard(notice, "nezuko_bot").inline_keyboard for b in row
+        b for row in raid_notice_keyboard(notice, EN, "nezuko_bot").inline_keyboard for b in row
     ]
     assert [b.url for b in buttons if b.url] == [
         "https://t.me/news_channel",
@@ -240,10 +242,10 @@ def test_private_settings_data_round_trips_and_forgeries_are_refused() -> None:
 
 def test_the_private_settings_menu_names_the_group_and_the_group_menu_links_to_it() -> None:
     group = GroupId(-1001234567890)
-    private = settings_keyboard(GroupSettings(), group_id=group)
+    private = settings_keyboard(GroupSettings(), EN, group_id=group)
     data = [b.callback_data for row in private.inline_keyboard for b in row]
     assert all(isinstance(d, str) and d.startswith(f"pset:{group}") for d in data[:-1])
     assert data[-1] == "pset:list"
-    in_group = settings_keyboard(GroupSettings(), bot_username="nezuko_bot")
+    in_group = settings_keyboard(GroupSettings(), EN, bot_username="nezuko_bot")
     urls = [b.url for row in in_group.inline_keyboard for b in row if b.url]
     assert urls == ["https://t.me/nezuko_bot?start=settings"]

@@ -26,7 +26,7 @@ def test_every_use_case_is_wired_on_memory_adapters() -> None:
     use_cases = memory_container(messenger)
     use_cases.check_dependencies()
     built = {name: getattr(use_cases, name)() for name in USE_CASES}
-    assert len(built) == 35
+    assert len(built) == 36
     assert isinstance(built["enforce_membership"], EnforceMembership)
     protect = built["protect_group"]
     assert isinstance(protect, ProtectGroup)

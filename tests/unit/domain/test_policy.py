@@ -106,6 +106,8 @@ def test_default_settings() -> None:
         "raid_threshold": "20",
         "join_gate": "off",
         "join_gate_timeout": "1h",
+        "language": "auto",
+        "warning_text": "default",
     }
 
 
