@@ -43,7 +43,8 @@ async def test_an_unknown_setting_lists_the_valid_keys(story: Story) -> None:
     assert reply == (
         "Unknown setting <code>colour</code>. Settings: <code>failure_policy</code>, "
         "<code>warning_ttl</code>, <code>kick_after</code>, <code>raid_threshold</code>, "
-        "<code>join_gate</code>, <code>join_gate_timeout</code>."
+        "<code>join_gate</code>, <code>join_gate_timeout</code>, <code>language</code>, "
+        "<code>warning_text</code>."
     )
 
 

@@ -32,9 +32,10 @@ async def test_members_are_warned_in_their_language_or_the_groups(story: Story) 
     assert "Luego pulsa <b>Verificar</b>." in spanish
     assert "to talk in this group" in await _warned(story, 2002, "Dieter", "de")
     # a fixed language: everyone, and the admin's replies too
-    assert "Cambiado <code>language</code>" in await command(story, "/settings language es")
-    assert "únete primero a" in await _warned(story, 2003, "Frank", "en")
-    assert "<code>language</code> = <b>es</b>" in await command(story, "/status")
+    changed = await command(story, "/settings language ru")
+    assert "Настройка <code>language</code> изменена." in changed
+    assert "сначала подпишитесь на <b>Nezuko News</b>" in await _warned(story, 2003, "Frank", "en")
+    assert "<code>language</code> = <b>ru</b>" in await command(story, "/status")
 
 
 async def test_a_custom_warning_is_sent_escaped_and_bad_ones_are_refused(story: Story) -> None:
