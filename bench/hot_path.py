@@ -34,7 +34,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 
 from adapters.metrics import updates_handled
 from adapters.telegram.updates import ALLOWED_UPDATES
-from bench import burst, join_gate, raid, reads
+from bench import burst, join_gate, memory, raid, reads
 from bench.results import Result, RoundTrips, RssSampler, Stamps, table, watching
 from bootstrap.bot import (
     CONCURRENT_UPDATES,
@@ -460,6 +460,26 @@ async def main(
     return 0
 
 
+async def memory_main(
+    updates: int, database_url: str | None = None, out: TextIO = sys.stdout, **sizes: int
+) -> int:
+    """The flat-memory run alone: its figures and its summary row; 1 if its target was missed."""
+    print(
+        f"memory: {updates} updates, {sizes.get('members', memory.MEMBERS)} members, "
+        f"{sizes.get('groups', memory.GROUPS)} groups; the bot's RSS after each step:",
+        file=out,
+        flush=True,
+    )
+    measured = await memory.memory_run(updates, database_url=database_url, out=out, **sizes)
+    print(memory.report(measured.figures), file=out)
+    print(table([measured.result]), file=out)
+    if missed := measured.figures.misses():
+        print(f"bench: FAIL — the memory run missed its target: {'; '.join(missed)}", file=out)
+        return 1
+    print("bench: ok — the bot's memory stayed flat", file=out)
+    return 0
+
+
 def cli() -> int:
     """Parse the arguments and run."""
     parser = argparse.ArgumentParser(
@@ -473,8 +493,36 @@ def cli() -> int:
         action="store_true",
         help="measure the hot path and the reads only (not the raid and the burst)",
     )
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="run the flat-memory workload alone (bench/memory.py; tens of minutes at 1M)",
+    )
+    parser.add_argument(
+        "--updates", type=int, default=memory.UPDATES, help="updates in the memory run"
+    )
+    parser.add_argument(
+        "--memory-members", type=int, default=memory.MEMBERS, help="members in the memory run"
+    )
+    parser.add_argument(
+        "--memory-groups", type=int, default=memory.GROUPS, help="groups in the memory run"
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="the memory run's database (migrated); an embedded server by default",
+    )
     args = parser.parse_args()
     configure_logging(Settings(log_level=logging.WARNING))
+    if args.memory:
+        return asyncio.run(
+            memory_main(
+                args.updates,
+                args.database_url,
+                members=args.memory_members,
+                groups=args.memory_groups,
+            )
+        )
     with tempfile.TemporaryDirectory(prefix="nezuko-bench-") as scratch:
         data_dir = Path(scratch)
         data_dir.chmod(0o711)  # the embedded server may run as `nobody`, which must enter it
