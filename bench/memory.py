@@ -112,8 +112,8 @@ class MemoryResult:
         return []
 
 
-def _group_of(member: int) -> int:
-    return FIRST_GROUP - (member - FIRST_MEMBER) % GROUPS
+def _group_of(member: int, groups: int) -> int:
+    return FIRST_GROUP - (member - FIRST_MEMBER) % groups
 
 
 @attrs.define
@@ -132,6 +132,10 @@ class _World:
     muted: collections.deque[int] = attrs.field(factory=collections.deque[int])
     tracked: set[int] = attrs.field(factory=set[int])
 
+    def group_of(self, member: int) -> int:
+        """The group `member` belongs to."""
+        return _group_of(member, self.groups)
+
     def speaker(self) -> int:
         member = self.order[self.cursor % len(self.order)]
         self.cursor += 1
@@ -144,21 +148,21 @@ class _World:
         if self.step % LEAVE_EVERY == 7:
             member = self.speaker()
             with contextlib.suppress(DriverError):  # muted members' leaves are skipped
-                if driver.can_send(_group_of(member), member):
-                    driver.leave(_group_of(member), member)
+                if driver.can_send(self.group_of(member), member):
+                    driver.leave(self.group_of(member), member)
                     self.left.append(member)
             return
         if self.step % LEAVE_EVERY == 57 and self.left:
             member = self.left.popleft()
             with contextlib.suppress(DriverError):
-                driver.join(_group_of(member), member)
+                driver.join(self.group_of(member), member)
             return
         if self.step % PRESS_EVERY == 31 and self.muted:
             with contextlib.suppress(DriverError):
                 self._press(self.muted.popleft())
             return
         member = self.speaker()
-        group = _group_of(member)
+        group = self.group_of(member)
         try:
             driver.say(group, member, f"message {self.step}")
         except DriverError:
@@ -171,7 +175,7 @@ class _World:
         self.tracked.discard(member)
         if not driver.is_member(self.channel, member):
             driver.join(self.channel, member)
-        group = _group_of(member)
+        group = self.group_of(member)
         for message in reversed(driver.bot_messages(group)):
             buttons = [b for b in message.buttons() if "callback_data" in b]
             if buttons and not message.deleted:
@@ -199,7 +203,7 @@ def _populate(sandbox: Sandbox, members: int, groups: int) -> _World:
     people = list(range(FIRST_MEMBER, FIRST_MEMBER + members))
     for member in people:
         driver.user(member, f"Member {member - FIRST_MEMBER}")
-        driver.place(_group_of(member), Member(member, Status.MEMBER))
+        driver.place(_group_of(member, groups), Member(member, Status.MEMBER))
         if (member - FIRST_MEMBER) % NON_SUBSCRIBER_EVERY:
             driver.place(channel, Member(member, Status.MEMBER))
     random.Random(15).shuffle(people)
