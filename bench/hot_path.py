@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import resource
+import signal
 import sys
 import tempfile
 import time
@@ -463,7 +464,13 @@ async def main(
 async def memory_main(
     updates: int, database_url: str | None = None, out: TextIO = sys.stdout, **sizes: int
 ) -> int:
-    """The flat-memory run alone: its figures and its summary row; 1 if its target was missed."""
+    """The flat-memory run alone: its figures and its summary row; 1 if its target was missed.
+
+    SIGTERM cancels the run, so the bot's process and the embedded server are stopped too.
+    """
+    task = asyncio.current_task()
+    if task is not None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     print(
         f"memory: {updates} updates, {sizes.get('members', memory.MEMBERS)} members, "
         f"{sizes.get('groups', memory.GROUPS)} groups; the bot's RSS after each step:",
