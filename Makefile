@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install install-runtime lock test test-unit test-integration lint format clean demo run migrate bench catalogs
+.PHONY: install install-runtime lock test test-unit test-integration lint format clean demo run migrate bench bench-memory catalogs
 
 install: $(STAMP)
 
@@ -49,6 +49,11 @@ migrate: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/pytest --long -m long tests/unit tests/integration
+
+# The flat-memory run (issue 15): UPDATES=1000000 by default; see README, "make bench".
+UPDATES ?= 1000000
+bench-memory: $(STAMP)
+	$(BIN)/python -m bench --memory --updates $(UPDATES)
 
 test: $(STAMP)
 	$(BIN)/pytest --cov --cov-report=term-missing:skip-covered tests/unit tests/integration

@@ -15,6 +15,7 @@ import attrs
 
 from adapters.system_clock import MovableClock
 from bench.raid import settings_against
+from bench.results import Measured, measuring
 from bootstrap.bot import running_bot
 from bootstrap.settings import Settings
 from telegram_sandbox import FloodLimits, Member, Sandbox, Status
@@ -62,13 +63,21 @@ class BurstResult:
         return missed
 
 
-async def burst(base: Settings) -> BurstResult:
+async def burst(base: Settings) -> Measured[BurstResult]:
     """Run the burst against a fresh sandbox, on the database `base` configures."""
     async with (
         Sandbox.start(limits=FloodLimits()) as sandbox,
         running_bot(settings_against(sandbox, base), clock=MovableClock()),
     ):
-        return await _burst(sandbox)
+        async with measuring(sandbox) as measurement:
+            figures = await _burst(sandbox)
+        row = measurement.result(
+            f"newcomers' burst ({NEWCOMERS})",
+            figures.misses(),
+            f"a few updates over {ASKED_AFTER + SETTLE:.0f} s and more of paced warnings: "
+            "per-1k figures are per newcomer's message, not a rate",
+        )
+        return Measured(figures, row)
 
 
 async def _burst(sandbox: Sandbox) -> BurstResult:

@@ -17,6 +17,7 @@ import attrs
 
 from adapters.system_clock import MovableClock
 from bench.raid import settings_against
+from bench.results import Measured, measuring
 from bootstrap.bot import running_bot
 from bootstrap.settings import Settings
 from telegram_sandbox import AdminRights, FloodLimits, Sandbox
@@ -86,13 +87,20 @@ class GateResult:
         return missed
 
 
-async def join_gate(base: Settings, requests: int = REQUESTS) -> GateResult:
+async def join_gate(base: Settings, requests: int = REQUESTS) -> Measured[GateResult]:
     """Run the workload against a fresh sandbox, on the database `base` configures."""
     async with (
         Sandbox.start(limits=FloodLimits()) as sandbox,
         running_bot(settings_against(sandbox, base), clock=MovableClock()),
     ):
-        return await _join_gate(sandbox, requests)
+        async with measuring(sandbox) as measurement:
+            figures = await _join_gate(sandbox, requests)
+        row = measurement.result(
+            f"join gate ({requests} requests in {REQUEST_SECONDS:.0f} s)",
+            figures.misses(),
+            "throughput is the requests' pace (and the subscribers' channel joins before)",
+        )
+        return Measured(figures, row)
 
 
 async def _join_gate(sandbox: Sandbox, requests: int) -> GateResult:

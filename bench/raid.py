@@ -22,6 +22,7 @@ import attrs
 
 from adapters.postgres.embedded import free_port
 from adapters.system_clock import MovableClock
+from bench.results import Measured, measuring
 from bootstrap.bot import running_bot
 from bootstrap.settings import Settings
 from telegram_sandbox import AdminRights, FloodLimits, Sandbox
@@ -92,18 +93,28 @@ def settings_against(sandbox: Sandbox, base: Settings) -> Settings:
     )
 
 
-async def raid(base: Settings) -> RaidResult:
-    """Run the raid against a fresh sandbox, on the database `base` configures."""
+async def raid(base: Settings) -> Measured[RaidResult]:
+    """Run the raid against a fresh sandbox, on the database `base` configures.
+
+    The summary row covers the raid until it was cleaned (not the second backlog and the stop).
+    """
     async with Sandbox.start(limits=FloodLimits()) as sandbox:
         settings = settings_against(sandbox, base)
         async with contextlib.AsyncExitStack() as bot:  # closed by hand: the stop is timed
             await bot.enter_async_context(running_bot(settings, clock=MovableClock()))
-            result = await _raid(sandbox)
+            async with measuring(sandbox) as measurement:
+                result = await _raid(sandbox)
             second_backlog(sandbox)
             await asyncio.sleep(0.5)  # the bot is taking the second raid's updates
             stopping = time.monotonic()
             await bot.aclose()
-            return attrs.evolve(result, stop_seconds=time.monotonic() - stopping)
+            figures = attrs.evolve(result, stop_seconds=time.monotonic() - stopping)
+            row = measurement.result(
+                f"raid ({RAIDERS} joins in {RAID_SECONDS:.0f} s)",
+                figures.misses(),
+                "throughput is the joins' pace; the time is until every joiner was muted",
+            )
+            return Measured(figures, row)
 
 
 async def _raid(sandbox: Sandbox) -> RaidResult:

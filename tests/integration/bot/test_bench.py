@@ -15,7 +15,13 @@ async def test_the_bench_runs_both_bots_and_finds_the_hot_path_free_of_io(
     database = await database_factory()
     out = io.StringIO()
     code = await main(
-        60, 3, Settings(database_url=database.runtime_url), out, reads_budget=1.0, with_raid=False
+        60,
+        3,
+        Settings(database_url=database.runtime_url),
+        out,
+        reads_budget=1.0,
+        with_raid=False,
+        paced=50,
     )
     text = out.getvalue()
     assert code == 0, text
@@ -31,3 +37,14 @@ async def test_the_bench_runs_both_bots_and_finds_the_hot_path_free_of_io(
     reads = re.findall(r"(\d+) done in", text)
     assert int(reads[0]) == 100
     assert int(reads[1]) < 100
+    # the summary table: one row per hot-path measurement, latency observed for each
+    rows = {
+        line.split("  ")[0]: line for line in text.splitlines() if line.startswith("hot path ")
+    }
+    assert set(rows) == {
+        "hot path burst: bare PTB",
+        "hot path burst: Nezuko",
+        "hot path 500/s: bare PTB",
+        "hot path 500/s: Nezuko",
+    }, text
+    assert all(" ms " in row or " s " in row for row in rows.values()), text

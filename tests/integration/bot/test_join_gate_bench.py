@@ -20,7 +20,7 @@ async def test_rule_14_a_hundred_join_requests_in_10_s_with_no_429(
 ) -> None:
     database = await database_factory()
 
-    result = await join_gate(Settings(database_url=database.runtime_url), REQUESTS)
+    result = (await join_gate(Settings(database_url=database.runtime_url), REQUESTS)).figures
 
     print("\n" + report(result))  # pytest -s shows the figures
     assert result.private_messages == REQUESTS // 2

@@ -25,7 +25,7 @@ async def test_rule_11_a_raid_of_1000_joins_is_muted_and_cleaned_up_with_no_429(
 ) -> None:
     database = await database_factory()
 
-    result = await raid(Settings(database_url=database.runtime_url))
+    result = (await raid(Settings(database_url=database.runtime_url))).figures
 
     print("\n" + report(result))  # pytest -s shows the figures
     assert result.cleaned_after < PATIENCE  # everyone muted, every spam message deleted
