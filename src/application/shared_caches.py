@@ -8,6 +8,8 @@ told (`CacheInvalidation.apply`), or everything when they may have missed someth
 (`CacheInvalidation.forget_everything`).
 """
 
+from typing import override
+
 import attrs
 
 from application.ports.caches import GroupCache, GroupSnapshot, MembershipCache
@@ -23,34 +25,42 @@ class SharedMembershipCache(MembershipCache):
     local: MembershipCache
     invalidations: Invalidations
 
+    @override
     async def membership(self, channel_id: ChannelId, user_id: UserId) -> Membership | None:
         return await self.local.membership(channel_id, user_id)
 
+    @override
     async def store_membership(
         self, channel_id: ChannelId, user_id: UserId, membership: Membership
     ) -> None:
         await self.local.store_membership(channel_id, user_id, membership)
 
+    @override
     async def forget_membership(self, channel_id: ChannelId, user_id: UserId) -> None:
         await self.local.forget_membership(channel_id, user_id)
         await self.invalidations.publish(_membership(channel_id, user_id))
 
+    @override
     async def announce_membership(
         self, channel_id: ChannelId, user_id: UserId, membership: Membership
     ) -> None:
         await self.local.store_membership(channel_id, user_id, membership)
         await self.invalidations.publish(_membership(channel_id, user_id))
 
+    @override
     async def admins(self, group_id: GroupId) -> frozenset[UserId] | None:
         return await self.local.admins(group_id)
 
+    @override
     async def store_admins(self, group_id: GroupId, admins: frozenset[UserId]) -> None:
         await self.local.store_admins(group_id, admins)
 
+    @override
     async def forget_admins(self, group_id: GroupId) -> None:
         await self.local.forget_admins(group_id)
         await self.invalidations.publish(Invalidation(Cached.ADMINS, group_id=group_id))
 
+    @override
     async def forget_all(self) -> None:
         await self.local.forget_all()
 
@@ -62,16 +72,20 @@ class SharedGroupCache(GroupCache):
     local: GroupCache
     invalidations: Invalidations
 
+    @override
     async def get(self, group_id: GroupId) -> GroupSnapshot | None:
         return await self.local.get(group_id)
 
+    @override
     async def put(self, snapshot: GroupSnapshot) -> None:
         await self.local.put(snapshot)
 
+    @override
     async def forget(self, group_id: GroupId) -> None:
         await self.local.forget(group_id)
         await self.invalidations.publish(Invalidation(Cached.GROUP, group_id=group_id))
 
+    @override
     async def forget_all(self) -> None:
         await self.local.forget_all()
 

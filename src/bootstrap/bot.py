@@ -37,6 +37,7 @@ from adapters.postgres.health import Readiness, database_answers
 from adapters.postgres.journal import PostgresJournal
 from adapters.postgres.notifications import PostgresInvalidations
 from adapters.postgres.polling_lock import PostgresPollingLock
+from adapters.postgres.send_budget import PostgresSendBudget
 from adapters.postgres.urls import describe_url
 from adapters.telegram.backpressure import (
     CoalescedJournal,
@@ -455,8 +456,12 @@ async def running_bot(
         async with (
             application,
             _journal_engine(engine) as journal_engine,
+            _journal_engine(engine, "nezuko:send-budget") as budget_engine,
             _hearing_other_workers(container) as invalidations,
         ):
+            if budget_engine is not None:  # one send budget for every worker (issue 15)
+                limiter = _limiter(application)
+                limiter.shared = PostgresSendBudget(budget_engine, limiter.limits.rates())
             journal = (
                 MemoryJournal()
                 if journal_engine is None or invalidations is None
@@ -571,18 +576,21 @@ async def _hearing_other_workers(
 
 
 @contextlib.asynccontextmanager
-async def _journal_engine(engine: AsyncEngine | None) -> AsyncGenerator[AsyncEngine | None]:
+async def _journal_engine(
+    engine: AsyncEngine | None, name: str = "nezuko:journal"
+) -> AsyncGenerator[AsyncEngine | None]:
     """The intake journal's own small pool on the runtime's database, without the pre-ping.
 
     Its statements are on polling's critical path (the next getUpdates waits for them): the
     pre-ping would cost three round trips each; the journal drops a connection that failed.
+    The shared send budget has a pool of the same kind (`name` `nezuko:send-budget`).
     """
     if engine is None:
         yield None
         return
     url = engine.url.render_as_string(hide_password=False)
     journal_engine = create_engine(
-        url, pool_size=2, max_overflow=1, application_name="nezuko:journal", pre_ping=False
+        url, pool_size=2, max_overflow=1, application_name=name, pre_ping=False
     )
     try:
         yield journal_engine

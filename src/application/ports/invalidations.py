@@ -22,8 +22,10 @@ class Cached(enum.StrEnum):
 
 @attrs.frozen
 class Invalidation:
-    """One cached entry every other process must drop: `group_id` for `GROUP` and `ADMINS`,
-    `channel_id` and `user_id` for `MEMBERSHIP`."""
+    """One cached entry every other process must drop.
+
+    `group_id` names it for `GROUP` and `ADMINS`; `channel_id` and `user_id` for `MEMBERSHIP`.
+    """
 
     cached: Cached
     group_id: GroupId | None = None
