@@ -57,7 +57,6 @@ class MembershipCacheContract:
         clock.advance(timedelta(days=1))
         assert await membership_cache.membership(channel, member) is None
 
-
     async def test_an_announced_membership_is_cached_and_forget_all_drops_everything(
         self, membership_cache: MembershipCache
     ) -> None:
