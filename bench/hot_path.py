@@ -34,7 +34,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 
 from adapters.metrics import updates_handled
 from adapters.telegram.updates import ALLOWED_UPDATES
-from bench import burst, join_gate, raid, reads
+from bench import burst, join_gate, raid, reads, send_budget
 from bootstrap.bot import (
     CONCURRENT_UPDATES,
     DUE_ACTIONS_TASK,
@@ -295,6 +295,8 @@ async def main(
         if missed := gated.misses():
             print(f"bench: FAIL — the join gate missed its targets: {'; '.join(missed)}", file=out)
             return 1
+        if budget_failed(await send_budget.send_budget(database), out):
+            return 1
     if ours_reads.done < reads.CALLS:
         print("bench: FAIL — reads were held back by our rate limiter", file=out)
         return 1
@@ -315,6 +317,20 @@ async def main(
     return 0
 
 
+def budget_failed(result: send_budget.BudgetResult, out: TextIO) -> bool:
+    """Print the multi-worker send budget's figures; whether it missed a target."""
+    print(send_budget.report(result), file=out)
+    if missed := result.misses():
+        print(f"bench: FAIL — the send budget missed its targets: {'; '.join(missed)}", file=out)
+        return True
+    return False
+
+
+async def budget_only(database: Settings, out: TextIO = sys.stdout) -> int:
+    """The multi-worker send budget alone."""
+    return 1 if budget_failed(await send_budget.send_budget(database), out) else 0
+
+
 def cli() -> int:
     """Parse the arguments and run."""
     parser = argparse.ArgumentParser(
@@ -328,11 +344,18 @@ def cli() -> int:
         action="store_true",
         help="measure the hot path and the reads only (not the raid and the burst)",
     )
+    parser.add_argument(
+        "--send-budget-only",
+        action="store_true",
+        help="run the multi-worker send budget alone",
+    )
     args = parser.parse_args()
     configure_logging(Settings(log_level=logging.WARNING))
     with tempfile.TemporaryDirectory(prefix="nezuko-bench-") as scratch:
         data_dir = Path(scratch)
         data_dir.chmod(0o711)  # the embedded server may run as `nobody`, which must enter it
+        if args.send_budget_only:
+            return asyncio.run(budget_only(Settings(data_dir=data_dir)))
         return asyncio.run(
             main(
                 args.messages,

@@ -12,9 +12,10 @@ Create Date: 2026-12-02
 - `send_budget` (no tenant: it counts the bot's sends into every chat, private chats included,
   and the bot's overall rate, before and beyond any group; like `taken_updates` it holds no
   group's data, only token counts keyed by chat): one row per chat the bot sends into, and one
-  row (`*`) for all sends together. `claim_send(...)` takes one send from the chat's, the
-  group's and the overall bucket at once, or says how long to wait; it runs with the caller's
-  rights (SECURITY INVOKER), on a table the runtime role may read and write.
+  row (`*`) for all sends together. `book_send(...)` books the next moment the overall bucket
+  allows a send once the chat's and the group's buckets allow one now (else it says when to
+  ask again); it runs with the caller's rights (SECURITY INVOKER), on a table the runtime role
+  may read and write.
 - `taken_updates.taken_by`: the backend pid of the taking process's notification connection,
   so that another worker can take over what a killed one acknowledged and left unhandled.
 """
@@ -31,78 +32,59 @@ depends_on: str | Sequence[str] | None = None
 
 TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::bigint"
 
-CLAIM_SEND = """
-CREATE FUNCTION claim_send(
-    p_chat text, p_group boolean, p_priority integer,
+BOOK_SEND = """
+CREATE FUNCTION book_send(
+    p_chat text, p_group boolean,
     p_chat_burst double precision, p_chat_rate double precision,
     p_group_burst double precision, p_group_rate double precision,
-    p_all_burst double precision, p_all_rate double precision
-) RETURNS double precision
+    p_all_burst double precision, p_all_rate double precision,
+    OUT wait double precision, OUT booked boolean
+)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET search_path = pg_catalog, public
 AS $$
+-- GCRA (the virtual-scheduling form of a leaky bucket): each bucket keeps the theoretical time
+-- of its next send, and a send may go `(burst - 1) / rate` seconds before it. When the chat's
+-- own buckets (the chat's, the group's) or a hold on it do not allow a send now, nothing is
+-- booked: `wait` says when to ask again (a busy group never blocks the other chats). Otherwise
+-- the earliest moment the overall bucket allows is booked (first come, first served across the
+-- whole bot) and every bucket's time moves on by `1 / rate` from it: sends at their booked
+-- moments keep within `burst + rate * w` in any window of `w` seconds, in every bucket.
 DECLARE
     v_now double precision := extract(epoch FROM clock_timestamp());
     o send_budget%ROWTYPE;
     c send_budget%ROWTYPE;
-    v_all double precision;
-    v_chat double precision;
-    v_group double precision;
-    v_wait double precision := 0;
-    v_blocked boolean;
-    v_priority integer;
-    v_until double precision;
+    v_at double precision;
 BEGIN
     -- The overall row first, then the chat's: every caller locks them in the same order.
-    INSERT INTO send_budget AS b (chat, chat_tokens, group_tokens, stamp)
-    VALUES ('*', p_all_burst, 0, v_now), (p_chat, p_chat_burst, p_group_burst, v_now)
+    INSERT INTO send_budget AS b (chat, chat_at, group_at, used_at)
+    VALUES ('*', 0, 0, v_now), (p_chat, 0, 0, v_now)
     ON CONFLICT (chat) DO NOTHING;
     SELECT * INTO o FROM send_budget AS b WHERE b.chat = '*' FOR UPDATE;
     SELECT * INTO c FROM send_budget AS b WHERE b.chat = p_chat FOR UPDATE;
-    v_all := least(p_all_burst, o.chat_tokens + greatest(v_now - o.stamp, 0) * p_all_rate);
-    v_chat := least(p_chat_burst, c.chat_tokens + greatest(v_now - c.stamp, 0) * p_chat_rate);
-    v_group := least(p_group_burst, c.group_tokens + greatest(v_now - c.stamp, 0) * p_group_rate);
-    IF c.held_until > v_now THEN
-        v_wait := c.held_until - v_now;
+    v_at := greatest(
+        v_now,
+        c.held_until,
+        c.chat_at - (p_chat_burst - 1) / p_chat_rate,
+        CASE WHEN p_group THEN c.group_at - (p_group_burst - 1) / p_group_rate ELSE 0 END
+    );
+    IF v_at > v_now THEN
+        wait := v_at - v_now;
+        booked := false;
+        RETURN;
     END IF;
-    IF v_chat < 1 THEN
-        v_wait := greatest(v_wait, (1 - v_chat) / p_chat_rate);
-    END IF;
-    IF p_group AND v_group < 1 THEN
-        v_wait := greatest(v_wait, (1 - v_group) / p_group_rate);
-    END IF;
-    IF v_all < 1 THEN
-        v_wait := greatest(v_wait, (1 - v_all) / p_all_rate);
-    END IF;
-    -- A send of a higher priority (a lower number) waits for this chat: it goes first.
-    v_blocked := c.waiting_until > v_now AND c.waiting_priority < p_priority;
-    IF v_blocked AND v_wait = 0 THEN
-        v_wait := 0.05;
-    END IF;
-    v_priority := c.waiting_priority;
-    v_until := c.waiting_until;
-    IF v_wait > 0 THEN
-        IF NOT v_blocked THEN  -- this send is now the most urgent one waiting here
-            v_priority := p_priority;
-            v_until := v_now + v_wait + 1;
-        END IF;
-        UPDATE send_budget AS b SET chat_tokens = v_all, stamp = v_now WHERE b.chat = '*';
-        UPDATE send_budget AS b
-        SET chat_tokens = v_chat, group_tokens = v_group, stamp = v_now,
-            waiting_priority = v_priority, waiting_until = v_until
-        WHERE b.chat = p_chat;
-        RETURN v_wait;
-    END IF;
-    IF v_priority = p_priority THEN  -- the waiting send of this priority got its turn
-        v_until := 0;
-    END IF;
-    UPDATE send_budget AS b SET chat_tokens = v_all - 1, stamp = v_now WHERE b.chat = '*';
+    v_at := greatest(v_now, o.chat_at - (p_all_burst - 1) / p_all_rate);
     UPDATE send_budget AS b
-    SET chat_tokens = v_chat - 1,
-        group_tokens = CASE WHEN p_group THEN v_group - 1 ELSE v_group END,
-        stamp = v_now, waiting_until = v_until
+    SET chat_at = greatest(o.chat_at, v_at) + 1 / p_all_rate, used_at = v_now
+    WHERE b.chat = '*';
+    UPDATE send_budget AS b
+    SET chat_at = greatest(c.chat_at, v_at) + 1 / p_chat_rate,
+        group_at = CASE WHEN p_group THEN greatest(c.group_at, v_at) + 1 / p_group_rate
+                        ELSE c.group_at END,
+        used_at = v_now
     WHERE b.chat = p_chat;
-    RETURN 0;
+    wait := v_at - v_now;
+    booked := true;
 END;
 $$
 """
@@ -134,26 +116,24 @@ def upgrade() -> None:
     op.create_table(
         "send_budget",
         sa.Column("chat", sa.Text(), nullable=False),
-        sa.Column("chat_tokens", sa.Float(), nullable=False),
-        sa.Column("group_tokens", sa.Float(), nullable=False),
-        sa.Column("stamp", sa.Float(), nullable=False),
+        sa.Column("chat_at", sa.Float(), nullable=False),
+        sa.Column("group_at", sa.Float(), nullable=False),
+        sa.Column("used_at", sa.Float(), nullable=False),
         sa.Column("held_until", sa.Float(), server_default=sa.text("0"), nullable=False),
-        sa.Column("waiting_priority", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column("waiting_until", sa.Float(), server_default=sa.text("0"), nullable=False),
         sa.PrimaryKeyConstraint("chat", name=op.f("pk_send_budget")),
     )
-    op.create_index(op.f("ix_send_budget_stamp"), "send_budget", ["stamp"])
+    op.create_index(op.f("ix_send_budget_used_at"), "send_budget", ["used_at"])
     op.execute(f"GRANT SELECT, INSERT, UPDATE ON send_budget TO {runtime}")
-    op.execute(CLAIM_SEND)
-    op.execute("REVOKE ALL ON FUNCTION claim_send FROM PUBLIC")
-    op.execute(f"GRANT EXECUTE ON FUNCTION claim_send TO {runtime}")
+    op.execute(BOOK_SEND)
+    op.execute("REVOKE ALL ON FUNCTION book_send FROM PUBLIC")
+    op.execute(f"GRANT EXECUTE ON FUNCTION book_send TO {runtime}")
 
     op.add_column("taken_updates", sa.Column("taken_by", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
     op.drop_column("taken_updates", "taken_by")
-    op.execute("DROP FUNCTION claim_send")
-    op.drop_index(op.f("ix_send_budget_stamp"), "send_budget")
+    op.execute("DROP FUNCTION book_send")
+    op.drop_index(op.f("ix_send_budget_used_at"), "send_budget")
     op.drop_table("send_budget")
     op.drop_table("mute_claims")

@@ -9,72 +9,44 @@ from collections.abc import Callable
 
 import attrs
 
-from application.ports.send_budget import SendBudget, SendRates
+from application.ports.send_budget import Booking, SendBudget, SendRates
 
 
 @attrs.define
 class _Bucket:
-    chat_tokens: float
-    group_tokens: float
-    stamp: float
+    chat_at: float = 0.0
+    group_at: float = 0.0
     held_until: float = 0.0
-    waiting_priority: int = 0
-    waiting_until: float = 0.0
 
 
 @attrs.define
 class InMemorySendBudget(SendBudget):
-    """Leaky buckets per chat and overall, as `claim_send()` keeps them in PostgreSQL."""
+    """GCRA bookings per chat and overall, as `book_send()` keeps them in PostgreSQL."""
 
     rates: SendRates
     clock: Callable[[], float] = time.monotonic
     _buckets: dict[str, _Bucket] = attrs.Factory(dict[str, _Bucket])
 
-    def _bucket(self, chat: str, now: float) -> _Bucket:
-        if chat not in self._buckets:
-            rates = self.rates
-            if chat == "*":
-                self._buckets[chat] = _Bucket(rates.overall.burst, 0.0, now)
-            else:
-                self._buckets[chat] = _Bucket(rates.per_chat.burst, rates.per_group.burst, now)
-        return self._buckets[chat]
-
-    async def claim(self, chat: str, *, group: bool, priority: int) -> float:
+    async def book(self, chat: str, *, group: bool) -> Booking:
         now, rates = self.clock(), self.rates
-        overall, bucket = self._bucket("*", now), self._bucket(chat, now)
-        all_ = min(
-            rates.overall.burst,
-            overall.chat_tokens + max(now - overall.stamp, 0) * rates.overall.per_second,
+        overall = self._buckets.setdefault("*", _Bucket())
+        bucket = self._buckets.setdefault(chat, _Bucket())
+        every, per_chat, per_group = rates.overall, rates.per_chat, rates.per_group
+        free_at = max(
+            now,
+            bucket.held_until,
+            bucket.chat_at - (per_chat.burst - 1) / per_chat.per_second,
+            bucket.group_at - (per_group.burst - 1) / per_group.per_second if group else 0.0,
         )
-        elapsed = max(now - bucket.stamp, 0)
-        chat_ = min(rates.per_chat.burst, bucket.chat_tokens + elapsed * rates.per_chat.per_second)
-        group_ = min(
-            rates.per_group.burst, bucket.group_tokens + elapsed * rates.per_group.per_second
-        )
-        wait = max(bucket.held_until - now, 0.0)
-        if chat_ < 1:
-            wait = max(wait, (1 - chat_) / rates.per_chat.per_second)
-        if group and group_ < 1:
-            wait = max(wait, (1 - group_) / rates.per_group.per_second)
-        if all_ < 1:
-            wait = max(wait, (1 - all_) / rates.overall.per_second)
-        blocked = bucket.waiting_until > now and bucket.waiting_priority < priority
-        if blocked and wait == 0:
-            wait = 0.05
-        overall.stamp = bucket.stamp = now
-        if wait > 0:
-            overall.chat_tokens, bucket.chat_tokens, bucket.group_tokens = all_, chat_, group_
-            if not blocked:
-                bucket.waiting_priority, bucket.waiting_until = priority, now + wait + 1
-            return wait
-        if bucket.waiting_priority == priority:
-            bucket.waiting_until = 0.0
-        overall.chat_tokens = all_ - 1
-        bucket.chat_tokens = chat_ - 1
-        bucket.group_tokens = group_ - 1 if group else group_
-        return 0.0
+        if free_at > now:
+            return Booking(free_at - now, booked=False)
+        at = max(now, overall.chat_at - (every.burst - 1) / every.per_second)
+        overall.chat_at = max(overall.chat_at, at) + 1 / every.per_second
+        bucket.chat_at = max(bucket.chat_at, at) + 1 / per_chat.per_second
+        if group:
+            bucket.group_at = max(bucket.group_at, at) + 1 / per_group.per_second
+        return Booking(at - now, booked=True)
 
     async def hold(self, chat: str, seconds: float) -> None:
-        now = self.clock()
-        bucket = self._bucket(chat, now)
-        bucket.held_until = max(bucket.held_until, now + seconds)
+        bucket = self._buckets.setdefault(chat, _Bucket())
+        bucket.held_until = max(bucket.held_until, self.clock() + seconds)

@@ -1,10 +1,12 @@
-"""The shared send budget in PostgreSQL: `send_budget` and `claim_send()` (migration 0013).
+"""The shared send budget in PostgreSQL: `send_budget` and `book_send()` (migration 0013).
 
-Each claim is one statement, its own transaction: `claim_send` locks the overall row and the
-chat's row (always in that order), refills their buckets on the database's clock (one clock for
-every worker), and takes one send from each or answers how long to wait. The bot sends at most
-30 messages a second in all, so the whole bot makes at most about 30 successful claims a second
-(plus a retry per wait), whatever the number of workers; the hot path sends nothing.
+Each booking is one statement, its own transaction: `book_send` locks the overall row and the
+chat's row (always in that order) and, on the database's clock (one clock for every worker;
+GCRA, the virtual-scheduling form of a leaky bucket), books the next moment the overall bucket
+allows once the chat's own buckets allow a send now. One round trip per send when the chat is
+free, one more per wait for the chat's own pace: the bot sends at most 30 messages a second in
+all, so the whole bot makes about 30 bookings a second at most, whatever the number of workers;
+the hot path sends nothing.
 """
 
 import contextlib
@@ -14,18 +16,18 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.postgres.errors import storage_errors
-from application.ports.send_budget import SendBudget, SendRates
+from application.ports.send_budget import Booking, SendBudget, SendRates
 
-_CLAIM = "SELECT claim_send($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+_BOOK = "SELECT wait, booked FROM book_send($1, $2, $3, $4, $5, $6, $7, $8)"
 _HOLD = (
-    "INSERT INTO send_budget AS b (chat, chat_tokens, group_tokens, stamp, held_until) "
+    "INSERT INTO send_budget AS b (chat, chat_at, group_at, used_at, held_until) "
     "VALUES ($1, 0, 0, extract(epoch FROM clock_timestamp()), "
     "extract(epoch FROM clock_timestamp()) + $2) "
     "ON CONFLICT (chat) DO UPDATE SET held_until = greatest(b.held_until, excluded.held_until)"
 )
 _PRUNE = (
     "DELETE FROM send_budget "
-    "WHERE chat <> '*' AND stamp < extract(epoch FROM clock_timestamp()) - $1 "
+    "WHERE chat <> '*' AND used_at < extract(epoch FROM clock_timestamp()) - $1 "
     "AND held_until < extract(epoch FROM clock_timestamp())"
 )
 PRUNE_EVERY = 600.0
@@ -43,17 +45,16 @@ class PostgresSendBudget(SendBudget):
         self._rates = rates
         self._pruned_at = time.monotonic()
 
-    async def claim(self, chat: str, *, group: bool, priority: int) -> float:
+    async def book(self, chat: str, *, group: bool) -> Booking:
         rates = self._rates
         with storage_errors():
             async with self._engine.connect() as connection:
                 driver = await _driver(connection)
                 try:
-                    wait = await driver.fetchval(
-                        _CLAIM,
+                    row = await driver.fetchrow(
+                        _BOOK,
                         chat,
                         group,
-                        priority,
                         float(rates.per_chat.burst),
                         rates.per_chat.per_second,
                         float(rates.per_group.burst),
@@ -67,7 +68,7 @@ class PostgresSendBudget(SendBudget):
                 except BaseException:
                     await _invalidate(connection)
                     raise
-        return float(wait)
+        return Booking(float(row[0]), bool(row[1]))
 
     async def hold(self, chat: str, seconds: float) -> None:
         with storage_errors():

@@ -244,15 +244,15 @@ send_budget = Table(
     metadata,
     # The chat id (or @username) sends go into; "*" for all sends together.
     Column("chat", Text, nullable=False),
-    Column("chat_tokens", Float, nullable=False),
-    Column("group_tokens", Float, nullable=False),
-    # Seconds since the epoch, on the database's clock (one clock for every worker).
-    Column("stamp", Float, nullable=False),
+    # The theoretical moment of the chat's next send, and of the group's (GCRA); for "*", of
+    # any send. Seconds since the epoch, on the database's clock (one clock for every worker).
+    Column("chat_at", Float, nullable=False),
+    Column("group_at", Float, nullable=False),
+    Column("used_at", Float, nullable=False),
+    # Until when Telegram asked to wait (a 429's retry_after, seen by any worker).
     Column("held_until", Float, nullable=False, server_default=text("0")),
-    Column("waiting_priority", Integer, nullable=False, server_default=text("0")),
-    Column("waiting_until", Float, nullable=False, server_default=text("0")),
     PrimaryKeyConstraint("chat"),
     # Forgetting the buckets of chats the bot no longer sends into.
-    Index(None, "stamp"),
+    Index(None, "used_at"),
 )
 """The bot's send budget, shared by every worker (no tenant: it counts sends into every chat)."""

@@ -307,9 +307,10 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
     - Sends into one chat that queue up for its pace go by `Priority`: answers to people first,
       then warnings, then notices (`rate_limit_args=CallOptions(priority=…)`).
     - With `shared` (a `SendBudget`: several workers on one database, issue 15), each send,
-      once paced here, also takes its place in the whole bot's budget (same limits, same
-      priorities, across processes), and a 429 on a send holds that chat for every process.
-      When the budget's store does not answer, sends are paced by this process alone.
+      once paced here (and ordered by priority among this process's sends into the chat),
+      books its moment in the whole bot's budget (the same limits, counted once for every
+      process) and goes then; a 429 on a send holds that chat for every process. When the
+      budget's store does not answer, sends are paced by this process alone.
 
     `rate_limit_args` (an int, or `CallOptions.flood_retries`), when a caller passes it,
     overrides the number of 429 retries for that one call.
@@ -433,26 +434,25 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
         try:
             async with self._gate.turn(target.chat, priority):
                 await self._pace(target)
-                await self._claim_shared(target, priority)
+                await self._claim_shared(target)
         finally:
             SEND_QUEUE.labels(label).dec()
         SEND_WAIT.labels(label).observe(asyncio.get_running_loop().time() - started)
 
     # --- the budget shared with the bot's other processes -------------------------------------
 
-    async def _claim_shared(self, target: _Target, priority: Priority) -> None:
-        """Wait for a send into the chat in the whole bot's budget (when shared)."""
+    async def _claim_shared(self, target: _Target) -> None:
+        """Book the send in the whole bot's budget (when shared) and wait for its moment."""
         while self.shared is not None:
             try:
-                wait = await self.shared.claim(
-                    str(target.chat), group=target.is_group, priority=int(priority)
-                )
+                booking = await self.shared.book(str(target.chat), group=target.is_group)
             except StorageError as error:
-                self._shared_failed("claim", error)
+                self._shared_failed("book", error)
                 return
-            if wait <= 0:
+            if booking.wait > 0:
+                await asyncio.sleep(booking.wait)
+            if booking.booked:
                 return
-            await asyncio.sleep(wait)
 
     async def _hold_shared(self, target: _Target, seconds: float) -> None:
         if self.shared is None:

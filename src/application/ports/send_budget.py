@@ -23,6 +23,14 @@ class SendRates:
     per_chat: BucketRate
 
 
+@attrs.frozen
+class Booking:
+    """What asking to send came to: `booked` at `wait` seconds from now, or ask again then."""
+
+    wait: float
+    booked: bool
+
+
 class SendBudget(Protocol):
     """Telegram's sending limits, counted once for the whole bot however many processes run.
 
@@ -31,14 +39,14 @@ class SendBudget(Protocol):
     """
 
     @abstractmethod
-    async def claim(self, chat: str, *, group: bool, priority: int) -> float:
-        """Take one send into `chat` (a group or channel if `group`); 0.0 once taken.
+    async def book(self, chat: str, *, group: bool) -> Booking:
+        """Book the next send into `chat` (a group or channel if `group`).
 
-        Otherwise nothing is taken and the answer is how many seconds to wait before asking
-        again: until the chat's, the group's and the overall bucket each hold a send, and any
-        hold (`hold`) on the chat is over. While a send of a lower `priority` number waits for
-        the chat, sends of a higher number into it wait behind it (answers before warnings
-        before notices, across processes).
+        When the chat's bucket and the group's allow a send now and no hold (`hold`) is on
+        the chat, the earliest moment the overall bucket allows is booked (first come, first
+        served across processes) and counted then: the caller sends at that moment, without
+        asking again. Otherwise nothing is booked, and `wait` says when to ask again. Each
+        process orders its own sends into a chat by priority before it books.
         """
 
     @abstractmethod

@@ -180,7 +180,7 @@ async def test_the_runtime_role_gets_exactly_the_rights_the_adapters_use(
         await engine.dispose()
     assert rights == EXPECTED_RUNTIME_RIGHTS
     assert functions == [
-        "claim_send",
+        "book_send",
         "directory_groups_muting",
         "directory_groups_requiring",
         "directory_groups_seen_with",

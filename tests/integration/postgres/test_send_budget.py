@@ -1,5 +1,5 @@
 """The shared send budget in PostgreSQL passes the contract of its memory twin (issue 15), and
-two workers claiming at once never take more than the budget holds."""
+two workers booking at once never book one moment twice."""
 
 import asyncio
 
@@ -18,20 +18,27 @@ class TestPostgresSendBudget(SendBudgetContract):
         async def made(rates: SendRates) -> SendBudget:
             async with runtime_engine.begin() as connection:  # the overall bucket full again
                 await connection.execute(
-                    text("UPDATE send_budget SET chat_tokens = 1e9 WHERE chat = '*'")
+                    text("UPDATE send_budget SET chat_at = 0 WHERE chat = '*'")
                 )
             return PostgresSendBudget(runtime_engine, rates)
 
         return made
 
 
-async def test_two_workers_claiming_at_once_share_one_budget(runtime_engine: AsyncEngine) -> None:
-    rates = SendRates(WIDE, BucketRate(5, 0.01), WIDE)
+async def test_two_workers_booking_at_once_never_book_one_moment_twice(
+    runtime_engine: AsyncEngine,
+) -> None:
+    async with runtime_engine.begin() as connection:
+        await connection.execute(text("UPDATE send_budget SET chat_at = 0 WHERE chat = '*'"))
+    rates = SendRates(BucketRate(5, 1.0), WIDE, WIDE)
     workers = [PostgresSendBudget(runtime_engine, rates) for _ in range(2)]
-    chat = "-1009999999001"
 
-    async def claims(worker: PostgresSendBudget) -> list[float]:
-        return [await worker.claim(chat, group=True, priority=1) for _ in range(10)]
+    async def bookings(worker: int) -> list[float]:
+        chats = (f"-100999{worker}{n:06d}" for n in range(10))  # each into chats of its own
+        return [(await workers[worker].book(chat, group=True)).wait for chat in chats]
 
-    both = await asyncio.gather(*(claims(worker) for worker in workers))
-    assert sum(wait == 0.0 for waits in both for wait in waits) == 5
+    both = sorted(w for waits in await asyncio.gather(bookings(0), bookings(1)) for w in waits)
+    assert both[:5] == [0.0] * 5  # the burst, then one a second, each moment booked once
+    assert all(n - 4.3 < wait <= n - 4 for n, wait in enumerate(both[5:], start=5)), " ".join(
+        f"{w:.3f}" for w in both
+    )
