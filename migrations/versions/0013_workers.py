@@ -17,7 +17,8 @@ Create Date: 2026-12-02
   ask again); it runs with the caller's rights (SECURITY INVOKER), on a table the runtime role
   may read and write.
 - `taken_updates.taken_by`: the backend pid of the taking process's notification connection,
-  so that another worker can take over what a killed one acknowledged and left unhandled.
+  so that another worker can take over what a killed one acknowledged and left unhandled
+  (every worker looks every second: a partial index keeps that to the unhandled rows).
 """
 
 from collections.abc import Sequence
@@ -129,9 +130,16 @@ def upgrade() -> None:
     op.execute(f"GRANT EXECUTE ON FUNCTION book_send TO {runtime}")
 
     op.add_column("taken_updates", sa.Column("taken_by", sa.Integer(), nullable=True))
+    op.create_index(
+        "ix_taken_updates_unhandled",
+        "taken_updates",
+        ["bot_id", "update_id"],
+        postgresql_where=sa.text("payload IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_taken_updates_unhandled", "taken_updates")
     op.drop_column("taken_updates", "taken_by")
     op.execute("DROP FUNCTION book_send")
     op.drop_index(op.f("ix_send_budget_used_at"), "send_budget")

@@ -236,6 +236,13 @@ taken_updates = Table(
     PrimaryKeyConstraint("bot_id", "update_id"),
     # Forgetting the ids of updates handled long ago.
     Index(None, "taken_at"),
+    # Every worker looks every second for the unhandled updates of a dead one (issue 15).
+    Index(
+        "ix_taken_updates_unhandled",
+        "bot_id",
+        "update_id",
+        postgresql_where=text("payload IS NOT NULL"),
+    ),
 )
 """The intake journal (rule 10): every update taken from Telegram, kept before it is confirmed."""
 
