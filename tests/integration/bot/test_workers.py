@@ -7,7 +7,8 @@ a worker that does not answer is skipped, as nginx's `proxy_next_upstream error`
 scenario runs in a group of its own:
 
 1. a member who left a channel (handled by one worker) is muted on their next message, handled by
-   another that had cached them as subscribed (cross-worker cache invalidation);
+   another that had cached them as subscribed (cross-worker cache invalidation); likewise an
+   exemption given through one worker holds on the next message another handles;
 2. a 20-message burst by one member who has not joined, spread over the workers, gets one mute
    and one warning (the database-side burst guard);
 3. 200 members who have not joined write into one group across the workers: every one is muted
@@ -44,6 +45,7 @@ PROTECT = "/protect @nezuko_demo_news"
 
 LEAVER = 800_001
 SPAMMER = 800_002
+EXEMPTED = 800_003
 BURST = 20
 FLOOD = tuple(range(810_000, 810_200))
 HELD_MEMBERS = tuple(range(820_000, 820_005))
@@ -216,6 +218,24 @@ async def _scenarios(
         lambda: driver.is_restricted(group, LEAVER) and driver.message(group, said) is None,
         timeout=10.0,
     )
+
+    # 1b. Worker 0 has the group's settings cached (it just muted the leaver there); an admin
+    #     exempts a member who has not joined through worker 1; the member then writes through
+    #     worker 0, which must know of the exemption.
+    driver.user(EXEMPTED, "Exempted")
+    driver.place(group, Member(EXEMPTED, Status.MEMBER))
+    mark = calls.mark()
+    proxy.pin(1)
+    driver.say(group, owner, f"/exempt {EXEMPTED}")
+    await calls.wait_for(  # the answer
+        "sendMessage", lambda c: c.ok and c.param("chat_id") == group, since=mark, timeout=PATIENCE
+    )
+    await asyncio.sleep(0.5)
+    proxy.pin(0)
+    exempted_said = driver.say(group, EXEMPTED, "may I?").message_id
+    await asyncio.sleep(2.0)  # time enough to be muted, were the exemption unknown there
+    assert not driver.is_restricted(group, EXEMPTED)
+    assert driver.message(group, exempted_said) is not None
 
     # 2. A burst of 20 messages by a member who has not joined, over the three workers.
     driver.user(SPAMMER, "Spammer")
