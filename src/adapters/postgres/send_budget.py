@@ -9,6 +9,7 @@ all, so the whole bot makes about 30 bookings a second at most, whatever the num
 the hot path sends nothing.
 """
 
+import asyncio
 import contextlib
 import time
 from typing import Any
@@ -30,6 +31,9 @@ _PRUNE = (
     "WHERE chat <> '*' AND used_at < extract(epoch FROM clock_timestamp()) - $1 "
     "AND held_until < extract(epoch FROM clock_timestamp())"
 )
+TIMEOUT = 2.0
+"""Seconds a booking or a hold may take (a pool checkout included); past it the database counts
+as not answering, and the send is paced by its worker alone."""
 PRUNE_EVERY = 600.0
 """Seconds between two sweeps of the buckets of chats not sent into for `IDLE_AFTER`."""
 IDLE_AFTER = 3600.0
@@ -48,7 +52,7 @@ class PostgresSendBudget(SendBudget):
     async def book(self, chat: str, *, group: bool) -> Booking:
         rates = self._rates
         with storage_errors():
-            async with self._engine.connect() as connection:
+            async with asyncio.timeout(TIMEOUT), self._engine.connect() as connection:
                 driver = await _driver(connection)
                 try:
                     row = await driver.fetchrow(
@@ -72,7 +76,7 @@ class PostgresSendBudget(SendBudget):
 
     async def hold(self, chat: str, seconds: float) -> None:
         with storage_errors():
-            async with self._engine.connect() as connection:
+            async with asyncio.timeout(TIMEOUT), self._engine.connect() as connection:
                 driver = await _driver(connection)
                 try:
                     await driver.execute(_HOLD, chat, float(seconds))
