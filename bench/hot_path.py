@@ -35,7 +35,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 
 from adapters.metrics import updates_handled
 from adapters.telegram.updates import ALLOWED_UPDATES
-from bench import burst, join_gate, memory, raid, reads
+from bench import burst, join_gate, memory, raid, reads, send_budget
 from bench.results import Result, RoundTrips, RssSampler, Stamps, table, watching
 from bootstrap.bot import (
     CONCURRENT_UPDATES,
@@ -419,21 +419,7 @@ async def main(
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak RSS of the bench process (both bots, sandbox): {peak:.0f} MiB", file=out)
     if with_raid:
-        raided = await raid.raid(database)
-        print(raid.report(raided.figures), file=out)
-        results.append(raided.result)
-        if missed := raided.figures.misses():
-            failures.append(f"the raid missed its targets: {'; '.join(missed)}")
-        bursted = await burst.burst(database)
-        print(burst.report(bursted.figures), file=out)
-        results.append(bursted.result)
-        if missed := bursted.figures.misses():
-            failures.append(f"the burst missed its targets: {'; '.join(missed)}")
-        gated = await join_gate.join_gate(database)
-        print(join_gate.report(gated.figures), file=out)
-        results.append(gated.result)
-        if missed := gated.figures.misses():
-            failures.append(f"the join gate missed its targets: {'; '.join(missed)}")
+        await _workloads(database, out, results, failures)
     if ours_reads.done < reads.CALLS:
         failures.append("reads were held back by our rate limiter")
     if ours.bot_api_calls or ours.db_checkouts:
@@ -461,6 +447,31 @@ async def main(
     return 0
 
 
+async def _workloads(
+    database: Settings, out: TextIO, results: list[Result], failures: list[str]
+) -> None:
+    """The raid, the newcomers' burst, the join gate and the multi-worker send budget."""
+    raided = await raid.raid(database)
+    print(raid.report(raided.figures), file=out)
+    results.append(raided.result)
+    if missed := raided.figures.misses():
+        failures.append(f"the raid missed its targets: {'; '.join(missed)}")
+    bursted = await burst.burst(database)
+    print(burst.report(bursted.figures), file=out)
+    results.append(bursted.result)
+    if missed := bursted.figures.misses():
+        failures.append(f"the burst missed its targets: {'; '.join(missed)}")
+    gated = await join_gate.join_gate(database)
+    print(join_gate.report(gated.figures), file=out)
+    results.append(gated.result)
+    if missed := gated.figures.misses():
+        failures.append(f"the join gate missed its targets: {'; '.join(missed)}")
+    budget = await send_budget.send_budget(database)
+    print(send_budget.report(budget), file=out)
+    if missed := budget.misses():
+        failures.append(f"the send budget missed its targets: {'; '.join(missed)}")
+
+
 async def memory_main(
     updates: int, database_url: str | None = None, out: TextIO = sys.stdout, **sizes: int
 ) -> int:
@@ -484,6 +495,16 @@ async def memory_main(
         print(f"bench: FAIL — the memory run missed its target: {'; '.join(missed)}", file=out)
         return 1
     print("bench: ok — the bot's memory stayed flat", file=out)
+    return 0
+
+
+async def budget_only(database: Settings, out: TextIO = sys.stdout) -> int:
+    """The multi-worker send budget alone."""
+    budget = await send_budget.send_budget(database)
+    print(send_budget.report(budget), file=out)
+    if missed := budget.misses():
+        print(f"bench: FAIL — the send budget missed its targets: {'; '.join(missed)}", file=out)
+        return 1
     return 0
 
 
@@ -519,6 +540,11 @@ def cli() -> int:
         default=None,
         help="the memory run's database (migrated); an embedded server by default",
     )
+    parser.add_argument(
+        "--send-budget-only",
+        action="store_true",
+        help="run the multi-worker send budget alone",
+    )
     args = parser.parse_args()
     configure_logging(Settings(log_level=logging.WARNING))
     if args.memory:
@@ -533,6 +559,8 @@ def cli() -> int:
     with tempfile.TemporaryDirectory(prefix="nezuko-bench-") as scratch:
         data_dir = Path(scratch)
         data_dir.chmod(0o711)  # the embedded server may run as `nobody`, which must enter it
+        if args.send_budget_only:
+            return asyncio.run(budget_only(Settings(data_dir=data_dir)))
         return asyncio.run(
             main(
                 args.messages,

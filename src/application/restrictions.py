@@ -75,6 +75,8 @@ class _Remembered:
 
     previous: Restriction | None
     """The restriction the new one replaced, if the bot held one."""
+    settled: bool = True
+    """No mute of the member began within `MUTE_SETTLE`, in this process or another."""
     someone_elses: bool = False
     """Nothing was stored: the member is restricted by someone else (rule 5)."""
 
@@ -179,7 +181,7 @@ class Restrictions:
                 await record(self.uow, deleted)
             return MuteOutcome.SOMEONE_ELSES
         previous = remembered.previous
-        if previous is not None and not settled:
+        if previous is not None and not remembered.settled:
             if message_id is not None:
                 deleted = AuditEvent.message_deleted(
                     group_id, self.clock.now(), user_id, "sent before the mute took effect"
@@ -319,9 +321,15 @@ class Restrictions:
         Rule 5: a member Telegram reports restricted (`standing`) while the bot holds no
         restriction of theirs is someone else's: nothing is stored. When Telegram could not
         say (`None`), the mute goes ahead (rule 3).
+
+        Issue 15: `settled` (this process's throttle, the fast path) is confirmed with the
+        database's burst guard, shared by every worker, before anything is read: a burst
+        spread over several workers gets one mute and one warning.
         """
         group_id, user_id, now = wanted.group_id, wanted.user_id, self.clock.now()
         async with self.uow.begin(group_id) as tx:
+            if settled:
+                settled = await tx.restrictions.claim_mute(group_id, user_id, now, MUTE_SETTLE)
             previous = await tx.restrictions.get_locked(group_id, user_id)
             if standing is not None and restricted_by_someone_else(standing, previous):
                 return _Remembered(None, someone_elses=True)
@@ -337,7 +345,7 @@ class Restrictions:
             if kick is not None:
                 await tx.actions.add(kick)
             await tx.commit()
-        return _Remembered(previous)
+        return _Remembered(previous, settled)
 
     async def apply_deferred(self, group_id: GroupId, user_id: UserId) -> MuteOutcome | None:
         """Apply a mute that was deferred, if the bot still holds it; `None` if it does not.

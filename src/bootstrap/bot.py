@@ -35,7 +35,9 @@ from adapters.postgres.embedded import provide_database
 from adapters.postgres.engine import create_engine
 from adapters.postgres.health import Readiness, database_answers
 from adapters.postgres.journal import PostgresJournal
+from adapters.postgres.notifications import PostgresInvalidations
 from adapters.postgres.polling_lock import PostgresPollingLock
+from adapters.postgres.send_budget import PostgresSendBudget
 from adapters.postgres.urls import describe_url
 from adapters.telegram.backpressure import (
     CoalescedJournal,
@@ -111,6 +113,15 @@ SENDER_TASK = "nezuko:warnings"
 """The prefix of the paced sender's tasks' names (likewise)."""
 LOG_TASK = "nezuko:log-channels"
 """The task that posts audit events to log channels (`/setlog`)."""
+NOTIFICATIONS_TASK = "nezuko:notifications"
+"""The task that hears the other workers' cache invalidations (issue 15)."""
+ADOPT_TASK = "nezuko:journal-adopt"
+"""The task that takes over what a dead worker acknowledged and left unhandled (webhook mode)."""
+ADOPT_EVERY = 1.0
+"""Seconds between two looks for updates a dead worker left in the journal (webhook mode)."""
+LISTENING_WAIT = 2.0
+"""Seconds the start waits for the notification connection (it goes on without it: the caches
+are then dropped every second until it is there)."""
 
 
 def build_application(
@@ -211,6 +222,7 @@ async def taking_updates(
     *,
     lock: PollingLock | None = None,
     on_fatal: Callable[[BaseException], None] | None = None,
+    adopt_every: float | None = None,
 ) -> AsyncGenerator[asyncio.Event]:
     """Start the application and the flow of updates (webhook or polling).
 
@@ -226,6 +238,8 @@ async def taking_updates(
     defaults to one in memory (kept for this process only). Polling that ends by itself
     (Telegram rejects the token; another process polls with it from another database) is
     handed to `on_fatal`, which should stop the process; without it, it is logged.
+    `adopt_every` (webhook mode, a journal shared by several workers): every so many seconds,
+    take over what a dead worker left in the journal (its leftovers).
     """
     processor = _processor(application)
     gate = gate if gate is not None else StorageGate()
@@ -252,6 +266,12 @@ async def taking_updates(
             )
             active.set()
             log.debug("bot.webhook_set path=%s", webhook_path(settings))
+            if adopt_every is not None:
+                tasks.append(
+                    asyncio.create_task(  # noqa: TID251 -- awaited on leaving, below
+                        _adopt_forever(application, journaling, adopt_every), name=ADOPT_TASK
+                    )
+                )
         else:
             await application.bot.delete_webhook()
             turns = PollingTurns(
@@ -287,6 +307,18 @@ async def taking_updates(
         if lock is not None:
             await lock.release()  # a standby takes over from here, finding nothing left
         await application.stop()
+
+
+async def _adopt_forever(
+    application: BotApplication, journaling: Journaling, interval: float
+) -> None:
+    """Queue, every `interval` seconds, what a dead worker left in the journal (issue 15)."""
+    while not journaling.stopping.is_set():
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(interval):
+                await journaling.stopping.wait()
+        if not journaling.stopping.is_set():
+            await _replay(application, journaling)
 
 
 async def _replay(application: BotApplication, journaling: Journaling) -> int:
@@ -328,7 +360,7 @@ async def _stop_intake(journaling: Journaling, tasks: list[asyncio.Task[None]]) 
     """Stop polling (cancelled in its long poll) and end the marking after its round."""
     journaling.stopping.set()  # the marking ends after its round (a last one follows)
     for task in reversed(tasks):  # polling first: cancelled in its long poll
-        if task.get_name() == POLLING_TASK:
+        if task.get_name() in (POLLING_TASK, ADOPT_TASK):
             task.cancel()
         try:
             async with asyncio.timeout(FINAL_MARK_TIMEOUT):  # a hung database: cancelled
@@ -421,16 +453,33 @@ async def running_bot(
         gauges.directory, gauges.clock = container.directory(), container.clock()
         install_handlers(application, container, gate)
         await wait_for_telegram(application.bot, settings.api_url, settings.startup_timeout)
-        async with application, _journal_engine(engine) as journal_engine:
+        async with (
+            application,
+            _journal_engine(engine) as journal_engine,
+            _journal_engine(engine, "nezuko:send-budget") as budget_engine,
+            _hearing_other_workers(container) as invalidations,
+        ):
+            if budget_engine is not None:  # one send budget for every worker (issue 15)
+                limiter = _limiter(application)
+                limiter.shared = PostgresSendBudget(budget_engine, limiter.limits.rates())
             journal = (
                 MemoryJournal()
-                if journal_engine is None
-                else PostgresJournal(journal_engine, application.bot.id)
+                if journal_engine is None or invalidations is None
+                else PostgresJournal(
+                    journal_engine, application.bot.id, owner=lambda: invalidations.session_pid
+                )
             )
             lock = None if engine is None else PostgresPollingLock(engine, application.bot.id)
             await publish_commands(application)
             async with taking_updates(
-                application, settings, intake, gate, journal, lock=lock, on_fatal=on_fatal
+                application,
+                settings,
+                intake,
+                gate,
+                journal,
+                lock=lock,
+                on_fatal=on_fatal,
+                adopt_every=None if engine is None else ADOPT_EVERY,
             ) as active:
                 # A standby runs no loop: the active process runs them (issue 15).
                 loops = [
@@ -502,18 +551,46 @@ async def _once(active: asyncio.Event, loop: Callable[[], Awaitable[None]]) -> N
 
 
 @contextlib.asynccontextmanager
-async def _journal_engine(engine: AsyncEngine | None) -> AsyncGenerator[AsyncEngine | None]:
+async def _hearing_other_workers(
+    container: Container,
+) -> AsyncGenerator[PostgresInvalidations | None]:
+    """Hear the other workers' cache invalidations while the block runs (PostgreSQL only)."""
+    invalidations = container.invalidations()
+    if not isinstance(invalidations, PostgresInvalidations):
+        yield None
+        return
+    caches = container.cache_invalidation()
+    hearing = asyncio.create_task(  # noqa: TID251 -- cancelled and awaited on leaving, below
+        invalidations.listen_forever(caches.apply, caches.forget_everything),
+        name=NOTIFICATIONS_TASK,
+    )
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(LISTENING_WAIT):
+            await invalidations.listening.wait()
+    try:
+        yield invalidations
+    finally:
+        hearing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await hearing
+
+
+@contextlib.asynccontextmanager
+async def _journal_engine(
+    engine: AsyncEngine | None, name: str = "nezuko:journal"
+) -> AsyncGenerator[AsyncEngine | None]:
     """The intake journal's own small pool on the runtime's database, without the pre-ping.
 
     Its statements are on polling's critical path (the next getUpdates waits for them): the
     pre-ping would cost three round trips each; the journal drops a connection that failed.
+    The shared send budget has a pool of the same kind (`name` `nezuko:send-budget`).
     """
     if engine is None:
         yield None
         return
     url = engine.url.render_as_string(hide_password=False)
     journal_engine = create_engine(
-        url, pool_size=2, max_overflow=1, application_name="nezuko:journal", pre_ping=False
+        url, pool_size=2, max_overflow=1, application_name=name, pre_ping=False
     )
     try:
         yield journal_engine

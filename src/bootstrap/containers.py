@@ -20,11 +20,13 @@ from adapters.memory.caches import (
     InMemoryMembershipCache,
     InMemoryUsernameCache,
 )
+from adapters.memory.invalidations import InMemoryInvalidations
 from adapters.memory.outbox import InMemoryOutbox
 from adapters.memory.throttle import InMemoryThrottle
 from adapters.memory.unit_of_work import InMemoryTenantDirectory, InMemoryUnitOfWork
 from adapters.metrics import count_audit_event
 from adapters.postgres.directory import PostgresTenantDirectory
+from adapters.postgres.notifications import PostgresInvalidations
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.system_clock import SystemClock
 from adapters.telegram.handlers import Commands, Events
@@ -34,10 +36,12 @@ from application.background import Senders
 from application.join_gate import JoinGate
 from application.lookups import Lookups
 from application.ports.clock import Clock
+from application.ports.invalidations import Invalidations
 from application.ports.messenger import Messenger
 from application.ports.unit_of_work import TenantDirectory, UnitOfWork
 from application.raids import Raids
 from application.restrictions import Restrictions
+from application.shared_caches import CacheInvalidation, SharedGroupCache, SharedMembershipCache
 from application.targeting import Targets
 from application.use_cases.answer_in_group import AnswerInGroup
 from application.use_cases.change_settings import ChangeSettings
@@ -82,6 +86,7 @@ class MemoryPersistence(containers.DeclarativeContainer):
 
     uow = providers.Singleton(InMemoryUnitOfWork)
     directory = providers.Singleton(InMemoryTenantDirectory, uow)
+    invalidations = providers.Singleton(InMemoryInvalidations)  # one process: nobody to tell
 
 
 class PostgresPersistence(containers.DeclarativeContainer):
@@ -90,6 +95,8 @@ class PostgresPersistence(containers.DeclarativeContainer):
     engine = providers.Dependency(instance_of=AsyncEngine)
     uow = providers.Singleton(PostgresUnitOfWork, engine)
     directory = providers.Singleton(PostgresTenantDirectory, engine)
+    # Other workers on the same database hear what this one changes (LISTEN/NOTIFY).
+    invalidations = providers.Singleton(PostgresInvalidations, engine)
 
 
 class Container(containers.DeclarativeContainer):
@@ -108,9 +115,20 @@ class Container(containers.DeclarativeContainer):
     )
     directory = cast("providers.Provider[TenantDirectory]", persistence.directory)  # pyright: ignore[reportUnknownMemberType]
 
-    # In process whatever the persistence: DESIGN §5 keeps hot-path data here.
-    memberships = providers.Singleton(InMemoryMembershipCache, clock=clock)
-    groups = providers.Singleton(InMemoryGroupCache, clock=clock)
+    invalidations = cast("providers.Provider[Invalidations]", persistence.invalidations)  # pyright: ignore[reportUnknownMemberType]
+
+    # In process whatever the persistence: DESIGN §5 keeps hot-path data here. What this
+    # process changes, the others drop (issue 15); `cache_invalidation` applies what they
+    # changed to the local caches.
+    local_memberships = providers.Singleton(InMemoryMembershipCache, clock=clock)
+    local_groups = providers.Singleton(InMemoryGroupCache, clock=clock)
+    memberships = providers.Singleton(
+        SharedMembershipCache, local=local_memberships, invalidations=invalidations
+    )
+    groups = providers.Singleton(SharedGroupCache, local=local_groups, invalidations=invalidations)
+    cache_invalidation = providers.Singleton(
+        CacheInvalidation, memberships=local_memberships, groups=local_groups
+    )
     throttle = providers.Singleton(InMemoryThrottle, clock=clock)
     outbox = providers.Singleton(InMemoryOutbox)
     usernames = providers.Singleton(InMemoryUsernameCache, clock=clock)

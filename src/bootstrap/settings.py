@@ -49,7 +49,7 @@ ENVIRONMENT: dict[str, str] = {
     "HTTP_HOST": "address of the HTTP server (webhook, /health, /ready, /metrics; default "
     "127.0.0.1)",
     "HTTP_PORT": "port of the HTTP server (default 8080)",
-    "REDIS_URL": "reserved for sharing the send budget between workers (not used yet)",
+    "REDIS_URL": "not used: several workers share PostgreSQL (README: Several webhook workers)",
     "SENTRY_DSN": "report errors to Sentry (optional)",
     "LOG_FORMAT": "json or console (default console)",
     "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR (default INFO)",

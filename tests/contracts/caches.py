@@ -57,6 +57,17 @@ class MembershipCacheContract:
         clock.advance(timedelta(days=1))
         assert await membership_cache.membership(channel, member) is None
 
+    async def test_an_announced_membership_is_cached_and_forget_all_drops_everything(
+        self, membership_cache: MembershipCache
+    ) -> None:
+        channel, user, group = new_channel(), new_user(), new_group()
+        await membership_cache.announce_membership(channel, user, LEFT)
+        await membership_cache.store_admins(group, frozenset({user}))
+        assert await membership_cache.membership(channel, user) == LEFT
+        await membership_cache.forget_all()
+        assert await membership_cache.membership(channel, user) is None
+        assert await membership_cache.admins(group) is None
+
 
 class GroupCacheContract:
     """Snapshots are kept until forgotten (or stale)."""
@@ -69,6 +80,12 @@ class GroupCacheContract:
         assert await group_cache.get(group) == snapshot
         await group_cache.forget(group)
         await group_cache.forget(group)
+        assert await group_cache.get(group) is None
+
+    async def test_forget_all(self, group_cache: GroupCache) -> None:
+        group = new_group()
+        await group_cache.put(GroupSnapshot(group, None))
+        await group_cache.forget_all()
         assert await group_cache.get(group) is None
 
     async def test_snapshots_go_stale(self, group_cache: GroupCache, clock: FrozenClock) -> None:

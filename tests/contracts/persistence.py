@@ -240,6 +240,25 @@ class UnitOfWorkContract:
             assert await tx.restrictions.warned_by(group, single) == (third,)
             assert await tx.restrictions.warned_by(group, MessageId(12)) == ()
 
+    async def test_a_mute_claim_holds_for_the_settle_time(self, uow: UnitOfWork) -> None:
+        group, user, settle = new_group(), new_user(), timedelta(seconds=10)
+        claims = (T0, T0 + timedelta(seconds=5), T0 + timedelta(seconds=10))
+        granted: list[bool] = []
+        for at in claims:
+            async with uow.begin(group) as tx:
+                granted.append(await tx.restrictions.claim_mute(group, user, at, settle))
+                await tx.commit()
+        async with uow.begin(group) as tx:  # another member is claimed apart
+            assert await tx.restrictions.claim_mute(group, new_user(), T0, settle)
+        assert granted == [True, False, True]
+
+    async def test_a_rolled_back_mute_claim_is_not_held(self, uow: UnitOfWork) -> None:
+        group, user, settle = new_group(), new_user(), timedelta(seconds=10)
+        async with uow.begin(group) as tx:
+            assert await tx.restrictions.claim_mute(group, user, T0, settle)
+        async with uow.begin(group) as tx:
+            assert await tx.restrictions.claim_mute(group, user, T0, settle)
+
     async def test_all_restrictions_oldest_first(self, uow: UnitOfWork) -> None:
         group, channel = new_group(), new_channel()
         late = make_restriction(group, new_user(), channel, since=T0 + timedelta(hours=1))

@@ -6,8 +6,8 @@ from datetime import timedelta
 import attrs
 from dependency_injector import providers
 
-from adapters.memory.caches import InMemoryGroupCache, InMemoryMembershipCache
 from adapters.memory.clock import FrozenClock
+from adapters.memory.invalidations import InMemoryInvalidations
 from adapters.memory.messenger import InMemoryMessenger
 from adapters.memory.throttle import InMemoryThrottle
 from adapters.memory.unit_of_work import InMemoryTenantDirectory, InMemoryUnitOfWork
@@ -15,6 +15,7 @@ from application.authorization import Caller
 from application.background import drain_group
 from application.lookups import Lookups
 from application.ports.messenger import ChatInfo, ChatKind, ChatRights
+from application.shared_caches import SharedGroupCache, SharedMembershipCache
 from application.use_cases.answer_in_group import AnswerInGroup
 from application.use_cases.change_settings import ChangeSettings
 from application.use_cases.channel_member_changed import (
@@ -90,8 +91,10 @@ class World:
     """The store; pass another world's to play a restart over the same state."""
     container: Container = attrs.field(init=False)
     directory: InMemoryTenantDirectory = attrs.field(init=False)
-    memberships: InMemoryMembershipCache = attrs.field(init=False)
-    groups: InMemoryGroupCache = attrs.field(init=False)
+    memberships: SharedMembershipCache = attrs.field(init=False)
+    groups: SharedGroupCache = attrs.field(init=False)
+    invalidations: InMemoryInvalidations = attrs.field(init=False)
+    """What this world told the bot's other processes to drop from their caches."""
     throttle: InMemoryThrottle = attrs.field(init=False)
     lookups: Lookups = attrs.field(init=False)
     _next_message: int = 1
@@ -104,6 +107,7 @@ class World:
         self.directory = _as(InMemoryTenantDirectory, self.container.directory())
         self.memberships = self.container.memberships()
         self.groups = self.container.groups()
+        self.invalidations = _as(InMemoryInvalidations, self.container.invalidations())
         self.throttle = self.container.throttle()
         self.lookups = self.container.lookups()
         for group in (GROUP, OTHER_GROUP):

@@ -74,6 +74,11 @@ class InMemoryMembershipCache(MembershipCache):
         self._members.pop((channel_id, user_id), None)
         self._non_members.pop((channel_id, user_id), None)
 
+    async def announce_membership(
+        self, channel_id: ChannelId, user_id: UserId, membership: Membership
+    ) -> None:
+        await self.store_membership(channel_id, user_id, membership)
+
     async def admins(self, group_id: GroupId) -> frozenset[UserId] | None:
         found = _found(self._admins, group_id)
         count_cache_lookup("admins", found is not None)
@@ -84,6 +89,11 @@ class InMemoryMembershipCache(MembershipCache):
 
     async def forget_admins(self, group_id: GroupId) -> None:
         self._admins.pop(group_id, None)
+
+    async def forget_all(self) -> None:
+        self._members.clear()
+        self._non_members.clear()
+        self._admins.clear()
 
 
 @attrs.define
@@ -108,6 +118,9 @@ class InMemoryGroupCache(GroupCache):
 
     async def forget(self, group_id: GroupId) -> None:
         self._snapshots.pop(group_id, None)
+
+    async def forget_all(self) -> None:
+        self._snapshots.clear()
 
 
 @attrs.define

@@ -58,6 +58,10 @@ class _State:
     )
     """Members seen, with their lower-cased username."""
     log_cursors: dict[GroupId, int] = attrs.Factory(dict[GroupId, int])
+    mute_claims: dict[tuple[GroupId, UserId], datetime] = attrs.Factory(
+        dict[tuple[GroupId, UserId], datetime]
+    )
+    """When each member's last mute began (one process: every claim's process runs)."""
 
     def copy(self) -> "_State":
         # Values are frozen; copying the containers is a full snapshot.
@@ -70,6 +74,7 @@ class _State:
             dict(self.join_requests),
             dict(self.members),
             dict(self.log_cursors),
+            dict(self.mute_claims),
         )
 
 
@@ -164,6 +169,17 @@ class InMemoryRestrictionRepository(RestrictionRepository):
         return tuple(
             r.user_id for r in await self.all(group_id) if r.warning_message_id == message_id
         )
+
+    async def claim_mute(
+        self, group_id: GroupId, user_id: UserId, at: datetime, settle: timedelta
+    ) -> bool:
+        self._scope.writable(group_id)
+        claims = self._scope.state.mute_claims
+        last = claims.get((group_id, user_id))
+        if last is not None and last > at - settle:
+            return False
+        claims[(group_id, user_id)] = at
+        return True
 
 
 @attrs.define

@@ -9,7 +9,7 @@ mistakes that bot's updates for this one's.
 import contextlib
 import json
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -31,8 +31,8 @@ of a second of them (three `wal_writer_delay`s at most), which the hot path is n
 inside the statement, which is its own transaction: one round trip, not four."""
 
 _KEEP = (
-    "INSERT INTO taken_updates (bot_id, update_id, payload) "
-    "SELECT $1, (kept ->> 'update_id')::bigint, kept "
+    "INSERT INTO taken_updates (bot_id, update_id, payload, taken_by) "
+    "SELECT $1, (kept ->> 'update_id')::bigint, kept, $3::integer "
     "FROM jsonb_array_elements($2::jsonb) AS kept "
     f"CROSS JOIN {_ASYNC_COMMIT} "
     "ON CONFLICT DO NOTHING RETURNING update_id"
@@ -45,10 +45,20 @@ _FORGET = text(
     "DELETE FROM taken_updates "
     "WHERE bot_id = :bot_id AND payload IS NULL AND taken_at < now() - :after"
 ).bindparams(bindparam("bot_id", type_=BigInteger), bindparam("after", type_=Interval))
-_LEFTOVERS = text(
-    "SELECT payload FROM taken_updates "
-    "WHERE bot_id = :bot_id AND payload IS NOT NULL ORDER BY update_id"
-).bindparams(bindparam("bot_id", type_=BigInteger))
+_LEFTOVERS = (
+    "UPDATE taken_updates AS taken SET taken_by = $2::integer "
+    "FROM (SELECT bot_id, update_id FROM taken_updates AS t "
+    "WHERE t.bot_id = $1 AND t.payload IS NOT NULL "
+    "AND (t.taken_by IS NULL OR NOT EXISTS "
+    "(SELECT 1 FROM pg_stat_activity AS s WHERE s.pid = t.taken_by)) "
+    "ORDER BY t.update_id LIMIT $3 FOR UPDATE SKIP LOCKED) AS orphan "
+    "WHERE taken.bot_id = orphan.bot_id AND taken.update_id = orphan.update_id "
+    "RETURNING taken.update_id, taken.payload"
+)
+"""Updates kept and not handled whose taker is gone (its session ended: a stop, a crash, a
+kill -9), or not known: claimed for this process, so that two workers do not both take them."""
+ADOPT_AT_ONCE = 2000
+"""The most leftovers taken at once (the bot holds at most as many taken updates)."""
 
 
 async def _driver(connection: AsyncConnection) -> Any:
@@ -77,11 +87,19 @@ class PostgresJournal:
 
     Its engine may skip the pre-ping (`create_engine(pre_ping=False)`): a connection a
     statement failed on is invalidated here, and the statement is tried again by the caller.
+
+    Each update is kept with its taker (`owner()`: the backend pid of a session that lives as
+    long as the process, its notification connection's; None when not known). Leftovers are
+    the updates whose taker's session is gone: several workers each take over what a dead
+    one acknowledged, and never what a live one is handling (issue 15).
     """
 
-    def __init__(self, engine: AsyncEngine, bot_id: int) -> None:
+    def __init__(
+        self, engine: AsyncEngine, bot_id: int, owner: Callable[[], int | None] = lambda: None
+    ) -> None:
         self._engine = engine
         self._bot_id = bot_id
+        self._owner = owner
         self._swept_at = float("-inf")
 
     async def keep(self, updates: Sequence[JSONObject]) -> frozenset[int]:
@@ -92,7 +110,7 @@ class PostgresJournal:
             async with self._engine.connect() as connection:
                 driver = await _driver(connection)
                 try:
-                    rows = await driver.fetch(_KEEP, self._bot_id, batch)
+                    rows = await driver.fetch(_KEEP, self._bot_id, batch, self._owner())
                 except BaseException:
                     await _invalidate(connection)
                     raise
@@ -122,5 +140,18 @@ class PostgresJournal:
     async def leftovers(self) -> list[JSONObject]:
         with storage_errors():
             async with self._engine.connect() as connection:
-                result = await connection.execute(_LEFTOVERS, {"bot_id": self._bot_id})
-                return [dict(payload) for payload in result.scalars()]
+                driver = await _driver(connection)
+                try:
+                    rows = await driver.fetch(
+                        _LEFTOVERS, self._bot_id, self._owner(), ADOPT_AT_ONCE
+                    )
+                except BaseException:
+                    await _invalidate(connection)
+                    raise
+        found = sorted((int(row[0]), row[1]) for row in rows)
+        return [_object(payload) for _, payload in found]
+
+
+def _object(payload: Any) -> JSONObject:
+    """A JSONB value as asyncpg returns it (text, without a codec) as a JSON object."""
+    return json.loads(payload) if isinstance(payload, str) else dict(payload)

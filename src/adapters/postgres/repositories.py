@@ -9,7 +9,19 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Interval,
+    Select,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from adapters.postgres import tables as t
@@ -246,6 +258,33 @@ class PostgresRestrictionRepository(RestrictionRepository):
             .order_by(restrictions.user_id)
         )
         return tuple(UserId(int(user_id)) for (user_id,) in rows)
+
+    async def claim_mute(
+        self, group_id: GroupId, user_id: UserId, at: datetime, settle: timedelta
+    ) -> bool:
+        claimed = await self._session.execute(
+            _CLAIM_MUTE,
+            {"tenant": group_id, "user": user_id, "at": at, "settle": settle},
+        )
+        return claimed.first() is not None
+
+
+_CLAIM_MUTE = text(
+    "INSERT INTO mute_claims AS claim (tenant_id, user_id, claimed_at, claimed_by) "
+    "VALUES (:tenant, :user, :at, pg_backend_pid()) "
+    "ON CONFLICT (tenant_id, user_id) DO UPDATE "
+    "SET claimed_at = excluded.claimed_at, claimed_by = excluded.claimed_by "
+    "WHERE claim.claimed_at <= excluded.claimed_at - :settle "
+    "OR NOT EXISTS (SELECT 1 FROM pg_stat_activity AS s WHERE s.pid = claim.claimed_by) "
+    "RETURNING claim.user_id"
+).bindparams(
+    bindparam("tenant", type_=BigInteger),
+    bindparam("user", type_=BigInteger),
+    bindparam("at", type_=DateTime(timezone=True)),
+    bindparam("settle", type_=Interval),
+)
+"""The burst guard: a claim holds for the settle time while the session that made it lives
+(`claimed_by`, its backend pid: a killed worker's pooled connections end with it)."""
 
 
 class PostgresExemptionRepository(ExemptionRepository):

@@ -13,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     ForeignKeyConstraint,
     Identity,
     Index,
@@ -201,6 +202,18 @@ known_members = Table(
 )
 """Usernames of the group's members as the bot last saw them (the Bot API cannot resolve one)."""
 
+mute_claims = Table(
+    "mute_claims",
+    metadata,
+    Column("tenant_id", BigInteger, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    # The backend pid of the database session that claimed it: the claim holds while it lives.
+    Column("claimed_by", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "user_id"),
+)
+"""The burst guard (issue 15): when a member's mute was last begun, by any process."""
+
 TENANT_TABLES: tuple[Table, ...] = (
     groups,
     required_channels,
@@ -210,6 +223,7 @@ TENANT_TABLES: tuple[Table, ...] = (
     scheduled_actions,
     join_requests,
     known_members,
+    mute_claims,
 )
 """Every table with row-level security on `tenant_id`, in creation order."""
 
@@ -222,8 +236,36 @@ taken_updates = Table(
     # kept a while longer, so that Telegram sending it again is recognised).
     Column("payload", JSONB, nullable=True),
     Column("taken_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    # The backend pid of the taking process's notification connection (NULL: not known):
+    # while that session lives, the update is its; once it is gone, another worker takes it.
+    Column("taken_by", Integer, nullable=True),
     PrimaryKeyConstraint("bot_id", "update_id"),
     # Forgetting the ids of updates handled long ago.
     Index(None, "taken_at"),
+    # Every worker looks every second for the unhandled updates of a dead one (issue 15).
+    Index(
+        "ix_taken_updates_unhandled",
+        "bot_id",
+        "update_id",
+        postgresql_where=text("payload IS NOT NULL"),
+    ),
 )
 """The intake journal (rule 10): every update taken from Telegram, kept before it is confirmed."""
+
+send_budget = Table(
+    "send_budget",
+    metadata,
+    # The chat id (or @username) sends go into; "*" for all sends together.
+    Column("chat", Text, nullable=False),
+    # The theoretical moment of the chat's next send, and of the group's (GCRA); for "*", of
+    # any send. Seconds since the epoch, on the database's clock (one clock for every worker).
+    Column("chat_at", Float, nullable=False),
+    Column("group_at", Float, nullable=False),
+    Column("used_at", Float, nullable=False),
+    # Until when Telegram asked to wait (a 429's retry_after, seen by any worker).
+    Column("held_until", Float, nullable=False, server_default=text("0")),
+    PrimaryKeyConstraint("chat"),
+    # Forgetting the buckets of chats the bot no longer sends into.
+    Index(None, "used_at"),
+)
+"""The bot's send budget, shared by every worker (no tenant: it counts sends into every chat)."""

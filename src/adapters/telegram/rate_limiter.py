@@ -40,6 +40,8 @@ from adapters.metrics import (
     SEND_WAIT,
 )
 from adapters.telegram.error_translation import retry_after_seconds
+from application.errors import StorageError
+from application.ports.send_budget import BucketRate, SendBudget, SendRates
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +119,10 @@ class Pace:
         """A fresh aiolimiter bucket with this pace."""
         return AsyncLimiter(self.burst, self.burst / self.per_second)
 
+    def rate(self) -> BucketRate:
+        """The same bucket, for a send budget shared by several processes."""
+        return BucketRate(self.burst, self.per_second)
+
 
 OVERALL = Pace.within(30, 1.0, burst=5)
 """Telegram: about 30 messages a second, all chats together."""
@@ -152,6 +158,10 @@ class SendLimits:
             self.per_group.scaled(speedup),
             self.per_chat.scaled(speedup),
         )
+
+    def rates(self) -> SendRates:
+        """The same limits, for a send budget shared by several processes."""
+        return SendRates(self.overall.rate(), self.per_group.rate(), self.per_chat.rate())
 
 
 @attrs.frozen
@@ -296,6 +306,11 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
 
     - Sends into one chat that queue up for its pace go by `Priority`: answers to people first,
       then warnings, then notices (`rate_limit_args=CallOptions(priority=…)`).
+    - With `shared` (a `SendBudget`: several workers on one database, issue 15), each send,
+      once paced here (and ordered by priority among this process's sends into the chat),
+      books its moment in the whole bot's budget (the same limits, counted once for every
+      process) and goes then; a 429 on a send holds that chat for every process. When the
+      budget's store does not answer, sends are paced by this process alone.
 
     `rate_limit_args` (an int, or `CallOptions.flood_retries`), when a caller passes it,
     overrides the number of 429 retries for that one call.
@@ -320,6 +335,10 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
         self.on_sent: Callable[[int, int], None] | None = None
         """Told `(chat_id, message_id)` of every message a send created (the messenger's
         `LostSends.sent`, set by the composition root)."""
+        self.shared: SendBudget | None = None
+        """The send budget of the whole bot, when several processes share it (set by the
+        composition root); None: this process's pacing is the bot's."""
+        self._shared_failed_at = float("-inf")
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -369,6 +388,8 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
                 BOT_API_FLOODS.labels(endpoint).inc()
                 BOT_API_FLOOD_SECONDS.labels(endpoint).inc(seconds)
                 self._hold(target, seconds)
+                if target.send:
+                    await self._hold_shared(target, seconds)
                 if floods >= flood_budget or seconds > self.retries.max_wait:
                     log.warning(
                         "telegram.flood.gave_up endpoint=%s chat=%s retry_after=%s",
@@ -413,9 +434,42 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
         try:
             async with self._gate.turn(target.chat, priority):
                 await self._pace(target)
+                await self._claim_shared(target)
         finally:
             SEND_QUEUE.labels(label).dec()
         SEND_WAIT.labels(label).observe(asyncio.get_running_loop().time() - started)
+
+    # --- the budget shared with the bot's other processes -------------------------------------
+
+    async def _claim_shared(self, target: _Target) -> None:
+        """Book the send in the whole bot's budget (when shared) and wait for its moment."""
+        while self.shared is not None:
+            try:
+                booking = await self.shared.book(str(target.chat), group=target.is_group)
+            except StorageError as error:
+                self._shared_failed("book", error)
+                return
+            if booking.wait > 0:
+                await asyncio.sleep(booking.wait)
+            if booking.booked:
+                return
+
+    async def _hold_shared(self, target: _Target, seconds: float) -> None:
+        if self.shared is None:
+            return
+        try:
+            await self.shared.hold(str(target.chat), seconds)
+        except StorageError as error:
+            self._shared_failed("hold", error)
+
+    def _shared_failed(self, what: str, error: StorageError) -> None:
+        """Say, at most once a minute, that sends are paced by this process alone."""
+        now = asyncio.get_running_loop().time()
+        if now - self._shared_failed_at >= 60.0:
+            self._shared_failed_at = now
+            log.warning(
+                "send_budget.unavailable %s: paced by this process alone error=%s", what, error
+            )
 
     # --- holds after a 429 ------------------------------------------------------------------
 

@@ -35,6 +35,16 @@ class MembershipCache(Protocol):
         """Drop one cached membership. Idempotent."""
 
     @abstractmethod
+    async def announce_membership(
+        self, channel_id: ChannelId, user_id: UserId, membership: Membership
+    ) -> None:
+        """A chat_member event announced a new membership: cache it here, drop it elsewhere.
+
+        With several processes, the others drop their entry (`Invalidations`); with one,
+        this is `store_membership`.
+        """
+
+    @abstractmethod
     async def admins(self, group_id: GroupId) -> frozenset[UserId] | None:
         """The cached administrators of a group, or `None` if unknown or expired."""
 
@@ -45,6 +55,10 @@ class MembershipCache(Protocol):
     @abstractmethod
     async def forget_admins(self, group_id: GroupId) -> None:
         """Drop a group's cached administrators (someone was promoted or demoted). Idempotent."""
+
+    @abstractmethod
+    async def forget_all(self) -> None:
+        """Drop every entry (changes may have been missed: see `Invalidations`)."""
 
 
 @attrs.frozen
@@ -95,6 +109,10 @@ class GroupCache(Protocol):
     @abstractmethod
     async def forget(self, group_id: GroupId) -> None:
         """Drop a group's snapshot after its policy or exemptions changed. Idempotent."""
+
+    @abstractmethod
+    async def forget_all(self) -> None:
+        """Drop every snapshot (changes may have been missed: see `Invalidations`)."""
 
 
 class UsernameCache(Protocol):

@@ -85,6 +85,18 @@ class RestrictionRepository(Protocol):
     async def warned_by(self, group_id: GroupId, message_id: MessageId) -> tuple[UserId, ...]:
         """The members whose current warning is this message (several for a merged warning)."""
 
+    @abstractmethod
+    async def claim_mute(
+        self, group_id: GroupId, user_id: UserId, at: datetime, settle: timedelta
+    ) -> bool:
+        """Begin a mute of the member at `at`; False if one began within `settle` before.
+
+        The burst guard shared by every process of the bot (issue 15): a mute begun by another
+        process counts while that process runs (one killed meanwhile does not hold the member).
+        Claims of one member wait for each other: of several at once, exactly one succeeds,
+        and the others then see its transaction's writes.
+        """
+
 
 class ExemptionRepository(Protocol):
     """Users a group's admins exempted from enforcement."""

@@ -66,7 +66,7 @@ class ChannelMemberChanged:
     async def execute(self, update: ChannelMemberUpdate) -> ChannelChangeResult:
         """Act in every group that requires the channel."""
         channel, user = update.channel_id, update.member.user_id
-        await self.memberships.store_membership(channel, user, update.new)
+        await self.memberships.announce_membership(channel, user, update.new)
         joined, was_subscribed = is_subscribed(update.new), is_subscribed(update.old)
         if joined == was_subscribed:
             return ChannelChangeResult()

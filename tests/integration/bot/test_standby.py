@@ -12,24 +12,26 @@ outage does) stops polling, and polls again once it holds the lock again.
 """
 
 import asyncio
-import json
 import logging
-import os
-import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import text
 
 from adapters.postgres.embedded import free_port
 from adapters.postgres.engine import create_engine
 from telegram_sandbox import HangFault, Member, Sandbox, Status
+from tests.integration.bot.processes import (
+    NEZUKO,
+    base_environment,
+    events,
+    status,
+    until,
+)
 from tests.integration.conftest import DatabaseFactory, ThrowawayDatabase
 from tests.integration.http.conftest import serving_bot
 
-NEZUKO = Path(sys.executable).with_name("nezuko")
 HELD = 120.0
 """Seconds the sandbox holds the restrictions the first process is making when killed."""
 HELD_MEMBERS = tuple(range(700_001, 700_004))
@@ -50,13 +52,7 @@ async def test_rule_10_a_standby_takes_over_from_a_killed_poller_and_loses_no_up
         assert seeded is not None
         driver, calls, faults = sandbox.driver, sandbox.calls, sandbox.faults
         group, owner = seeded.group_id, seeded.owner_id
-        environ = {
-            "PATH": os.environ.get("PATH", ""),
-            "TELEGRAM_BOT_TOKEN": sandbox.token,
-            "TELEGRAM_API_URL": sandbox.root_url,
-            "DATABASE_URL": database.runtime_url,
-            "LOG_FORMAT": "json",
-        }
+        environ = base_environment(sandbox.token, sandbox.root_url, database.runtime_url)
         ports = (str(free_port()), str(free_port()))
         logs = (tmp_path / "first.log", tmp_path / "second.log")
         processes: list[asyncio.subprocess.Process] = []
@@ -77,10 +73,10 @@ async def test_rule_10_a_standby_takes_over_from_a_killed_poller_and_loses_no_up
                     await sandbox.wait_for_poller(timeout=PATIENCE)
             first = processes[0]
 
-            await _until(lambda: _events(logs[1], "polling.standby"), PATIENCE, logs)
-            assert await _status(ports[0], "/ready") == 200
-            assert await _status(ports[1], "/ready") == 503
-            assert await _status(ports[1], "/health") == 200
+            await until(lambda: events(logs[1], "polling.standby"), PATIENCE, logs)
+            assert await status(ports[0], "/ready") == 200
+            assert await status(ports[1], "/ready") == 503
+            assert await status(ports[1], "/health") == 200
             mark = calls.mark()
             driver.say(group, owner, "/protect @nezuko_demo_news")
             await calls.wait_until(
@@ -116,50 +112,22 @@ async def test_rule_10_a_standby_takes_over_from_a_killed_poller_and_loses_no_up
 
             await sandbox.wait_until(handled, timeout=PATIENCE)
             took = time.monotonic() - killed
-            assert await _status(ports[1], "/ready") == 200
+            assert await status(ports[1], "/ready") == 200
         finally:
             for process in processes:
                 if process.returncode is None:
                     process.kill()
                     await process.wait()
 
-    standby = _events(logs[1], "polling.standby")
+    standby = events(logs[1], "polling.standby")
     assert len(standby) == 1, standby  # one line while standing by, not one per attempt
-    assert _events(logs[1], "polling.active")
-    leftovers = _events(logs[1], "bot.leftovers")  # the held ones, maybe one handled unmarked
+    assert events(logs[1], "polling.active")
+    leftovers = events(logs[1], "bot.leftovers")  # the held ones, maybe one handled unmarked
     assert len(leftovers) == 1, leftovers
     assert int(leftovers[0].removeprefix("bot.leftovers updates=")) >= len(HELD_MEMBERS)
     for log in logs:  # they never fought over getUpdates
-        assert not _events(log, "polling.conflict"), log.read_text()[-3000:]
+        assert not events(log, "polling.conflict"), log.read_text()[-3000:]
     assert took <= TAKEOVER, f"took over and handled everything {took:.1f} s after the kill"
-
-
-async def _status(port: str, path: str) -> int:
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
-        return (await http.get(path)).status_code
-
-
-def _events(log: Path, prefix: str) -> list[str]:
-    """The events of the JSON lines in `log` that start with `prefix`."""
-    found: list[str] = []
-    for line in log.read_text().splitlines():
-        try:
-            event = json.loads(line).get("event", "")
-        except json.JSONDecodeError:
-            continue
-        if str(event).startswith(prefix):
-            found.append(str(event))
-    return found
-
-
-async def _until(condition: object, timeout: float, logs: tuple[Path, ...]) -> None:  # noqa: ASYNC109
-    """Wait for `condition()` (another process's doing: polled), or fail with the logs."""
-    assert callable(condition)
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("\n".join(log.read_text()[-3000:] for log in logs))
-        await asyncio.sleep(0.1)
 
 
 async def test_a_poller_that_loses_its_lock_stops_polling_then_takes_the_lock_back(

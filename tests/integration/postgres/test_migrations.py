@@ -143,6 +143,8 @@ EXPECTED_RUNTIME_RIGHTS = {
     "taken_updates": {"SELECT", "INSERT", "UPDATE", "DELETE"},  # the intake journal: no tenant
     "join_requests": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "known_members": {"SELECT", "INSERT", "UPDATE", "DELETE"},  # usernames seen (issue 11)
+    "mute_claims": {"SELECT", "INSERT", "UPDATE"},  # the burst guard (issue 15)
+    "send_budget": {"SELECT", "INSERT", "UPDATE"},  # the shared send budget: no tenant
 }
 
 
@@ -178,6 +180,7 @@ async def test_the_runtime_role_gets_exactly_the_rights_the_adapters_use(
         await engine.dispose()
     assert rights == EXPECTED_RUNTIME_RIGHTS
     assert functions == [
+        "book_send",
         "directory_groups_muting",
         "directory_groups_requiring",
         "directory_groups_seen_with",

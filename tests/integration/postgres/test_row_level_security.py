@@ -61,6 +61,12 @@ def _row(table: Table, tenant: int) -> dict[str, Any]:
             "user_id": new_user(),
             "username": f"user{new_user()}",
         },
+        "mute_claims": lambda: {
+            "tenant_id": tenant,
+            "user_id": new_user(),
+            "claimed_at": NOW,
+            "claimed_by": 1,
+        },
     }
     return rows[table.name]()
 
@@ -75,6 +81,7 @@ _UPDATES: dict[str, dict[str, Any]] = {
     "scheduled_actions": {"attempts": 9},
     "join_requests": {"message_id": 9},
     "known_members": {"seen_at": NOW},
+    "mute_claims": {"claimed_at": NOW + timedelta(days=1)},
 }
 
 TABLES = pytest.mark.parametrize("table", t.TENANT_TABLES, ids=lambda table: table.name)

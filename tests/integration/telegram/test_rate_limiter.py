@@ -8,12 +8,14 @@ from telegram import Bot
 from telegram.error import BadRequest, RetryAfter
 from telegram.ext import ExtBot
 
+from adapters.memory.send_budget import InMemorySendBudget
 from adapters.telegram.messenger import TelegramMessenger
 from adapters.telegram.rate_limiter import (
     Pace,
     RateLimitArgs,
     RetryPolicy,
     SendLimits,
+    TelegramRateLimiter,
     is_safe_to_repeat,
     is_send,
 )
@@ -185,6 +187,30 @@ async def test_25_messages_into_one_group_are_paced_to_zero_429s(
     assert len(sandbox.driver.bot_messages(world.group)) == 25
     # 5 at once, then 14 per (sped-up) minute: 20 more take 20 / (14 / 6 s) = 8.6 s
     assert 7.5 < elapsed < 12.0
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["one budget", "each its own"])
+async def test_two_workers_sharing_a_send_budget_draw_no_429(
+    make_bot: BotFactory, world: SandboxWorld, sandbox: Sandbox, shared: bool
+) -> None:
+    """Issue 15: two limiters (two workers) sending into one group keep to one budget."""
+    speedup = 10.0
+    sandbox.flood.limits = sped_up_telegram_limits(speedup)
+    limits = SendLimits().scaled(speedup)
+    budget = InMemorySendBudget(limits.rates())
+    async with make_bot(limits=limits) as first, make_bot(limits=limits) as second:
+        for bot in (first, second):
+            limiter = bot.rate_limiter
+            assert isinstance(limiter, TelegramRateLimiter)
+            limiter.shared = budget if shared else None
+        await asyncio.gather(
+            *(bot.send_message(world.group, f"m{n}") for n in range(8) for bot in (first, second))
+        )
+    if shared:
+        assert sandbox.flood.served_total == 0
+    else:  # the test is meaningful: each paced alone, together they meet the limits
+        assert sandbox.flood.served_total > 0
+    assert len(sandbox.driver.bot_messages(world.group)) == 16
 
 
 async def test_without_pacing_the_same_sends_meet_429s(

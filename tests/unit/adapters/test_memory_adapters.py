@@ -7,14 +7,17 @@ import pytest
 from adapters.memory.caches import InMemoryGroupCache, InMemoryMembershipCache
 from adapters.memory.clock import FrozenClock
 from adapters.memory.messenger import InMemoryMessenger
+from adapters.memory.send_budget import InMemorySendBudget
 from adapters.memory.throttle import InMemoryThrottle
 from adapters.system_clock import SystemClock
 from application.ports.clock import Clock
 from application.ports.messenger import ChatInfo, ChatKind, ChatRights
+from application.ports.send_budget import SendBudget, SendRates
 from domain.ids import ChannelId, GroupId, UserId
 from domain.membership import MemberStatus
 from tests.contracts.caches import GroupCacheContract, MembershipCacheContract, ThrottleContract
 from tests.contracts.messenger import MessengerContract
+from tests.contracts.send_budget import BudgetFactory, SendBudgetContract
 
 
 class MemoryWorld:
@@ -105,3 +108,12 @@ def test_clocks_tell_aware_utc_time_that_never_goes_back(clock_under_test: Clock
     first, second = clock_under_test.now(), clock_under_test.now()
     assert first.tzinfo is UTC
     assert second >= first
+
+
+class TestInMemorySendBudget(SendBudgetContract):
+    @pytest.fixture
+    def budget(self) -> BudgetFactory:
+        async def made(rates: SendRates) -> SendBudget:
+            return InMemorySendBudget(rates)
+
+        return made

@@ -13,8 +13,9 @@ from application.use_cases.protect_group import ProtectGroup
 from bootstrap.containers import Container, memory_container, postgres_container
 
 NOT_USE_CASES = (
-    *("persistence", "messenger", "clock", "uow", "directory"),  # ports
+    *("persistence", "messenger", "clock", "uow", "directory", "invalidations"),  # ports
     *("memberships", "groups", "throttle", "outbox", "usernames"),  # caches and the doorbell
+    *("local_memberships", "local_groups", "cache_invalidation"),  # what other workers change
     *("lookups", "notices", "raids", "restrictions", "gate", "targets"),  # shared collaborators
     *("events", "commands", "senders"),  # the handlers' and the paced sender's groups
 )

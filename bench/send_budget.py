@@ -1,0 +1,214 @@
+"""The multi-worker send budget (issue 15): several workers send as one bot, within its limits.
+
+`WORKERS` bots in one process stand for as many `nezuko run` workers: each has its own rate
+limiter (our `TelegramRateLimiter`, Telegram's real limits) and its own `PostgresSendBudget`
+with its own connection pool, all on one PostgreSQL database, against the sandbox with
+Telegram's flood limits on. Each worker posts `PER_GROUP` messages into each of `GROUPS` groups
+at once, so the bot as a whole has to hold to 30 messages a second overall and 20 a minute per
+group, without knowing which worker sends what.
+
+Figures: the sends and how long they took, the highest count in any second and into one group in
+any minute, the 429s, and what the shared budget cost: bookings per send (a send
+books its moment and sends then) and each booking's time (one statement, a round trip to
+PostgreSQL). `make bench` holds them to `TARGETS`.
+"""
+
+import asyncio
+import statistics
+import time
+
+import attrs
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import ExtBot
+
+from adapters.postgres.embedded import provide_database
+from adapters.postgres.engine import create_engine
+from adapters.postgres.send_budget import PostgresSendBudget
+from adapters.telegram.rate_limiter import RateLimitArgs, TelegramRateLimiter
+from application.ports.send_budget import Booking, BucketRate, SendRates
+from bootstrap.settings import Settings
+from telegram_sandbox import AdminRights, FloodLimits, Member, Sandbox, Status
+
+WORKERS = 3
+GROUPS = 40
+PER_GROUP = 3
+"""Messages each worker posts into each group (the group gets `WORKERS * PER_GROUP`)."""
+FIRST_GROUP = -1002000000000
+ALONE = 500
+"""Bookings made one at a time on an idle database, for the cost of one round trip."""
+
+
+@attrs.frozen
+class Targets:
+    """What the workers together must hold to (Telegram's limits)."""
+
+    floods: int = 0
+    per_second: int = 30
+    per_group_minute: int = 20
+    alone_p50_ms: float = 10.0
+    """Median time of one booking on an idle database: what the budget adds to a send (under
+    load, the wait for a pooled connection and for the overall row's lock come on top: printed,
+    not held to a target, since they measure the machine as much as the budget)."""
+
+
+TARGETS = Targets()
+
+
+@attrs.frozen
+class BudgetResult:
+    """What one run came to."""
+
+    sends: int
+    seconds: float
+    most_in_a_second: int
+    most_into_a_group_in_a_minute: int
+    floods: int
+    claims: int
+    claim_ms: list[float]
+    alone_ms: list[float]
+    """One booking at a time on an idle database (no other booking, no pool wait)."""
+
+    def misses(self, targets: Targets = TARGETS) -> list[str]:
+        """The targets this result missed (none: all met)."""
+        missed: list[str] = []
+        if self.floods > targets.floods:
+            missed.append(f"{self.floods} 429s")
+        if self.most_in_a_second > targets.per_second:
+            missed.append(f"{self.most_in_a_second} messages in one second")
+        if self.most_into_a_group_in_a_minute > targets.per_group_minute:
+            missed.append(f"{self.most_into_a_group_in_a_minute} messages into a group a minute")
+        if _percentile(self.alone_ms, 0.5) > targets.alone_p50_ms:
+            missed.append(f"a booking's median of {_percentile(self.alone_ms, 0.5):.1f} ms")
+        return missed
+
+
+class _TimedBudget(PostgresSendBudget):
+    """The budget, timing each booking."""
+
+    def __init__(self, engine: AsyncEngine, rates: SendRates, times: list[float]) -> None:
+        super().__init__(engine, rates)
+        self._times = times
+
+    async def book(self, chat: str, *, group: bool) -> Booking:
+        started = time.perf_counter()
+        try:
+            return await super().book(chat, group=group)
+        finally:
+            self._times.append((time.perf_counter() - started) * 1000)
+
+
+async def send_budget(base: Settings) -> BudgetResult:
+    """Run the workload against a fresh sandbox, on the database `base` configures."""
+    async with (
+        provide_database(base.data_dir, base.database_url, base.database_admin_url) as urls,
+        Sandbox.start(limits=FloodLimits()) as sandbox,
+    ):
+        seeded = sandbox.seeded
+        assert seeded is not None
+        groups = [FIRST_GROUP - n for n in range(GROUPS)]
+        for group in groups:
+            sandbox.driver.supergroup(group, f"Group {group}", owner_id=seeded.owner_id)
+            sandbox.driver.place(
+                group, Member(seeded.bot_id, Status.ADMINISTRATOR, rights=AdminRights.moderator())
+            )
+        times: list[float] = []
+        engines = [
+            create_engine(urls.runtime, pool_size=2, max_overflow=1, pre_ping=False)
+            for _ in range(WORKERS)
+        ]
+        bots: list[ExtBot[RateLimitArgs]] = []
+        try:
+            for engine in engines:
+                limiter = TelegramRateLimiter()
+                limiter.shared = _TimedBudget(engine, limiter.limits.rates(), times)
+                bot = ExtBot(sandbox.token, base_url=sandbox.base_url, rate_limiter=limiter)
+                await bot.initialize()
+                bots.append(bot)
+            mark = sandbox.calls.mark()
+            started = time.monotonic()
+            await asyncio.gather(
+                *(
+                    bot.send_message(group, f"worker {worker} message {n}")
+                    for worker, bot in enumerate(bots)
+                    for n in range(PER_GROUP)
+                    for group in groups
+                )
+            )
+            seconds = time.monotonic() - started
+        finally:
+            for bot in bots:
+                await bot.shutdown()
+            for engine in engines:
+                await engine.dispose()
+        alone: list[float] = []
+        engine = create_engine(urls.runtime, pool_size=1, max_overflow=0, pre_ping=False)
+        try:
+            wide = BucketRate(10_000, 10_000.0)
+            idle = _TimedBudget(engine, SendRates(wide, wide, wide), alone)
+            for n in range(ALONE):
+                await idle.book(f"-1003{n:09d}", group=True)
+        finally:
+            await engine.dispose()
+        sends = sandbox.calls.of("sendMessage", since=mark)
+        ok = sorted(c.at for c in sends if c.ok)
+        by_group: dict[int, list[float]] = {}
+        for call in sends:
+            if call.ok:
+                by_group.setdefault(int(call.param("chat_id")), []).append(call.at)
+        return BudgetResult(
+            sends=len(ok),
+            seconds=seconds,
+            most_in_a_second=_most_within(ok, 1.0),
+            most_into_a_group_in_a_minute=max(
+                _most_within(sorted(s), 60.0) for s in by_group.values()
+            ),
+            floods=sum(1 for c in sends if c.status == 429),
+            claims=len(times),
+            claim_ms=times,
+            alone_ms=alone,
+        )
+
+
+def _most_within(stamps: list[float], window: float) -> int:
+    """The most stamps (sorted) in any window of `window` seconds."""
+    most, first = 0, 0
+    for last, stamp in enumerate(stamps):
+        while stamp - stamps[first] >= window:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+def _percentile(values: list[float], share: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def report(result: BudgetResult) -> str:
+    """The figures, one line each."""
+    return "\n".join(
+        (
+            f"multi-worker send budget: {WORKERS} workers (own limiter, own pool) on one "
+            f"database, {PER_GROUP} messages each into each of {GROUPS} groups, flood limits on",
+            f"  sent:                              {result.sends} in {result.seconds:.1f} s "
+            f"({result.sends / result.seconds:.1f}/s)",
+            f"  most in any second:                {result.most_in_a_second} "
+            f"(target {TARGETS.per_second})",
+            f"  most into one group in any minute: {result.most_into_a_group_in_a_minute} "
+            f"(target {TARGETS.per_group_minute})",
+            f"  429s received:                     {result.floods} (target 0)",
+            f"  bookings per send:                 {result.claims / max(result.sends, 1):.2f} "
+            "(one, plus one each time the chat's own pace says: ask again then)",
+            "  one booking (a statement on PostgreSQL): "
+            f"p50 {_percentile(result.claim_ms, 0.5):.2f} ms, "
+            f"p99 {_percentile(result.claim_ms, 0.99):.2f} ms, "
+            f"mean {statistics.fmean(result.claim_ms or [0.0]):.2f} ms "
+            f"(under load: {WORKERS * GROUPS} sends at once, 3 connections a worker)",
+            f"  one booking alone ({ALONE} in a row, one connection): "
+            f"p50 {_percentile(result.alone_ms, 0.5):.2f} ms, "
+            f"p99 {_percentile(result.alone_ms, 0.99):.2f} ms "
+            f"(target p50 {TARGETS.alone_p50_ms:.0f} ms)",
+        )
+    )
