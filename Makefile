@@ -12,24 +12,24 @@ install: $(STAMP)
 # is installed in editable mode without resolving anything again.
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --disable-pip-version-check pip==26.3
-	$(BIN)/pip install --disable-pip-version-check -r requirements.lock
-	$(BIN)/pip install --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check pip==26.3
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 # The bot alone, for production (the Dockerfile runs exactly these commands): the runtime
 # dependencies at requirements.lock's versions, no test or lint tool, the project not editable.
 install-runtime:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --disable-pip-version-check pip==26.3
-	$(BIN)/pip install --disable-pip-version-check --constraint requirements.lock .
+	$(BIN)/pip install --quiet --disable-pip-version-check pip==26.3
+	$(BIN)/pip install --quiet --disable-pip-version-check --constraint requirements.lock .
 
 # Re-resolve the direct pins of pyproject.toml into requirements.lock (needs the package index).
 lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install pip==26.3
-	.lock-venv/bin/pip install -e '.[dev]' setuptools==84.2.1
+	.lock-venv/bin/pip install --quiet pip==26.3
+	.lock-venv/bin/pip install --quiet -e '.[dev]' setuptools==84.2.1
 	.lock-venv/bin/pip freeze --exclude-editable --all | grep -v '^pip==' > requirements.lock
 	rm -rf .lock-venv
 
