@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from adapters.postgres.embedded import free_port
+from adapters.postgres.embedded import free_ports
 from adapters.postgres.engine import create_engine
 from telegram_sandbox import HangFault, Member, Sandbox, Status
 from tests.integration.bot.processes import (
@@ -53,7 +53,7 @@ async def test_rule_10_a_standby_takes_over_from_a_killed_poller_and_loses_no_up
         driver, calls, faults = sandbox.driver, sandbox.calls, sandbox.faults
         group, owner = seeded.group_id, seeded.owner_id
         environ = base_environment(sandbox.token, sandbox.root_url, database.runtime_url)
-        ports = (str(free_port()), str(free_port()))
+        ports = tuple(str(port) for port in free_ports(2))
         logs = (tmp_path / "first.log", tmp_path / "second.log")
         processes: list[asyncio.subprocess.Process] = []
         try:

@@ -32,7 +32,7 @@ import aiohttp
 import httpx
 from aiohttp import web
 
-from adapters.postgres.embedded import free_port
+from adapters.postgres.embedded import free_ports
 from telegram_sandbox import AdminRights, Call, HangFault, Member, Sandbox, Status
 from tests.integration.bot.processes import base_environment, kill_all, start_nezuko, status
 from tests.integration.conftest import DatabaseFactory
@@ -133,7 +133,7 @@ async def test_three_webhook_workers_behave_as_one_bot(
             driver.supergroup(group_id, f"Group {group_id}", owner_id=owner)
             rights = AdminRights.moderator()
             driver.place(group_id, Member(bot, Status.ADMINISTRATOR, rights=rights))
-        proxy_port, ports = free_port(), [free_port() for _ in range(WORKERS)]
+        proxy_port, *ports = free_ports(1 + WORKERS)
         proxy = RoundRobinProxy([f"http://127.0.0.1:{port}{PATH}" for port in ports])
         environ = base_environment(sandbox.token, sandbox.root_url, database.runtime_url) | {
             "WEBHOOK_URL": f"http://127.0.0.1:{proxy_port}{PATH}",
