@@ -13,6 +13,7 @@ from application.ports.clock import Clock
 from application.ports.outbox import Outbox
 from application.ports.throttle import Throttle
 from application.ports.unit_of_work import UnitOfWork
+from domain import reasons
 from domain.audit import AuditEvent
 from domain.ids import ChannelId, GroupId
 from domain.notices import NoticeKind
@@ -44,7 +45,7 @@ class AdminNotices:
             if not await self.throttle.allow(key, ADMIN_NOTICE_COOLDOWN):
                 continue
             now = self.clock.now()
-            reason = f"failure policy {policy.settings.failure_policy}"
+            reason = reasons.CHECK_FAILED.format(policy=policy.settings.failure_policy)
             failed = AuditEvent.check_failed(policy.group_id, now, channel.channel_id, reason)
             intent = notice_intent(
                 policy.group_id, NoticeKind.CHECKS_FAILING, now, channel.channel_id

@@ -15,6 +15,7 @@ from application.lookups import Lookups
 from application.ports.clock import Clock
 from application.ports.messenger import GateNote, GateOutcome, Messenger
 from application.ports.unit_of_work import UnitOfWork
+from domain import reasons
 from domain.audit import AuditEvent
 from domain.ids import GroupId, UserId
 from domain.join_request import PendingJoinRequest
@@ -68,7 +69,7 @@ class JoinGate:
         decision = await self.lookups.decision(policy, user_id, fresh=False)
         if decision.restrict:
             return None
-        return await self.approve(policy.group_id, user_id, "joined every channel")
+        return await self.approve(policy.group_id, user_id, reasons.JOINED_EVERY_CHANNEL)
 
     async def approve(self, group_id: GroupId, user_id: UserId, reason: str) -> Approval:
         """Approve now, or defer the approval when Telegram cannot take it now."""
@@ -81,7 +82,7 @@ class JoinGate:
                 await tx.actions.add(retry)
                 await tx.audit.record(
                     AuditEvent.action_failed(
-                        group_id, now, user_id, f"approving the join request deferred: {error}"
+                        group_id, now, user_id, reasons.APPROVAL_DEFERRED.format(error=error)
                     )
                 )
                 await tx.commit()
@@ -90,7 +91,7 @@ class JoinGate:
             )
             return Approval.DEFERRED
         except MessengerError as error:
-            await self._refused(group_id, user_id, f"approving the join request refused: {error}")
+            await self._refused(group_id, user_id, reasons.APPROVAL_REFUSED.format(error=error))
             return Approval.REFUSED
 
     async def approve_now(self, group_id: GroupId, user_id: UserId, reason: str) -> Approval:
@@ -130,16 +131,16 @@ class JoinGate:
             return
         decision = await self.lookups.decision(policy, user_id, fresh=True)
         if not decision.restrict:
-            await self.approve_now(group_id, user_id, "joined every channel")
+            await self.approve_now(group_id, user_id, reasons.JOINED_EVERY_CHANNEL)
             return
         try:
             await self.messenger.decline_join_request(group_id, user_id)
         except JoinRequestGone:
             await self._end(group_id, user_id, None)
             return
-        missing = ", ".join(str(c) for c in decision.restrict_for)
+        missing = reasons.channel_list(decision.restrict_for)
         declined = AuditEvent.join_declined(
-            group_id, now, user_id, f"not joined in time; missing {missing}"
+            group_id, now, user_id, reasons.NOT_JOINED_IN_TIME.format(channels=missing)
         )
         request = await self._end(group_id, user_id, declined)
         await self._tell(request, GateOutcome.DECLINED)

@@ -19,6 +19,7 @@ from application.ports.caches import GroupCache
 from application.ports.clock import Clock
 from application.ports.outbox import Outbox
 from application.ports.unit_of_work import Transaction, UnitOfWork
+from domain import reasons
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import GroupId, UserId
 from domain.notices import NoticeKind
@@ -128,7 +129,7 @@ class Raids:
                 await tx.actions.add(
                     notice_intent(group_id, NoticeKind.RAID_STARTED, now, count=rate)
                 )
-                reason = f"{rate} joins in a minute" if by is None else "/raid on"
+                reason = reasons.RAID_BY_RATE.format(count=rate) if by is None else reasons.RAID_ON
                 await tx.audit.record(
                     AuditEvent.raid(group_id, now, started=True, actor=by, reason=reason)
                 )
@@ -156,7 +157,8 @@ class Raids:
                 await tx.actions.add(
                     notice_intent(group_id, NoticeKind.RAID_ENDED, now, count=muted)
                 )
-                reason = f"{muted} muted" + (" (/raid off)" if by is not None else "")
+                ended = reasons.RAID_ENDED if by is None else reasons.RAID_ENDED_BY_ADMIN
+                reason = ended.format(count=muted)
                 await tx.audit.record(
                     AuditEvent.raid(group_id, now, started=False, actor=by, reason=reason)
                 )

@@ -25,6 +25,7 @@ from application.ports.messenger import Messenger
 from application.ports.outbox import Outbox
 from application.ports.throttle import Throttle
 from application.ports.unit_of_work import UnitOfWork
+from domain import reasons
 from domain.audit import AuditEvent
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.language import private_language, reader_language
@@ -176,7 +177,7 @@ class Restrictions:
         if remembered.someone_elses:
             if message_id is not None:
                 deleted = AuditEvent.message_deleted(
-                    group_id, self.clock.now(), user_id, "restricted by an admin, not by the bot"
+                    group_id, self.clock.now(), user_id, reasons.RESTRICTED_BY_ADMIN
                 )
                 await record(self.uow, deleted)
             return MuteOutcome.SOMEONE_ELSES
@@ -184,7 +185,7 @@ class Restrictions:
         if previous is not None and not remembered.settled:
             if message_id is not None:
                 deleted = AuditEvent.message_deleted(
-                    group_id, self.clock.now(), user_id, "sent before the mute took effect"
+                    group_id, self.clock.now(), user_id, reasons.SENT_BEFORE_MUTE
                 )
                 await record(self.uow, deleted)
             return MuteOutcome.MUTED
@@ -203,7 +204,7 @@ class Restrictions:
         """Delete a message sent on behalf of another chat: there is nobody to mute (rule 3)."""
         await delete_quietly(self.messenger, group_id, message_id)
         deleted = AuditEvent.message_deleted(
-            group_id, self.clock.now(), reason="sent on behalf of another chat"
+            group_id, self.clock.now(), reason=reasons.SENT_FOR_ANOTHER_CHAT
         )
         await record(self.uow, deleted)
 
@@ -369,7 +370,9 @@ class Restrictions:
             policy = await tx.groups.get(group_id)
             if policy is None or not policy.raid_on:  # a raid's notice speaks for them
                 await tx.actions.add(warning_intent(group_id, user_id, now))
-            muted = AuditEvent.muted(group_id, now, user_id, restriction.missing, "deferred")
+            muted = AuditEvent.muted(
+                group_id, now, user_id, restriction.missing, reasons.MUTE_DEFERRED
+            )
             await tx.audit.record(muted)
             await tx.commit()
         self.outbox.wake(group_id)
@@ -384,7 +387,9 @@ class Restrictions:
         async with self.uow.begin(group_id) as tx:
             await tx.actions.cancel(group_id, ActionKind.SEND_WARNING, user_id)
             await tx.actions.add(restriction_retry(group_id, user_id, now + wait))
-            reason = f"restrict deferred {wait.total_seconds():g} s: {error}"
+            reason = reasons.RESTRICT_DEFERRED.format(
+                seconds=f"{wait.total_seconds():g}", error=error
+            )
             await tx.audit.record(AuditEvent.action_failed(group_id, now, user_id, reason))
             await tx.commit()
         log.warning(
@@ -429,14 +434,16 @@ class Restrictions:
         async with self.uow.begin(group_id) as tx:
             if deleted:
                 await tx.audit.record(AuditEvent.message_deleted(group_id, now, user_id))
-            await tx.audit.record(AuditEvent.muted(group_id, now, user_id, missing, reason))
+            await tx.audit.record(
+                AuditEvent.muted(group_id, now, user_id, missing, reasons.MUTED_FOR[reason])
+            )
             await tx.commit()
 
     async def _restrict_failed(
         self, group_id: GroupId, user_id: UserId, error: MessengerError
     ) -> None:
         failed = AuditEvent.action_failed(
-            group_id, self.clock.now(), user_id, f"restrict: {error}"
+            group_id, self.clock.now(), user_id, reasons.RESTRICT_REFUSED.format(error=error)
         )
         if isinstance(error, BotLacksRights):  # the admins are told, with the failure
             await self.notices.cannot_restrict(group_id, failed)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import attrs
 
+from domain import reasons
 from domain.ids import ChannelId, GroupId, UserId
 
 
@@ -51,9 +52,20 @@ class AuditEvent:
     """Whom it concerned, for actions on a member."""
     channel_id: ChannelId | None = None
     reason: str = ""
+    """Why, in English: a template of `domain.reasons` filled in (or free text of older rows)."""
     missing: tuple[ChannelId, ...] = attrs.field(default=(), eq=False)
     """For a mute: the channels the member missed (in `reason` too; the trail stores only that,
     so it is not part of the event's identity)."""
+
+    def recognized_reason(self) -> tuple[str, dict[str, str]] | None:
+        """The translated template of `reason` and its values (`reasons.recognize`), or `None`.
+
+        `None` too for the reasons that are what an admin typed (a setting, a channel's title):
+        they are shown as recorded, whatever they look like.
+        """
+        if self.kind in _AS_TYPED:
+            return None
+        return reasons.recognize(self.reason)
 
     # --- the bot's own enforcement (no actor) -------------------------------------------------
 
@@ -66,9 +78,13 @@ class AuditEvent:
         missing: Iterable[ChannelId],
         why: str,
     ) -> "AuditEvent":
-        """The bot muted a member for the channels they miss."""
+        """The bot muted a member for the channels they miss.
+
+        `why` is the template (`reasons.MUTED_FOR[…]`, `reasons.MUTE_DEFERRED`), `{channels}`
+        filled in here.
+        """
         channels = tuple(missing)
-        reason = f"{why}; missing {', '.join(str(c) for c in channels)}"
+        reason = why.format(channels=reasons.channel_list(channels))
         return cls(group_id, AuditKind.MUTED, at, subject=user_id, reason=reason, missing=channels)
 
     @classmethod
@@ -158,3 +174,7 @@ class AuditEvent:
     ) -> "AuditEvent":
         """Something `actor` (an admin, a joiner, the bot's promoter) did in the group."""
         return cls(group_id, kind, at, actor, subject, channel_id, reason)
+
+
+_AS_TYPED = frozenset({AuditKind.SETTING_CHANGED, AuditKind.LOG_CHANNEL_SET})
+"""Kinds whose reason is an admin's input (`reasons.SETTING`, `reasons.LOG_CHANNEL`)."""

@@ -770,7 +770,7 @@ _LOGGED = {
 def logged_html(event: AuditEvent, t: Texts) -> str:
     """One audit event as a line: when (UTC), who, what, why.
 
-    The reason is the recorded detail (as the audit trail stored it), shown in italics.
+    The reason is shown in italics, in the reader's language (`reason_html`).
     """
     who = t.pgettext("the bot, as the subject of an audit line", "I")
     if event.actor is not None:
@@ -781,8 +781,22 @@ def logged_html(event: AuditEvent, t: Texts) -> str:
         who=who,
         subject=_person(event.subject, t),
     )
-    reason = f": <i>{html.escape(event.reason)}</i>" if event.reason else ""
+    reason = f": <i>{reason_html(event, t)}</i>" if event.reason else ""
     return line + reason
+
+
+def reason_html(event: AuditEvent, t: Texts) -> str:
+    """Why, in the reader's language, escaped.
+
+    The translation of the reason's template (`domain.reasons`) with the recorded values filled
+    in; a reason made from no template (an older row's free text, a setting as typed) is shown
+    as recorded.
+    """
+    recognized = event.recognized_reason()
+    if recognized is None:
+        return html.escape(event.reason)
+    template, values = recognized
+    return t.gettext(template, **{name: html.escape(value) for name, value in values.items()})
 
 
 def log_html(page: Page[AuditEvent], t: Texts) -> str:

@@ -7,6 +7,7 @@ from application.ports.caches import GroupCache
 from application.ports.clock import Clock
 from application.ports.messenger import Messenger
 from application.ports.unit_of_work import UnitOfWork
+from domain import reasons
 from domain.audit import AuditEvent, AuditKind
 from domain.errors import InvalidSetting, SettingProblem
 from domain.ids import GroupId
@@ -75,7 +76,7 @@ class ChangeSettings:
                     AuditKind.SETTING_CHANGED,
                     group_id,
                     self.clock.now(),
-                    reason=f"{command.key}={command.value[:200]}",
+                    reason=reasons.SETTING.format(key=command.key, value=command.value[:200]),
                 )
             )
             await tx.commit()

@@ -11,6 +11,7 @@ from application.ports.caches import GroupSnapshot, MembershipCache
 from application.ports.messenger import Messenger
 from application.ports.unit_of_work import TenantDirectory, UnitOfWork
 from application.restrictions import MuteOutcome, Restrictions
+from domain import reasons
 from domain.ids import ChannelId, GroupId
 from domain.membership import Membership, is_subscribed
 from domain.policy import GroupPolicy
@@ -99,7 +100,7 @@ class ChannelMemberChanged:
             return False
         try:
             return await self.restrictions.lift(
-                group_id, user, reason="joined every channel", tell_member=True
+                group_id, user, reason=reasons.JOINED_EVERY_CHANNEL, tell_member=True
             )
         except MessengerError as error:
             log.warning("lift.failed group=%s user=%s error=%s", group_id, user, error)

@@ -11,6 +11,7 @@ from application.ports.caches import MembershipCache
 from application.ports.clock import Clock
 from application.ports.messenger import Messenger
 from application.ports.unit_of_work import TenantDirectory, UnitOfWork
+from domain import reasons
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, GroupId, UserId
 from domain.membership import Membership
@@ -61,9 +62,9 @@ class OnBotStatusChanged:
         group_id = GroupId(update.chat_id)
         await self.memberships.forget_admins(group_id)
         if not update.new.is_present:
-            await self._record(group_id, update, "the bot left or was removed")
+            await self._record(group_id, update, reasons.BOT_LEFT)
             return BotStatusOutcome.IGNORED
-        await self._record(group_id, update, f"the bot is now {update.new.status}")
+        await self._record(group_id, update, reasons.BOT_STATUS.format(status=update.new.status))
         if not await group_findings(self.messenger, group_id):
             return BotStatusOutcome.GROUP_READY
         await self.notices.cannot_restrict(group_id)
@@ -77,7 +78,8 @@ class OnBotStatusChanged:
             policy = (await self.lookups.snapshot(group_id)).policy
             if policy is None:
                 continue
-            await self._record(group_id, update, f"the bot is no longer an admin of {channel_id}")
+            reason = reasons.BOT_NO_LONGER_CHANNEL_ADMIN.format(channel=channel_id)
+            await self._record(group_id, update, reason)
             await self.notices.report_unanswered(policy, (channel_id,))
         return BotStatusOutcome.CHANNEL_LOST
 

@@ -13,6 +13,7 @@ from application.use_cases.enforce_membership import (
     EnforceMembership,
     Enforcement,
 )
+from domain import reasons
 from domain.audit import AuditEvent
 from domain.ids import GroupId, UserId
 from domain.membership import Membership, MemberStatus
@@ -82,14 +83,14 @@ class OnGroupMemberUpdated:
             await self.memberships.forget_admins(update.group_id)
             return MemberUpdateResult(MemberUpdateOutcome.ADMINS_CHANGED)
         if self._lifted_by_someone_else(update):
-            forgotten = await self._forget_restriction(update, "lifted by an admin")
+            forgotten = await self._forget_restriction(update, reasons.LIFTED_BY_ADMIN)
             if forgotten:
                 return MemberUpdateResult(MemberUpdateOutcome.RELEASED_BY_ADMIN)
         member = update.member
         if restricted_by(
             update.new, update.actor, member=member.user_id, bot_id=self.messenger.bot_id
         ):
-            await self._forget_restriction(update, "taken over by an admin who restricted them")
+            await self._forget_restriction(update, reasons.TAKEN_OVER_BY_ADMIN)
             return MemberUpdateResult(MemberUpdateOutcome.RESTRICTED_BY_ADMIN)
         if update.old.is_present or not update.new.is_present:
             return MemberUpdateResult(MemberUpdateOutcome.IGNORED)

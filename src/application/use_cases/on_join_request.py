@@ -10,6 +10,7 @@ from application.lookups import Lookups
 from application.ports.clock import Clock
 from application.ports.outbox import Outbox
 from application.ports.unit_of_work import UnitOfWork
+from domain import reasons
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import GroupId, UserId
 from domain.join_request import PendingJoinRequest
@@ -94,10 +95,10 @@ class OnJoinRequest:
             )
             return JoinRequestOutcome.RECORDED
         if user_id in snapshot.exempt:
-            return _APPROVALS[await self.gate.approve(group_id, user_id, "exempt")]
+            return _APPROVALS[await self.gate.approve(group_id, user_id, reasons.EXEMPT)]
         decision = await self.lookups.decision(policy, user_id, fresh=False)
         if not decision.restrict:
-            approval = await self.gate.approve(group_id, user_id, "joined every channel")
+            approval = await self.gate.approve(group_id, user_id, reasons.JOINED_EVERY_CHANNEL)
             return _APPROVALS[approval]
         held = await self._hold(
             policy,
@@ -108,7 +109,7 @@ class OnJoinRequest:
                 now,
                 language=private_language(command.language_code),
             ),
-            missing=", ".join(str(c) for c in decision.restrict_for),
+            missing=reasons.channel_list(decision.restrict_for),
         )
         if not held:
             return JoinRequestOutcome.ALREADY_HELD
@@ -134,7 +135,7 @@ class OnJoinRequest:
                     AuditKind.JOIN_REQUESTED,
                     request.requested_at,
                     subject=user_id,
-                    reason=f"held by the join gate; missing {missing}",
+                    reason=reasons.HELD_BY_GATE.format(channels=missing),
                 )
             )
             await tx.commit()

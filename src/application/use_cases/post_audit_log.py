@@ -8,6 +8,7 @@ from application.errors import MessengerError, MessengerUnavailable
 from application.ports.clock import Clock
 from application.ports.messenger import LogBatch, Messenger
 from application.ports.unit_of_work import UnitOfWork
+from domain import reasons
 from domain.audit import AuditEvent
 from domain.ids import GroupId
 from domain.language import group_language
@@ -78,7 +79,7 @@ class PostAuditLog:
             if policy is None:
                 return
             await tx.groups.save(policy.logging_to(None))
-            reason = f"log channel {channel_id} refused: {error}; posting switched off"
+            reason = reasons.LOG_CHANNEL_REFUSED.format(channel=channel_id, error=error)
             await tx.audit.record(
                 AuditEvent.action_failed(group_id, self.clock.now(), None, reason)
             )

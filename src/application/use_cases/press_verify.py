@@ -11,6 +11,7 @@ from application.ports.throttle import Throttle
 from application.ports.unit_of_work import UnitOfWork
 from application.restrictions import Restrictions
 from application.use_cases.retire_stale_warning import RetireStaleWarning, StaleWarningCommand
+from domain import reasons
 from domain.ids import GroupId, MessageId, UserId
 from domain.policy import RequiredChannel
 
@@ -101,7 +102,7 @@ class PressVerify:
                 return VerifyResult(VerifyOutcome.STILL_MISSING, missing)
         try:
             await self.restrictions.lift(
-                group_id, user, reason="verified", warning_id=command.warning_id
+                group_id, user, reason=reasons.VERIFIED, warning_id=command.warning_id
             )
         except MessengerError:
             return VerifyResult(VerifyOutcome.UNAVAILABLE)

@@ -11,6 +11,7 @@ from application.ports.caches import GroupCache
 from application.ports.clock import Clock
 from application.ports.messenger import ChatInfo, ChatKind, Messenger
 from application.ports.unit_of_work import UnitOfWork
+from domain import reasons
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, GroupId
 from domain.policy import ChannelRef, GroupPolicy, RequiredChannel, parse_channel_ref
@@ -124,7 +125,9 @@ class ProtectGroup:
                     AuditKind.PROTECTED,
                     group_id,
                     self.clock.now(),
-                    reason=", ".join(str(c) for c in policy.channel_ids),
+                    reason=reasons.CHANNELS.format(
+                        channels=reasons.channel_list(policy.channel_ids)
+                    ),
                 )
             )
             await tx.commit()

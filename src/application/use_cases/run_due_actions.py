@@ -21,6 +21,7 @@ from application.ports.clock import Clock
 from application.ports.messenger import Messenger
 from application.ports.unit_of_work import TenantDirectory, UnitOfWork
 from application.restrictions import Restrictions
+from domain import reasons
 from domain.audit import AuditEvent
 from domain.ids import GroupId
 from domain.schedule import ActionKind, ScheduledAction, worth_reporting
@@ -185,7 +186,7 @@ class RunDueActions:
             case ActionKind.LIFT_RESTRICTION:
                 if action.user_id is not None:
                     await self.restrictions.lift(
-                        action.group_id, action.user_id, reason="protection relaxed"
+                        action.group_id, action.user_id, reason=reasons.PROTECTION_RELAXED
                     )
             case ActionKind.KICK_UNVERIFIED:
                 await self._kick(action)
@@ -193,7 +194,7 @@ class RunDueActions:
                 await self._restrict(action)
             case ActionKind.APPROVE_JOIN_REQUEST:
                 if action.user_id is not None:
-                    await self.gate.approve_now(action.group_id, action.user_id, "retried")
+                    await self.gate.approve_now(action.group_id, action.user_id, reasons.RETRIED)
             case ActionKind.DECLINE_JOIN_REQUEST:
                 if action.user_id is not None:
                     await self.gate.decline_at_timeout(action.group_id, action.user_id)
@@ -229,7 +230,7 @@ class RunDueActions:
             return
         async with self.uow.begin(group_id) as tx:
             await tx.restrictions.delete(group_id, user_id)
-            reason = f"not verified after {policy.settings.kick_after}"
+            reason = reasons.NOT_VERIFIED_AFTER.format(duration=policy.settings.kick_after)
             await tx.audit.record(AuditEvent.kicked(group_id, self.clock.now(), user_id, reason))
             await tx.commit()
 
@@ -247,7 +248,9 @@ class RunDueActions:
         async with self.uow.begin(action.group_id) as tx:
             await tx.actions.reschedule(later)
             if first:
-                reason = f"{action.kind} deferred {wait.total_seconds():g} s: {error}"
+                reason = reasons.ACTION_DEFERRED.format(
+                    action=action.kind, seconds=f"{wait.total_seconds():g}", error=error
+                )
                 await tx.audit.record(
                     AuditEvent.action_failed(action.group_id, now, action.user_id, reason)
                 )
@@ -276,7 +279,9 @@ class RunDueActions:
         )
         async with self.uow.begin(action.group_id) as tx:
             await tx.actions.complete(action.group_id, action.action_id)
-            reason = f"{action.kind} refused after {action.attempts + 1} attempts: {error}"
+            reason = reasons.ACTION_REFUSED.format(
+                action=action.kind, attempts=action.attempts + 1, error=error
+            )
             await tx.audit.record(
                 AuditEvent.action_failed(action.group_id, self.clock.now(), action.user_id, reason)
             )

@@ -12,6 +12,7 @@ from application.lookups import Lookups
 from application.ports.clock import Clock
 from application.ports.messenger import GateInvitation, Messenger
 from application.ports.unit_of_work import UnitOfWork
+from domain import reasons
 from domain.audit import AuditEvent
 from domain.ids import GroupId
 from domain.schedule import ActionKind, ScheduledAction, worth_reporting
@@ -81,7 +82,7 @@ class SendGateInvitations:
             return None
         decision = await self.lookups.decision(policy, user_id, fresh=False)
         if not decision.restrict:
-            await self.gate.approve(group_id, user_id, "joined every channel")
+            await self.gate.approve(group_id, user_id, reasons.JOINED_EVERY_CHANNEL)
             return None
         return GateInvitation(
             request.user_chat_id,
@@ -109,8 +110,12 @@ class SendGateInvitations:
         self, intent: ScheduledAction, invitation: GateInvitation, error: MessengerError
     ) -> None:
         group_id = intent.group_id
-        until = "the timeout" if invitation.timeout is not None else "an admin decides"
-        reason = f"private message to the requester failed ({error}): pending until {until}"
+        pending = (
+            reasons.INVITATION_FAILED_UNTIL_TIMEOUT
+            if invitation.timeout is not None
+            else reasons.INVITATION_FAILED_UNTIL_ADMINS
+        )
+        reason = pending.format(error=error)
         log.info("invitation.refused group=%s user=%s error=%s", group_id, intent.user_id, error)
         async with self.uow.begin(group_id) as tx:
             await tx.actions.complete(group_id, intent.action_id)

@@ -11,6 +11,7 @@ from application.lookups import Lookups
 from application.ports.clock import Clock
 from application.ports.messenger import AdminNotice, MemberNotice, Messenger
 from application.ports.unit_of_work import UnitOfWork
+from domain import reasons
 from domain.audit import AuditEvent
 from domain.ids import GroupId
 from domain.language import DEFAULT_LANGUAGE, group_language
@@ -128,7 +129,7 @@ class SendNotices:
         async with self.uow.begin(group_id) as tx:
             await tx.actions.complete(group_id, intent.action_id)
             if await tx.groups.get(group_id) is not None:  # a tenant: its trail says so
-                reason = f"notice {intent.notice} refused: {error}"
+                reason = reasons.NOTICE_REFUSED.format(notice=intent.notice, error=error)
                 failed = AuditEvent.action_failed(group_id, self.clock.now(), None, reason)
                 await tx.audit.record(failed)
             await tx.commit()

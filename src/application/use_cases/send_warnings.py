@@ -12,6 +12,7 @@ from application.ports.messenger import Messenger, MuteWarning
 from application.ports.unit_of_work import UnitOfWork
 from application.raids import Raids
 from application.restrictions import delete_quietly
+from domain import reasons
 from domain.audit import AuditEvent
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.language import group_language
@@ -199,7 +200,9 @@ class SendWarnings:
         async with self.uow.begin(group_id) as tx:
             for intent in intents:
                 await tx.actions.complete(group_id, intent.action_id)
-                failed = AuditEvent.action_failed(group_id, now, intent.user_id, f"warn: {error}")
+                failed = AuditEvent.action_failed(
+                    group_id, now, intent.user_id, reasons.WARN_REFUSED.format(error=error)
+                )
                 await tx.audit.record(failed)
             await tx.commit()
 

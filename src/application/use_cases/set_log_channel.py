@@ -9,6 +9,7 @@ from application.ports.caches import GroupCache
 from application.ports.clock import Clock
 from application.ports.messenger import ChatKind, Messenger
 from application.ports.unit_of_work import UnitOfWork
+from domain import reasons
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, GroupId
 from domain.policy import GroupPolicy, LogChannel, parse_channel_ref
@@ -82,7 +83,11 @@ class SetLogChannel:
             await tx.groups.save(current.logging_to(channel))
             await tx.groups.set_log_cursor(group_id, await tx.audit.last_id(group_id))
             kind = AuditKind.LOG_CHANNEL_OFF if channel is None else AuditKind.LOG_CHANNEL_SET
-            reason = "" if channel is None else f"{channel.title} ({channel.channel_id})"
+            reason = (
+                ""
+                if channel is None
+                else reasons.LOG_CHANNEL.format(title=channel.title, channel=channel.channel_id)
+            )
             await tx.audit.record(
                 AuditEvent.by(
                     command.caller.user_id, kind, group_id, self.clock.now(), reason=reason

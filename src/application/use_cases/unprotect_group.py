@@ -7,6 +7,7 @@ from application.ports.caches import GroupCache
 from application.ports.clock import Clock
 from application.ports.messenger import Messenger
 from application.ports.unit_of_work import UnitOfWork
+from domain import reasons
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import GroupId
 from domain.schedule import lift
@@ -62,7 +63,7 @@ class UnprotectGroup:
                     AuditKind.UNPROTECTED,
                     group_id,
                     now,
-                    reason=f"lifting {len(restrictions)}",
+                    reason=reasons.LIFTING.format(count=len(restrictions)),
                 )
             )
             await tx.commit()

@@ -8,6 +8,7 @@ from application.join_gate import Approval, JoinGate
 from application.lookups import Lookups
 from application.ports.throttle import Throttle
 from application.use_cases.press_verify import VERIFY_COOLDOWN
+from domain import reasons
 from domain.ids import GroupId, UserId
 from domain.policy import RequiredChannel
 
@@ -81,5 +82,5 @@ class VerifyJoinRequest:
         if decision.restrict:
             missing = policy.channels_of(decision.restrict_for)
             return GateVerifyResult(GateVerifyOutcome.STILL_MISSING, missing)
-        approval = await self.gate.approve(group_id, user, "verified")
+        approval = await self.gate.approve(group_id, user, reasons.VERIFIED)
         return GateVerifyResult(_OUTCOMES[approval])

@@ -36,6 +36,11 @@ async def test_members_are_warned_in_their_language_or_the_groups(story: Story) 
     assert "Настройка <code>language</code> изменена." in changed
     assert "сначала подпишитесь на <b>Nezuko News</b>" in await _warned(story, 2003, "Frank", "en")
     assert "<code>language</code> = <b>ru</b>" in await command(story, "/status")
+    # /log: each mute's reason in Russian too (recorded in English), a setting as typed
+    logged = await command(story, "/log")
+    assert "<i>написал сообщение; не хватает: " in logged
+    assert "spoke; missing" not in logged
+    assert "<i>language=ru</i>" in logged
 
 
 async def test_a_custom_warning_is_sent_escaped_and_bad_ones_are_refused(story: Story) -> None:

@@ -15,6 +15,7 @@ from application.ports.messenger import (
     MemberNotice,
     MuteWarning,
 )
+from domain import reasons
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, MessageId, UserId
 from domain.membership import Membership, MemberStatus
@@ -311,7 +312,9 @@ async def test_a_log_batch_is_one_message_naming_the_group_with_members_as_menti
     messenger: TelegramMessenger, world: SandboxWorld, sandbox: Sandbox
 ) -> None:
     events = (
-        AuditEvent.muted(world.group, T0, world.member, (world.channel,), "spoke"),
+        AuditEvent.muted(
+            world.group, T0, world.member, (world.channel,), reasons.MUTED_FOR[WarningReason.SPOKE]
+        ),
         AuditEvent.by(world.admin, AuditKind.EXEMPTED, world.group, T0, subject=world.member),
     )
     await messenger.post_log(LogBatch(world.channel, "Test <Group>", events))

@@ -34,6 +34,7 @@ from application.ports.messenger import (
     MuteWarning,
     RaidNotice,
 )
+from domain import reasons
 from domain.audit import AuditEvent, AuditKind
 from domain.ids import ChannelId, GroupId, UserId
 from domain.language import Language
@@ -116,6 +117,11 @@ def test_the_template_is_what_the_code_says_now() -> None:
         )
     }
     assert found == set(_messages(_catalog(POT))), "run `make catalogs`"
+
+
+def test_every_audit_reason_template_is_a_message() -> None:
+    """`N_` of `domain.reasons` is extracted: each template has a translation to look up."""
+    assert {(template, None) for template in reasons.TEMPLATES} <= set(_messages(_catalog(POT)))
 
 
 @pytest.mark.parametrize("language", list(Language), ids=str)

@@ -2,21 +2,30 @@
 
 from datetime import UTC, datetime
 
+import attrs
+
 from adapters.telegram.i18n import ENGLISH as EN
+from adapters.telegram.i18n import texts
 from adapters.telegram.replies import (
     SETTING_DESCRIPTIONS,
     error_html,
     explanation_html,
     finding_html,
+    log_html,
+    logged_html,
     settings_result_html,
 )
 from adapters.telegram.texts import SETTINGS_CHOICES, settings_label
 from application.diagnosis import Finding, Problem
+from application.paging import Page
 from application.targeting import Refusal, TargetRefused
 from application.use_cases.change_settings import SettingsResult
 from application.use_cases.explain_member import Explanation
+from domain import reasons
+from domain.audit import AuditEvent, AuditKind
 from domain.errors import UnknownSetting
 from domain.ids import ChannelId, GroupId, UserId
+from domain.language import Language
 from domain.membership import Membership, MemberStatus
 from domain.policy import GroupSettings, RequiredChannel
 from domain.restriction import Restriction
@@ -130,3 +139,38 @@ def test_every_target_refusal_gives_a_reason_and_escapes_the_username() -> None:
     unknown = error_html(TargetRefused(Refusal.UNKNOWN_USERNAME, "<b>x</b>"), EN)
     assert "@&lt;b&gt;x&lt;/b&gt;" in unknown
     assert "names several members" in error_html(TargetRefused(Refusal.SEVERAL_WARNED), EN)
+
+
+_KICKED = AuditEvent.kicked(
+    GroupId(-100), SINCE, UserId(5), reasons.NOT_VERIFIED_AFTER.format(duration="1h")
+)
+_REFUSED = AuditEvent.action_failed(
+    GroupId(-100), SINCE, UserId(5), reasons.RESTRICT_REFUSED.format(error="<b>no</b> & co")
+)
+
+
+def test_log_shows_a_recorded_reason_in_the_readers_language() -> None:
+    page = Page((_KICKED, _REFUSED), number=1, pages=1, total=2)
+    spanish = log_html(page, texts(Language.ES))
+    assert ": <i>sin verificar tras 1h</i>" in spanish
+    assert ": <i>silencio rechazado: &lt;b&gt;no&lt;/b&gt; &amp; co</i>" in spanish
+    russian = log_html(page, texts(Language.RU))
+    assert ": <i>не прошёл проверку за 1h</i>" in russian
+    assert "not verified" not in russian
+    assert ": <i>not verified after 1h</i>" in log_html(page, EN)  # English as recorded
+
+
+def test_log_shows_free_text_and_settings_as_recorded_escaped() -> None:
+    older = attrs.evolve(_KICKED, reason="kicked by <an older> version & co")
+    setting = AuditEvent.by(
+        UserId(1),
+        AuditKind.SETTING_CHANGED,
+        GroupId(-100),
+        SINCE,
+        reason=reasons.SETTING.format(key="warning_text", value="12 muted"),
+    )
+    russian = texts(Language.RU)
+    assert logged_html(older, russian).endswith(
+        ": <i>kicked by &lt;an older&gt; version &amp; co</i>"
+    )
+    assert logged_html(setting, russian).endswith(": <i>warning_text=12 muted</i>")
