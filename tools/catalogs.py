@@ -15,7 +15,10 @@ EN_PO = Path("src/adapters/telegram/locales/en/LC_MESSAGES/messages.po")
 
 
 def fill_english(path: Path = EN_PO) -> int:
-    """Give every untranslated or fuzzy English entry its id as text; how many changed."""
+    """Give every untranslated or fuzzy English entry its id as text; how many changed.
+
+    A filled entry, perhaps a correction of the English, is kept.
+    """
     with path.open("rb") as po:
         catalog = read_po(po, locale="en")
     changed = 0
@@ -26,12 +29,12 @@ def fill_english(path: Path = EN_PO) -> int:
             assert isinstance(message.id, tuple)
             wanted: str | tuple[str, ...] = tuple(message.id)
             current = tuple(message.string) if isinstance(message.string, tuple) else ()
-            if current == wanted and not message.fuzzy:
-                continue
+            if all(current) and len(current) == len(wanted) and not message.fuzzy:
+                continue  # filled, maybe corrected by hand: kept
         else:
             wanted = message.id  # type: ignore[assignment]
-            if message.string == wanted and not message.fuzzy:
-                continue
+            if message.string and not message.fuzzy:
+                continue  # filled, maybe corrected by hand: kept
         message.string = wanted
         message.flags.discard("fuzzy")
         changed += 1
