@@ -27,4 +27,4 @@ def test_new_and_fuzzy_english_entries_take_their_id_and_corrections_are_kept(
     assert filled["Changed {x}"].string == "Changed {x}"
     assert not filled["Changed {x}"].fuzzy
     assert filled["Join {channels} first"].string == "Join {channels} first, please"
-    assert tuple(filled["('{n} member', '{n} members')"].string) == ("{n} member", "{n} members")
+    assert filled["('{n} member', '{n} members')"].string == ("{n} member", "{n} members")
