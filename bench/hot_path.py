@@ -120,28 +120,23 @@ def _seeded(sandbox: Sandbox) -> SeededWorld:
 
 
 async def _burst(
-    sandbox: Sandbox, people: list[int], messages: int, handled: Callable[[], float]
+    sandbox: Sandbox,
+    people: list[int],
+    messages: int,
+    handled: Callable[[], float],
+    pace: float | None = None,
 ) -> float:
-    """Say `messages` messages round-robin and wait until the bot has handled them all."""
+    """Say `messages` messages round-robin and wait until the bot has handled them all.
+
+    All at once, or `pace` a second; the seconds from the first message to the last handled.
+    """
     group = _seeded(sandbox).group_id
     target = handled() + messages
     started = time.perf_counter()
     for n in range(messages):
         sandbox.driver.say(group, people[n % len(people)], f"message {n}")
-    await sandbox.wait_until(lambda: handled() >= target, timeout=WAIT)
-    return time.perf_counter() - started
-
-
-async def _paced(
-    sandbox: Sandbox, people: list[int], messages: int, handled: Callable[[], float]
-) -> float:
-    """Say `messages` messages at `PACE` a second; wait until the bot has handled them all."""
-    group = _seeded(sandbox).group_id
-    target = handled() + messages
-    started = time.perf_counter()
-    for n in range(messages):
-        sandbox.driver.say(group, people[n % len(people)], f"paced {n}")
-        await asyncio.sleep(max(0.0, started + (n + 1) / PACE - time.perf_counter()))
+        if pace is not None:
+            await asyncio.sleep(max(0.0, started + (n + 1) / pace - time.perf_counter()))
     await sandbox.wait_until(lambda: handled() >= target, timeout=WAIT)
     return time.perf_counter() - started
 
@@ -208,7 +203,7 @@ async def bare_ptb(messages: int, members: int, paced: int = PACED) -> Run:
             mark = sandbox.calls.mark()
             stamps[0] = Stamps()
             with watching(sandbox, stamps[0]) as paced_stamps:
-                paced_seconds = await _paced(sandbox, people, paced, lambda: handled[0])
+                paced_seconds = await _burst(sandbox, people, paced, lambda: handled[0], PACE)
             paced_calls = len(_calls_since(sandbox, mark))
             await application.updater.stop()
             await application.stop()
@@ -273,7 +268,7 @@ async def _protected_burst(sandbox: Sandbox, messages: int, members: int, paced:
     calls = _calls_since(sandbox, mark)
     mark = sandbox.calls.mark()
     with RoundTrips(skip_background=True).counting() as paced_trips, watching(sandbox) as timed:
-        paced_seconds = await _paced(sandbox, people, paced, _handled_messages)
+        paced_seconds = await _burst(sandbox, people, paced, _handled_messages, PACE)
     return Run(
         seconds,
         calls,
