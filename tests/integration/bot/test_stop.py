@@ -45,7 +45,9 @@ STOP_BOUND = 10.0
     [
         pytest.param(signal.SIGTERM, id="sigterm"),
         pytest.param(signal.SIGINT, id="sigint", marks=pytest.mark.long),  # SIGTERM's path
-        pytest.param(signal.SIGKILL, id="sigkill"),
+        # kill -9 under a backlog: the journal's leftovers after a crash (kill -9 is also in
+        # test_crash, test_standby and test_workers, which `make test` keeps)
+        pytest.param(signal.SIGKILL, id="sigkill", marks=pytest.mark.long),
     ],
 )
 async def test_rule_10_a_stop_during_a_3000_update_backlog_is_bounded_and_loses_nothing(
