@@ -8,9 +8,11 @@ The inner layers know nothing of this: handlers count what a use case returned.
 """
 
 import asyncio
+import functools
 import logging
 import math
 import time
+from collections.abc import Callable
 
 import attrs
 from prometheus_client import (
@@ -26,6 +28,8 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from application.errors import StorageError
 from application.ports.clock import Clock
@@ -43,12 +47,60 @@ ProcessCollector(registry=REGISTRY)
 PlatformCollector(registry=REGISTRY)
 GCCollector(registry=REGISTRY)
 
-UPDATES = Counter(
+
+class Tally(Collector):
+    """A labelled counter kept in plain integers and read when `/metrics` is scraped.
+
+    prometheus_client's `Counter.inc` takes a lock (threads may scrape); the hot path counts
+    several things per message, all in the event loop's thread, where `/metrics` is served too
+    (uvicorn in the same loop), so a dictionary of integers is enough. The series read as
+    those of a `Counter` of the same name (`<name>_total`).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: tuple[str, ...],
+        registry: CollectorRegistry,
+    ) -> None:
+        self._name, self._documentation, self._labelnames = name, documentation, labelnames
+        self.counts: dict[tuple[str, ...], float] = {}
+        """The count of each label set (the labels' values in `labelnames` order)."""
+        registry.register(self)
+
+    def inc(self, *labels: str, amount: float = 1) -> None:
+        """Add `amount` to the series of `labels`."""
+        if amount < 0:
+            raise ValueError("a counter only goes up")
+        self.counts[labels] = self.counts.get(labels, 0) + amount
+
+    def start(self, *labels: str) -> None:
+        """Show the series of `labels` from the start (at 0), so rates work before an event."""
+        self.counts.setdefault(labels, 0)
+
+    def value(self, *labels: str) -> float:
+        """The count of one series."""
+        return self.counts.get(labels, 0)
+
+    def describe(self) -> list[Metric]:
+        """The family without samples (the registry checks names with it)."""
+        return [CounterMetricFamily(self._name, self._documentation, labels=self._labelnames)]
+
+    def collect(self) -> list[Metric]:
+        """The family with one sample per label set."""
+        family = CounterMetricFamily(self._name, self._documentation, labels=self._labelnames)
+        for labels, count in list(self.counts.items()):
+            family.add_metric(labels, count)
+        return [family]
+
+
+UPDATES = Tally(
     "nezuko_updates",
     "Updates handled, by type (message, edited_message, callback_query, chat_member, "
     "my_chat_member, chat_join_request, other).",
-    ["type"],
-    registry=REGISTRY,
+    ("type",),
+    REGISTRY,
 )
 HANDLING_SECONDS = Histogram(
     "nezuko_update_handling_seconds",
@@ -57,13 +109,13 @@ HANDLING_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
     registry=REGISTRY,
 )
-ENFORCEMENT = Counter(
+ENFORCEMENT = Tally(
     "nezuko_enforcement_actions",
     "Outcomes of the enforcement use cases, by event (message, member_update, channel_member, "
     "verify, bot_status, join_request) and outcome (the use case's result; channel_member "
     "counts one per group).",
-    ["event", "outcome"],
-    registry=REGISTRY,
+    ("event", "outcome"),
+    REGISTRY,
 )
 BOT_API_CALLS = Counter(
     "nezuko_bot_api_calls",
@@ -84,11 +136,12 @@ BOT_API_FLOOD_SECONDS = Counter(
     ["method"],
     registry=REGISTRY,
 )
-CACHE_LOOKUPS = Counter(
+CACHE_LOOKUPS = Tally(
     "nezuko_cache_lookups",
-    "In-process cache lookups, by cache (membership, admins, group) and result (hit, miss).",
-    ["cache", "result"],
-    registry=REGISTRY,
+    "In-process cache lookups, by cache (membership, admins, group, username) and result "
+    "(hit, miss).",
+    ("cache", "result"),
+    REGISTRY,
 )
 WEBHOOK_REQUESTS = Counter(
     "nezuko_webhook_requests",
@@ -163,7 +216,7 @@ UPDATE_TYPES = (
     "other",
 )
 """The values of the `type` label (what the bot asks Telegram for, and anything else)."""
-CACHES = ("membership", "admins", "group")
+CACHES = ("membership", "admins", "group", "username")
 SEND_PRIORITIES = ("answer", "warning", "notice")
 """The values of the `priority` label (the rate limiter's `Priority`, lower-cased)."""
 WEBHOOK_OUTCOMES = (
@@ -179,10 +232,10 @@ WEBHOOK_OUTCOMES = (
 
 # Series that exist from the start, so rates and ratios work before the first event.
 for _type in UPDATE_TYPES:
-    UPDATES.labels(_type)
+    UPDATES.start(_type)
 for _cache in CACHES:
-    CACHE_LOOKUPS.labels(_cache, "hit")
-    CACHE_LOOKUPS.labels(_cache, "miss")
+    CACHE_LOOKUPS.start(_cache, "hit")
+    CACHE_LOOKUPS.start(_cache, "miss")
 for _outcome in WEBHOOK_OUTCOMES:
     WEBHOOK_REQUESTS.labels(_outcome)
 for _type in UPDATE_TYPES:
@@ -191,7 +244,7 @@ for _kind in AuditKind:
     AUDIT_EVENTS.labels(_kind.value)
 for _priority in SEND_PRIORITIES:
     SEND_QUEUE.labels(_priority)
-ENFORCEMENT.labels("kick_after", "kicked")
+ENFORCEMENT.start("kick_after", "kicked")
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 """The media type of `exposition()`."""
@@ -212,31 +265,15 @@ def updates_handled(update_type: str) -> float:
     return 0.0
 
 
-_CACHE_LOOKUPS = {
-    (cache, hit): CACHE_LOOKUPS.labels(cache, "hit" if hit else "miss")
-    for cache in CACHES
-    for hit in (True, False)
-}
-"""The children of `CACHE_LOOKUPS`: `labels()` costs a lock and a look-up on every call, and
-the hot path counts two or three lookups per message."""
-_ENFORCEMENT: dict[tuple[str, str], Counter] = {}
-
-
 def count_cache_lookup(cache: str, hit: bool) -> None:
-    """Count one lookup in `cache` (membership, admins, group)."""
-    child = _CACHE_LOOKUPS.get((cache, hit))
-    if child is None:
-        child = _CACHE_LOOKUPS[cache, hit] = CACHE_LOOKUPS.labels(cache, "hit" if hit else "miss")
-    child.inc()
+    """Count one lookup in `cache` (membership, admins, group, username)."""
+    CACHE_LOOKUPS.inc(cache, "hit" if hit else "miss")
 
 
 def count_enforcement(event: str, outcome: str, times: int = 1) -> None:
     """Count `times` outcomes of an enforcement use case."""
     if times:
-        child = _ENFORCEMENT.get((event, outcome))
-        if child is None:
-            child = _ENFORCEMENT[event, outcome] = ENFORCEMENT.labels(event, outcome)
-        child.inc(times)
+        ENFORCEMENT.inc(event, outcome, amount=times)
 
 
 def count_audit_event(event: AuditEvent) -> None:
@@ -293,9 +330,9 @@ class DirectoryGauges:
         STATISTICS_REFRESHED.set(time.time())
 
 
-def update_series(update_type: str) -> tuple[Counter, Histogram]:
-    """The children of `UPDATES` and `HANDLING_SECONDS` for one update type.
+def update_series(update_type: str) -> tuple[Callable[[], None], Histogram]:
+    """How to count one update of a type, and the child of `HANDLING_SECONDS` that times it.
 
     Looked up once: the update processor counts and times every update.
     """
-    return UPDATES.labels(update_type), HANDLING_SECONDS.labels(update_type)
+    return functools.partial(UPDATES.inc, update_type), HANDLING_SECONDS.labels(update_type)

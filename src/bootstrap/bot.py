@@ -22,7 +22,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram import Update
 from telegram.error import InvalidToken
 from telegram.ext import Application, ApplicationBuilder
 
@@ -49,6 +48,7 @@ from adapters.telegram.backpressure import (
 )
 from adapters.telegram.handlers import on_error, publish_commands, telegram_handlers
 from adapters.telegram.messenger import TelegramMessenger
+from adapters.telegram.plain_talk import read_update
 from adapters.telegram.polling import AnotherPoller, Poller, PollingTurns
 from adapters.telegram.rate_limiter import SendLimits, TelegramRateLimiter
 from adapters.telegram.update_processor import MeasuredUpdateProcessor
@@ -333,7 +333,7 @@ async def _replay(application: BotApplication, journaling: Journaling) -> int:
         if not journaling.taken.holds(int(raw["update_id"]))
     ]
     for raw in leftovers:
-        await application.update_queue.put(Update.de_json(raw, application.bot))
+        await application.update_queue.put(read_update(raw, application.bot))
     if leftovers:
         log.info("bot.leftovers updates=%s", len(leftovers))
     return len(leftovers)

@@ -22,6 +22,7 @@ import sentry_sdk
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from adapters.telegram.updates import add_update_ids
 from bootstrap.settings import LogFormat, Settings
 
 REDACTED = "[redacted]"
@@ -64,6 +65,7 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> None
     redactor = Redactor(settings.secrets)
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_update_ids,  # the ids of the update being handled
         # The fields the inner layers pass as `extra={...}`: each its own key in JSON.
         structlog.stdlib.ExtraAdder(),
         structlog.stdlib.add_log_level,

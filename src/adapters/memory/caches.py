@@ -136,7 +136,7 @@ class InMemoryUsernameCache(UsernameCache):
         self._recorded = TTLCache(self.max_entries, self.ttl.total_seconds(), _timer(self.clock))
 
     async def recorded(self, group_id: GroupId, user_id: UserId) -> str | None:
-        found = self._recorded.get((group_id, user_id))
+        found = _found(self._recorded, (group_id, user_id))
         count_cache_lookup("username", found is not None)
         return found
 

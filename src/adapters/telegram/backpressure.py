@@ -21,17 +21,18 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
 import attrs
-from telegram import Update
 from telegram.ext import ContextTypes
 
 from adapters.intake import JSONObject, UpdateJournal
+from adapters.telegram.updates import update_id_of
 from application.errors import StorageError
 
 log = logging.getLogger(__name__)
 
 type Probe = Callable[[], Awaitable[bool]]
 """Whether the database answers a trivial query now; bounded in time, never raises."""
-type Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[Any]]
+type Callback = Callable[[Any, ContextTypes.DEFAULT_TYPE], Awaitable[Any]]
+"""A handler's callback: PTB's `Update`, or a `PlainTalk` (`plain_talk.py`), and the context."""
 
 FIRST_DELAY = 0.1
 """Seconds before the first probe of a database that stopped answering."""
@@ -113,7 +114,7 @@ class RetriedOnStorageFailure:
     callback: Callback
     gate: StorageGate
 
-    async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> Any:
+    async def __call__(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> Any:
         """Run the callback; on a storage failure wait for the database and run it again."""
         failures = 0
         while True:
@@ -123,7 +124,7 @@ class RetriedOnStorageFailure:
                 failures += 1
                 log.warning(
                     "update.storage_failed update_id=%s attempt=%s error=%s",
-                    update.update_id,
+                    update_id_of(update),
                     failures,
                     error,
                 )
@@ -328,6 +329,7 @@ class TakingQueue(asyncio.Queue[object]):
 
     def put_nowait(self, item: object) -> None:
         """Queue the item; an update counts as taken from then until it is handled."""
-        if isinstance(item, Update):
-            self.taken.take(item.update_id)
+        update_id = update_id_of(item)
+        if update_id is not None:
+            self.taken.take(update_id)
         super().put_nowait(item)

@@ -39,6 +39,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -47,6 +48,7 @@ from adapters.telegram import replies
 from adapters.telegram.convert import caller_of, parse_user_id, person_of, sender_of
 from adapters.telegram.i18n import Texts, texts
 from adapters.telegram.messenger import membership_of
+from adapters.telegram.plain_talk import PlainTalk
 from adapters.telegram.texts import (
     GATE_VERIFY_PREFIX,
     LIST_PREFIX,
@@ -68,7 +70,7 @@ from adapters.telegram.texts import (
     parse_verify_data,
     settings_keyboard,
 )
-from adapters.telegram.updates import update_type
+from adapters.telegram.updates import update_id_of, update_type
 from application.authorization import Caller
 from application.errors import ApplicationError, NotPermitted
 from application.paging import ListCommand
@@ -124,7 +126,7 @@ from domain.raid import raid_duration
 log = logging.getLogger(__name__)
 
 type Context = ContextTypes.DEFAULT_TYPE
-type Handler = BaseHandler[Update, Context, None]
+type Handler = BaseHandler[Any, Context, None]
 GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
 ENFORCEMENT_GROUP = -1
 SEEN_GROUP = 1
@@ -226,7 +228,10 @@ class OnGroupMessage:
         if message is None or user is None or chat is None:
             return
         thread = message.message_thread_id if message.is_topic_message else None
-        outcome = await self.enforce.execute(
+        command = is_command(message)
+        removed = await judge_talk(
+            self.enforce,
+            self.usernames,
             EnforceCommand(
                 GroupId(chat.id),
                 sender_of(message, user),
@@ -234,24 +239,75 @@ class OnGroupMessage:
                 message_id=MessageId(message.message_id),
                 thread_id=thread,
                 language_code=user.language_code,
-            )
+            ),
+            user.username,
+            by_a_person=message.sender_chat is None,
+            a_command=command,
         )
-        count_enforcement("message", outcome.value)
-        removed = outcome in _REMOVED
-        if message.sender_chat is None and (removed or not is_command(message)):
-            # No later handler sees it; a command's sender is recorded after the command ran.
-            seen = MemberSeen(GroupId(chat.id), UserId(user.id), user.username, muted=removed)
-            await self.usernames.execute(seen)
         replied = message.reply_to_message
         posted_at = bot_warning_posted_at(replied, context.bot.id)
         if replied is not None and posted_at is not None:
             await self.stale_warning.execute(
                 StaleWarningCommand(GroupId(chat.id), MessageId(replied.message_id), posted_at)
             )
-        if outcome in _REMOVED or not is_command(message):
+        if removed or not command:
             # Removed, or plain talk that no later handler takes (a command may be one of
             # an admin's): PTB skips checking the ~20 handlers of group 0 one by one.
             raise ApplicationHandlerStop
+
+
+@attrs.frozen
+class OnPlainTalk:
+    """Plain talk read without PTB's objects (`plain_talk.py`): `OnGroupMessage`'s hot path.
+
+    No command, no reply to a warning, written by a person: enforcement and the sender's
+    record are all there is to do, and no other handler takes it.
+    """
+
+    enforce: EnforceMembership
+    usernames: RememberUsername
+
+    async def __call__(self, talk: PlainTalk, context: Context) -> None:
+        """Judge the sender and record them; stop the other handler groups."""
+        await judge_talk(
+            self.enforce,
+            self.usernames,
+            EnforceCommand(
+                talk.chat_id,
+                talk.sender,
+                talk.full_name,
+                message_id=talk.message_id,
+                thread_id=talk.thread_id,
+                language_code=talk.language_code,
+            ),
+            talk.username,
+            by_a_person=True,
+            a_command=False,
+        )
+        raise ApplicationHandlerStop
+
+
+async def judge_talk(
+    enforce: EnforceMembership,
+    usernames: RememberUsername,
+    command: EnforceCommand,
+    username: str | None,
+    *,
+    by_a_person: bool,
+    a_command: bool,
+) -> bool:
+    """Enforce rule 3 on a group message and record its sender; whether it was removed.
+
+    A command's sender is recorded after the command ran (`OnMemberSeen`), so recording never
+    delays a command's answer; a message sent on behalf of a chat has nobody to record.
+    """
+    outcome = await enforce.execute(command)
+    count_enforcement("message", outcome.value)
+    removed = outcome in _REMOVED
+    if by_a_person and (removed or not a_command):  # no later handler sees it
+        seen = MemberSeen(command.group_id, command.sender.user_id, username, muted=removed)
+        await usernames.execute(seen)
+    return removed
 
 
 @attrs.frozen
@@ -1023,6 +1079,10 @@ def telegram_handlers(events: Events, commands: Commands) -> list[tuple[Handler,
     )
     handlers: list[tuple[Handler, int]] = [
         (
+            TypeHandler(PlainTalk, OnPlainTalk(events.enforce, events.usernames), strict=True),
+            ENFORCEMENT_GROUP,
+        ),
+        (
             MessageHandler(
                 group_messages,
                 OnGroupMessage(events.enforce, events.stale_warning, events.usernames),
@@ -1130,6 +1190,6 @@ async def publish_commands(application: Application[Any, Any, Any, Any, Any, Any
 
 async def on_error(update: object, context: Context) -> None:
     """The single error handler: log with the traceback; Sentry picks ERROR records up."""
-    update_id = update.update_id if isinstance(update, Update) else None
+    update_id = update_id_of(update)
     UPDATES_FAILED.labels(update_type(update)).inc()
     log.error("update.failed update_id=%s", update_id, exc_info=context.error)

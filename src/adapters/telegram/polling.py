@@ -25,12 +25,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
 import attrs
-from telegram import Bot, Update
+from telegram import Bot
 from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.warnings import PTBUserWarning
 
 from adapters.intake import PollingLock
 from adapters.telegram.backpressure import Journaling, TakenUpdates
+from adapters.telegram.plain_talk import read_update
 from adapters.to_the_end import to_the_end
 from application.errors import StorageError
 
@@ -149,7 +150,7 @@ class Poller:
             self.offset = max(_update_id(raw) for raw in batch) + 1
             for raw in batch:  # one kept before (a restart's first batch) is a leftover
                 if _update_id(raw) in new:
-                    self.queue.put_nowait(Update.de_json(raw, self.bot))
+                    self.queue.put_nowait(read_update(raw, self.bot))
             self._keeping = False
 
     async def stop(self, running: "asyncio.Task[None]") -> None:

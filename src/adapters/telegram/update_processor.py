@@ -7,14 +7,14 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
-from structlog.contextvars import bind_contextvars, reset_contextvars
 from telegram import Update
 from telegram.ext import SimpleUpdateProcessor
 
 from adapters.metrics import UPDATE_TYPES, update_series
 from adapters.telegram.backpressure import TakenUpdates
 from adapters.telegram.lost_sends import LostSends
-from adapters.telegram.updates import log_context, update_type
+from adapters.telegram.plain_talk import PlainTalk
+from adapters.telegram.updates import HANDLED, update_id_of, update_type
 
 _SERIES = {kind: update_series(kind) for kind in UPDATE_TYPES}
 """Each update type's counter and histogram, looked up once, not per update."""
@@ -139,12 +139,10 @@ class MeasuredUpdateProcessor(SimpleUpdateProcessor):
         try:
             if self._abandoning or task is None:
                 return
-            chat = message = None
-            if isinstance(update, Update):
-                chat, message = update.effective_chat, update.effective_message
-            if chat is not None and message is not None and self.lost is not None:
-                self.lost.saw(chat.id, message.message_id)
-            async with self._slots.slot(chat.id if chat is not None else None):
+            chat_id, message_id = _chat_and_message(update)
+            if chat_id is not None and message_id is not None and self.lost is not None:
+                self.lost.saw(chat_id, message_id)
+            async with self._slots.slot(chat_id):
                 if self._abandoning:
                     return
                 self._handling.add(task)
@@ -155,19 +153,33 @@ class MeasuredUpdateProcessor(SimpleUpdateProcessor):
                 self._handling.discard(task)
             if inspect.iscoroutine(coroutine):
                 coroutine.close()  # given up before it ran: close it unawaited, quietly
-            if isinstance(update, Update):
-                self.taken.finish(update.update_id, handled=handled)
+            update_id = update_id_of(update)
+            if update_id is not None:
+                self.taken.finish(update_id, handled=handled)
 
     @staticmethod
     async def _measured(update: object, coroutine: Awaitable[Any]) -> None:
         """Run the handling, counted by type, timed, and logged with the update's ids."""
         counted, timed = _SERIES[update_type(update)]
-        counted.inc()
+        counted()
         started = time.perf_counter()
         # The update's own task: its context variables are its own, reset on leaving anyway.
-        tokens = bind_contextvars(**log_context(update))
+        token = HANDLED.set(update)
         try:
             await coroutine
         finally:
-            reset_contextvars(**tokens)
+            HANDLED.reset(token)
             timed.observe(time.perf_counter() - started)
+
+
+def _chat_and_message(update: object) -> tuple[int | None, int | None]:
+    """The update's chat and message ids, where it has them."""
+    if type(update) is PlainTalk:
+        return update.chat_id, update.message_id
+    if isinstance(update, Update):
+        chat, message = update.effective_chat, update.effective_message
+        return (
+            chat.id if chat is not None else None,
+            message.message_id if message is not None else None,
+        )
+    return None, None

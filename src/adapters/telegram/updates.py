@@ -1,6 +1,11 @@
 """The updates the bot asks Telegram for, and how one is named in metrics and in log lines."""
 
+from contextvars import ContextVar
+
+from structlog.typing import EventDict, WrappedLogger
 from telegram import Update
+
+from adapters.telegram.plain_talk import PlainTalk
 
 ALLOWED_UPDATES = (
     Update.MESSAGE,
@@ -15,6 +20,8 @@ ALLOWED_UPDATES = (
 
 def update_type(update: object) -> str:
     """The kind of an update, one of `ALLOWED_UPDATES` or "other" (a bounded metric label)."""
+    if type(update) is PlainTalk:
+        return update.kind
     if isinstance(update, Update):
         for kind in ALLOWED_UPDATES:
             if getattr(update, kind, None) is not None:
@@ -24,6 +31,8 @@ def update_type(update: object) -> str:
 
 def log_context(update: object) -> dict[str, int]:
     """What every log line of one update carries: its id, the tenant (chat) and the user."""
+    if type(update) is PlainTalk:
+        return {"update_id": update.update_id, "tenant": update.chat_id, "user": update.user_id}
     if not isinstance(update, Update):
         return {}
     context = {"update_id": update.update_id}
@@ -32,3 +41,27 @@ def log_context(update: object) -> dict[str, int]:
     if update.effective_user is not None:
         context["user"] = update.effective_user.id
     return context
+
+
+def update_id_of(update: object) -> int | None:
+    """The update's id, whichever shape it came in (`None` for an object of another kind)."""
+    if type(update) is PlainTalk or isinstance(update, Update):
+        return update.update_id
+    return None
+
+
+HANDLED: ContextVar[object] = ContextVar("nezuko_handled_update", default=None)
+"""The update the current task handles (set by the update processor; each runs in its own task)."""
+
+
+def add_update_ids(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """A structlog processor: every line written while an update is handled carries its ids.
+
+    The ids are read when a line is written, not bound for every update (the hot path writes
+    none); a key the line sets itself wins.
+    """
+    update = HANDLED.get()
+    if update is not None:
+        for key, value in log_context(update).items():
+            event.setdefault(key, value)
+    return event

@@ -9,7 +9,8 @@ meets a malformed one later. An update is structurally valid when:
   every field the Bot API marks required is present, and it and every optional field the
   handlers read has the right JSON type (integers within 64 bits, a chat member's status one of
   the six the Bot API names); fields not listed are not looked at;
-- PTB's `Update.de_json` parses it.
+- PTB's `Update.de_json` parses it, or, for plain talk in a group (`plain_talk.py`), every
+  field the bot reads has the type Telegram documents.
 
 A well-formed update of a kind the bot does not ask for (Telegram may still deliver one made
 before `setWebhook` changed `allowed_updates`, and the Bot API adds kinds) is accepted and
@@ -27,6 +28,7 @@ from telegram.ext import Application
 
 from adapters.intake import InvalidUpdate, JSONObject, NotAccepting, UpdateJournal
 from adapters.telegram.convert import MAX_ID
+from adapters.telegram.plain_talk import read_update
 from adapters.telegram.updates import ALLOWED_UPDATES
 from adapters.to_the_end import to_the_end
 from application.errors import StorageError
@@ -188,7 +190,7 @@ class UpdateIntake:
         if kind_of(data) not in ALLOWED_UPDATES:
             return False
         try:
-            update = Update.de_json(data, self.application.bot)
+            update = read_update(data, self.application.bot)
         except Exception as error:  # PTB raises whatever a malformed field happens to trigger
             raise InvalidUpdate(f"{type(error).__name__} {error}"[:200]) from error
         if self.journal is not None:
@@ -198,7 +200,7 @@ class UpdateIntake:
                 new = await to_the_end(self.journal.keep([data]))
             except StorageError as error:
                 raise NotAccepting from error
-            if update.update_id not in new:  # sent again: it is handled, or a leftover
+            if data["update_id"] not in new:  # sent again: it is handled, or a leftover
                 return True
         await self.application.update_queue.put(update)
         return True

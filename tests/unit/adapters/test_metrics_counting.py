@@ -4,7 +4,6 @@ import datetime as dt
 from typing import Any
 
 import pytest
-import structlog
 from telegram import Update
 from telegram.error import BadRequest, RetryAfter
 
@@ -13,6 +12,7 @@ from adapters.metrics import REGISTRY, updates_handled
 from adapters.system_clock import SystemClock
 from adapters.telegram.rate_limiter import RetryPolicy, TelegramRateLimiter
 from adapters.telegram.update_processor import MeasuredUpdateProcessor
+from adapters.telegram.updates import add_update_ids
 from domain.ids import ChannelId, GroupId, UserId
 from domain.membership import Membership, MemberStatus
 
@@ -113,7 +113,7 @@ async def test_the_update_processor_counts_times_and_logs_each_update_with_its_i
     seen: list[dict[str, Any]] = []
 
     async def handle() -> None:
-        seen.append(structlog.contextvars.get_contextvars())
+        seen.append(dict(add_update_ids(None, "info", {"event": "a line"})))
 
     async def fail() -> None:
         raise RuntimeError("boom")
@@ -125,7 +125,7 @@ async def test_the_update_processor_counts_times_and_logs_each_update_with_its_i
     with pytest.raises(RuntimeError):
         await processor.process_update(_message_update(10), fail())
 
-    assert seen == [{"update_id": 9, "tenant": -1001, "user": 42}]
-    assert structlog.contextvars.get_contextvars() == {}
+    assert seen == [{"event": "a line", "update_id": 9, "tenant": -1001, "user": 42}]
+    assert add_update_ids(None, "info", {"event": "after"}) == {"event": "after"}
     assert _value("nezuko_updates_total", type="message") - received == 2
     assert updates_handled("message") - handled == 2
