@@ -4,9 +4,14 @@ Adapters translate their drivers' exceptions into these at the boundary (`raise 
 use case never sees a Telegram or database exception. Texts shown to people live in the adapters.
 """
 
+import logging
+from collections.abc import Awaitable, Callable
+
 import attrs
 
 from domain.ids import UserId
+
+log = logging.getLogger(__name__)
 
 
 class ApplicationError(Exception):
@@ -112,3 +117,23 @@ class StorageError(ApplicationError):
 
 class StorageConflict(StorageError):
     """A concurrent change won; running the command again is safe."""
+
+
+CONFLICT_ATTEMPTS = 3
+"""How many times a command runs when concurrent changes keep winning (two admins, or two
+workers, changing one group at the same moment): the loser runs again on what the winner left."""
+
+
+async def again_on_conflict[R](run: Callable[[], Awaitable[R]]) -> R:
+    """`run()`, run again (up to `CONFLICT_ATTEMPTS` in all) while a concurrent change wins.
+
+    Raises:
+        StorageConflict: the last attempt lost too.
+        StorageError: the database failed otherwise (not run again here).
+    """
+    for attempt in range(1, CONFLICT_ATTEMPTS):
+        try:
+            return await run()
+        except StorageConflict as error:
+            log.info("storage.conflict attempt=%s error=%s", attempt, error)
+    return await run()

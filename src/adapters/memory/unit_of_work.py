@@ -178,6 +178,9 @@ class InMemoryRestrictionRepository(RestrictionRepository):
         last = claims.get((group_id, user_id))
         if last is not None and last > at - settle:
             return False
+        spent = [k for k, claimed in claims.items() if k[0] == group_id and claimed <= at - settle]
+        for key in spent:  # as in PostgreSQL: claims whose settle time is over hold nobody
+            del claims[key]
         claims[(group_id, user_id)] = at
         return True
 

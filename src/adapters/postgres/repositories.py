@@ -270,6 +270,8 @@ class PostgresRestrictionRepository(RestrictionRepository):
 
 
 _CLAIM_MUTE = text(
+    "WITH spent AS (DELETE FROM mute_claims "
+    "WHERE tenant_id = :tenant AND user_id <> :user AND claimed_at <= :at - :settle) "
     "INSERT INTO mute_claims AS claim (tenant_id, user_id, claimed_at, claimed_by) "
     "VALUES (:tenant, :user, :at, pg_backend_pid()) "
     "ON CONFLICT (tenant_id, user_id) DO UPDATE "
@@ -284,7 +286,9 @@ _CLAIM_MUTE = text(
     bindparam("settle", type_=Interval),
 )
 """The burst guard: a claim holds for the settle time while the session that made it lives
-(`claimed_by`, its backend pid: a killed worker's pooled connections end with it)."""
+(`claimed_by`, its backend pid: a killed worker's pooled connections end with it). Each claim
+also deletes the group's claims whose settle time is over (they hold nobody), so the table holds
+the last few seconds' mutes, not every mute ever made."""
 
 
 class PostgresExemptionRepository(ExemptionRepository):

@@ -72,7 +72,7 @@ from adapters.telegram.texts import (
 )
 from adapters.telegram.updates import update_id_of, update_type
 from application.authorization import Caller
-from application.errors import ApplicationError, NotPermitted
+from application.errors import ApplicationError, NotPermitted, again_on_conflict
 from application.paging import ListCommand
 from application.targeting import ById, ByReply, ByUsername, Target
 from application.use_cases.answer_in_group import AnswerCommand, AnswerInGroup
@@ -514,7 +514,7 @@ class OnSettingsPressed:
         query, (key, value) = press.query, press.data
         command = SettingsCommand(press.group_id, Caller(press.presser), key, value)
         try:
-            result = await self.settings.execute(command)
+            result = await again_on_conflict(lambda: self.settings.execute(command))
         except (ApplicationError, DomainError) as error:
             t = await reader_texts(self.language, press.group_id, query.from_user)
             await answer(query, replies.error_text(error, t), show_alert=True)
@@ -670,7 +670,8 @@ class GroupCommand:
         group_id, command_id = GroupId(chat.id), MessageId(message.message_id)
         t = await reader_texts(self.language, group_id, user)  # the admin's (rule 15)
         try:
-            reply = await self.run(message, chat, caller_of(message, user), context.args or [], t)
+            caller, args = caller_of(message, user), context.args or []
+            reply = await again_on_conflict(lambda: self.run(message, chat, caller, args, t))
         except NotPermitted as error:
             gated = MemberCommand(group_id, UserId(user.id), command_id)
             if await self.gate.execute(gated):  # the command is gone already
@@ -1006,7 +1007,7 @@ class OnPrivateSettingsPressed:
         key, value = data.change if data.change is not None else (None, None)
         command = SettingsCommand(data.group_id, Caller(presser), key, value)
         try:
-            result = await self.settings.execute(command)
+            result = await again_on_conflict(lambda: self.settings.execute(command))
         except (ApplicationError, DomainError) as error:
             await answer(query, replies.error_text(error, t), show_alert=True)
             return

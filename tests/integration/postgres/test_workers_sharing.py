@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.postgres.engine import create_engine
 from adapters.postgres.journal import PostgresJournal
@@ -51,6 +52,42 @@ async def test_two_workers_claiming_one_member_at_once_one_wins(
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_a_claim_clears_the_groups_claims_whose_settle_time_is_over(
+    test_database: ThrowawayDatabase,
+) -> None:
+    engine = create_engine(test_database.runtime_url, pool_size=1)
+    owner = create_engine(test_database.superuser_url, pool_size=1)  # sees every tenant
+    group, other_group = new_group(), new_group()
+    early = [new_user() for _ in range(5)]
+    try:
+        for user in early:
+            async with PostgresUnitOfWork(engine).begin(group) as tx:
+                assert await tx.restrictions.claim_mute(group, user, NOW, SETTLE)
+                await tx.commit()
+        async with PostgresUnitOfWork(engine).begin(other_group) as tx:
+            assert await tx.restrictions.claim_mute(other_group, new_user(), NOW, SETTLE)
+            await tx.commit()
+        async with PostgresUnitOfWork(engine).begin(group) as tx:  # within the settle time
+            assert await tx.restrictions.claim_mute(group, new_user(), NOW + SETTLE / 2, SETTLE)
+            await tx.commit()
+        assert await _claims(owner) == {group: 6, other_group: 1}
+        async with PostgresUnitOfWork(engine).begin(group) as tx:  # the first five are spent
+            assert await tx.restrictions.claim_mute(group, new_user(), NOW + SETTLE, SETTLE)
+            await tx.commit()
+        assert await _claims(owner) == {group: 2, other_group: 1}  # the other group's stays
+    finally:
+        await engine.dispose()
+        await owner.dispose()
+
+
+async def _claims(owner: AsyncEngine) -> dict[int, int]:
+    async with owner.connect() as connection:
+        rows = await connection.execute(
+            text("SELECT tenant_id, count(*) FROM mute_claims GROUP BY tenant_id")
+        )
+        return {int(tenant): int(count) for tenant, count in rows}
 
 
 async def test_a_claim_of_a_session_that_ended_holds_nobody(
