@@ -143,8 +143,8 @@ EXPECTED_RUNTIME_RIGHTS = {
     "taken_updates": {"SELECT", "INSERT", "UPDATE", "DELETE"},  # the intake journal: no tenant
     "join_requests": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "known_members": {"SELECT", "INSERT", "UPDATE", "DELETE"},  # usernames seen (issue 11)
-    "mute_claims": {"SELECT", "INSERT", "UPDATE"},  # the burst guard (issue 15)
-    "send_budget": {"SELECT", "INSERT", "UPDATE"},  # the shared send budget: no tenant
+    "mute_claims": {"SELECT", "INSERT", "UPDATE", "DELETE"},  # the burst guard (issue 15)
+    "send_budget": {"SELECT", "INSERT", "UPDATE", "DELETE"},  # the send budget: no tenant
 }
 
 

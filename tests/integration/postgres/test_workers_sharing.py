@@ -11,14 +11,17 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.postgres import send_budget
 from adapters.postgres.engine import create_engine
 from adapters.postgres.journal import PostgresJournal
 from adapters.postgres.notifications import PostgresInvalidations
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from application.ports.invalidations import Cached, Invalidation
+from application.ports.send_budget import BucketRate, SendRates
 from domain.ids import ChannelId, GroupId, UserId
 from tests.factories import new_group, new_user
 from tests.integration.conftest import ThrowawayDatabase
@@ -72,22 +75,27 @@ async def test_a_claim_clears_the_groups_claims_whose_settle_time_is_over(
         async with PostgresUnitOfWork(engine).begin(group) as tx:  # within the settle time
             assert await tx.restrictions.claim_mute(group, new_user(), NOW + SETTLE / 2, SETTLE)
             await tx.commit()
-        assert await _claims(owner) == {group: 6, other_group: 1}
+        assert await _claims(owner, group, other_group) == [6, 1]
         async with PostgresUnitOfWork(engine).begin(group) as tx:  # the first five are spent
             assert await tx.restrictions.claim_mute(group, new_user(), NOW + SETTLE, SETTLE)
             await tx.commit()
-        assert await _claims(owner) == {group: 2, other_group: 1}  # the other group's stays
+        assert await _claims(owner, group, other_group) == [2, 1]  # the other group's stay
     finally:
         await engine.dispose()
         await owner.dispose()
 
 
-async def _claims(owner: AsyncEngine) -> dict[int, int]:
+async def _claims(owner: AsyncEngine, *groups: GroupId) -> list[int]:
+    """How many claims each group has (as the owner: every tenant's rows)."""
+    counts: list[int] = []
     async with owner.connect() as connection:
-        rows = await connection.execute(
-            text("SELECT tenant_id, count(*) FROM mute_claims GROUP BY tenant_id")
-        )
-        return {int(tenant): int(count) for tenant, count in rows}
+        for group in groups:
+            count = await connection.scalar(
+                text("SELECT count(*) FROM mute_claims WHERE tenant_id = :group"),
+                {"group": group},
+            )
+            counts.append(int(count or 0))
+    return counts
 
 
 async def test_a_claim_of_a_session_that_ended_holds_nobody(
@@ -197,3 +205,30 @@ async def _eventually(condition: Callable[[], bool], *, within: float) -> None:
             return
         await asyncio.sleep(0.01)
     assert condition()
+
+
+async def test_the_send_budget_forgets_chats_idle_for_an_hour(
+    runtime_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    idle, busy = "-1009990000001", "-1009990000002"
+    async with runtime_engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO send_budget (chat, chat_at, group_at, used_at) VALUES "
+                "(:idle, 0, 0, extract(epoch FROM clock_timestamp()) - :idle_for), "
+                "(:busy, 0, 0, extract(epoch FROM clock_timestamp()))"
+            ),
+            {"idle": idle, "busy": busy, "idle_for": send_budget.IDLE_AFTER + 60},
+        )
+    monkeypatch.setattr(send_budget, "PRUNE_EVERY", 0.0)  # the sweep runs with this booking
+    rates = SendRates(BucketRate(30, 30.0), BucketRate(20, 1 / 3), BucketRate(3, 1.0))
+
+    booking = await send_budget.PostgresSendBudget(runtime_engine, rates).book(busy, group=True)
+
+    assert booking.booked
+    async with runtime_engine.connect() as connection:
+        kept = await connection.scalars(
+            text("SELECT chat FROM send_budget WHERE chat IN (:idle, :busy)"),
+            {"idle": idle, "busy": busy},
+        )
+        assert set(kept) == {busy}
