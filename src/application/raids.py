@@ -1,9 +1,11 @@
 """Raid mode's bookkeeping (rule 13): the join rate in process memory, and starting and ending.
 
-DESIGN §5: the join rate is counted in process memory, never with a database round trip per
-join; only the raid's changes of state are written (its start, its end, and every few seconds
-the last busy moment, by the notice's refresher). A restart forgets the rate: the next joins
-count from nothing, which at worst takes `raid_threshold` joins to start a raid again, and a
+DESIGN §5: the join rate is counted in process memory, never with a database read per join;
+only the raid's changes of state are written (its start, its end, and every few seconds the
+last busy moment, by the notice's refresher). With several processes each tells the others of
+the joins it counts before a raid (`Invalidations`, `Cached.JOIN_RATE`: one notification a
+join, none during a raid), so the rate is the whole bot's. A restart forgets the rate: the next
+joins count from nothing, which at worst takes `raid_threshold` joins to start a raid again, and a
 raid already going on is in the database with its last busy moment, so it goes on and ends on
 time (a few seconds early at most).
 """
@@ -17,6 +19,7 @@ import attrs
 
 from application.ports.caches import GroupCache
 from application.ports.clock import Clock
+from application.ports.invalidations import Cached, Invalidation, Invalidations
 from application.ports.outbox import Outbox
 from application.ports.unit_of_work import Transaction, UnitOfWork
 from domain import reasons
@@ -50,6 +53,7 @@ class Raids:
     clock: Clock
     groups: GroupCache
     outbox: Outbox
+    invalidations: Invalidations
     _rates: dict[GroupId, JoinRate] = attrs.field(init=False, factory=dict[GroupId, JoinRate])
     _busy: dict[GroupId, datetime] = attrs.field(init=False, factory=dict[GroupId, datetime])
     _locks: "weakref.WeakValueDictionary[GroupId, asyncio.Lock]" = attrs.field(
@@ -70,10 +74,16 @@ class Raids:
             self._busy[group_id] = now
         if policy.raid_on:
             return True
+        if threshold is not None:  # the other processes count it too
+            await self.invalidations.publish(Invalidation(Cached.JOIN_RATE, group_id=group_id))
         if not busy:
             return False
         await self.start(group_id, rate=rate)
         return True
+
+    def heard_join(self, group_id: GroupId) -> None:
+        """Count a join another process counted (it handled the update, and mutes the member)."""
+        self._rates.setdefault(group_id, JoinRate()).count(self.clock.now())
 
     def in_a_wave(self, policy: GroupPolicy) -> bool:
         """Whether members who must be muted come in a wave (a raid may be starting).

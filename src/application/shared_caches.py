@@ -14,6 +14,7 @@ import attrs
 
 from application.ports.caches import GroupCache, GroupSnapshot, MembershipCache
 from application.ports.invalidations import Cached, Invalidation, Invalidations
+from application.raids import Raids
 from domain.ids import ChannelId, GroupId, UserId
 from domain.membership import Membership
 
@@ -99,6 +100,8 @@ class CacheInvalidation:
 
     memberships: MembershipCache
     groups: GroupCache
+    raids: Raids | None = None
+    """Told of the joins the other processes counted (`Cached.JOIN_RATE`)."""
 
     async def apply(self, invalidation: Invalidation) -> None:
         """Drop the entry another process changed (told nobody else: it told them already)."""
@@ -113,6 +116,9 @@ class CacheInvalidation:
             await self.memberships.forget_admins(group)
         elif invalidation.cached is Cached.MEMBERSHIP and channel is not None and user is not None:
             await self.memberships.forget_membership(channel, user)
+        elif invalidation.cached is Cached.JOIN_RATE and group is not None:
+            if self.raids is not None:
+                self.raids.heard_join(group)
         else:  # malformed: drop everything rather than keep something stale
             await self.forget_everything()
 

@@ -126,9 +126,7 @@ class Container(containers.DeclarativeContainer):
         SharedMembershipCache, local=local_memberships, invalidations=invalidations
     )
     groups = providers.Singleton(SharedGroupCache, local=local_groups, invalidations=invalidations)
-    cache_invalidation = providers.Singleton(
-        CacheInvalidation, memberships=local_memberships, groups=local_groups
-    )
+
     throttle = providers.Singleton(InMemoryThrottle, clock=clock)
     outbox = providers.Singleton(InMemoryOutbox)
     usernames = providers.Singleton(InMemoryUsernameCache, clock=clock)
@@ -141,7 +139,12 @@ class Container(containers.DeclarativeContainer):
     notices = providers.Singleton(
         AdminNotices, uow=uow, clock=clock, throttle=throttle, outbox=outbox
     )
-    raids = providers.Singleton(Raids, uow=uow, clock=clock, groups=groups, outbox=outbox)
+    raids = providers.Singleton(
+        Raids, uow=uow, clock=clock, groups=groups, outbox=outbox, invalidations=invalidations
+    )
+    cache_invalidation = providers.Singleton(
+        CacheInvalidation, memberships=local_memberships, groups=local_groups, raids=raids
+    )
     restrictions = providers.Singleton(
         Restrictions,
         uow=uow,

@@ -18,13 +18,17 @@ class Cached(enum.StrEnum):
     """A group's administrators."""
     MEMBERSHIP = "membership"
     """A member's standing in a channel."""
+    JOIN_RATE = "join_rate"
+    """A group's join rate (rule 13): not dropped, but one more join of a member who must be
+    muted, counted by another process (a raid starts at the whole bot's rate)."""
 
 
 @attrs.frozen
 class Invalidation:
     """One cached entry every other process must drop.
 
-    `group_id` names it for `GROUP` and `ADMINS`; `channel_id` and `user_id` for `MEMBERSHIP`.
+    `group_id` names it for `GROUP`, `ADMINS` and `JOIN_RATE`; `channel_id` and `user_id` for
+    `MEMBERSHIP`.
     """
 
     cached: Cached

@@ -10,6 +10,7 @@ import pytest
 
 from application.authorization import Caller
 from application.errors import BotLacksRights, MessengerUnavailable, NotPermitted
+from application.ports.invalidations import Cached
 from application.use_cases.channel_member_changed import ChannelMemberUpdate
 from application.use_cases.control_raid import RaidCommand, RaidOrder, RaidOutcome
 from application.use_cases.on_group_member_updated import GroupMemberUpdate
@@ -368,3 +369,33 @@ async def test_a_raid_notice_telegram_refuses_to_close_goes_all_the_same(world: 
     assert (await raid_row(world)) is None  # forgotten; the notice is deleted later
     [deletion] = [a for a in await world.pending() if a.message_id == notice_id]
     assert deletion.kind is ActionKind.DELETE_MESSAGE
+
+
+async def test_rule_13_with_several_workers_the_join_rate_is_the_whole_bots(world: World) -> None:
+    other = World(clock=world.clock, uow=world.uow, messenger=world.messenger)  # a 2nd worker
+    await world.protect(settings=RAID_AT_5)
+    # The joins alternate between the workers; each worker's notifications reach the other.
+    for n, user in enumerate(RAIDERS[:THRESHOLD]):
+        here, there = (world, other) if n % 2 == 0 else (other, world)
+        told = len(here.invalidations.published)
+        await here.on_group_member.execute(joined(user))
+        for invalidation in here.invalidations.published[told:]:
+            await there.container.cache_invalidation().apply(invalidation)
+        world.clock.advance(timedelta(seconds=1))
+
+    raid = await raid_row(world)  # neither worker alone saw THRESHOLD joins
+    assert raid is not None
+    assert raid.active
+    assert kinds(world) == [NoticeKind.RAID_STARTED]
+    assert world.messenger.notices[0].count == THRESHOLD
+
+
+async def test_rule_13_during_a_raid_joins_are_not_told_to_the_other_workers(world: World) -> None:
+    await world.protect(settings=RAID_AT_5)
+    await join_all(world, RAIDERS[:THRESHOLD], timedelta(seconds=1))
+    told = len(world.invalidations.published)
+
+    await join_all(world, RAIDERS[THRESHOLD:], timedelta(seconds=1))
+
+    assert (await raid_row(world)) is not None
+    assert not [i for i in world.invalidations.published[told:] if i.cached is Cached.JOIN_RATE]
