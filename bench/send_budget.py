@@ -25,7 +25,7 @@ from adapters.postgres.embedded import provide_database
 from adapters.postgres.engine import create_engine
 from adapters.postgres.send_budget import PostgresSendBudget
 from adapters.telegram.rate_limiter import RateLimitArgs, TelegramRateLimiter
-from application.ports.send_budget import Booking, BucketRate, SendRates
+from application.ports.send_budget import Booking, BucketRate, Priority, SendRates
 from bootstrap.settings import Settings
 from telegram_sandbox import AdminRights, FloodLimits, Member, Sandbox, Status
 
@@ -89,10 +89,10 @@ class _TimedBudget(PostgresSendBudget):
         super().__init__(engine, rates)
         self._times = times
 
-    async def book(self, chat: str, *, group: bool) -> Booking:
+    async def book(self, chat: str, *, group: bool, priority: Priority) -> Booking:
         started = time.perf_counter()
         try:
-            return await super().book(chat, group=group)
+            return await super().book(chat, group=group, priority=priority)
         finally:
             self._times.append((time.perf_counter() - started) * 1000)
 
@@ -146,7 +146,7 @@ async def send_budget(base: Settings) -> BudgetResult:
             wide = BucketRate(10_000, 10_000.0)
             idle = _TimedBudget(engine, SendRates(wide, wide, wide), alone)
             for n in range(ALONE):
-                await idle.book(f"-1003{n:09d}", group=True)
+                await idle.book(f"-1003{n:09d}", group=True, priority=Priority.ANSWER)
         finally:
             await engine.dispose()
         sends = sandbox.calls.of("sendMessage", since=mark)
