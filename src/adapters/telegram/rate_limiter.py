@@ -297,14 +297,11 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
     - Sends into one chat that queue up for its pace go by `Priority`: answers to people first,
       then warnings, then notices (`rate_limit_args=CallOptions(priority=…)`).
     - With `shared` (a `SendBudget`: several workers on one database, issue 15), each send,
-      once paced into its chat and group here (and ordered by priority among this process's
-      sends into the chat), books its moment in the whole bot's budget (the same limits,
-      counted once for every process) with its priority and goes then: across processes, and
-      across this process's chats, answers go before warnings before notices (the shared
-      budget is then the overall pace: this process's own overall bucket, first come first
-      served, would queue an answer behind its own warnings into other chats). A 429 on a
-      send holds that chat for every process. When the budget's store does not answer, sends
-      are paced by this process alone (its own overall bucket too).
+      once paced here (and ordered by priority among this process's sends into the chat),
+      books its moment in the whole bot's budget (the same limits, counted once for every
+      process) with its priority, and goes then: across processes too, answers go before
+      warnings before notices (`SendBudget.book`). A 429 on a send holds that chat for every
+      process. When the budget's store does not answer, sends are paced by this process alone.
 
     `rate_limit_args` (an int, or `CallOptions.flood_retries`), when a caller passes it,
     overrides the number of 429 retries for that one call.
@@ -428,20 +425,15 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
         try:
             async with self._gate.turn(target.chat, priority):
                 await self._pace(target)
-                if not await self._claim_shared(target, priority):
-                    await self._overall.acquire()
+                await self._claim_shared(target, priority)
         finally:
             SEND_QUEUE.labels(label).dec()
         SEND_WAIT.labels(label).observe(asyncio.get_running_loop().time() - started)
 
     # --- the budget shared with the bot's other processes -------------------------------------
 
-    async def _claim_shared(self, target: _Target, priority: Priority) -> bool:
-        """Book the send in the whole bot's budget and wait for its moment.
-
-        False when there is no shared budget or it does not answer: the send is then paced
-        by this process's own overall bucket.
-        """
+    async def _claim_shared(self, target: _Target, priority: Priority) -> None:
+        """Book the send in the whole bot's budget (when shared) and wait for its moment."""
         while self.shared is not None:
             try:
                 booking = await self.shared.book(
@@ -449,12 +441,11 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
                 )
             except StorageError as error:
                 self._shared_failed("book", error)
-                return False
+                return
             if booking.wait > 0:
                 await asyncio.sleep(booking.wait)
             if booking.booked:
-                return True
-        return False
+                return
 
     async def _hold_shared(self, target: _Target, seconds: float) -> None:
         if self.shared is None:
@@ -496,10 +487,10 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
     # --- pacing sends -----------------------------------------------------------------------
 
     async def _pace(self, target: _Target) -> None:
-        """Pace the send into its chat and group (the overall pace comes after: `_queued`)."""
         await self._bucket(self._chats, target.chat, self.limits.per_chat).acquire()
         if target.is_group:
             await self._bucket(self._groups, target.chat, self.limits.per_group).acquire()
+        await self._overall.acquire()
 
     @staticmethod
     def _bucket(buckets: dict[ChatKey, AsyncLimiter], chat: ChatKey, pace: Pace) -> AsyncLimiter:

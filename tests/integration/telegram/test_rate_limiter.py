@@ -220,11 +220,11 @@ async def test_an_answer_goes_at_once_while_two_other_workers_flood_warnings(
 ) -> None:
     """Issue 15: the priorities hold across workers sharing one send budget.
 
-    Two workers send 40 warnings each into 40 private chats (3.3 s of the overall budget);
-    a third worker's answer, asked for a second into the flood, goes at once rather than after
-    the warnings booked before it (first come, first served would make it wait over 1.5 s).
+    Two workers send 60 warnings each into 60 private chats (5 s of the overall budget);
+    a third worker's answer, asked for 1.5 s into the flood, goes at once rather than after
+    the warnings booked before it (first come, first served made it wait about 1 s).
     """
-    users = [3_100_000 + n for n in range(41)]
+    users = [3_100_000 + n for n in range(61)]
     for user in users:
         sandbox.driver.user(user, f"U{user}")
         sandbox.driver.say(user, user, "/start")
@@ -244,18 +244,18 @@ async def test_an_answer_goes_at_once_while_two_other_workers_flood_warnings(
         flood = [
             asyncio.create_task(bot.send_message(user, "warning", rate_limit_args=warned))
             for bot in (first, second)
-            for user in users[:40]
+            for user in users[:60]
         ]
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(1.5)
         asked = time.monotonic()
-        await third.send_message(users[40], "the answer")
+        await third.send_message(users[60], "the answer")
         answered = time.monotonic() - asked
         still_waiting = sum(not task.done() for task in flood)
         await asyncio.gather(*flood)
     assert answered < 0.5, f"{answered:.2f} s"
     assert still_waiting > 20  # the flood was still on when the answer went
     assert sandbox.flood.served_total == 0
-    assert len(sandbox.driver.bot_messages(users[40])) == 1
+    assert len(sandbox.driver.bot_messages(users[60])) == 1
 
 
 async def test_without_pacing_the_same_sends_meet_429s(
