@@ -63,10 +63,11 @@ class SendBudget(Protocol):
           burst is used up (answers are first come, first served among themselves, across
           processes), and sends then without asking again;
         - a warning or a notice books only if the overall bucket allows one of its priority
-          now; if not, nothing is booked and `wait` is the moment to ask again: the first
-          moment the bucket could allow it, or later, one `1 / per_second` after another, so
-          that the warnings (and the notices, behind the waiting warnings) refused in a
-          congestion ask again one at a time rather than all at once.
+          now (a notice, only if no warning refused before it is still to ask again); if
+          not, nothing is booked and `wait` is the moment to ask again: the first moment the
+          bucket could allow it, or later, one `1 / per_second` after another, so that the
+          warnings refused in a congestion ask again one at a time rather than all at once,
+          and the notices after them.
         Otherwise nothing is booked, and `wait` says when to ask again. Under congestion the
         capacity goes to answers first, then warnings, then notices; with room, every priority
         books at once. Each process orders its own sends into a chat by priority before it
