@@ -16,6 +16,9 @@ the capacity goes to answers first, whichever worker asks, and with room every p
 at once.
 
 The downgrade restores 0013's function (first come, first served) and drops the two columns.
+
+It revises 0013 for now: another branch adds 0014, and merging both re-chains this one onto it
+(`down_revision = "0014"`; nothing here depends on 0014).
 """
 
 from collections.abc import Sequence
