@@ -11,6 +11,13 @@ Figures: the sends and how long they took, the highest count in any second and i
 any minute, the 429s, and what the shared budget cost: bookings per send (a send
 books its moment and sends then) and each booking's time (one statement, a round trip to
 PostgreSQL). `make bench` holds them to `TARGETS`.
+
+Then the priorities across workers: two workers flood `FLOOD_GROUPS` groups with warnings (two
+each, so the overall budget is the limit, not the groups' pace) while the third sends `ANSWERS`
+answers, one every `ANSWER_EVERY` seconds, into groups of their own; each answer's wait (from
+the call to Telegram's reply) is printed, next to the same run with the flood sent as answers
+(one priority: first come, first served across workers, as before migration 0015). Reported,
+not held to a target.
 """
 
 import asyncio
@@ -24,8 +31,8 @@ from telegram.ext import ExtBot
 from adapters.postgres.embedded import provide_database
 from adapters.postgres.engine import create_engine
 from adapters.postgres.send_budget import PostgresSendBudget
-from adapters.telegram.rate_limiter import RateLimitArgs, TelegramRateLimiter
-from application.ports.send_budget import Booking, BucketRate, SendRates
+from adapters.telegram.rate_limiter import CallOptions, RateLimitArgs, TelegramRateLimiter
+from application.ports.send_budget import Booking, BucketRate, Priority, SendRates
 from bootstrap.settings import Settings
 from telegram_sandbox import AdminRights, FloodLimits, Member, Sandbox, Status
 
@@ -36,6 +43,11 @@ PER_GROUP = 3
 FIRST_GROUP = -1002000000000
 ALONE = 500
 """Bookings made one at a time on an idle database, for the cost of one round trip."""
+FLOOD_GROUPS = 120
+"""Groups two workers flood with warnings (two each: 240 sends, 10 s of the overall budget)."""
+ANSWERS = 10
+ANSWER_EVERY = 0.5
+"""Seconds between two of the third worker's answers, the first after one such pause."""
 
 
 @attrs.frozen
@@ -67,6 +79,8 @@ class BudgetResult:
     claim_ms: list[float]
     alone_ms: list[float]
     """One booking at a time on an idle database (no other booking, no pool wait)."""
+    flooded: "FloodResult | None" = None
+    """The answers under a flood of warnings, and under the same flood sent as answers."""
 
     def misses(self, targets: Targets = TARGETS) -> list[str]:
         """The targets this result missed (none: all met)."""
@@ -82,19 +96,39 @@ class BudgetResult:
         return missed
 
 
+@attrs.frozen
+class FloodRun:
+    """One flood: how long each of the third worker's answers waited, and the flood's 429s."""
+
+    answer_ms: list[float]
+    seconds: float
+    sends: int
+    floods: int
+    bookings: int
+
+
+@attrs.frozen
+class FloodResult:
+    """The answers' waits with the flood sent as warnings, and with it sent as answers."""
+
+    warned: FloodRun
+    unranked: FloodRun
+
+
 class _TimedBudget(PostgresSendBudget):
     """The budget, timing each booking."""
 
     def __init__(self, engine: AsyncEngine, rates: SendRates, times: list[float]) -> None:
         super().__init__(engine, rates)
-        self._times = times
+        self.times = times
+        """Where each booking's time (ms) goes (the caller may swap it between runs)."""
 
-    async def book(self, chat: str, *, group: bool) -> Booking:
+    async def book(self, chat: str, *, group: bool, priority: Priority) -> Booking:
         started = time.perf_counter()
         try:
-            return await super().book(chat, group=group)
+            return await super().book(chat, group=group, priority=priority)
         finally:
-            self._times.append((time.perf_counter() - started) * 1000)
+            self.times.append((time.perf_counter() - started) * 1000)
 
 
 async def send_budget(base: Settings) -> BudgetResult:
@@ -117,10 +151,12 @@ async def send_budget(base: Settings) -> BudgetResult:
             for _ in range(WORKERS)
         ]
         bots: list[ExtBot[RateLimitArgs]] = []
+        budgets: list[_TimedBudget] = []
         try:
             for engine in engines:
                 limiter = TelegramRateLimiter()
                 limiter.shared = _TimedBudget(engine, limiter.limits.rates(), times)
+                budgets.append(limiter.shared)
                 bot = ExtBot(sandbox.token, base_url=sandbox.base_url, rate_limiter=limiter)
                 await bot.initialize()
                 bots.append(bot)
@@ -135,6 +171,12 @@ async def send_budget(base: Settings) -> BudgetResult:
                 )
             )
             seconds = time.monotonic() - started
+            sends = sandbox.calls.of("sendMessage", since=mark)
+            await asyncio.sleep(1.0)  # the overall bucket full again
+            flooded = FloodResult(
+                warned=await _flood(sandbox, bots, budgets, Priority.WARNING, FIRST_GROUP - 1000),
+                unranked=await _flood(sandbox, bots, budgets, Priority.ANSWER, FIRST_GROUP - 2000),
+            )
         finally:
             for bot in bots:
                 await bot.shutdown()
@@ -146,10 +188,9 @@ async def send_budget(base: Settings) -> BudgetResult:
             wide = BucketRate(10_000, 10_000.0)
             idle = _TimedBudget(engine, SendRates(wide, wide, wide), alone)
             for n in range(ALONE):
-                await idle.book(f"-1003{n:09d}", group=True)
+                await idle.book(f"-1003{n:09d}", group=True, priority=Priority.ANSWER)
         finally:
             await engine.dispose()
-        sends = sandbox.calls.of("sendMessage", since=mark)
         ok = sorted(c.at for c in sends if c.ok)
         by_group: dict[int, list[float]] = {}
         for call in sends:
@@ -166,7 +207,59 @@ async def send_budget(base: Settings) -> BudgetResult:
             claims=len(times),
             claim_ms=times,
             alone_ms=alone,
+            flooded=flooded,
         )
+
+
+async def _flood(
+    sandbox: Sandbox,
+    bots: list[ExtBot[RateLimitArgs]],
+    budgets: list[_TimedBudget],
+    flood: Priority,
+    first: int,
+) -> FloodRun:
+    """Two workers flood groups with sends of `flood` priority while the third answers.
+
+    The two send two messages each into each of `FLOOD_GROUPS` groups; the third, meanwhile,
+    an answer every `ANSWER_EVERY` seconds into groups of its own.
+    """
+    seeded = sandbox.seeded
+    assert seeded is not None
+    flooded = [first - n for n in range(FLOOD_GROUPS)]
+    answered = [first - FLOOD_GROUPS - n for n in range(ANSWERS)]
+    for group in flooded + answered:
+        sandbox.driver.supergroup(group, f"Group {group}", owner_id=seeded.owner_id)
+        sandbox.driver.place(
+            group, Member(seeded.bot_id, Status.ADMINISTRATOR, rights=AdminRights.moderator())
+        )
+    options = CallOptions(priority=flood)
+    mark = sandbox.calls.mark()
+    started = time.monotonic()
+    waits: list[float] = []
+    times: list[float] = []
+    for budget in budgets:
+        budget.times = times
+
+    async def answer(group: int, after: float) -> None:
+        await asyncio.sleep(after)
+        asked = time.perf_counter()
+        await bots[2].send_message(group, "the answer")
+        waits.append((time.perf_counter() - asked) * 1000)
+
+    async with asyncio.TaskGroup() as tasks:
+        for bot in bots[:2]:
+            for group in flooded:
+                tasks.create_task(bot.send_message(group, "warning", rate_limit_args=options))
+        for n, group in enumerate(answered, start=1):
+            tasks.create_task(answer(group, n * ANSWER_EVERY))
+    sends = sandbox.calls.of("sendMessage", since=mark)
+    return FloodRun(
+        answer_ms=waits,
+        seconds=time.monotonic() - started,
+        sends=sum(1 for c in sends if c.ok),
+        floods=sum(1 for c in sends if c.status == 429),
+        bookings=len(times),
+    )
 
 
 def _most_within(stamps: list[float], window: float) -> int:
@@ -210,5 +303,25 @@ def report(result: BudgetResult) -> str:
             f"p50 {_percentile(result.alone_ms, 0.5):.2f} ms, "
             f"p99 {_percentile(result.alone_ms, 0.99):.2f} ms "
             f"(target p50 {TARGETS.alone_p50_ms:.0f} ms)",
+            *_flood_lines(result.flooded),
         )
     )
+
+
+def _flood_lines(flooded: FloodResult | None) -> list[str]:
+    if flooded is None:
+        return []
+    lines = [
+        f"  answers under a flood (2 workers send 2 messages into each of {FLOOD_GROUPS} groups; "
+        f"the 3rd, {ANSWERS} answers {ANSWER_EVERY} s apart):"
+    ]
+    for name, run in (
+        ("flood of warnings", flooded.warned),
+        ("same flood as answers (first come, first served)", flooded.unranked),
+    ):
+        lines.append(
+            f"    {name + ':':50} answer waits p50 {_percentile(run.answer_ms, 0.5):.0f} ms, "
+            f"max {max(run.answer_ms or [0.0]):.0f} ms; {run.sends} sent in {run.seconds:.1f} s, "
+            f"{run.floods} 429s, {run.bookings / max(run.sends, 1):.2f} bookings per send"
+        )
+    return lines

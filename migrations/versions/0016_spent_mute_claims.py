@@ -1,7 +1,7 @@
 """Spent mute claims and idle chats' send buckets are deleted: the runtime role may delete them.
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-02
 
 A claim holds a member for the settle time only; each new claim in a group deletes the group's
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from alembic import context, op
 
 revision: str = "0016"
-down_revision: str | Sequence[str] | None = "0013"
+down_revision: str | Sequence[str] | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

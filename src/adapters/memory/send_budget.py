@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import attrs
 
-from application.ports.send_budget import Booking, SendBudget, SendRates
+from application.ports.send_budget import Booking, Priority, SendBudget, SendRates
 
 
 @attrs.define
@@ -17,6 +17,10 @@ class _Bucket:
     chat_at: float = 0.0
     group_at: float = 0.0
     held_until: float = 0.0
+    warnings_at: float = 0.0
+    """Overall bucket only: the next moment a refused warning is told to ask again."""
+    notices_at: float = 0.0
+    """Overall bucket only: the same for a refused notice."""
 
 
 @attrs.define
@@ -27,7 +31,7 @@ class InMemorySendBudget(SendBudget):
     clock: Callable[[], float] = time.monotonic
     _buckets: dict[str, _Bucket] = attrs.Factory(dict[str, _Bucket])
 
-    async def book(self, chat: str, *, group: bool) -> Booking:
+    async def book(self, chat: str, *, group: bool, priority: Priority) -> Booking:
         now, rates = self.clock(), self.rates
         overall = self._buckets.setdefault("*", _Bucket())
         bucket = self._buckets.setdefault(chat, _Bucket())
@@ -36,11 +40,25 @@ class InMemorySendBudget(SendBudget):
             now,
             bucket.held_until,
             bucket.chat_at - (per_chat.burst - 1) / per_chat.per_second,
-            bucket.group_at - (per_group.burst - 1) / per_group.per_second if group else 0.0,
+            bucket.group_at - (_kept(per_group.burst, priority) - 1) / per_group.per_second
+            if group
+            else 0.0,
         )
         if free_at > now:
             return Booking(free_at - now, booked=False)
-        at = max(now, overall.chat_at - (every.burst - 1) / every.per_second)
+        at = max(
+            now,
+            overall.chat_at - (_kept(every.burst, priority) - 1) / every.per_second,
+            overall.warnings_at if priority is Priority.NOTICE else 0.0,  # none waits behind
+        )
+        if at > now and priority is not Priority.ANSWER:  # only answers book ahead
+            again = max(at, overall.warnings_at)
+            if priority is Priority.WARNING:
+                overall.warnings_at = again + 1 / every.per_second
+            else:
+                again = max(again, overall.notices_at)
+                overall.notices_at = again + 1 / every.per_second
+            return Booking(again - now, booked=False)
         overall.chat_at = max(overall.chat_at, at) + 1 / every.per_second
         bucket.chat_at = max(bucket.chat_at, at) + 1 / per_chat.per_second
         if group:
@@ -50,3 +68,11 @@ class InMemorySendBudget(SendBudget):
     async def hold(self, chat: str, seconds: float) -> None:
         bucket = self._buckets.setdefault(chat, _Bucket())
         bucket.held_until = max(bucket.held_until, self.clock() + seconds)
+
+
+def _kept(burst: float, priority: Priority) -> float:
+    """The part of a bucket's burst a send of `priority` may use.
+
+    All but `priority` sends (kept free for the higher priorities), and at least one.
+    """
+    return max(burst - priority, 1.0)

@@ -1,12 +1,15 @@
-"""The shared send budget in PostgreSQL: `send_budget` and `book_send()` (migration 0013).
+"""The shared send budget in PostgreSQL: `send_budget` and `book_send()` (0013, 0015).
 
 Each booking is one statement, its own transaction: `book_send` locks the overall row and the
 chat's row (always in that order) and, on the database's clock (one clock for every worker;
 GCRA, the virtual-scheduling form of a leaky bucket), books the next moment the overall bucket
-allows once the chat's own buckets allow a send now. One round trip per send when the chat is
-free, one more per wait for the chat's own pace: the bot sends at most 30 messages a second in
-all, so the whole bot makes about 30 bookings a second at most, whatever the number of workers;
-the hot path sends nothing.
+allows once the chat's own buckets allow a send now, keeping the priorities as the port says
+(lower priorities leave part of each burst to the higher ones, and only answers book ahead).
+One round trip per send when the chat is free, one more per wait for the chat's own pace, and
+under congestion one more per wait of a warning or a notice for the overall bucket (refused
+ones are told to ask again one `1 / rate` after another, not all at once): the bot sends at
+most 30 messages a second in all, so the whole bot makes a few dozen bookings a second at
+most, whatever the number of workers; the hot path sends nothing.
 """
 
 import asyncio
@@ -17,9 +20,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.postgres.errors import storage_errors
-from application.ports.send_budget import Booking, SendBudget, SendRates
+from application.ports.send_budget import Booking, Priority, SendBudget, SendRates
 
-_BOOK = "SELECT wait, booked FROM book_send($1, $2, $3, $4, $5, $6, $7, $8)"
+_BOOK = "SELECT wait, booked FROM book_send($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 _HOLD = (
     "INSERT INTO send_budget AS b (chat, chat_at, group_at, used_at, held_until) "
     "VALUES ($1, 0, 0, extract(epoch FROM clock_timestamp()), "
@@ -49,7 +52,7 @@ class PostgresSendBudget(SendBudget):
         self._rates = rates
         self._pruned_at = time.monotonic()
 
-    async def book(self, chat: str, *, group: bool) -> Booking:
+    async def book(self, chat: str, *, group: bool, priority: Priority) -> Booking:
         rates = self._rates
         with storage_errors():
             async with asyncio.timeout(TIMEOUT), self._engine.connect() as connection:
@@ -59,6 +62,7 @@ class PostgresSendBudget(SendBudget):
                         _BOOK,
                         chat,
                         group,
+                        int(priority),
                         float(rates.per_chat.burst),
                         rates.per_chat.per_second,
                         float(rates.per_group.burst),

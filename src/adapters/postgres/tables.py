@@ -264,6 +264,10 @@ send_budget = Table(
     Column("used_at", Float, nullable=False),
     # Until when Telegram asked to wait (a 429's retry_after, seen by any worker).
     Column("held_until", Float, nullable=False, server_default=text("0")),
+    # "*" only: the next moment a warning (a notice) the overall bucket refused is told to ask
+    # again; refused ones ask again one after another (migration 0015).
+    Column("warnings_at", Float, nullable=False, server_default=text("0")),
+    Column("notices_at", Float, nullable=False, server_default=text("0")),
     PrimaryKeyConstraint("chat"),
     # Forgetting the buckets of chats the bot no longer sends into.
     Index(None, "used_at"),

@@ -34,7 +34,7 @@ from adapters.telegram.error_translation import TARGET_IS_ADMIN, describes, tran
 from adapters.telegram.i18n import texts
 from adapters.telegram.lost_sends import LostSends
 from adapters.telegram.notices import log_batch_html, member_notice_html, notice_html
-from adapters.telegram.rate_limiter import CallOptions, Priority
+from adapters.telegram.rate_limiter import CallOptions
 from adapters.telegram.texts import (
     gate_invitation_html,
     gate_invitation_keyboard,
@@ -58,6 +58,7 @@ from application.ports.messenger import (
     MuteWarning,
     RaidNotice,
 )
+from application.ports.send_budget import Priority
 from domain.answers import Answer
 from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.membership import Membership, MemberStatus

@@ -18,7 +18,6 @@ passes a rate limiter, so long polls are not counted.
 import asyncio
 import contextlib
 import datetime as dt
-import enum
 import heapq
 import itertools
 import logging
@@ -41,7 +40,7 @@ from adapters.metrics import (
 )
 from adapters.telegram.error_translation import retry_after_seconds
 from application.errors import StorageError
-from application.ports.send_budget import BucketRate, SendBudget, SendRates
+from application.ports.send_budget import BucketRate, Priority, SendBudget, SendRates
 
 log = logging.getLogger(__name__)
 
@@ -188,15 +187,6 @@ class RetryPolicy:
         return min(self.max_backoff, self.backoff * 2 ** (failures - 1))
 
 
-class Priority(enum.IntEnum):
-    """Which sends into one chat go first when they queue up (issue 10, rule 11)."""
-
-    ANSWER = 0
-    """Replies to people: commands, button presses (the default)."""
-    WARNING = 1
-    NOTICE = 2
-
-
 @attrs.frozen
 class CallOptions:
     """What a caller may pass as `rate_limit_args` (a bare int still sets the 429 retries)."""
@@ -309,8 +299,9 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
     - With `shared` (a `SendBudget`: several workers on one database, issue 15), each send,
       once paced here (and ordered by priority among this process's sends into the chat),
       books its moment in the whole bot's budget (the same limits, counted once for every
-      process) and goes then; a 429 on a send holds that chat for every process. When the
-      budget's store does not answer, sends are paced by this process alone.
+      process) with its priority, and goes then: across processes too, answers go before
+      warnings before notices (`SendBudget.book`). A 429 on a send holds that chat for every
+      process. When the budget's store does not answer, sends are paced by this process alone.
 
     `rate_limit_args` (an int, or `CallOptions.flood_retries`), when a caller passes it,
     overrides the number of 429 retries for that one call.
@@ -434,18 +425,20 @@ class TelegramRateLimiter(BaseRateLimiter[RateLimitArgs]):
         try:
             async with self._gate.turn(target.chat, priority):
                 await self._pace(target)
-                await self._claim_shared(target)
+                await self._claim_shared(target, priority)
         finally:
             SEND_QUEUE.labels(label).dec()
         SEND_WAIT.labels(label).observe(asyncio.get_running_loop().time() - started)
 
     # --- the budget shared with the bot's other processes -------------------------------------
 
-    async def _claim_shared(self, target: _Target) -> None:
+    async def _claim_shared(self, target: _Target, priority: Priority) -> None:
         """Book the send in the whole bot's budget (when shared) and wait for its moment."""
         while self.shared is not None:
             try:
-                booking = await self.shared.book(str(target.chat), group=target.is_group)
+                booking = await self.shared.book(
+                    str(target.chat), group=target.is_group, priority=priority
+                )
             except StorageError as error:
                 self._shared_failed("book", error)
                 return

@@ -11,6 +11,7 @@ from telegram.ext import ExtBot
 from adapters.memory.send_budget import InMemorySendBudget
 from adapters.telegram.messenger import TelegramMessenger
 from adapters.telegram.rate_limiter import (
+    CallOptions,
     Pace,
     RateLimitArgs,
     RetryPolicy,
@@ -21,6 +22,7 @@ from adapters.telegram.rate_limiter import (
 )
 from application.errors import BotLacksRights, MessengerUnavailable
 from application.ports.messenger import AdminNotice, MuteWarning
+from application.ports.send_budget import Priority
 from domain.ids import UserId
 from domain.membership import MemberStatus
 from domain.notices import NoticeKind
@@ -211,6 +213,49 @@ async def test_two_workers_sharing_a_send_budget_draw_no_429(
     else:  # the test is meaningful: each paced alone, together they meet the limits
         assert sandbox.flood.served_total > 0
     assert len(sandbox.driver.bot_messages(world.group)) == 16
+
+
+async def test_an_answer_goes_at_once_while_two_other_workers_flood_warnings(
+    make_bot: BotFactory, sandbox: Sandbox
+) -> None:
+    """Issue 15: the priorities hold across workers sharing one send budget.
+
+    Two workers send 60 warnings each into 60 private chats (5 s of the overall budget);
+    a third worker's answer, asked for 1.5 s into the flood, goes at once rather than after
+    the warnings booked before it (first come, first served made it wait about 1 s).
+    """
+    users = [3_100_000 + n for n in range(61)]
+    for user in users:
+        sandbox.driver.user(user, f"U{user}")
+        sandbox.driver.say(user, user, "/start")
+    sandbox.flood.limits = FloodLimits(group_max=1000)  # 30 a second overall, 1 into a chat
+    limits = SendLimits()
+    budget = InMemorySendBudget(limits.rates())
+    warned = CallOptions(priority=Priority.WARNING)
+    async with (
+        make_bot(limits=limits) as first,
+        make_bot(limits=limits) as second,
+        make_bot(limits=limits) as third,
+    ):
+        for bot in (first, second, third):
+            limiter = bot.rate_limiter
+            assert isinstance(limiter, TelegramRateLimiter)
+            limiter.shared = budget
+        flood = [
+            asyncio.create_task(bot.send_message(user, "warning", rate_limit_args=warned))
+            for bot in (first, second)
+            for user in users[:60]
+        ]
+        await asyncio.sleep(1.5)
+        asked = time.monotonic()
+        await third.send_message(users[60], "the answer")
+        answered = time.monotonic() - asked
+        still_waiting = sum(not task.done() for task in flood)
+        await asyncio.gather(*flood)
+    assert answered < 0.5, f"{answered:.2f} s"
+    assert still_waiting > 20  # the flood was still on when the answer went
+    assert sandbox.flood.served_total == 0
+    assert len(sandbox.driver.bot_messages(users[60])) == 1
 
 
 async def test_without_pacing_the_same_sends_meet_429s(
