@@ -21,7 +21,7 @@ from adapters.postgres.journal import PostgresJournal
 from adapters.postgres.notifications import PostgresInvalidations
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from application.ports.invalidations import Cached, Invalidation
-from application.ports.send_budget import BucketRate, SendRates
+from application.ports.send_budget import BucketRate, Priority, SendRates
 from domain.ids import ChannelId, GroupId, UserId
 from tests.factories import new_group, new_user
 from tests.integration.conftest import ThrowawayDatabase
@@ -223,7 +223,8 @@ async def test_the_send_budget_forgets_chats_idle_for_an_hour(
     monkeypatch.setattr(send_budget, "PRUNE_EVERY", 0.0)  # the sweep runs with this booking
     rates = SendRates(BucketRate(30, 30.0), BucketRate(20, 1 / 3), BucketRate(3, 1.0))
 
-    booking = await send_budget.PostgresSendBudget(runtime_engine, rates).book(busy, group=True)
+    budget = send_budget.PostgresSendBudget(runtime_engine, rates)
+    booking = await budget.book(busy, group=True, priority=Priority.ANSWER)
 
     assert booking.booked
     async with runtime_engine.connect() as connection:
