@@ -53,8 +53,10 @@ SET search_path = pg_catalog, public
 AS $$
 -- GCRA (the virtual-scheduling form of a leaky bucket): each bucket keeps the theoretical time
 -- of its next send, and a send may go `(burst - 1) / rate` seconds before it. A send of
--- priority `p` (0 answer, 1 warning, 2 notice) may use the overall and the group's bursts but
--- for `p` sends (at least one): those stay free now for the higher priorities. When the
+-- priority `p` (0 answer, 1 warning, 2 notice) may use the overall burst but for `p` sends
+-- (at least one): those stay free now for the higher priorities; warnings and notices alike
+-- leave the last send of the group's burst to answers (a group's bucket refills one send in
+-- about 4 s: a notice kept two behind would reach the admins many seconds late). When the
 -- chat's own buckets (the chat's, the group's) or a hold on it do not allow a send now,
 -- nothing is booked: `wait` says when to ask again (a busy group never blocks the other
 -- chats). Otherwise an answer books the earliest moment the overall bucket allows (ahead of
@@ -82,7 +84,8 @@ BEGIN
         c.held_until,
         c.chat_at - (p_chat_burst - 1) / p_chat_rate,
         CASE WHEN p_group
-             THEN c.group_at - (greatest(p_group_burst - p_priority, 1) - 1) / p_group_rate
+             THEN c.group_at - (greatest(p_group_burst - least(p_priority, 1), 1) - 1)
+                               / p_group_rate
              ELSE 0 END
     );
     IF v_at > v_now THEN

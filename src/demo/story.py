@@ -238,7 +238,10 @@ class Stage:
 
         story.person("Later, Carol leaves Nezuko News")
         driver.leave(ids.news_channel_id, carol)
-        await story.expect("Carol is muted again and warned", self.muted(carol))
+        await story.expect(
+            "Carol is muted again and warned",
+            lambda: self.muted(carol)() and self.warning_for(carol) is not None,
+        )
 
     async def act_three(self) -> None:
         """An admin's own mute, and switching protection off."""

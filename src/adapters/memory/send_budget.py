@@ -40,7 +40,8 @@ class InMemorySendBudget(SendBudget):
             now,
             bucket.held_until,
             bucket.chat_at - (per_chat.burst - 1) / per_chat.per_second,
-            bucket.group_at - (_kept(per_group.burst, priority) - 1) / per_group.per_second
+            bucket.group_at
+            - (_kept_in_group(per_group.burst, priority) - 1) / per_group.per_second
             if group
             else 0.0,
         )
@@ -68,6 +69,11 @@ class InMemorySendBudget(SendBudget):
     async def hold(self, chat: str, seconds: float) -> None:
         bucket = self._buckets.setdefault(chat, _Bucket())
         bucket.held_until = max(bucket.held_until, self.clock() + seconds)
+
+
+def _kept_in_group(burst: float, priority: Priority) -> float:
+    """The part of a group's burst a send of `priority` may use: all but one but for answers."""
+    return max(burst - min(priority, 1), 1.0)
 
 
 def _kept(burst: float, priority: Priority) -> float:

@@ -53,9 +53,9 @@ class SendBudget(Protocol):
         """Book the next send into `chat` (a group or channel if `group`), of `priority`.
 
         A send of priority `p` (0 for answers, 1 for warnings, 2 for notices) leaves `p`
-        sends of the overall bucket's burst and of the group's burst free now for the higher
-        priorities (it keeps at least one of each burst to itself); the chat's own bucket is
-        the same for every priority.
+        sends of the overall bucket's burst free now for the higher priorities (it keeps at
+        least one to itself); warnings and notices alike leave the last send of the group's
+        burst to answers; the chat's own bucket is the same for every priority.
 
         When no hold (`hold`) is on the chat, the chat's bucket allows a send now and the
         group's allows one of `priority` now, then:
