@@ -407,9 +407,17 @@ class InMemoryTenantDirectory(TenantDirectory):
             )
         )
 
-    async def groups_with_due_actions(self, now: datetime) -> tuple[GroupId, ...]:
+    async def groups_with_due_actions(
+        self, now: datetime, kinds: frozenset[ActionKind]
+    ) -> tuple[GroupId, ...]:
         return tuple(
-            sorted({a.group_id for a in self.uow.state.actions.values() if a.due_at <= now})
+            sorted(
+                {
+                    a.group_id
+                    for a in self.uow.state.actions.values()
+                    if a.due_at <= now and a.kind in kinds
+                }
+            )
         )
 
     async def groups_seen_with(self, user_id: UserId) -> tuple[GroupId, ...]:

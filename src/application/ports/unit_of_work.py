@@ -17,6 +17,7 @@ from application.ports.repositories import (
     ScheduledActionRepository,
 )
 from domain.ids import ChannelId, GroupId, UserId
+from domain.schedule import ActionKind
 
 
 class Transaction(Protocol):
@@ -80,8 +81,15 @@ class TenantDirectory(Protocol):
         """Groups whose enabled protection requires the channel."""
 
     @abstractmethod
-    async def groups_with_due_actions(self, now: datetime) -> tuple[GroupId, ...]:
-        """Groups that have scheduled actions due at `now`."""
+    async def groups_with_due_actions(
+        self, now: datetime, kinds: frozenset[ActionKind]
+    ) -> tuple[GroupId, ...]:
+        """Groups that have a scheduled action of one of `kinds` due at `now`.
+
+        One query across tenants, whatever the number of groups: a loop visits only the groups
+        with work of its own kinds due (the paced sender `PACED_KINDS`, the due-actions loop the
+        others), then does that work in each group's tenant scope.
+        """
 
     @abstractmethod
     async def groups_seen_with(self, user_id: UserId) -> tuple[GroupId, ...]:
