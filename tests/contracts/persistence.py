@@ -509,6 +509,32 @@ class UnitOfWorkContract:
         assert disabled not in found
         assert unrelated not in found
 
+    async def test_directory_finds_the_groups_where_joining_a_channel_can_free_a_member(
+        self, uow: UnitOfWork, directory: TenantDirectory
+    ) -> None:
+        channel, member = new_channel(), new_user()
+        muting, requesting, idle, disabled, elsewhere = (new_group() for _ in range(5))
+        for group, policy in (
+            (muting, make_policy(muting, make_channel(channel))),
+            (requesting, make_policy(requesting, make_channel(channel))),
+            (idle, make_policy(idle, make_channel(channel))),
+            (disabled, make_policy(disabled, make_channel(channel), enabled=False)),
+            (elsewhere, make_policy(elsewhere, make_channel())),
+        ):
+            async with uow.begin(group) as tx:
+                await tx.groups.save(policy)
+                if group in (muting, disabled, elsewhere):
+                    await tx.restrictions.save(make_restriction(group, member, channel))
+                if group == requesting:
+                    await tx.join_requests.save(PendingJoinRequest(group, member, member, T0))
+                await tx.commit()
+        found = await directory.groups_to_free(channel, member)
+        assert set(found) & {muting, requesting, idle, disabled, elsewhere} == {
+            muting,
+            requesting,
+        }
+        assert await directory.groups_to_free(channel, new_user()) == ()
+
     async def test_directory_finds_the_enabled_groups_where_the_bot_muted_a_member(
         self, uow: UnitOfWork, directory: TenantDirectory
     ) -> None:

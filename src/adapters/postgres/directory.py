@@ -19,6 +19,10 @@ GROUPS_REQUIRING = text(
     "SELECT tenant_id FROM directory_groups_requiring(:channel_id) ORDER BY tenant_id"
 ).bindparams(bindparam("channel_id", type_=BigInteger))
 
+GROUPS_TO_FREE = text(
+    "SELECT tenant_id FROM directory_groups_to_free(:channel_id, :user_id) ORDER BY tenant_id"
+).bindparams(bindparam("channel_id", type_=BigInteger), bindparam("user_id", type_=BigInteger))
+
 GROUPS_MUTING = text(
     "SELECT tenant_id FROM directory_groups_muting(:user_id) ORDER BY tenant_id"
 ).bindparams(bindparam("user_id", type_=BigInteger))
@@ -51,6 +55,9 @@ class PostgresTenantDirectory(TenantDirectory):
 
     async def groups_requiring(self, channel_id: ChannelId) -> tuple[GroupId, ...]:
         return await self._ids(GROUPS_REQUIRING, {"channel_id": channel_id})
+
+    async def groups_to_free(self, channel_id: ChannelId, user_id: UserId) -> tuple[GroupId, ...]:
+        return await self._ids(GROUPS_TO_FREE, {"channel_id": channel_id, "user_id": user_id})
 
     async def groups_with_due_actions(
         self, now: datetime, kinds: frozenset[ActionKind]

@@ -81,6 +81,16 @@ class TenantDirectory(Protocol):
         """Groups whose enabled protection requires the channel."""
 
     @abstractmethod
+    async def groups_to_free(self, channel_id: ChannelId, user_id: UserId) -> tuple[GroupId, ...]:
+        """Groups requiring the channel where the bot holds the member (rules 6 and 14).
+
+        Groups whose enabled protection requires the channel and where the bot holds a
+        restriction of the member or a join request of theirs: where the member joining the
+        channel can change something. The other groups requiring it cost nothing when they
+        join (one query, however many groups require the channel).
+        """
+
+    @abstractmethod
     async def groups_with_due_actions(
         self, now: datetime, kinds: frozenset[ActionKind]
     ) -> tuple[GroupId, ...]:

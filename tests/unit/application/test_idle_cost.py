@@ -4,7 +4,9 @@ With 1,000 protected groups each holding a due message deletion, the paced sende
 one of them each second (five use cases, a transaction each) although it had nothing to send
 there, and the due-actions loop claimed in every group holding only a warning to send: over a
 thousand transactions a second with nothing to do. Each loop now asks the directory only for
-the groups with work of its own kinds due (`PACED_KINDS` and the rest).
+the groups with work of its own kinds due (`PACED_KINDS` and the rest). Likewise a member
+joining a channel a thousand groups require read a restriction and a join request in each of
+them (2,000 transactions); only the groups holding the member are visited now.
 """
 
 import asyncio
@@ -14,10 +16,13 @@ import pytest
 
 from application import background
 from application.background import drain_group, send_warnings_forever
+from application.use_cases.channel_member_changed import ChannelMemberUpdate
 from domain.ids import GroupId
+from domain.membership import Membership, MemberStatus
 from domain.schedule import ActionKind
+from domain.senders import Person
 from tests.factories import make_action, new_group
-from tests.unit.world import World
+from tests.unit.world import ALICE, GROUP, NEWS, World
 
 IDLE_GROUPS = 500
 
@@ -89,3 +94,23 @@ async def test_the_due_actions_loop_claims_only_in_groups_with_its_work_due(
     assert report.done == 1
     # Claim, complete and the empty claim that ends the group's batch: not one per idle group.
     assert world.uow.transactions - before <= 3
+
+
+async def test_a_channel_join_visits_only_the_groups_holding_the_member(world: World) -> None:
+    for group in [new_group() for _ in range(IDLE_GROUPS)]:
+        await world.protect(group=group)  # each requires NEWS; ALICE is nothing there
+    await world.protect()
+    await world.say(ALICE)  # muted in GROUP
+    world.join(NEWS, ALICE)
+    before = world.uow.transactions
+    joined = ChannelMemberUpdate(
+        NEWS,
+        Person(ALICE, "alice"),
+        Membership(MemberStatus.LEFT),
+        Membership(MemberStatus.MEMBER),
+    )
+    result = await world.on_channel_member.execute(joined)
+    assert result.lifted == (GROUP,)
+    assert await world.restriction(ALICE) is None
+    # GROUP's reads, the lift and its notice (16): not two more in each other group (1,000).
+    assert world.uow.transactions - before < 50
