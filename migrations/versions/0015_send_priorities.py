@@ -2,7 +2,7 @@
 then notices.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-02
 
 `book_send()` takes the send's priority (0 answer, 1 warning, 2 notice) and replaces 0013's
@@ -16,9 +16,6 @@ the capacity goes to answers first, whichever worker asks, and with room every p
 at once.
 
 The downgrade restores 0013's function (first come, first served) and drops the two columns.
-
-It revises 0013 for now: another branch adds 0014, and merging both re-chains this one onto it
-(`down_revision = "0014"`; nothing here depends on 0014).
 """
 
 from collections.abc import Sequence
@@ -27,7 +24,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 revision: str = "0015"
-down_revision: str | Sequence[str] | None = "0013"
+down_revision: str | Sequence[str] | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,9 @@
 
 Rule 10: deferred work lives in the database; these loops run it. Rule 11: the sender is woken
 at once when a use case stores a warning or notice intent (`Outbox`), and polls every second
-anyway, so deferred intents and those a previous process left are found too. Each group is
+anyway, so deferred intents and those a previous process left are found too: one directory
+query for the groups with an intent of the sender's kinds due (`PACED_KINDS`), so a second
+with nothing to send costs one query however many groups there are. Each group is
 drained by one task at a time, so its intents merge while its send budget is spent, and a notice
 goes only when no warning is due there (notices come last); groups are served side by side, so a
 slow group never holds up another.
@@ -30,6 +32,7 @@ from application.use_cases.send_gate_invitations import SendGateInvitations
 from application.use_cases.send_notices import SendNotices
 from application.use_cases.send_warnings import SendWarnings
 from domain.ids import GroupId
+from domain.schedule import PACED_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +183,9 @@ async def send_warnings_forever(
             await messenger.retire_lost_sends()  # never raises
             if not groups:
                 try:
-                    groups = frozenset(await directory.groups_with_due_actions(clock.now()))
+                    groups = frozenset(
+                        await directory.groups_with_due_actions(clock.now(), PACED_KINDS)
+                    )
                     polling.succeeded()
                 except StorageError as error:
                     polling.failed(error)

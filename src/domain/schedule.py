@@ -47,6 +47,20 @@ class ActionKind(enum.StrEnum):
     seconds while the raid lasts)."""
 
 
+PACED_KINDS = frozenset(
+    {
+        ActionKind.SEND_ANSWER,
+        ActionKind.SEND_GATE_INVITATION,
+        ActionKind.SEND_WARNING,
+        ActionKind.RAID_NOTICE,
+        ActionKind.SEND_NOTICE,
+    }
+)
+"""The kinds the paced sender carries out (`application.background.Senders`); the due-actions
+loop runs every other kind. Each loop asks the directory only for the groups where one of its
+own kinds is due, so a group with nothing due for a loop costs that loop nothing."""
+
+
 @attrs.frozen
 class ScheduledAction:
     """One piece of deferred work in one group."""

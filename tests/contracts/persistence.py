@@ -19,7 +19,7 @@ from domain.notices import NoticeKind
 from domain.policy import FailurePolicy, GroupSettings, LogChannel
 from domain.raid import Raid
 from domain.restriction import WarningReason
-from domain.schedule import ActionKind, notice_intent
+from domain.schedule import PACED_KINDS, ActionKind, notice_intent
 from tests.factories import (
     T0,
     make_action,
@@ -509,6 +509,32 @@ class UnitOfWorkContract:
         assert disabled not in found
         assert unrelated not in found
 
+    async def test_directory_finds_the_groups_where_joining_a_channel_can_free_a_member(
+        self, uow: UnitOfWork, directory: TenantDirectory
+    ) -> None:
+        channel, member = new_channel(), new_user()
+        muting, requesting, idle, disabled, elsewhere = (new_group() for _ in range(5))
+        for group, policy in (
+            (muting, make_policy(muting, make_channel(channel))),
+            (requesting, make_policy(requesting, make_channel(channel))),
+            (idle, make_policy(idle, make_channel(channel))),
+            (disabled, make_policy(disabled, make_channel(channel), enabled=False)),
+            (elsewhere, make_policy(elsewhere, make_channel())),
+        ):
+            async with uow.begin(group) as tx:
+                await tx.groups.save(policy)
+                if group in (muting, disabled, elsewhere):
+                    await tx.restrictions.save(make_restriction(group, member, channel))
+                if group == requesting:
+                    await tx.join_requests.save(PendingJoinRequest(group, member, member, T0))
+                await tx.commit()
+        found = await directory.groups_to_free(channel, member)
+        assert set(found) & {muting, requesting, idle, disabled, elsewhere} == {
+            muting,
+            requesting,
+        }
+        assert await directory.groups_to_free(channel, new_user()) == ()
+
     async def test_directory_finds_the_enabled_groups_where_the_bot_muted_a_member(
         self, uow: UnitOfWork, directory: TenantDirectory
     ) -> None:
@@ -596,9 +622,25 @@ class UnitOfWorkContract:
         async with uow.begin(not_yet) as tx:
             await tx.actions.add(make_action(not_yet, due_at=T0 + timedelta(days=3650)))
             await tx.commit()
-        found = await directory.groups_with_due_actions(T0)
+        found = await directory.groups_with_due_actions(T0, frozenset(ActionKind))
         assert due in found
         assert not_yet not in found
+
+    async def test_directory_finds_groups_with_due_actions_of_the_kinds_asked(
+        self, uow: UnitOfWork, directory: TenantDirectory
+    ) -> None:
+        deleting, warning = new_group(), new_group()
+        past = T0 - timedelta(days=3650)
+        async with uow.begin(deleting) as tx:
+            await tx.actions.add(make_action(deleting, ActionKind.DELETE_MESSAGE, due_at=past))
+            await tx.commit()
+        async with uow.begin(warning) as tx:
+            await tx.actions.add(make_action(warning, ActionKind.SEND_WARNING, due_at=past))
+            await tx.commit()
+        paced = await directory.groups_with_due_actions(T0, PACED_KINDS)
+        others = await directory.groups_with_due_actions(T0, frozenset(ActionKind) - PACED_KINDS)
+        assert (warning in paced, deleting in paced) == (True, False)
+        assert (deleting in others, warning in others) == (True, False)
 
     async def test_directory_counts_protected_groups_mutes_and_pending_actions(
         self, uow: UnitOfWork, directory: TenantDirectory

@@ -62,7 +62,7 @@ from domain.ids import ChannelId, GroupId, MessageId, UserId
 from domain.membership import MemberStatus
 from domain.policy import GroupPolicy, GroupSettings, RequiredChannel
 from domain.restriction import Restriction
-from domain.schedule import ScheduledAction
+from domain.schedule import PACED_KINDS, ScheduledAction
 from domain.senders import Sender
 
 GROUP = GroupId(-1001000000001)
@@ -226,7 +226,7 @@ class World:
         """Let the paced sender post every answer, invitation, warning, raid notice and notice
         due now, as the process does at once."""
         senders = self.container.senders()
-        for group in await self.directory.groups_with_due_actions(self.clock.now()):
+        for group in await self.directory.groups_with_due_actions(self.clock.now(), PACED_KINDS):
             await drain_group(senders, group)
 
     async def run_due(self, after: timedelta = timedelta(0)) -> None:

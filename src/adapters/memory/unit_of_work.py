@@ -410,9 +410,23 @@ class InMemoryTenantDirectory(TenantDirectory):
             )
         )
 
-    async def groups_with_due_actions(self, now: datetime) -> tuple[GroupId, ...]:
+    async def groups_to_free(self, channel_id: ChannelId, user_id: UserId) -> tuple[GroupId, ...]:
+        state = self.uow.state
+        held = {g for (g, u) in state.restrictions if u == user_id}
+        held |= {g for (g, u) in state.join_requests if u == user_id}
+        return tuple(g for g in await self.groups_requiring(channel_id) if g in held)
+
+    async def groups_with_due_actions(
+        self, now: datetime, kinds: frozenset[ActionKind]
+    ) -> tuple[GroupId, ...]:
         return tuple(
-            sorted({a.group_id for a in self.uow.state.actions.values() if a.due_at <= now})
+            sorted(
+                {
+                    a.group_id
+                    for a in self.uow.state.actions.values()
+                    if a.due_at <= now and a.kind in kinds
+                }
+            )
         )
 
     async def groups_seen_with(self, user_id: UserId) -> tuple[GroupId, ...]:

@@ -7,16 +7,21 @@ questions that span tenants, and the counts the metrics show (no id), and nothin
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, TextClause, bindparam, text
+from sqlalchemy import ARRAY, BigInteger, DateTime, Text, TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.postgres.errors import storage_errors
 from application.ports.unit_of_work import DirectoryStatistics, TenantDirectory
 from domain.ids import ChannelId, GroupId, UserId
+from domain.schedule import ActionKind
 
 GROUPS_REQUIRING = text(
     "SELECT tenant_id FROM directory_groups_requiring(:channel_id) ORDER BY tenant_id"
 ).bindparams(bindparam("channel_id", type_=BigInteger))
+
+GROUPS_TO_FREE = text(
+    "SELECT tenant_id FROM directory_groups_to_free(:channel_id, :user_id) ORDER BY tenant_id"
+).bindparams(bindparam("channel_id", type_=BigInteger), bindparam("user_id", type_=BigInteger))
 
 GROUPS_MUTING = text(
     "SELECT tenant_id FROM directory_groups_muting(:user_id) ORDER BY tenant_id"
@@ -31,8 +36,10 @@ GROUPS_WITH_UNPOSTED_LOG = text(
 )
 
 GROUPS_WITH_DUE_ACTIONS = text(
-    "SELECT tenant_id FROM directory_groups_with_due_actions(:now) ORDER BY tenant_id"
-).bindparams(bindparam("now", type_=DateTime(timezone=True)))
+    "SELECT tenant_id FROM directory_groups_with_due_actions(:now, :kinds) ORDER BY tenant_id"
+).bindparams(
+    bindparam("now", type_=DateTime(timezone=True)), bindparam("kinds", type_=ARRAY(Text))
+)
 
 STATISTICS = text(
     "SELECT protected_groups, muted_members, pending_actions, oldest_due_at "
@@ -49,8 +56,14 @@ class PostgresTenantDirectory(TenantDirectory):
     async def groups_requiring(self, channel_id: ChannelId) -> tuple[GroupId, ...]:
         return await self._ids(GROUPS_REQUIRING, {"channel_id": channel_id})
 
-    async def groups_with_due_actions(self, now: datetime) -> tuple[GroupId, ...]:
-        return await self._ids(GROUPS_WITH_DUE_ACTIONS, {"now": now})
+    async def groups_to_free(self, channel_id: ChannelId, user_id: UserId) -> tuple[GroupId, ...]:
+        return await self._ids(GROUPS_TO_FREE, {"channel_id": channel_id, "user_id": user_id})
+
+    async def groups_with_due_actions(
+        self, now: datetime, kinds: frozenset[ActionKind]
+    ) -> tuple[GroupId, ...]:
+        wanted = sorted(str(kind) for kind in kinds)
+        return await self._ids(GROUPS_WITH_DUE_ACTIONS, {"now": now, "kinds": wanted})
 
     async def groups_muting(self, user_id: UserId) -> tuple[GroupId, ...]:
         return await self._ids(GROUPS_MUTING, {"user_id": user_id})

@@ -17,6 +17,7 @@ from application.ports.repositories import (
     ScheduledActionRepository,
 )
 from domain.ids import ChannelId, GroupId, UserId
+from domain.schedule import ActionKind
 
 
 class Transaction(Protocol):
@@ -80,8 +81,25 @@ class TenantDirectory(Protocol):
         """Groups whose enabled protection requires the channel."""
 
     @abstractmethod
-    async def groups_with_due_actions(self, now: datetime) -> tuple[GroupId, ...]:
-        """Groups that have scheduled actions due at `now`."""
+    async def groups_to_free(self, channel_id: ChannelId, user_id: UserId) -> tuple[GroupId, ...]:
+        """Groups requiring the channel where the bot holds the member (rules 6 and 14).
+
+        Groups whose enabled protection requires the channel and where the bot holds a
+        restriction of the member or a join request of theirs: where the member joining the
+        channel can change something. The other groups requiring it cost nothing when they
+        join (one query, however many groups require the channel).
+        """
+
+    @abstractmethod
+    async def groups_with_due_actions(
+        self, now: datetime, kinds: frozenset[ActionKind]
+    ) -> tuple[GroupId, ...]:
+        """Groups that have a scheduled action of one of `kinds` due at `now`.
+
+        One query across tenants, whatever the number of groups: a loop visits only the groups
+        with work of its own kinds due (the paced sender `PACED_KINDS`, the due-actions loop the
+        others), then does that work in each group's tenant scope.
+        """
 
     @abstractmethod
     async def groups_seen_with(self, user_id: UserId) -> tuple[GroupId, ...]:

@@ -47,7 +47,8 @@ class ChannelMemberChanged:
     - The cached membership is replaced by what the event says.
     - Joining lifts the bot's restriction in every linked group where that was the last
       missing channel, with no button press; where channels are still missing, the member's
-      warning is replaced by one that lists only those.
+      warning is replaced by one that lists only those. Only the groups where the bot holds
+      the member are visited (`TenantDirectory.groups_to_free`).
     - Rule 12: a member freed so is told in their private chat with the bot, if they ever
       started it (a durable notice, paced; Telegram refuses the others).
     - Leaving re-restricts the member in every linked group where they are present and neither
@@ -74,7 +75,15 @@ class ChannelMemberChanged:
         lifted: list[GroupId] = []
         restricted: list[GroupId] = []
         approved: list[GroupId] = []
-        for group_id in await self.directory.groups_requiring(channel):
+        # Joining can only free a member where the bot holds them (a restriction, a request):
+        # the other groups requiring the channel are not visited (issue 15: one query, not a
+        # transaction or two in each of a thousand groups).
+        groups = (
+            await self.directory.groups_to_free(channel, user)
+            if joined
+            else await self.directory.groups_requiring(channel)
+        )
+        for group_id in groups:
             snapshot = await self.lookups.snapshot(group_id)
             policy = snapshot.protected_policy
             if policy is None:  # disabled since the lookup

@@ -24,7 +24,7 @@ from application.restrictions import Restrictions
 from domain import reasons
 from domain.audit import AuditEvent
 from domain.ids import GroupId
-from domain.schedule import ActionKind, ScheduledAction, worth_reporting
+from domain.schedule import PACED_KINDS, ActionKind, ScheduledAction, worth_reporting
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +42,7 @@ BATCH = 50
 """Actions run per group in one run, so one busy group does not hold up the others."""
 
 
-_KINDS = frozenset(ActionKind) - {
-    ActionKind.SEND_WARNING,
-    ActionKind.SEND_NOTICE,
-    ActionKind.SEND_ANSWER,
-    ActionKind.SEND_GATE_INVITATION,
-    ActionKind.RAID_NOTICE,
-}
+_KINDS = frozenset(ActionKind) - PACED_KINDS
 """What this loop runs; answers, invitations, warnings, the raid notice and notices are the
 paced sender's (`background.Senders`)."""
 
@@ -106,7 +100,7 @@ class RunDueActions:
     async def execute(self) -> RunReport:
         """Run everything due now, tenant by tenant."""
         ended: list[_Ending] = []
-        for group_id in await self.directory.groups_with_due_actions(self.clock.now()):
+        for group_id in await self.directory.groups_with_due_actions(self.clock.now(), _KINDS):
             for _ in range(BATCH):
                 action = await self._claim(group_id)
                 if action is None:

@@ -1,7 +1,8 @@
 """Faults: unique-key races, dropped connections and a restarting server.
 
 Each ends in a clear application error, leaves nothing half-written, and the next call works
-without rebuilding anything (`pool_pre_ping`).
+without rebuilding anything (a connection idle for `PING_IDLE_AFTER` is pinged before use; a
+unit of work begins again when its first statement finds the connection dropped).
 """
 
 import asyncio
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy import NullPool, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from adapters.postgres import engine as engine_module
 from adapters.postgres.directory import PostgresTenantDirectory
 from adapters.postgres.engine import create_engine
 from adapters.postgres.provisioning import DatabaseSpec, provision_database
@@ -174,6 +176,53 @@ async def test_an_idle_pooled_connection_dropped_by_the_server_is_replaced(
     assert await _terminate(test_database.superuser_url, name) == 1
     async with uow.begin(group) as tx:
         assert len(await tx.exemptions.all(group)) == 1
+
+
+def _count_pings(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the pings on `engine`'s connections (one each, appended)."""
+    dialect, pings = engine.sync_engine.dialect, list[int]()
+    ping = dialect.do_ping
+
+    def counted(connection: object) -> bool:
+        pings.append(1)
+        return ping(connection)  # pyright: ignore[reportArgumentType]
+
+    monkeypatch.setattr(dialect, "do_ping", counted)
+    return pings
+
+
+async def test_a_connection_in_use_is_not_pinged_before_each_transaction(
+    droppable: tuple[AsyncEngine, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: a ping is a transaction (BEGIN, an empty statement, ROLLBACK): before each unit
+    of work it doubled what a member's first message cost the database."""
+    engine, _ = droppable
+    pings = _count_pings(engine, monkeypatch)
+    uow, group = PostgresUnitOfWork(engine), new_group()
+    for _ in range(20):
+        async with uow.begin(group) as tx:
+            await tx.exemptions.add(group, new_user())
+            await tx.commit()
+    assert len(pings) == 0
+    monkeypatch.setattr(engine_module, "PING_IDLE_AFTER", -1.0)  # every connection idle long
+    async with uow.begin(group) as tx:
+        assert len(await tx.exemptions.all(group)) == 20
+    assert len(pings) == 1
+
+
+async def test_an_idle_connection_dropped_by_the_server_is_replaced_for_the_directory(
+    droppable: tuple[AsyncEngine, str],
+    test_database: ThrowawayDatabase,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The directory runs no unit of work: the ping at checkout replaces the dropped one."""
+    engine, name = droppable
+    directory = PostgresTenantDirectory(engine)
+    channel = new_channel()
+    assert await directory.groups_requiring(channel) == ()
+    monkeypatch.setattr(engine_module, "PING_IDLE_AFTER", -1.0)
+    assert await _terminate(test_database.superuser_url, name) == 1
+    assert await directory.groups_requiring(channel) == ()
 
 
 async def test_a_restarting_server_fails_calls_while_down_and_recovers_after() -> None:

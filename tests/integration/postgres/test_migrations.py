@@ -184,6 +184,7 @@ async def test_the_runtime_role_gets_exactly_the_rights_the_adapters_use(
         "directory_groups_muting",
         "directory_groups_requiring",
         "directory_groups_seen_with",
+        "directory_groups_to_free",
         "directory_groups_with_due_actions",
         "directory_groups_with_unposted_log",
         "directory_statistics",
