@@ -27,7 +27,7 @@ async def test_the_bench_runs_both_bots_and_finds_the_hot_path_free_of_io(
     text = out.getvalue()
     assert code == 0, text
     assert "bare PTB (do-nothing handler)" in text
-    assert "ratio Nezuko / bare PTB time" in text
+    assert "throughput Nezuko / bare PTB" in text
     assert "hot path: 60 messages from 3 members in 3 groups" in text
     # the warm-up did cost I/O, so the burst's zeros are measured, not a blind spot
     warm_up = re.search(r"caches filling\): (\d+) Bot API calls, (\d+) checkouts", text)
