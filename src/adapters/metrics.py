@@ -79,10 +79,6 @@ class Tally(Collector):
         """Show the series of `labels` from the start (at 0), so rates work before an event."""
         self.counts.setdefault(labels, 0)
 
-    def value(self, *labels: str) -> float:
-        """The count of one series."""
-        return self.counts.get(labels, 0)
-
     def describe(self) -> list[Metric]:
         """The family without samples (the registry checks names with it)."""
         return [CounterMetricFamily(self._name, self._documentation, labels=self._labelnames)]

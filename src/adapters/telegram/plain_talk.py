@@ -24,8 +24,6 @@ from domain.senders import Sender
 
 type JSONDict = dict[str, Any]
 
-KINDS: Final = (Update.MESSAGE, Update.EDITED_MESSAGE)
-"""The updates that can be plain talk: a message written or edited."""
 _GROUP_TYPES: Final = frozenset({"group", "supergroup"})
 _NOT_PLAIN: Final = ("reply_to_message", "sender_chat", "is_automatic_forward")
 """A reply may retire a stale warning; a message sent as a chat has no person behind it."""

@@ -7,14 +7,12 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
-from telegram import Update
 from telegram.ext import SimpleUpdateProcessor
 
 from adapters.metrics import UPDATE_TYPES, update_series
 from adapters.telegram.backpressure import TakenUpdates
 from adapters.telegram.lost_sends import LostSends
-from adapters.telegram.plain_talk import PlainTalk
-from adapters.telegram.updates import HANDLED, update_id_of, update_type
+from adapters.telegram.updates import HANDLED, chat_and_message_of, update_id_of, update_type
 
 _SERIES = {kind: update_series(kind) for kind in UPDATE_TYPES}
 """Each update type's counter and histogram, looked up once, not per update."""
@@ -139,7 +137,7 @@ class MeasuredUpdateProcessor(SimpleUpdateProcessor):
         try:
             if self._abandoning or task is None:
                 return
-            chat_id, message_id = _chat_and_message(update)
+            chat_id, message_id = chat_and_message_of(update)
             if chat_id is not None and message_id is not None and self.lost is not None:
                 self.lost.saw(chat_id, message_id)
             async with self._slots.slot(chat_id):
@@ -170,16 +168,3 @@ class MeasuredUpdateProcessor(SimpleUpdateProcessor):
         finally:
             HANDLED.reset(token)
             timed.observe(time.perf_counter() - started)
-
-
-def _chat_and_message(update: object) -> tuple[int | None, int | None]:
-    """The update's chat and message ids, where it has them."""
-    if type(update) is PlainTalk:
-        return update.chat_id, update.message_id
-    if isinstance(update, Update):
-        chat, message = update.effective_chat, update.effective_message
-        return (
-            chat.id if chat is not None else None,
-            message.message_id if message is not None else None,
-        )
-    return None, None

@@ -43,6 +43,19 @@ def log_context(update: object) -> dict[str, int]:
     return context
 
 
+def chat_and_message_of(update: object) -> tuple[int | None, int | None]:
+    """The update's chat and message ids, where it has them (either shape)."""
+    if type(update) is PlainTalk:
+        return update.chat_id, update.message_id
+    if isinstance(update, Update):
+        chat, message = update.effective_chat, update.effective_message
+        return (
+            chat.id if chat is not None else None,
+            message.message_id if message is not None else None,
+        )
+    return None, None
+
+
 def update_id_of(update: object) -> int | None:
     """The update's id, whichever shape it came in (`None` for an object of another kind)."""
     if type(update) is PlainTalk or isinstance(update, Update):
